@@ -1,0 +1,328 @@
+/*
+ * kidx.h -- the public interface of libkidx, a full-text search library.
+ *
+ * This is the only header a program needs: include it and link with -lkidx
+ * (pkg-config: `pkg-config --cflags --libs kidx`; CMake:
+ * `find_package(kidx)` then `target_link_libraries(app kidx::kidx)`).
+ *
+ * OVERVIEW
+ *
+ *   An index is a directory.  A kidx_writer adds, replaces and deletes
+ *   documents in it and publishes them with kidx_writer_commit(); a
+ *   kidx_reader opens the last committed state and answers ranked queries
+ *   with kidx_search().  A document has an id (unique within the index), a
+ *   title and a body; all three are byte spans of UTF-8 text that need not
+ *   be NUL-terminated.  Text that is not valid UTF-8 is accepted: each
+ *   invalid byte acts as a word separator and the rest of the text is
+ *   indexed normally.
+ *
+ *   Analysis: text is split into words made of letters and digits
+ *   (an apostrophe between two letters stays inside the word, so
+ *   "Kaspersky's" is one word), case-folded (ASCII, Latin-1, Latin
+ *   Extended-A, basic Greek and Cyrillic), and stemmed with the Snowball
+ *   English (Porter2) stemmer.  Words longer than KIDX_MAX_TOKEN_BYTES
+ *   bytes after folding are dropped, never truncated.  Queries go through
+ *   the same analysis.
+ *
+ * RANKING
+ *
+ *   A query is a list of words.  Every document containing at least one
+ *   query term matches; documents are ranked by the sum over the distinct
+ *   query terms t of
+ *
+ *   KIDX_RANK_TFIDF (default): the pivoted-normalisation TF-IDF formula of
+ *   Singhal ("Modern Information Retrieval: A Brief Overview", IEEE Data
+ *   Eng. Bull. 24(4), 2001):
+ *
+ *       qtf(t) * (1 + ln(1 + ln tf(t,d))) / ((1 - s) + s * dl(d) / avgdl)
+ *              * ln((N + 1) / df(t))
+ *
+ *     tf(t,d)  occurrences of t in d (title and body together)
+ *     qtf(t)   occurrences of t in the query
+ *     dl(d)    number of tokens of d; avgdl the mean over the index
+ *     N        number of documents; df(t) documents containing t
+ *     s        pivot slope, 0.2
+ *
+ *     The double logarithm damps repeated words; the pivoted length norm
+ *     stops long documents from winning by size alone.  The idf never falls
+ *     to zero: its floor is ln((N + 1) / N) > 0, reached by a term found in
+ *     every document, so such a term still separates matches from
+ *     non-matches.
+ *
+ *   KIDX_RANK_BM25: Okapi BM25 (Robertson & Zaragoza, "The Probabilistic
+ *   Relevance Framework: BM25 and Beyond", 2009):
+ *
+ *       qtf(t) * idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+ *       idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+ *
+ *     with k1 = 1.2 and b = 0.75 unless the options say otherwise.  This
+ *     idf is always positive (floor ln(1 + 0.5 / (N + 0.5))), unlike the
+ *     classic Robertson-Sparck Jones form, which goes negative for terms in
+ *     more than half of the documents.
+ *
+ *   Ties: hits with equal scores are ordered by id (bytewise ascending), so
+ *   results are the same whatever the order documents were added in.
+ *
+ * ERRORS
+ *
+ *   Every function that can fail returns a kidx_status: KIDX_OK (0) or a
+ *   negative KIDX_E* code.  The handle the call was made on keeps a
+ *   one-line message describing the last failure (kidx_writer_errmsg(),
+ *   kidx_reader_errmsg(), kidx_results_errmsg()); it names the file or the
+ *   argument concerned.  The library never prints, never exits and never
+ *   aborts on bad input or a damaged index.
+ *
+ * OWNERSHIP AND LIFETIMES
+ *
+ *   - Handles are created by kidx_*_new() and released by the matching
+ *     close/free function, which accepts NULL.  A handle whose open failed
+ *     is still valid: read its message, then close it.
+ *   - Byte spans passed in are only read during the call; the library keeps
+ *     copies of whatever it needs.
+ *   - Pointers returned by kidx_results_id() and kidx_results_title() point
+ *     into the results object and stay valid until the next kidx_search()
+ *     into that object or kidx_results_free().  Error messages stay valid
+ *     until the next call on the same handle.
+ *
+ * THREADS AND PROCESSES
+ *
+ *   There is no global state; handles are independent.  A kidx_reader is
+ *   immutable once open: any number of threads may call kidx_search() and
+ *   kidx_reader_stats() on the same reader at once, as long as each thread
+ *   uses its own kidx_results.  A kidx_writer must be used by one thread at
+ *   a time.  Any number of readers, in any processes, may have an index
+ *   open while one writer updates it: a reader sees the commit that was
+ *   current when it was opened.  Only one writer at a time may hold an
+ *   index; a second kidx_writer_open() fails with KIDX_EBUSY.
+ *
+ * CAVEATS
+ *
+ *   - The index is rewritten as a whole on each commit in this version
+ *     (format 1); commit after a batch of documents, not after each one.
+ *   - Do not use handles in a child process after fork().
+ */
+#ifndef KIDX_H
+#define KIDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Symbols marked KIDX_API are the library's exported interface; everything
+ * else is compiled with hidden visibility. */
+#if defined(_WIN32) && defined(KIDX_SHARED_BUILD)
+#define KIDX_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define KIDX_API __attribute__((visibility("default")))
+#else
+#define KIDX_API
+#endif
+
+/* ---------------------------------------------------------------------- */
+/* Version                                                                */
+/* ---------------------------------------------------------------------- */
+
+/* Library versions with the same major number are ABI compatible (from
+ * 1.0 on; during 0.x the minor number plays that role).  The on-disk format
+ * has a version of its own, see doc/FORMAT.md. */
+#define KIDX_VERSION_MAJOR 0
+#define KIDX_VERSION_MINOR 1
+#define KIDX_VERSION_PATCH 0
+#define KIDX_VERSION_STRING "0.1.0"
+#define KIDX_VERSION_NUMBER                                                  \
+  ((KIDX_VERSION_MAJOR << 16) | (KIDX_VERSION_MINOR << 8) | KIDX_VERSION_PATCH)
+
+/* The version of the library linked at run time, as KIDX_VERSION_NUMBER
+ * would give it; may differ from the header's when linked dynamically. */
+KIDX_API unsigned kidx_version(void);
+/* The same as a string, e.g. "0.1.0".  Static storage, never NULL. */
+KIDX_API const char *kidx_version_string(void);
+
+/* ---------------------------------------------------------------------- */
+/* Status codes                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* One table feeds the enum and kidx_strerror(). */
+#define KIDX_STATUS_MAP(XX)                                                  \
+  XX(NOMEM, -1, "out of memory")                                             \
+  XX(INVAL, -2, "invalid argument")                                          \
+  XX(IO, -3, "input/output error")                                           \
+  XX(CORRUPT, -4, "index is corrupt")                                        \
+  XX(FORMAT, -5, "unsupported index format version")                         \
+  XX(NOINDEX, -6, "no index in directory")                                   \
+  XX(QUERY, -7, "query error")                                               \
+  XX(BUSY, -8, "index is locked by another writer")                          \
+  XX(TOOBIG, -9, "size limit exceeded")                                      \
+  XX(NOTFOUND, -10, "no such document")
+
+typedef enum kidx_status {
+  KIDX_OK = 0,
+#define KIDX__STATUS_ENUM(name, value, text) KIDX_E##name = value,
+  KIDX_STATUS_MAP(KIDX__STATUS_ENUM)
+#undef KIDX__STATUS_ENUM
+} kidx_status;
+
+/* A short description of a status code ("index is corrupt").  Static
+ * storage, never NULL; unknown codes give "unknown error". */
+KIDX_API const char *kidx_strerror(kidx_status status);
+
+/* Longest token kept, in bytes of UTF-8 after case folding.  Longer words
+ * (hashes, base64, run-together junk) are dropped rather than truncated,
+ * because a truncated prefix would match unrelated words. */
+#define KIDX_MAX_TOKEN_BYTES 64
+
+/* ---------------------------------------------------------------------- */
+/* Writing an index                                                       */
+/* ---------------------------------------------------------------------- */
+
+typedef struct kidx_writer kidx_writer;
+
+/* Allocates a writer.  Only fails with KIDX_ENOMEM (then *out is NULL).
+ * Release it with kidx_writer_close(). */
+KIDX_API kidx_status kidx_writer_new(kidx_writer **out);
+
+/* Opens the index in directory `dir` for writing, creating the directory
+ * (one level) and an empty index when there is none.  Takes the index's
+ * writer lock, held until kidx_writer_close().
+ * Errors: KIDX_EBUSY (another writer holds the lock), KIDX_EIO,
+ * KIDX_ECORRUPT, KIDX_EFORMAT, KIDX_EINVAL (already open). */
+KIDX_API kidx_status kidx_writer_open(kidx_writer *w, const char *dir);
+
+/* Adds a document.  An id that is already in the index (committed or added
+ * earlier in this batch) replaces that document when the batch is
+ * committed.  id must be 1 to 65535 bytes; title and body may be empty
+ * (a NULL pointer is allowed with length 0).  Title and body are both
+ * searched; the title is also returned with each hit.
+ * Errors: KIDX_EINVAL, KIDX_ENOMEM, KIDX_ETOOBIG (a document over 4 GiB,
+ * or more than 2^32 - 2 documents in an index). */
+KIDX_API kidx_status kidx_writer_add(kidx_writer *w, const char *id,
+                                     size_t id_len, const char *title,
+                                     size_t title_len, const char *body,
+                                     size_t body_len);
+
+/* Deletes the document with this id when the batch is committed.  Also
+ * cancels an add of the same id made earlier in this batch.
+ * Errors: KIDX_ENOTFOUND (no such id, committed or pending), KIDX_EINVAL. */
+KIDX_API kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
+                                        size_t id_len);
+
+/* Makes all adds and deletes since the last commit visible, atomically:
+ * the new index is written to a temporary file, flushed to disk, and put in
+ * place with one rename followed by a flush of the directory.  A crash at
+ * any moment leaves either the old or the new commit.  On failure the
+ * previous commit is untouched and the pending changes are kept, so the
+ * commit can be retried.  Errors: KIDX_EIO, KIDX_ENOMEM, KIDX_ETOOBIG. */
+KIDX_API kidx_status kidx_writer_commit(kidx_writer *w);
+
+/* Number of documents added or deleted since the last commit. */
+KIDX_API uint64_t kidx_writer_pending(const kidx_writer *w);
+
+/* Discards uncommitted changes, releases the lock and frees the writer.
+ * NULL is a no-op. */
+KIDX_API void kidx_writer_close(kidx_writer *w);
+
+/* Message for the last failed call on w, or "" if there was none.  Valid
+ * until the next call on w. */
+KIDX_API const char *kidx_writer_errmsg(const kidx_writer *w);
+
+/* ---------------------------------------------------------------------- */
+/* Reading an index                                                       */
+/* ---------------------------------------------------------------------- */
+
+typedef struct kidx_reader kidx_reader;
+
+/* Allocates a reader.  Only fails with KIDX_ENOMEM. */
+KIDX_API kidx_status kidx_reader_new(kidx_reader **out);
+
+/* Opens the last committed state of the index in `dir`.  Every checksum in
+ * the index is verified here, so a damaged index is refused at open.
+ * Errors: KIDX_ENOINDEX (no index there), KIDX_ECORRUPT, KIDX_EFORMAT (an
+ * index written by another format version), KIDX_EIO, KIDX_EINVAL (already
+ * open). */
+KIDX_API kidx_status kidx_reader_open(kidx_reader *r, const char *dir);
+
+/* Frees the reader.  NULL is a no-op. */
+KIDX_API void kidx_reader_close(kidx_reader *r);
+
+/* Message for the last failed call on r, or "". */
+KIDX_API const char *kidx_reader_errmsg(const kidx_reader *r);
+
+typedef struct kidx_stats {
+  uint64_t documents; /* live documents */
+  uint64_t terms;     /* distinct terms */
+  uint64_t tokens;    /* tokens indexed, over all documents */
+  uint64_t bytes;     /* bytes on disk of the index files */
+} kidx_stats;
+
+/* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */
+KIDX_API kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out);
+
+/* ---------------------------------------------------------------------- */
+/* Searching                                                              */
+/* ---------------------------------------------------------------------- */
+
+typedef enum kidx_rank {
+  KIDX_RANK_TFIDF = 0, /* pivoted TF-IDF, see RANKING above */
+  KIDX_RANK_BM25 = 1   /* Okapi BM25 */
+} kidx_rank;
+
+/* Search options.  Always initialise with kidx_search_options_init() and
+ * then change fields: new fields are only ever appended, and `size` tells
+ * the library which ones the caller knows about. */
+typedef struct kidx_search_options {
+  size_t size;    /* sizeof(kidx_search_options); set by init */
+  size_t limit;   /* hits to return; default 10 */
+  size_t offset;  /* best hits to skip first (paging); default 0 */
+  kidx_rank rank; /* ranking model; default KIDX_RANK_TFIDF */
+  double bm25_k1; /* BM25 tf saturation; default 1.2, must be >= 0 */
+  double bm25_b;  /* BM25 length normalisation; default 0.75, in [0,1] */
+} kidx_search_options;
+
+KIDX_API void kidx_search_options_init(kidx_search_options *opt);
+
+typedef struct kidx_results kidx_results;
+
+/* Allocates an empty results object.  One results object can receive any
+ * number of searches in turn (each replaces the previous hits). */
+KIDX_API kidx_status kidx_results_new(kidx_results **out);
+
+/* Frees results.  NULL is a no-op. */
+KIDX_API void kidx_results_free(kidx_results *res);
+
+/* Message for the last failed kidx_search() into res, or "". */
+KIDX_API const char *kidx_results_errmsg(const kidx_results *res);
+
+/* Runs `query` (query_len bytes of UTF-8) against r and puts the hits
+ * ranked offset+1 .. offset+limit into res.  opt may be NULL for the
+ * defaults.  Cost: reads the postings of every query term once;
+ * O(matches * log(offset + limit)).
+ * Errors: KIDX_EQUERY (the query has no searchable word), KIDX_EINVAL,
+ * KIDX_ENOMEM, KIDX_ECORRUPT (damaged postings met while reading). */
+KIDX_API kidx_status kidx_search(const kidx_reader *r, const char *query,
+                                 size_t query_len,
+                                 const kidx_search_options *opt,
+                                 kidx_results *res);
+
+/* Number of hits held in res (at most the limit). */
+KIDX_API size_t kidx_results_count(const kidx_results *res);
+
+/* Number of documents that matched the query, exact. */
+KIDX_API uint64_t kidx_results_total(const kidx_results *res);
+
+/* The i-th hit (0 = best of this page): its id and title (not
+ * NUL-terminated; length in *len, which may be NULL) and its score.
+ * Out-of-range i gives NULL / 0.0. */
+KIDX_API const char *kidx_results_id(const kidx_results *res, size_t i,
+                                     size_t *len);
+KIDX_API const char *kidx_results_title(const kidx_results *res, size_t i,
+                                        size_t *len);
+KIDX_API double kidx_results_score(const kidx_results *res, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KIDX_H */

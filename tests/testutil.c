@@ -1,0 +1,175 @@
+/*
+ * testutil.c -- see testutil.h.  Test-only code: failures abort the test
+ * through Check's ck_abort_msg.
+ */
+#include "testutil.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *tu_mkdtemp(void) {
+  const char *base = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof tmpl, "%s/kidx-test.XXXXXX", base && *base ? base : "/tmp");
+  char *d = mkdtemp(tmpl);
+  ck_assert_msg(d != NULL, "mkdtemp: %s", strerror(errno));
+  return strdup(d);
+}
+
+void tu_rmtree(const char *path) {
+  DIR *dir = opendir(path);
+  if (dir) {
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+        continue;
+      char sub[4096];
+      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+      struct stat st;
+      if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+        tu_rmtree(sub);
+      else
+        unlink(sub);
+    }
+    closedir(dir);
+    rmdir(path);
+  } else {
+    unlink(path);
+  }
+}
+
+static void mkdirs_for(const char *path) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p == '/') {
+      *p = 0;
+      mkdir(tmp, 0755);
+      *p = '/';
+    }
+  }
+}
+
+void tu_write_file(const char *dir, const char *name, const void *data,
+                   size_t len) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  mkdirs_for(path);
+  FILE *f = fopen(path, "wb");
+  ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  ck_assert_int_eq(fclose(f), 0);
+}
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+    }
+  }
+  fclose(f);
+  buf[n] = 0;
+  if (len)
+    *len = n;
+  return buf;
+}
+
+static char *slurp_fd(int fd) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    n += (size_t)got;
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+    }
+  }
+  buf[n] = 0;
+  return buf;
+}
+
+tu_run tu_exec(const char *cwd, const char *const *argv,
+               const char *const *env) {
+  tu_run r = {0, NULL, NULL};
+  char outpath[] = "/tmp/kidx-out.XXXXXX", errpath[] = "/tmp/kidx-err.XXXXXX";
+  int outfd = mkstemp(outpath), errfd = mkstemp(errpath);
+  ck_assert(outfd >= 0 && errfd >= 0);
+  unlink(outpath);
+  unlink(errpath);
+  pid_t pid = fork();
+  ck_assert(pid >= 0);
+  if (pid == 0) {
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(outfd, 1);
+    dup2(errfd, 2);
+    if (cwd && chdir(cwd) != 0)
+      _exit(126);
+    unsetenv("KIDX_INDEX");
+    for (size_t i = 0; env && env[i]; i++)
+      putenv((char *)(uintptr_t)env[i]);
+    execv(argv[0], (char *const *)(uintptr_t)argv);
+    _exit(127);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  lseek(outfd, 0, SEEK_SET);
+  lseek(errfd, 0, SEEK_SET);
+  r.out = slurp_fd(outfd);
+  r.err = slurp_fd(errfd);
+  close(outfd);
+  close(errfd);
+  return r;
+}
+
+void tu_run_free(tu_run *r) {
+  free(r->out);
+  free(r->err);
+  r->out = r->err = NULL;
+}
+
+void tu_copy_corpus(const char *dir) {
+  char src[4096];
+  snprintf(src, sizeof src, "%s/corpus", KIDX_SOURCE_DIR);
+  DIR *d = opendir(src);
+  ck_assert_msg(d != NULL, "no corpus at %s", src);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[4096 + 256], name[512];
+    snprintf(path, sizeof path, "%s/%s", src, e->d_name);
+    size_t len;
+    char *data = tu_read_file(path, &len);
+    ck_assert(data != NULL);
+    snprintf(name, sizeof name, "corpus/%s", e->d_name);
+    tu_write_file(dir, name, data, len);
+    free(data);
+  }
+  closedir(d);
+}
