@@ -159,4 +159,309 @@ typedef int (*kidx__token_fn)(void *ctx, const kidx__token *tok);
 int kidx__analyze(const char *text, size_t len, uint32_t first_pos,
                   uint32_t *next_pos, kidx__token_fn fn, void *ctx);
 
+/**************************************************************************
+** Interface to code in strmap.c: byte string -> uint32 map owning its keys.
+*/
+
+typedef struct kidx__strmap kidx__strmap;
+
+/* 64-bit hash of a byte string; never 0. */
+uint64_t kidx__hash_bytes(const void *data, size_t len);
+
+int kidx__strmap_new(kidx__strmap **out);
+void kidx__strmap_free(kidx__strmap *m); /* NULL is a no-op */
+size_t kidx__strmap_count(const kidx__strmap *m);
+
+/* 1 and *value if key is present, else 0. */
+int kidx__strmap_get(const kidx__strmap *m, const char *key, size_t len,
+                     uint32_t *value);
+
+/* Sets key -> value.  *found says whether the key was there, and if so *old
+ * receives its previous value. */
+int kidx__strmap_upsert(kidx__strmap *m, const char *key, size_t len,
+                        uint32_t value, uint32_t *old, int *found);
+
+/* Looks key up, inserting it with new_value if absent; *value receives the
+ * stored value and *key_off where the map's copy of the key lives (see
+ * kidx__strmap_key_at; offsets stay valid, pointers do not). */
+int kidx__strmap_intern(kidx__strmap *m, const char *key, size_t len,
+                        uint32_t new_value, uint32_t *value,
+                        uint64_t *key_off);
+
+/* The map's copy of a key; valid until the next insertion. */
+const char *kidx__strmap_key_at(const kidx__strmap *m, uint64_t key_off);
+
+/**************************************************************************
+** Interface to code in postings.c: the postings list codec.
+*/
+
+/* Appends one document's entry to b.  base is 0 for a list's first entry,
+ * else the previous entry's doc + 1; pos holds the tf positions in
+ * increasing order. */
+int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
+                       const uint32_t *pos, uint32_t tf);
+
+/* A cursor over one encoded list.  Plain struct so it can live on the
+ * stack or in an array; all fields are private to postings.c. */
+typedef struct kidx__postings {
+  const uint8_t *p, *end;
+  uint32_t left;      /* entries not yet decoded */
+  uint64_t doc_limit; /* document numbers must be < doc_limit */
+  uint64_t next_base; /* previous doc + 1 */
+  uint32_t doc;       /* current document */
+  uint32_t tf;        /* its term frequency */
+  const uint8_t *pos; /* its encoded positions */
+  int pos_read;       /* positions already consumed */
+} kidx__postings;
+
+void kidx__postings_init(kidx__postings *c, const uint8_t *data, size_t len,
+                         uint32_t df, uint64_t doc_limit);
+
+/* Moves to the next entry: 1 (c->doc and c->tf are set), 0 at the end, or
+ * KIDX_ECORRUPT if the list is malformed (out-of-order or out-of-range
+ * documents, zero tf, a list longer or shorter than df). */
+int kidx__postings_next(kidx__postings *c);
+
+/* Decodes the current entry's c->tf positions into out.  Call at most once
+ * per entry, before the next kidx__postings_next(). */
+int kidx__postings_positions(kidx__postings *c, uint32_t *out);
+
+/**************************************************************************
+** Interface to code in fs.c: locking, mapping, durable writes.
+*/
+
+/* dir + "/" + name, malloc'ed; NULL when out of memory. */
+char *kidx__path_join(const char *dir, const char *name);
+
+/* Creates directory dir unless it exists. */
+int kidx__fs_mkdir(const char *dir, char *errmsg);
+
+/* Takes an exclusive lock on path (created if needed) without waiting;
+ * KIDX_EBUSY if another handle holds it.  Release with kidx__fs_unlock. */
+int kidx__fs_lock(const char *path, int *fd, char *errmsg);
+void kidx__fs_unlock(int fd);
+
+/* A read-only mapping of a whole file. */
+typedef struct kidx__map {
+  const uint8_t *data; /* NULL for an empty file */
+  size_t size;
+} kidx__map;
+
+/* Maps path read-only; KIDX_ENOINDEX if it does not exist. */
+int kidx__fs_map(const char *path, kidx__map *m, char *errmsg);
+void kidx__fs_unmap(kidx__map *m);
+
+/* A new file written through a buffer, with a running CRC-32C of what was
+ * written since the caller last reset `crc`.  Errors are sticky in rc and
+ * reported in errmsg, naming the file. */
+typedef struct kidx__wfile {
+  int fd;
+  const char *path; /* borrowed */
+  char *errmsg;     /* borrowed, KIDX__ERRMSG_MAX bytes */
+  kidx__buf buf;
+  uint64_t offset; /* bytes written so far (buffered included) */
+  uint32_t crc;
+  int rc;
+} kidx__wfile;
+
+int kidx__wfile_open(kidx__wfile *f, const char *path, char *errmsg);
+int kidx__wfile_write(kidx__wfile *f, const void *data, size_t len);
+/* Writes at an absolute offset (after flushing), e.g. a header placeholder;
+ * does not touch crc or offset. */
+int kidx__wfile_pwrite(kidx__wfile *f, uint64_t offset, const void *data,
+                       size_t len);
+/* keep != 0: flush and fsync, keeping the file; keep == 0 or any error:
+ * close and delete it.  Returns the sticky status. */
+int kidx__wfile_close(kidx__wfile *f, int keep);
+
+/* Renames tmp over path and fsyncs dir, making the new file durable. */
+int kidx__fs_publish(const char *tmp, const char *path, const char *dir,
+                     char *errmsg);
+int kidx__fs_exists(const char *path);
+int kidx__fs_remove(const char *path);
+
+/**************************************************************************
+** Shared record types: one term's postings and one document's fields, as
+** handed out by memindex.c and segment.c alike.
+*/
+
+typedef struct kidx__term {
+  const char *text; /* term bytes (borrowed) */
+  size_t len;
+  uint32_t df;         /* documents in the list */
+  const uint8_t *post; /* encoded postings (borrowed) */
+  size_t post_len;
+} kidx__term;
+
+typedef struct kidx__docinfo {
+  const char *id; /* borrowed */
+  size_t id_len;
+  const char *title; /* borrowed */
+  size_t title_len;
+  uint32_t len; /* tokens */
+  int deleted;
+} kidx__docinfo;
+
+/* Bytewise comparison of two terms (memcmp order, shorter first on a
+ * common prefix): the order of the term dictionary. */
+int kidx__term_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+/**************************************************************************
+** Interface to code in memindex.c: the batch being built in memory.
+*/
+
+typedef struct kidx__memindex kidx__memindex;
+
+int kidx__memindex_new(kidx__memindex **out);
+void kidx__memindex_free(kidx__memindex *mi); /* NULL is a no-op */
+
+/* Analyses and adds a document as the batch's next document number.  If
+ * the batch already had a live document with this id, it is marked deleted
+ * and its number returned in *replaced (else UINT32_MAX).  On failure the
+ * batch is unchanged, except after a failure half-way through writing
+ * postings, which makes kidx__memindex_status() return it forever. */
+int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
+                       const char *title, size_t title_len, const char *body,
+                       size_t body_len, uint32_t *replaced);
+
+/* Marks the batch's live document with this id deleted; KIDX_ENOTFOUND if
+ * there is none. */
+int kidx__memindex_delete(kidx__memindex *mi, const char *id, size_t id_len);
+
+int kidx__memindex_status(const kidx__memindex *mi);
+uint32_t kidx__memindex_ndocs(const kidx__memindex *mi);
+void kidx__memindex_doc(const kidx__memindex *mi, uint32_t doc,
+                        kidx__docinfo *out);
+
+/* All terms with at least one posting, sorted by kidx__term_cmp, in a
+ * malloc'ed array the caller frees.  Pointers inside stay valid until the
+ * batch is changed or freed. */
+int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
+                         size_t *count);
+
+/**************************************************************************
+** Interface to code in segment.c (reading) and segwrite.c (writing): the
+** index file, format version 1, specified in doc/FORMAT.md.
+*/
+
+#define KIDX__FORMAT_VERSION 1u
+/* Identifies the analysis pipeline the terms were produced with (analyze.c
+ * of this version: word split, simple folding, Porter2).  A query must be
+ * analysed the same way, so an unknown value is refused. */
+#define KIDX__ANALYZER_V1 1u
+#define KIDX__HEADER_SIZE 256u
+#define KIDX__SECTABLE_OFFSET 56u
+#define KIDX__TERM_ENTRY 20u /* u64 postings offset, u64 text offset, u32 df */
+#define KIDX__INDEX_FILE "index.kidx"
+#define KIDX__LOCK_FILE "write.lock"
+
+enum {
+  KIDX__SEC_POSTINGS,
+  KIDX__SEC_TERMS,
+  KIDX__SEC_TERMTEXT,
+  KIDX__SEC_DOCLENS,
+  KIDX__SEC_DOCOFFS,
+  KIDX__SEC_DOCDATA,
+  KIDX__SEC_COUNT
+};
+
+extern const uint8_t kidx__magic[8];
+
+typedef struct kidx__segment {
+  kidx__map map;
+  uint64_t ndocs, nterms, ntokens;
+  const uint8_t *sec[KIDX__SEC_COUNT];
+  uint64_t sec_len[KIDX__SEC_COUNT];
+} kidx__segment;
+
+/* Maps and fully verifies an index file.  KIDX_ENOINDEX if it does not
+ * exist, KIDX_EFORMAT for another format version, KIDX_ECORRUPT for any
+ * damage; errmsg names the file and the problem. */
+int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg);
+void kidx__segment_close(kidx__segment *s);
+
+/* Term number i (< nterms), in dictionary order. */
+void kidx__segment_term(const kidx__segment *s, uint64_t i, kidx__term *out);
+
+/* Binary search: 1 and *out if the term exists, else 0. */
+int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
+                       kidx__term *out);
+
+/* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
+int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
+                      kidx__docinfo *out);
+
+static inline uint32_t kidx__segment_doclen(const kidx__segment *s,
+                                            uint32_t doc) {
+  return kidx__get_u32(s->sec[KIDX__SEC_DOCLENS] + (size_t)doc * 4);
+}
+
+/* Writes a new index file at path holding the live documents of base
+ * (may be NULL; deleted[] is a byte per base document, nonzero = drop)
+ * followed by the live documents of mi.  The file is fsync'ed but not
+ * published; on failure it is removed.  Cost: reads and re-encodes every
+ * postings list once. */
+int kidx__segment_write(const char *path, const kidx__segment *base,
+                        const uint8_t *deleted, const kidx__memindex *mi,
+                        char *errmsg);
+
+/**************************************************************************
+** Interface to code in score.c: TF-IDF and BM25 (formulas in kidx.h).
+*/
+
+typedef struct kidx__scorer {
+  kidx_rank rank;
+  double k1, b;       /* BM25 parameters */
+  double ndocs;       /* N */
+  double avgdl;       /* mean document length in tokens */
+} kidx__scorer;
+
+void kidx__scorer_init(kidx__scorer *sc, kidx_rank rank, double k1, double b,
+                       uint64_t ndocs, uint64_t ntokens);
+/* The query-side weight of a term: idf(df) * qtf. */
+double kidx__scorer_term_weight(const kidx__scorer *sc, uint32_t df,
+                                uint32_t qtf);
+/* One term's contribution to a document's score; tf >= 1. */
+double kidx__scorer_score(const kidx__scorer *sc, double weight, uint32_t tf,
+                          uint32_t dl);
+
+/**************************************************************************
+** Interface to code in topk.c: the bounded best-k collector.
+*/
+
+typedef struct kidx__hit {
+  double score;
+  uint32_t doc;
+} kidx__hit;
+
+/* Compares the ids of two documents like memcmp (< 0: a's id sorts first). */
+typedef int (*kidx__id_cmp_fn)(void *ctx, uint32_t a, uint32_t b);
+
+typedef struct kidx__topk {
+  kidx__hit *heap;
+  size_t k, n;
+  kidx__id_cmp_fn id_cmp;
+  void *ctx;
+} kidx__topk;
+
+int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp,
+                    void *ctx);
+void kidx__topk_free(kidx__topk *t);
+/* Offers a hit; kept if it ranks among the k best so far. */
+void kidx__topk_push(kidx__topk *t, double score, uint32_t doc);
+/* Sorts the kept hits best-first in t->heap and returns how many. */
+size_t kidx__topk_finish(kidx__topk *t);
+
+/**************************************************************************
+** Interface to code in search.c: query analysis and evaluation.
+*/
+
+/* Runs query against seg (whose file is path, for messages), scoring with
+ * sc and offering every matching document to topk; *total receives the
+ * number of matching documents.  KIDX_EQUERY if the query has no
+ * searchable word, KIDX_ECORRUPT on damaged postings. */
+int kidx__search_run(const kidx__segment *seg, const char *path,
+                     const char *query, size_t len, const kidx__scorer *sc,
+                     kidx__topk *topk, uint64_t *total, char *errmsg);
+
 #endif /* KIDX_INT_H */

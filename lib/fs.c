@@ -1,0 +1,242 @@
+/*
+ * fs.c -- the file system operations the index needs, in one place: the
+ * writer lock, read-only mappings of index files, buffered checksummed
+ * writing of a new file, and the durable rename that publishes a commit.
+ * POSIX only (plus flock, present on Linux, the BSDs and macOS).
+ *
+ * Durability (as SQLite and LMDB do it): a new index file is written under
+ * a temporary name, fsync'ed, renamed over the old name, and then the
+ * directory is fsync'ed so the rename itself is on disk.  rename(2) is
+ * atomic, so a reader or a crash sees either the old file or the new one,
+ * never a mixture.
+ */
+#define _DEFAULT_SOURCE /* flock() */
+#include "kidx_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Size of the write buffer: large enough that write(2) calls are few. */
+#define WFILE_BUFFER (1u << 20)
+
+char *kidx__path_join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *p = malloc(a + b + 2);
+  if (!p)
+    return NULL;
+  memcpy(p, dir, a);
+  p[a] = '/';
+  memcpy(p + a + 1, name, b + 1);
+  return p;
+}
+
+int kidx__fs_mkdir(const char *dir, char *errmsg) {
+  if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+      return KIDX_OK;
+    return kidx__err(errmsg, KIDX_EIO, "%s exists and is not a directory",
+                     dir);
+  }
+  return kidx__err(errmsg, KIDX_EIO, "cannot create directory %s: %s", dir,
+                   strerror(errno));
+}
+
+int kidx__fs_lock(const char *path, int *fd_out, char *errmsg) {
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  *fd_out = -1;
+  if (fd < 0)
+    return kidx__err(errmsg, KIDX_EIO, "cannot open lock file %s: %s", path,
+                     strerror(errno));
+  /* flock rather than fcntl locks: fcntl locks belong to the process, so two
+   * writers in one process would not exclude each other. */
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR)
+      continue;
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      return kidx__err(errmsg, KIDX_EBUSY,
+                       "%s is locked: another writer has the index open",
+                       path);
+    return kidx__err(errmsg, KIDX_EIO, "cannot lock %s: %s", path,
+                     strerror(e));
+  }
+  *fd_out = fd;
+  return KIDX_OK;
+}
+
+void kidx__fs_unlock(int fd) {
+  if (fd >= 0)
+    close(fd); /* closing the descriptor releases the flock */
+}
+
+int kidx__fs_map(const char *path, kidx__map *m, char *errmsg) {
+  m->data = NULL;
+  m->size = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return kidx__err(errmsg, KIDX_ENOINDEX, "no index file %s", path);
+    return kidx__err(errmsg, KIDX_EIO, "cannot open %s: %s", path,
+                     strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return kidx__err(errmsg, KIDX_EIO, "cannot stat %s: %s", path,
+                     strerror(e));
+  }
+  if ((uintmax_t)st.st_size > SIZE_MAX) {
+    close(fd);
+    return kidx__err(errmsg, KIDX_ETOOBIG, "%s is too large to map", path);
+  }
+  m->size = (size_t)st.st_size;
+  if (m->size > 0) {
+    void *p = mmap(NULL, m->size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      m->size = 0;
+      return kidx__err(errmsg, KIDX_EIO, "cannot map %s: %s", path,
+                       strerror(e));
+    }
+    m->data = p;
+  }
+  close(fd); /* the mapping keeps the file alive, even after a rename */
+  return KIDX_OK;
+}
+
+void kidx__fs_unmap(kidx__map *m) {
+  if (m->data)
+    munmap((void *)(uintptr_t)m->data, m->size);
+  m->data = NULL;
+  m->size = 0;
+}
+
+int kidx__wfile_open(kidx__wfile *f, const char *path, char *errmsg) {
+  memset(f, 0, sizeof *f);
+  f->path = path;
+  f->errmsg = errmsg;
+  f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (f->fd < 0)
+    return f->rc = kidx__err(errmsg, KIDX_EIO, "cannot create %s: %s", path,
+                             strerror(errno));
+  if (kidx__buf_reserve(&f->buf, WFILE_BUFFER)) {
+    close(f->fd);
+    f->fd = -1;
+    return f->rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  }
+  return KIDX_OK;
+}
+
+static int write_all(kidx__wfile *f, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(f->fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot write %s: %s",
+                               f->path, strerror(errno));
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return KIDX_OK;
+}
+
+static int flush_buffer(kidx__wfile *f) {
+  if (f->rc)
+    return f->rc;
+  int rc = write_all(f, f->buf.p, f->buf.n);
+  f->buf.n = 0;
+  return rc;
+}
+
+int kidx__wfile_write(kidx__wfile *f, const void *data, size_t len) {
+  if (f->rc)
+    return f->rc;
+  f->crc = kidx__crc32c(f->crc, data, len);
+  f->offset += len;
+  if (len > f->buf.cap - f->buf.n) {
+    if (flush_buffer(f))
+      return f->rc;
+    if (len >= f->buf.cap)
+      return write_all(f, data, len);
+  }
+  memcpy(f->buf.p + f->buf.n, data, len);
+  f->buf.n += len;
+  return KIDX_OK;
+}
+
+int kidx__wfile_pwrite(kidx__wfile *f, uint64_t offset, const void *data,
+                       size_t len) {
+  if (flush_buffer(f))
+    return f->rc;
+  const uint8_t *p = data;
+  while (len > 0) {
+    ssize_t w = pwrite(f->fd, p, len, (off_t)offset);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot write %s: %s",
+                               f->path, strerror(errno));
+    }
+    p += w;
+    len -= (size_t)w;
+    offset += (uint64_t)w;
+  }
+  return KIDX_OK;
+}
+
+int kidx__wfile_close(kidx__wfile *f, int keep) {
+  if (f->fd >= 0) {
+    if (keep && !flush_buffer(f) && fsync(f->fd) != 0)
+      f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot sync %s: %s", f->path,
+                        strerror(errno));
+    if (close(f->fd) != 0 && keep && !f->rc)
+      f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot close %s: %s", f->path,
+                        strerror(errno));
+    f->fd = -1;
+  }
+  kidx__buf_free(&f->buf);
+  if (!keep || f->rc)
+    unlink(f->path);
+  return f->rc;
+}
+
+int kidx__fs_publish(const char *tmp, const char *path, const char *dir,
+                     char *errmsg) {
+  if (rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return kidx__err(errmsg, KIDX_EIO, "cannot rename %s to %s: %s", tmp,
+                     path, strerror(e));
+  }
+  int fd = open(dir, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return kidx__err(errmsg, KIDX_EIO, "cannot open directory %s: %s", dir,
+                     strerror(errno));
+  int rc = KIDX_OK;
+  if (fsync(fd) != 0 && errno != EINVAL)
+    rc = kidx__err(errmsg, KIDX_EIO, "cannot sync directory %s: %s", dir,
+                   strerror(errno));
+  close(fd);
+  return rc;
+}
+
+int kidx__fs_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+int kidx__fs_remove(const char *path) {
+  return unlink(path) == 0 || errno == ENOENT ? KIDX_OK : KIDX_EIO;
+}

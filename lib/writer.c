@@ -1,0 +1,241 @@
+/*
+ * writer.c -- the public write API: kidx_writer.  Top of the dependency
+ * order, with reader.c.
+ *
+ * A writer holds the directory's lock file, the committed index file
+ * mapped as its "base", a map from the base's document ids to their
+ * numbers, a byte per base document saying whether the pending batch
+ * deletes (or replaces) it, and the batch itself (memindex.c).  Commit
+ * merges base and batch into a new file (segwrite.c) under a temporary
+ * name and publishes it with an atomic rename (fs.c); then the new file
+ * becomes the base.  Until that rename, readers -- and a crash -- see only
+ * the previous commit.
+ */
+#include "kidx_int.h"
+
+#include <stdlib.h>
+
+#define NO_DOC UINT32_MAX
+
+struct kidx_writer {
+  int open;
+  char *dir;
+  char *path;     /* dir/index.kidx */
+  char *tmp_path; /* dir/index.kidx.tmp */
+  int lock_fd;
+  int have_base;
+  kidx__segment base;
+  kidx__strmap *base_ids; /* id -> base document number */
+  uint8_t *deleted;       /* per base document: deleted by the batch */
+  kidx__memindex *mi;
+  uint64_t pending;       /* adds and deletes since the last commit */
+  char errmsg[KIDX__ERRMSG_MAX];
+};
+
+kidx_status kidx_writer_new(kidx_writer **out) {
+  if (!out)
+    return KIDX_EINVAL;
+  kidx_writer *w = calloc(1, sizeof *w);
+  *out = w;
+  if (!w)
+    return KIDX_ENOMEM;
+  w->lock_fd = -1;
+  return KIDX_OK;
+}
+
+/* Drops the base and the batch (not the lock). */
+static void reset_state(kidx_writer *w) {
+  if (w->have_base)
+    kidx__segment_close(&w->base);
+  w->have_base = 0;
+  kidx__strmap_free(w->base_ids);
+  w->base_ids = NULL;
+  free(w->deleted);
+  w->deleted = NULL;
+  kidx__memindex_free(w->mi);
+  w->mi = NULL;
+  w->pending = 0;
+}
+
+/* Maps the committed index (if any) and starts an empty batch on it. */
+static int load_base(kidx_writer *w) {
+  int rc = kidx__segment_open(&w->base, w->path, w->errmsg);
+  if (rc == KIDX_ENOINDEX) {
+    w->errmsg[0] = 0;
+  } else if (rc) {
+    return rc;
+  } else {
+    w->have_base = 1;
+  }
+  if (kidx__memindex_new(&w->mi) || kidx__strmap_new(&w->base_ids))
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  uint64_t n = w->have_base ? w->base.ndocs : 0;
+  w->deleted = calloc(n ? n : 1, 1);
+  if (!w->deleted)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  for (uint64_t d = 0; d < n; d++) {
+    kidx__docinfo info;
+    uint32_t old;
+    int found;
+    kidx__segment_doc(&w->base, (uint32_t)d, &info); /* verified at open */
+    if (kidx__strmap_upsert(w->base_ids, info.id, info.id_len, (uint32_t)d,
+                            &old, &found))
+      return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+    if (found)
+      return kidx__err(w->errmsg, KIDX_ECORRUPT,
+                       "%s is damaged: document id '%.*s' appears twice",
+                       w->path, (int)info.id_len, info.id);
+  }
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_open(kidx_writer *w, const char *dir) {
+  if (!w)
+    return KIDX_EINVAL;
+  w->errmsg[0] = 0;
+  if (!dir || !*dir)
+    return kidx__err(w->errmsg, KIDX_EINVAL, "no index directory given");
+  if (w->open)
+    return kidx__err(w->errmsg, KIDX_EINVAL, "writer is already open");
+  int rc = kidx__fs_mkdir(dir, w->errmsg);
+  if (rc)
+    return rc;
+  char *lock = kidx__path_join(dir, KIDX__LOCK_FILE);
+  w->dir = malloc(strlen(dir) + 1);
+  w->path = kidx__path_join(dir, KIDX__INDEX_FILE);
+  w->tmp_path = kidx__path_join(dir, KIDX__INDEX_FILE ".tmp");
+  if (!lock || !w->dir || !w->path || !w->tmp_path) {
+    rc = kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+    goto fail;
+  }
+  memcpy(w->dir, dir, strlen(dir) + 1);
+  if ((rc = kidx__fs_lock(lock, &w->lock_fd, w->errmsg)))
+    goto fail;
+  /* Holding the lock, any temporary file is a leftover of a writer that
+   * died before publishing: it was never visible, so remove it. */
+  kidx__fs_remove(w->tmp_path);
+  if ((rc = load_base(w)))
+    goto fail;
+  free(lock);
+  w->open = 1;
+  return KIDX_OK;
+fail:
+  free(lock);
+  reset_state(w);
+  kidx__fs_unlock(w->lock_fd);
+  w->lock_fd = -1;
+  free(w->dir);
+  free(w->path);
+  free(w->tmp_path);
+  w->dir = w->path = w->tmp_path = NULL;
+  return rc;
+}
+
+static int check_open(kidx_writer *w) {
+  w->errmsg[0] = 0;
+  if (!w->open)
+    return kidx__err(w->errmsg, KIDX_EINVAL, "writer is not open");
+  int rc = kidx__memindex_status(w->mi);
+  if (rc)
+    return kidx__err(w->errmsg, rc,
+                     "an earlier failure (%s) left the batch unusable; close "
+                     "the writer (the last commit is intact)",
+                     kidx_strerror((kidx_status)rc));
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_add(kidx_writer *w, const char *id, size_t id_len,
+                            const char *title, size_t title_len,
+                            const char *body, size_t body_len) {
+  if (!w)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  if (!id || id_len == 0 || id_len > 65535)
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "document id must be 1 to 65535 bytes (got %zu)",
+                     id ? id_len : 0);
+  if ((!title && title_len) || (!body && body_len))
+    return kidx__err(w->errmsg, KIDX_EINVAL, "NULL text with nonzero length");
+  if (title_len > UINT32_MAX || body_len > UINT32_MAX)
+    return kidx__err(w->errmsg, KIDX_ETOOBIG,
+                     "document '%.*s' is larger than 4 GiB", (int)id_len, id);
+  uint32_t replaced;
+  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body,
+                          body_len, &replaced);
+  if (rc)
+    return kidx__err(w->errmsg, rc, "cannot add document '%.*s': %s",
+                     (int)id_len, id, kidx_strerror((kidx_status)rc));
+  uint32_t d;
+  if (kidx__strmap_get(w->base_ids, id, id_len, &d))
+    w->deleted[d] = 1; /* replaced on commit */
+  w->pending++;
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
+                               size_t id_len) {
+  if (!w)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  if (!id || id_len == 0)
+    return kidx__err(w->errmsg, KIDX_EINVAL, "empty document id");
+  int in_batch = kidx__memindex_delete(w->mi, id, id_len) == KIDX_OK;
+  uint32_t d;
+  int in_base = kidx__strmap_get(w->base_ids, id, id_len, &d) &&
+                !w->deleted[d];
+  if (in_base)
+    w->deleted[d] = 1;
+  if (!in_batch && !in_base)
+    return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
+                     (int)id_len, id);
+  w->pending++;
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_commit(kidx_writer *w) {
+  if (!w)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  /* Nothing to do, unless no index file exists yet: then write an empty
+   * one, so that readers find an index where one was created. */
+  if (w->pending == 0 && w->have_base)
+    return KIDX_OK;
+  rc = kidx__segment_write(w->tmp_path, w->have_base ? &w->base : NULL,
+                           w->deleted, w->mi, w->errmsg);
+  if (!rc)
+    rc = kidx__fs_publish(w->tmp_path, w->path, w->dir, w->errmsg);
+  if (rc)
+    return rc; /* the batch is kept: the caller may retry */
+  /* The new file is now the committed index: make it the base. */
+  reset_state(w);
+  if ((rc = load_base(w))) {
+    w->open = 0;
+    return rc;
+  }
+  return KIDX_OK;
+}
+
+uint64_t kidx_writer_pending(const kidx_writer *w) {
+  return w && w->open ? w->pending : 0;
+}
+
+void kidx_writer_close(kidx_writer *w) {
+  if (!w)
+    return;
+  reset_state(w);
+  kidx__fs_unlock(w->lock_fd);
+  free(w->dir);
+  free(w->path);
+  free(w->tmp_path);
+  free(w);
+}
+
+const char *kidx_writer_errmsg(const kidx_writer *w) {
+  return w ? w->errmsg : "no writer";
+}
