@@ -129,8 +129,15 @@ tu_run tu_exec(const char *cwd, const char *const *argv,
     if (cwd && chdir(cwd) != 0)
       _exit(126);
     unsetenv("KIDX_INDEX");
-    for (size_t i = 0; env && env[i]; i++)
-      putenv((char *)(uintptr_t)env[i]);
+    for (size_t i = 0; env && env[i]; i++) {
+      char kv[4096];
+      snprintf(kv, sizeof kv, "%s", env[i]);
+      char *eq = strchr(kv, '=');
+      if (eq) {
+        *eq = 0;
+        setenv(kv, eq + 1, 1);
+      }
+    }
     execv(argv[0], (char *const *)(uintptr_t)argv);
     _exit(127);
   }
