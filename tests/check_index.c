@@ -1,0 +1,420 @@
+/* Tests of the public write/read/search API (writer.c, reader.c, search.c,
+ * segwrite.c, segment.c together), in temporary directories. */
+#include "kidx.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+static void setup(void) {
+  dir = tu_mkdtemp();
+}
+
+static void teardown(void) {
+  tu_rmtree(dir);
+  free(dir);
+}
+
+static kidx_writer *open_writer(void) {
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  kidx_status rc = kidx_writer_open(w, dir);
+  ck_assert_msg(rc == KIDX_OK, "writer open: %s", kidx_writer_errmsg(w));
+  return w;
+}
+
+static void add(kidx_writer *w, const char *id, const char *title,
+                const char *body) {
+  kidx_status rc = kidx_writer_add(w, id, strlen(id), title, strlen(title),
+                                   body, strlen(body));
+  ck_assert_msg(rc == KIDX_OK, "add %s: %s", id, kidx_writer_errmsg(w));
+}
+
+static void commit(kidx_writer *w) {
+  kidx_status rc = kidx_writer_commit(w);
+  ck_assert_msg(rc == KIDX_OK, "commit: %s", kidx_writer_errmsg(w));
+}
+
+static kidx_reader *open_reader(void) {
+  kidx_reader *r;
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  kidx_status rc = kidx_reader_open(r, dir);
+  ck_assert_msg(rc == KIDX_OK, "reader open: %s", kidx_reader_errmsg(r));
+  return r;
+}
+
+/* Runs a query and returns the hit ids joined by spaces (static buffer). */
+static const char *search_ids(kidx_reader *r, const char *q, size_t limit,
+                              size_t offset, uint64_t *total) {
+  static char out[4096];
+  kidx_results *res;
+  kidx_search_options opt;
+  kidx_search_options_init(&opt);
+  opt.limit = limit;
+  opt.offset = offset;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  kidx_status rc = kidx_search(r, q, strlen(q), &opt, res);
+  ck_assert_msg(rc == KIDX_OK, "search '%s': %s", q, kidx_results_errmsg(res));
+  size_t n = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < kidx_results_count(res); i++) {
+    size_t len;
+    const char *id = kidx_results_id(res, i, &len);
+    n += (size_t)snprintf(out + n, sizeof out - n, "%s%.*s", i ? " " : "",
+                          (int)len, id);
+  }
+  if (total)
+    *total = kidx_results_total(res);
+  kidx_results_free(res);
+  return out;
+}
+
+START_TEST(test_index_empty_commit_creates_index) {
+  kidx_writer *w = open_writer();
+  commit(w);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  kidx_stats st;
+  ck_assert_int_eq(kidx_reader_stats(r, &st), KIDX_OK);
+  ck_assert_uint_eq(st.documents, 0);
+  ck_assert_uint_eq(st.terms, 0);
+  ck_assert_uint_eq(st.tokens, 0);
+  ck_assert_uint_gt(st.bytes, 0);
+  uint64_t total = 99;
+  ck_assert_str_eq(search_ids(r, "anything", 10, 0, &total), "");
+  ck_assert_uint_eq(total, 0);
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_missing_index) {
+  kidx_reader *r;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/nothing-here", dir);
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_open(r, path), KIDX_ENOINDEX);
+  ck_assert_ptr_nonnull(strstr(kidx_reader_errmsg(r), path));
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_search_ranks_and_counts) {
+  kidx_writer *w = open_writer();
+  add(w, "fruit", "Fruit", "apple banana apple cherry");
+  add(w, "tree", "Trees", "apple trees grow in orchards");
+  add(w, "car", "Cars", "engines and wheels");
+  commit(w);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  kidx_stats st;
+  ck_assert_int_eq(kidx_reader_stats(r, &st), KIDX_OK);
+  ck_assert_uint_eq(st.documents, 3);
+  /* fruit: 5 tokens, tree: 6, car: 4 */
+  ck_assert_uint_eq(st.tokens, 15);
+  uint64_t total;
+  ck_assert_str_eq(search_ids(r, "apples", 10, 0, &total), "fruit tree");
+  ck_assert_uint_eq(total, 2);
+  ck_assert_str_eq(search_ids(r, "WHEEL", 10, 0, &total), "car");
+  ck_assert_str_eq(search_ids(r, "apple wheels", 10, 0, &total),
+                   "car fruit tree");
+  ck_assert_uint_eq(total, 3);
+  ck_assert_str_eq(search_ids(r, "zebra", 10, 0, &total), "");
+  ck_assert_uint_eq(total, 0);
+  /* The title is searchable and returned. */
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  ck_assert_int_eq(kidx_search(r, "trees", 5, NULL, res), KIDX_OK);
+  ck_assert_uint_eq(kidx_results_count(res), 1);
+  size_t len;
+  const char *title = kidx_results_title(res, 0, &len);
+  ck_assert_int_eq((int)len, 5);
+  ck_assert_int_eq(memcmp(title, "Trees", 5), 0);
+  ck_assert(kidx_results_score(res, 0) > 0);
+  ck_assert_ptr_null(kidx_results_id(res, 1, &len));
+  ck_assert_uint_eq(len, 0);
+  kidx_results_free(res);
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_paging_matches_full_list) {
+  kidx_writer *w = open_writer();
+  char id[32], body[256];
+  for (int i = 0; i < 40; i++) {
+    snprintf(id, sizeof id, "doc%02d", i);
+    snprintf(body, sizeof body, "common %s", i % 3 ? "x" : "common common");
+    for (int j = 0; j < i % 7; j++)
+      strcat(body, " filler");
+    add(w, id, "", body);
+  }
+  commit(w);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  char full[4096];
+  uint64_t total;
+  snprintf(full, sizeof full, "%s", search_ids(r, "common", 100, 0, &total));
+  ck_assert_uint_eq(total, 40);
+  /* Pages of 7 concatenated equal the full list. */
+  char joined[4096] = "";
+  for (size_t off = 0; off < 40; off += 7) {
+    const char *page = search_ids(r, "common", 7, off, &total);
+    ck_assert_uint_eq(total, 40);
+    if (*joined)
+      strcat(joined, " ");
+    strcat(joined, page);
+  }
+  ck_assert_str_eq(joined, full);
+  ck_assert_str_eq(search_ids(r, "common", 10, 40, &total), "");
+  ck_assert_str_eq(search_ids(r, "common", 0, 0, &total), "");
+  ck_assert_uint_eq(total, 40);
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_ties_break_by_id) {
+  /* Identical documents score the same; order must be by id whatever the
+   * order of insertion. */
+  kidx_writer *w = open_writer();
+  add(w, "m", "", "same words here");
+  add(w, "z", "", "same words here");
+  add(w, "a", "", "same words here");
+  add(w, "k", "", "same words here");
+  commit(w);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  ck_assert_str_eq(search_ids(r, "words", 10, 0, NULL), "a k m z");
+  ck_assert_str_eq(search_ids(r, "words", 2, 1, NULL), "k m");
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_replace_and_delete) {
+  kidx_writer *w = open_writer();
+  add(w, "a", "", "alpha original");
+  add(w, "b", "", "beta original");
+  add(w, "c", "", "gamma original");
+  commit(w);
+  /* Replace a committed document, and one twice within the batch. */
+  add(w, "a", "", "alpha replaced");
+  add(w, "d", "", "delta first");
+  add(w, "d", "", "delta second");
+  ck_assert_uint_eq(kidx_writer_pending(w), 3);
+  ck_assert_int_eq(kidx_writer_delete(w, "b", 1), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_delete(w, "b", 1), KIDX_ENOTFOUND);
+  ck_assert_int_eq(kidx_writer_delete(w, "nope", 4), KIDX_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(kidx_writer_errmsg(w), "nope"));
+  commit(w);
+  ck_assert_uint_eq(kidx_writer_pending(w), 0);
+  kidx_writer_close(w);
+
+  kidx_reader *r = open_reader();
+  kidx_stats st;
+  kidx_reader_stats(r, &st);
+  ck_assert_uint_eq(st.documents, 3); /* a, c, d */
+  uint64_t total;
+  ck_assert_str_eq(search_ids(r, "original", 10, 0, &total), "c");
+  ck_assert_str_eq(search_ids(r, "replaced", 10, 0, &total), "a");
+  ck_assert_str_eq(search_ids(r, "beta", 10, 0, &total), "");
+  ck_assert_str_eq(search_ids(r, "first", 10, 0, &total), "");
+  ck_assert_str_eq(search_ids(r, "second", 10, 0, &total), "d");
+  /* Terms whose documents are all gone (beta, first) leave the dictionary:
+   * alpha replac gamma origin delta second remain. */
+  ck_assert_uint_eq(st.terms, 6);
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_delete_pending_add) {
+  kidx_writer *w = open_writer();
+  add(w, "x", "", "temporary");
+  ck_assert_int_eq(kidx_writer_delete(w, "x", 1), KIDX_OK);
+  commit(w);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  kidx_stats st;
+  kidx_reader_stats(r, &st);
+  ck_assert_uint_eq(st.documents, 0);
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_uncommitted_is_invisible) {
+  kidx_writer *w = open_writer();
+  add(w, "one", "", "visible");
+  commit(w);
+  kidx_reader *before = open_reader();
+  add(w, "two", "", "visible later");
+  kidx_reader *r = open_reader();
+  ck_assert_str_eq(search_ids(r, "visible", 10, 0, NULL), "one");
+  kidx_reader_close(r);
+  commit(w);
+  /* A reader opened earlier keeps its snapshot after the commit. */
+  ck_assert_str_eq(search_ids(before, "visible", 10, 0, NULL), "one");
+  kidx_reader_close(before);
+  r = open_reader();
+  ck_assert_str_eq(search_ids(r, "visible", 10, 0, NULL), "one two");
+  kidx_reader_close(r);
+  /* Closing without commit discards. */
+  add(w, "three", "", "visible");
+  kidx_writer_close(w);
+  r = open_reader();
+  ck_assert_str_eq(search_ids(r, "visible", 10, 0, NULL), "one two");
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_index_second_writer_is_busy) {
+  kidx_writer *w = open_writer();
+  kidx_writer *w2;
+  ck_assert_int_eq(kidx_writer_new(&w2), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w2, dir), KIDX_EBUSY);
+  ck_assert_ptr_nonnull(strstr(kidx_writer_errmsg(w2), "locked"));
+  ck_assert_int_eq(kidx_writer_add(w2, "a", 1, "", 0, "", 0), KIDX_EINVAL);
+  kidx_writer_close(w2);
+  kidx_writer_close(w);
+  w = open_writer(); /* the lock was released */
+  kidx_writer_close(w);
+}
+END_TEST
+
+START_TEST(test_index_bad_arguments) {
+  kidx_writer *w = open_writer();
+  ck_assert_int_eq(kidx_writer_add(w, NULL, 0, "", 0, "", 0), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_writer_add(w, "", 0, "", 0, "", 0), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_writer_add(w, "a", 1, NULL, 3, "", 0), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_writer_add(w, "a", 1, NULL, 0, NULL, 0), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_EINVAL);
+  commit(w);
+  kidx_writer_close(w);
+  kidx_writer_close(NULL);
+  kidx_reader_close(NULL);
+  kidx_results_free(NULL);
+
+  kidx_reader *r = open_reader();
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  ck_assert_int_eq(kidx_search(r, " ,;- ", 5, NULL, res), KIDX_EQUERY);
+  ck_assert_str_ne(kidx_results_errmsg(res), "");
+  ck_assert_int_eq(kidx_search(r, "", 0, NULL, res), KIDX_EQUERY);
+  kidx_search_options opt;
+  kidx_search_options_init(&opt);
+  opt.rank = (kidx_rank)7;
+  ck_assert_int_eq(kidx_search(r, "a", 1, &opt, res), KIDX_EINVAL);
+  kidx_search_options_init(&opt);
+  opt.bm25_b = 1.5;
+  ck_assert_int_eq(kidx_search(r, "a", 1, &opt, res), KIDX_EINVAL);
+  opt.size = 0;
+  ck_assert_int_eq(kidx_search(r, "a", 1, &opt, res), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_search(NULL, "a", 1, NULL, res), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_search(r, "a", 1, NULL, NULL), KIDX_EINVAL);
+  kidx_results_free(res);
+  kidx_stats st;
+  ck_assert_int_eq(kidx_reader_stats(NULL, &st), KIDX_EINVAL);
+  kidx_reader_close(r);
+}
+END_TEST
+
+/* Model-based: random batches of adds, replaces and deletes over several
+ * commits, checked against a simple in-test model of which document holds
+ * which words.  Words are "w<number>" forms the stemmer leaves alone. */
+#define MODEL_IDS 60
+#define MODEL_WORDS 25
+
+START_TEST(test_index_matches_model) {
+  int live[MODEL_IDS] = {0};
+  unsigned char has[MODEL_IDS][MODEL_WORDS];
+  memset(has, 0, sizeof has);
+  uint64_t x = 12345;
+#define RAND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+  for (int round = 0; round < 5; round++) {
+    kidx_writer *w = open_writer();
+    for (int op = 0; op < 80; op++) {
+      int id = (int)(RAND() % MODEL_IDS);
+      char idbuf[16];
+      snprintf(idbuf, sizeof idbuf, "id%d", id);
+      if (RAND() % 5 == 0) {
+        kidx_status rc = kidx_writer_delete(w, idbuf, strlen(idbuf));
+        ck_assert_int_eq(rc, live[id] ? KIDX_OK : KIDX_ENOTFOUND);
+        live[id] = 0;
+        continue;
+      }
+      char body[1024] = "";
+      memset(has[id], 0, MODEL_WORDS);
+      int nwords = 1 + (int)(RAND() % 12);
+      for (int k = 0; k < nwords; k++) {
+        int word = (int)(RAND() % MODEL_WORDS);
+        char wb[16];
+        snprintf(wb, sizeof wb, " w%d", word);
+        strcat(body, wb);
+        has[id][word] = 1;
+      }
+      add(w, idbuf, "", body);
+      live[id] = 1;
+    }
+    commit(w);
+    kidx_writer_close(w);
+
+    kidx_reader *r = open_reader();
+    kidx_stats st;
+    kidx_reader_stats(r, &st);
+    uint64_t nlive = 0;
+    for (int i = 0; i < MODEL_IDS; i++)
+      nlive += (uint64_t)live[i];
+    ck_assert_uint_eq(st.documents, nlive);
+    for (int word = 0; word < MODEL_WORDS; word++) {
+      char q[16];
+      snprintf(q, sizeof q, "w%d", word);
+      uint64_t expect = 0, total;
+      for (int i = 0; i < MODEL_IDS; i++)
+        expect += (uint64_t)(live[i] && has[i][word]);
+      const char *ids = search_ids(r, q, MODEL_IDS, 0, &total);
+      ck_assert_msg(total == expect, "round %d word %d: %llu hits, want %llu",
+                    round, word, (unsigned long long)total,
+                    (unsigned long long)expect);
+      /* Every hit really holds the word. */
+      char copy[4096];
+      snprintf(copy, sizeof copy, "%s", ids);
+      for (char *tok = strtok(copy, " "); tok; tok = strtok(NULL, " ")) {
+        int id = atoi(tok + 2);
+        ck_assert(live[id] && has[id][word]);
+      }
+    }
+    kidx_reader_close(r);
+  }
+#undef RAND
+}
+END_TEST
+
+static Suite *index_suite(void) {
+  Suite *s = suite_create("index");
+  TCase *core = tcase_create("Core");
+  tcase_add_checked_fixture(core, setup, teardown);
+  tcase_add_test(core, test_index_empty_commit_creates_index);
+  tcase_add_test(core, test_index_search_ranks_and_counts);
+  tcase_add_test(core, test_index_paging_matches_full_list);
+  tcase_add_test(core, test_index_ties_break_by_id);
+  tcase_add_test(core, test_index_replace_and_delete);
+  tcase_add_test(core, test_index_delete_pending_add);
+  tcase_add_test(core, test_index_uncommitted_is_invisible);
+  tcase_add_test(core, test_index_matches_model);
+  suite_add_tcase(s, core);
+  TCase *errors = tcase_create("Errors");
+  tcase_add_checked_fixture(errors, setup, teardown);
+  tcase_add_test(errors, test_index_missing_index);
+  tcase_add_test(errors, test_index_second_writer_is_busy);
+  tcase_add_test(errors, test_index_bad_arguments);
+  suite_add_tcase(s, errors);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(index_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
