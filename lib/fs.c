@@ -161,7 +161,7 @@ static int flush_buffer(kidx__wfile *f) {
 }
 
 int kidx__wfile_write(kidx__wfile *f, const void *data, size_t len) {
-  if (f->rc)
+  if (f->rc || len == 0) /* data may be NULL when len is 0 */
     return f->rc;
   f->crc = kidx__crc32c(f->crc, data, len);
   f->offset += len;

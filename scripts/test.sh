@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs what the tests need when it is missing (Debian/Ubuntu: the Check
+# framework and pkg-config), configures with warnings as errors, builds, and
+# runs every test.  Usage:
+#   scripts/test.sh              # build/ : RelWithDebInfo, -Werror
+#   scripts/test.sh --sanitize   # build-asan/ : the same under ASan + UBSan
+set -eu
+cd "$(dirname "$0")/.."
+
+if ! pkg-config --exists check 2>/dev/null; then
+  echo "test.sh: installing the Check framework (apt-get install check pkg-config)" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq check pkg-config cmake gcc >/dev/null
+fi
+
+build=build
+extra=""
+if [ "${1:-}" = "--sanitize" ]; then
+  build=build-asan
+  extra="-DKIDX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+  # Leak checking stays on; abort on the first UBSan report.
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+fi
+jobs=$(nproc 2>/dev/null || echo 2)
+# shellcheck disable=SC2086
+cmake -S . -B "$build" -DKIDX_WERROR=ON $extra
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
