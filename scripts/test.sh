@@ -7,13 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-if ! pkg-config --exists check 2>/dev/null; then
-  echo "test.sh: installing the Check framework (apt-get install check pkg-config)" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq check pkg-config cmake gcc >/dev/null
-fi
+scripts/ensure-deps.sh --tests
 
 build=build
 extra=""
