@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds kidx_bench and kidx_gencorpus (Release, in build-bench/), generates
+# the synthetic corpus if it is not there yet, and benchmarks the shipped
+# corpus/ and the synthetic corpus, printing both reports.
+#
+# Environment (all optional):
+#   KIDX_SYNTH_MB     synthetic corpus size in MiB (default 100)
+#   KIDX_SYNTH_DIR    where it lives (default /tmp/kidx-synth-${KIDX_SYNTH_MB}M)
+#   KIDX_BENCH_RUNS   timed passes over each query set (default 5)
+#   KIDX_BENCH_BUILD  build directory (default <repo>/build-bench)
+#   KIDX_BENCH_ARGS   extra arguments for kidx_bench, e.g. --json
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${KIDX_BENCH_BUILD:-$repo/build-bench}
+size=${KIDX_SYNTH_MB:-100}
+synth=${KIDX_SYNTH_DIR:-/tmp/kidx-synth-${size}M}
+queries=$synth.queries
+runs=${KIDX_BENCH_RUNS:-5}
+read -r -a extra <<<"${KIDX_BENCH_ARGS:-}"
+
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+  -DKIDX_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" --target kidx_bench kidx_gencorpus -j 2 >/dev/null
+bin=$build/bench
+
+# Generate into a side directory and rename at the end, so an interrupted
+# run never leaves a half-written corpus that looks complete.  The queries
+# depend only on the seed, so they can be made on their own later.
+if [[ ! -d $synth ]]; then
+  rm -rf "$synth.partial" "$queries.partial"
+  "$bin/kidx_gencorpus" --out "$synth.partial" --size "$size" \
+    --queries "$queries.partial" --nqueries 1000
+  mv "$queries.partial" "$queries"
+  mv "$synth.partial" "$synth"
+elif [[ ! -f $queries ]]; then
+  "$bin/kidx_gencorpus" --queries "$queries.partial" --nqueries 1000
+  mv "$queries.partial" "$queries"
+fi
+
+echo "=== corpus/ (built-in queries) ==="
+"$bin/kidx_bench" --runs "$runs" ${extra[@]+"${extra[@]}"} "$repo/corpus"
+echo
+echo "=== $synth ($queries) ==="
+"$bin/kidx_bench" --runs "$runs" --queries "$queries" ${extra[@]+"${extra[@]}"} "$synth"
