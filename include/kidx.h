@@ -285,6 +285,10 @@ KIDX_API void kidx_search_options_init(kidx_search_options *opt);
 
 typedef struct kidx_results kidx_results;
 
+/* Most distinct words a query may have: bounds the work of one query, and
+ * is far above what people type. */
+#define KIDX_MAX_QUERY_TERMS 1024
+
 /* Allocates an empty results object.  One results object can receive any
  * number of searches in turn (each replaces the previous hits). */
 KIDX_API kidx_status kidx_results_new(kidx_results **out);
@@ -299,7 +303,8 @@ KIDX_API const char *kidx_results_errmsg(const kidx_results *res);
  * ranked offset+1 .. offset+limit into res.  opt may be NULL for the
  * defaults.  Cost: reads the postings of every query term once;
  * O(matches * log(offset + limit)).
- * Errors: KIDX_EQUERY (the query has no searchable word), KIDX_EINVAL,
+ * Errors: KIDX_EQUERY (the query has no searchable word, or more than
+ * KIDX_MAX_QUERY_TERMS distinct words), KIDX_EINVAL (bad options),
  * KIDX_ENOMEM, KIDX_ECORRUPT (damaged postings met while reading). */
 KIDX_API kidx_status kidx_search(const kidx_reader *r, const char *query,
                                  size_t query_len,

@@ -132,8 +132,9 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
   if (!(o->bm25_k1 >= 0) || !(o->bm25_b >= 0 && o->bm25_b <= 1))
     return kidx__err(errmsg, KIDX_EINVAL,
                      "BM25 parameters out of range (k1 >= 0, 0 <= b <= 1)");
+  /* offset + limit beyond the addressable is the same as "everything". */
   if (o->offset > SIZE_MAX - o->limit)
-    return kidx__err(errmsg, KIDX_EINVAL, "offset + limit overflows");
+    o->limit = SIZE_MAX - o->offset;
   return KIDX_OK;
 }
 

@@ -18,10 +18,6 @@
 
 #include <stdlib.h>
 
-/* A query may have at most this many distinct terms.  Bounds the work and
- * memory of one query; far above what a person types. */
-#define MAX_QUERY_TERMS 1024
-
 typedef struct qterm {
   size_t off, len; /* bytes in the query's term buffer */
   uint32_t qtf;
@@ -128,10 +124,10 @@ static int parse_query(const char *query, size_t len, qterms *out,
     m++;
   }
   out->n = m;
-  if (m > MAX_QUERY_TERMS)
+  if (m > KIDX_MAX_QUERY_TERMS)
     return kidx__err(errmsg, KIDX_EQUERY,
                      "the query has %zu distinct words; the limit is %d", m,
-                     MAX_QUERY_TERMS);
+                     KIDX_MAX_QUERY_TERMS);
   return KIDX_OK;
 }
 

@@ -1,0 +1,1333 @@
+/*
+ * main.c -- kidx, the command-line tool.
+ *
+ * This file parses arguments, walks the file system and prints; every
+ * indexing and search operation goes through the public API in kidx.h.
+ * Keeping the tool on the public header means it exercises exactly what a
+ * program linking libkidx gets, and that a change to the library's
+ * internals never needs a change here.
+ *
+ * Layout: small helpers (messages, UTF-8 aware printing, option parsing),
+ * then one static function per command, then the command table and main().
+ * Nothing here is mutable global state: each command gets a `cli` context
+ * and its parsed options.
+ *
+ * Exit statuses are part of the interface (scripts test them), see
+ * MAIN_HELP below.
+ */
+#include "kidx.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/* Exit statuses (documented in MAIN_HELP). */
+enum {
+  ST_OK = 0,      /* success; search: at least one hit */
+  ST_NO_HITS = 1, /* search matched nothing */
+  ST_USAGE = 2,   /* bad command line or query */
+  ST_INDEX = 3,   /* index missing, corrupt, locked or not writable */
+  ST_INPUT = 4    /* some input files unreadable (the rest were indexed) */
+};
+
+/* The title is shown on one line with each hit; a first line longer than
+ * this is cut (at a word or at least a UTF-8 boundary). */
+#define TITLE_MAX 512
+/* A NUL byte in this many leading bytes marks a file as binary, as git and
+ * grep do: text never contains NUL, and most binary formats do early. */
+#define BINARY_PROBE 8192
+/* Progress redraws per second at most: more is flicker and wasted writes. */
+#define PROGRESS_HZ 10.0
+
+/* ---------------------------------------------------------------------- */
+/* Messages                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at s (1 to 4 bytes, following
+ * Unicode's table of well-formed byte sequences: no overlongs, surrogates
+ * or code points past U+10FFFF), or 0 if the bytes there are not one. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n, uint32_t *cp) {
+  unsigned c = s[0], lo = 0x80, hi = 0xBF;
+  size_t len;
+  uint32_t v;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    v = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    v = c & 0x0F;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    v = c & 0x07;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (n < len)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    unsigned b = s[i];
+    if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
+      return 0;
+    v = (v << 6) | (b & 0x3F);
+  }
+  *cp = v;
+  return len;
+}
+
+/* Writes text for a terminal: ids, titles and paths come from files and
+ * may hold control characters (an escape sequence in a title could
+ * reprogram the terminal, a newline in a file name would split a one-line
+ * error) or invalid UTF-8.  Controls become '?', invalid bytes U+FFFD. */
+static void put_text(FILE *f, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < len) {
+    uint32_t cp;
+    size_t n = utf8_seq_len(p + i, len - i, &cp);
+    if (n == 0) {
+      fputs("\xEF\xBF\xBD", f);
+      i++;
+    } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
+      fputc('?', f);
+      i += n;
+    } else {
+      fwrite(p + i, 1, n, f);
+      i += n;
+    }
+  }
+}
+
+/* Writes s as a JSON string.  Output is always valid JSON: quotes,
+ * backslashes and controls are escaped and invalid UTF-8 bytes become
+ * \ufffd (JSON text must be Unicode; a raw invalid byte makes strict
+ * parsers reject the whole line). */
+static void put_json_string(FILE *f, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  fputc('"', f);
+  while (i < len) {
+    uint32_t cp;
+    size_t n = utf8_seq_len(p + i, len - i, &cp);
+    if (n == 0) {
+      fputs("\\ufffd", f);
+      i++;
+      continue;
+    }
+    if (cp == '"' || cp == '\\')
+      fprintf(f, "\\%c", (char)cp);
+    else if (cp < 0x20)
+      fprintf(f, "\\u%04x", (unsigned)cp);
+    else
+      fwrite(p + i, 1, n, f);
+    i += n;
+  }
+  fputc('"', f);
+}
+
+/* Writes a double as a JSON number: the shortest of %.15g..%.17g that
+ * reads back as the same value.  We never call setlocale(), so the decimal
+ * point is always '.'. */
+static void put_json_number(FILE *f, double x) {
+  char buf[40];
+  if (!isfinite(x)) { /* JSON has no NaN or infinity */
+    fputs("null", f);
+    return;
+  }
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x)
+      break;
+  }
+  fputs(buf, f);
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+    CLI_PRINTF(2, 0);
+static void vmessage(const char *prefix, const char *fmt, va_list ap) {
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  size_t len = n < 0 ? 0 : (size_t)n;
+  if (len >= sizeof buf) /* long paths: keep the start, mark the cut */
+    len = sizeof buf - 1;
+  fflush(stdout); /* keep stdout and stderr in order on a shared tty */
+  fputs(prefix, stderr);
+  put_text(stderr, buf, len);
+  fputc('\n', stderr);
+}
+
+/* Prints "kidx: MESSAGE" as one line on stderr and returns status, so that
+ * an error site reads `return fail(ST_USAGE, ...)`. */
+static int fail(int status, const char *fmt, ...) CLI_PRINTF(2, 3);
+static int fail(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("kidx: ", fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+/* The library's message for a failure, or the status's generic text when
+ * the handle has none. */
+static const char *lib_message(const char *msg, kidx_status st) {
+  return msg && *msg ? msg : kidx_strerror(st);
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "15.8 KB": decimal units, as MB/s rates conventionally are. */
+static void format_size(char *buf, size_t cap, uint64_t bytes) {
+  static const char *const units[] = {"KB", "MB", "GB", "TB"};
+  if (bytes < 1000) {
+    snprintf(buf, cap, "%" PRIu64 " bytes", bytes);
+    return;
+  }
+  double v = (double)bytes / 1000.0;
+  size_t u = 0;
+  while (v >= 999.95 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1000.0;
+    u++;
+  }
+  snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Command-line options                                                   */
+/* ---------------------------------------------------------------------- */
+
+typedef enum opt_id {
+  OPT_HELP,
+  OPT_VERSION,
+  OPT_INDEX,
+  OPT_LIMIT,
+  OPT_OFFSET,
+  OPT_RANK,
+  OPT_JSON
+} opt_id;
+
+typedef struct opt_spec {
+  opt_id id;
+  char short_name;       /* 0 if none */
+  const char *long_name; /* without the leading dashes */
+  bool has_arg;
+} opt_spec;
+
+/* Every option of every command: a command's table picks from these, so
+ * one option always has the same spelling and meaning everywhere. */
+#define OPT_SPEC_HELP                                                          \
+  { OPT_HELP, 'h', "help", false }
+#define OPT_SPEC_INDEX                                                         \
+  { OPT_INDEX, 'i', "index", true }
+#define OPT_SPEC_END                                                           \
+  { OPT_HELP, 0, NULL, false }
+
+/* Options as parsed, for whichever command. */
+typedef struct cli_args {
+  bool help, version, json;
+  const char *index; /* -i value, NULL when not given */
+  bool have_limit;
+  size_t limit, offset;
+  kidx_rank rank;
+  char **pos; /* positional arguments (compacted into argv) */
+  int npos;
+} cli_args;
+
+/* Parses an unsigned decimal integer: digits only (strtoull alone would
+ * take "-1", " 5" and "5x"), no overflow. */
+static bool parse_size(const char *s, size_t *out) {
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0' || errno == ERANGE || v > SIZE_MAX)
+    return false;
+  *out = (size_t)v;
+  return true;
+}
+
+/* Stores one option in a; `spelled` is the option as the user wrote it, so
+ * that messages quote it back ("-k" or "--limit"). */
+static int apply_option(cli_args *a, opt_id id, const char *spelled,
+                        const char *arg) {
+  switch (id) {
+  case OPT_HELP:
+    a->help = true;
+    break;
+  case OPT_VERSION:
+    a->version = true;
+    break;
+  case OPT_JSON:
+    a->json = true;
+    break;
+  case OPT_INDEX:
+    if (*arg == '\0')
+      return fail(ST_USAGE, "%s expects a directory, got ''", spelled);
+    a->index = arg;
+    break;
+  case OPT_LIMIT:
+    if (!parse_size(arg, &a->limit) || a->limit == 0)
+      return fail(ST_USAGE, "%s expects a positive integer, got '%s'", spelled,
+                  arg);
+    a->have_limit = true;
+    break;
+  case OPT_OFFSET:
+    if (!parse_size(arg, &a->offset))
+      return fail(ST_USAGE, "%s expects a non-negative integer, got '%s'",
+                  spelled, arg);
+    break;
+  case OPT_RANK:
+    if (strcmp(arg, "tfidf") == 0)
+      a->rank = KIDX_RANK_TFIDF;
+    else if (strcmp(arg, "bm25") == 0)
+      a->rank = KIDX_RANK_BM25;
+    else
+      return fail(ST_USAGE, "%s expects 'tfidf' or 'bm25', got '%s'", spelled,
+                  arg);
+    break;
+  }
+  return ST_OK;
+}
+
+/* Where to point the user after a usage error. */
+static void help_hint(char *buf, size_t cap, const char *cmd) {
+  if (cmd)
+    snprintf(buf, cap, "see 'kidx %s --help'", cmd);
+  else
+    snprintf(buf, cap, "see 'kidx --help'");
+}
+
+/* Parses argv[0..argc) against specs.  Options may come before, between
+ * or after positional arguments ("kidx search foo -k 3"); "--" ends the
+ * options, so a query word may start with '-'.  Accepted forms: -k 3, -k3,
+ * --limit 3, --limit=3.  With stop_at_positional, parsing ends at the
+ * first positional argument (the command name, for the global options).
+ * Positional arguments are compacted to the front of argv and recorded in
+ * a->pos.  cmd names the command in messages (NULL for the global ones). */
+static int parse_options(int argc, char **argv, const opt_spec *specs,
+                         const char *cmd, bool stop_at_positional,
+                         cli_args *a) {
+  char hint[64];
+  int npos = 0, i = 0;
+  bool only_positional = false;
+  help_hint(hint, sizeof hint, cmd);
+  for (; i < argc; i++) {
+    char *arg = argv[i];
+    if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+      if (stop_at_positional)
+        break;
+      argv[npos++] = arg; /* npos <= i: never overwrites an unread one */
+      continue;
+    }
+    if (strcmp(arg, "--") == 0) {
+      only_positional = true;
+      continue;
+    }
+    const opt_spec *spec = NULL;
+    const char *value = NULL; /* attached value: --limit=3, -k3 */
+    char spelled[64];
+    if (arg[1] == '-') {
+      const char *name = arg + 2, *eq = strchr(name, '=');
+      size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+      for (const opt_spec *s = specs; s->long_name; s++)
+        if (strlen(s->long_name) == name_len &&
+            strncmp(s->long_name, name, name_len) == 0)
+          spec = s;
+      if (!spec)
+        return fail(ST_USAGE, "unknown option '%.*s'%s%s%s (%s)",
+                    (int)(name_len + 2), arg, cmd ? " for '" : "",
+                    cmd ? cmd : "", cmd ? "'" : "", hint);
+      snprintf(spelled, sizeof spelled, "--%s", spec->long_name);
+      if (eq) {
+        if (!spec->has_arg)
+          return fail(ST_USAGE, "option '%s' takes no value (%s)", spelled,
+                      hint);
+        value = eq + 1;
+      }
+    } else {
+      for (const opt_spec *s = specs; s->long_name; s++)
+        if (s->short_name && s->short_name == arg[1])
+          spec = s;
+      if (!spec || (!spec->has_arg && arg[2] != '\0'))
+        return fail(ST_USAGE, "unknown option '%s'%s%s%s (%s)", arg,
+                    cmd ? " for '" : "", cmd ? cmd : "", cmd ? "'" : "", hint);
+      snprintf(spelled, sizeof spelled, "-%c", spec->short_name);
+      if (arg[2] != '\0')
+        value = arg + 2;
+    }
+    if (spec->has_arg && !value) {
+      if (i + 1 >= argc)
+        return fail(ST_USAGE, "option '%s' needs a value (%s)", spelled, hint);
+      value = argv[++i];
+    }
+    int rc = apply_option(a, spec->id, spelled, value);
+    if (rc != ST_OK)
+      return rc;
+  }
+  /* Global options: what follows the command name is its own business. */
+  if (stop_at_positional) {
+    a->pos = argv + i;
+    a->npos = argc - i;
+  } else {
+    a->pos = argv;
+    a->npos = npos;
+  }
+  return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Context shared by the commands                                         */
+/* ---------------------------------------------------------------------- */
+
+typedef struct cli {
+  const char *index_dir; /* -i, else $KIDX_INDEX if non-empty, else .kidx */
+} cli;
+
+/* Opens the index for reading, turning library failures into the CLI's
+ * messages and exit statuses.  On failure returns ST_INDEX and *out is
+ * NULL. */
+static int open_reader(const cli *c, kidx_reader **out) {
+  kidx_reader *r = NULL;
+  *out = NULL;
+  kidx_status st = kidx_reader_new(&r);
+  if (st != KIDX_OK)
+    return fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
+                kidx_strerror(st));
+  st = kidx_reader_open(r, c->index_dir);
+  if (st != KIDX_OK) {
+    if (st == KIDX_ENOINDEX)
+      fail(ST_INDEX, "no index at %s (run 'kidx index corpus/' first)",
+           c->index_dir);
+    else
+      fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
+           lib_message(kidx_reader_errmsg(r), st));
+    kidx_reader_close(r);
+    return ST_INDEX;
+  }
+  *out = r;
+  return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* kidx index                                                             */
+/* ---------------------------------------------------------------------- */
+
+typedef struct file_entry {
+  char *path;    /* the document id */
+  uint64_t size; /* from the walk, for progress */
+} file_entry;
+
+typedef struct byte_buf {
+  char *p;
+  size_t n, cap;
+} byte_buf;
+
+/* Progress on a terminal: "\r" redraws the line in place. */
+typedef struct progress {
+  bool enabled;         /* stderr is a terminal */
+  bool shown;           /* a progress line is on screen now */
+  double start, last;   /* times of the start and of the last redraw */
+  size_t total_files;   /* from the walk */
+  uint64_t total_bytes; /* from the walk */
+} progress;
+
+typedef struct index_run {
+  const cli *c;
+  file_entry *files; /* collected by the walk, in indexing order */
+  size_t nfiles, cap;
+  uint64_t total_bytes;
+  bool have_index_id; /* the index directory exists: skip it in walks */
+  dev_t index_dev;
+  ino_t index_ino;
+  unsigned long unreadable; /* inputs that could not be read: exit 4 */
+  unsigned long skipped;    /* inputs not indexed, for any reason */
+  progress prog;
+  byte_buf buf; /* file contents, reused from file to file */
+} index_run;
+
+static void progress_clear(progress *p) {
+  if (p->shown) {
+    /* \033[K erases to the end of the line: the cursor is at column 0. */
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+    p->shown = false;
+  }
+}
+
+/* A warning about one input; goes on indexing.  Clears the progress line
+ * first so the warning does not end up glued to it. */
+static void warn(index_run *run, const char *fmt, ...) CLI_PRINTF(2, 3);
+static void warn(index_run *run, const char *fmt, ...) {
+  va_list ap;
+  progress_clear(&run->prog);
+  va_start(ap, fmt);
+  vmessage("kidx: warning: ", fmt, ap);
+  va_end(ap);
+}
+
+static void progress_draw(progress *p, size_t files, uint64_t bytes,
+                          bool force) {
+  double t = now_seconds();
+  if (!p->enabled || (!force && t - p->last < 1.0 / PROGRESS_HZ))
+    return;
+  p->last = t;
+  double secs = t - p->start, mb = (double)bytes / 1e6;
+  double rate = secs > 0 ? mb / secs : 0;
+  char eta[32] = "--:--";
+  if (rate > 0 && bytes > 0 && p->total_bytes >= bytes) {
+    double left = ((double)(p->total_bytes - bytes) / 1e6) / rate;
+    if (left < 360000)
+      snprintf(eta, sizeof eta, "%d:%02d", (int)left / 60, (int)left % 60);
+  }
+  fprintf(stderr,
+          "\rindexing: %zu/%zu files, %.1f/%.1f MB, %.1f MB/s, ETA %s\033[K",
+          files, p->total_files, mb, (double)p->total_bytes / 1e6, rate, eta);
+  fflush(stderr);
+  p->shown = true;
+}
+
+static bool is_dot_name(const char *name) {
+  return name[0] == '.';
+}
+
+/* "dir" + "name" -> "dir/name", without doubling a slash the user typed
+ * ("corpus/" gives ids "corpus/x.txt", not "corpus//x.txt"). */
+static char *join_path(const char *dir, const char *name) {
+  size_t dl = strlen(dir), nl = strlen(name);
+  bool slash = dl > 0 && dir[dl - 1] == '/';
+  char *p = malloc(dl + nl + 2);
+  if (p)
+    snprintf(p, dl + nl + 2, "%s%s%s", dir, slash ? "" : "/", name);
+  return p;
+}
+
+static bool add_file(index_run *run, const char *path, uint64_t size) {
+  if (run->nfiles == run->cap) {
+    size_t cap = run->cap ? run->cap * 2 : 64;
+    file_entry *f = realloc(run->files, cap * sizeof *f);
+    if (!f)
+      return false;
+    run->files = f;
+    run->cap = cap;
+  }
+  char *copy = strdup(path);
+  if (!copy)
+    return false;
+  run->files[run->nfiles].path = copy;
+  run->files[run->nfiles].size = size;
+  run->nfiles++;
+  run->total_bytes += size;
+  return true;
+}
+
+static bool is_index_dir(const index_run *run, const struct stat *st) {
+  return run->have_index_id && st->st_dev == run->index_dev &&
+         st->st_ino == run->index_ino;
+}
+
+static int cmp_names(const void *a, const void *b) {
+  const char *const *x = a, *const *y = b;
+  return strcmp(*x, *y); /* bytewise: the same order in every locale */
+}
+
+static bool walk_dir(index_run *run, const char *dir);
+
+/* Files one directory entry: path was found by walking, not given by the
+ * user. */
+static bool walk_entry(index_run *run, const char *path, const char *name) {
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    warn(run, "cannot read %s: %s", path, strerror(errno));
+    run->unreadable++;
+    return true;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    if (stat(path, &st) != 0) { /* dangling link */
+      warn(run, "cannot read %s: %s", path, strerror(errno));
+      run->unreadable++;
+      return true;
+    }
+    /* A linked directory may link back up the tree; not following them
+     * is simpler and more predictable than detecting loops. */
+    if (S_ISDIR(st.st_mode)) {
+      warn(run, "not following symbolic link to directory %s", path);
+      return true;
+    }
+  }
+  if (S_ISDIR(st.st_mode)) {
+    /* Hidden directories (.git, .kidx) hold tool data, not documents. */
+    if (is_dot_name(name) || is_index_dir(run, &st))
+      return true;
+    return walk_dir(run, path);
+  }
+  if (is_dot_name(name))
+    return true;
+  if (!S_ISREG(st.st_mode)) {
+    warn(run, "skipping %s: not a regular file", path);
+    run->skipped++;
+    return true;
+  }
+  return add_file(run, path, (uint64_t)st.st_size);
+}
+
+/* Collects the files under dir in sorted order, so that ids are added in
+ * the same order on every run and machine.  Returns false only when out of
+ * memory. */
+static bool walk_dir(index_run *run, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    warn(run, "cannot read %s: %s", dir, strerror(errno));
+    run->unreadable++;
+    return true;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  bool ok = true;
+  struct dirent *e;
+  errno = 0;
+  while (ok && (e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 32;
+      char **grown = realloc(names, cap * sizeof *names);
+      ok = grown != NULL;
+      if (ok)
+        names = grown;
+    }
+    if (ok && (names[n] = strdup(e->d_name)) != NULL)
+      n++;
+    else
+      ok = false;
+    errno = 0;
+  }
+  if (ok && errno != 0) {
+    warn(run, "cannot read %s: %s", dir, strerror(errno));
+    run->unreadable++;
+  }
+  closedir(d);
+  if (ok && n > 1)
+    qsort(names, n, sizeof *names, cmp_names);
+  for (size_t i = 0; i < n; i++) {
+    if (ok) {
+      char *path = join_path(dir, names[i]);
+      ok = path && walk_entry(run, path, names[i]);
+      free(path);
+    }
+    free(names[i]);
+  }
+  free(names);
+  return ok;
+}
+
+/* Files one PATH argument, whose existence was checked already.  Unlike
+ * entries met while walking, an argument is taken even if it is hidden or
+ * a symbolic link: the user named it. */
+static bool walk_argument(index_run *run, const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) { /* vanished since it was checked */
+    warn(run, "cannot read %s: %s", path, strerror(errno));
+    run->unreadable++;
+    return true;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (is_index_dir(run, &st)) {
+      warn(run, "skipping %s: it is the index directory", path);
+      return true;
+    }
+    return walk_dir(run, path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    warn(run, "skipping %s: not a regular file", path);
+    run->skipped++;
+    return true;
+  }
+  return add_file(run, path, (uint64_t)st.st_size);
+}
+
+typedef enum read_result {
+  READ_OK,
+  READ_BINARY,
+  READ_NOT_REGULAR,
+  READ_ERROR /* errno value in *err */
+} read_result;
+
+/* Reads a whole file into buf.  Stops early on a binary file, so a large
+ * image or archive in a tree costs one 8 KiB read. */
+static read_result read_input(const char *path, byte_buf *buf, int *err) {
+  /* O_NONBLOCK: if a file was replaced by a FIFO since the walk, open()
+   * must not hang; on regular files it changes nothing. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    *err = errno;
+    return READ_ERROR;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    *err = errno;
+    close(fd);
+    return READ_ERROR;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return READ_NOT_REGULAR;
+  }
+  read_result res = READ_OK;
+  bool probed = false;
+  /* One spare byte, so a file that did not grow ends with one read()
+   * returning 0 and no reallocation. */
+  size_t want = st.st_size >= 0 && (uintmax_t)st.st_size < SIZE_MAX / 2
+                    ? (size_t)st.st_size + 1
+                    : 1;
+  buf->n = 0;
+  for (;;) {
+    if (buf->n == buf->cap || buf->cap < want) {
+      size_t cap = buf->cap < want ? want : buf->cap * 2;
+      char *p = cap > buf->cap ? realloc(buf->p, cap) : NULL;
+      if (!p) {
+        *err = ENOMEM;
+        res = READ_ERROR;
+        break;
+      }
+      buf->p = p;
+      buf->cap = cap;
+    }
+    ssize_t got = read(fd, buf->p + buf->n, buf->cap - buf->n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0) {
+      *err = errno;
+      res = READ_ERROR;
+      break;
+    }
+    if (got == 0)
+      break;
+    buf->n += (size_t)got;
+    if (!probed && buf->n >= BINARY_PROBE) {
+      probed = true;
+      if (memchr(buf->p, '\0', BINARY_PROBE)) {
+        res = READ_BINARY;
+        break;
+      }
+    }
+  }
+  close(fd);
+  if (res == READ_OK && !probed && buf->n > 0 && memchr(buf->p, '\0', buf->n))
+    res = READ_BINARY;
+  return res;
+}
+
+static bool is_space(unsigned char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' ||
+         ch == '\f';
+}
+
+/* Splits a text file into title (its first non-empty line, trimmed, at
+ * most TITLE_MAX bytes) and body (everything after the title).  When the
+ * line is too long, the title is cut at the last space before the limit
+ * (else at a UTF-8 character boundary) and the body starts right after the
+ * cut, so every word of the file stays searchable. */
+static void split_document(const char *text, size_t len, const char **title,
+                           size_t *title_len, const char **body,
+                           size_t *body_len) {
+  size_t pos = 0;
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+    pos = 3; /* UTF-8 byte order mark, written by some editors */
+  *title = text + pos;
+  *title_len = 0;
+  while (pos < len) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t end = nl ? (size_t)(nl - text) : len, next = nl ? end + 1 : len;
+    size_t a = pos, b = end;
+    while (a < b && is_space((unsigned char)text[a]))
+      a++;
+    while (b > a && is_space((unsigned char)text[b - 1]))
+      b--;
+    pos = next;
+    if (a == b)
+      continue;
+    if (b - a > TITLE_MAX) {
+      size_t cut = a + TITLE_MAX;
+      while (cut > a && ((unsigned char)text[cut] & 0xC0) == 0x80)
+        cut--; /* do not split a UTF-8 sequence */
+      size_t space = cut;
+      while (space > a && !is_space((unsigned char)text[space]))
+        space--;
+      if (space > a)
+        cut = space;
+      b = cut;
+      pos = cut;
+      while (b > a && is_space((unsigned char)text[b - 1]))
+        b--;
+    }
+    *title = text + a;
+    *title_len = b - a;
+    break;
+  }
+  *body = text + pos;
+  *body_len = len - pos;
+}
+
+/* Reads and adds one file.  Returns ST_OK, or a fatal status (the library
+ * ran out of memory or failed otherwise than on this one document). */
+static int index_one(index_run *run, kidx_writer *w, const file_entry *f,
+                     size_t *docs, uint64_t *bytes) {
+  int err = 0;
+  switch (read_input(f->path, &run->buf, &err)) {
+  case READ_OK:
+    break;
+  case READ_BINARY:
+    warn(run, "skipping binary file %s", f->path);
+    run->skipped++;
+    return ST_OK;
+  case READ_NOT_REGULAR:
+    warn(run, "skipping %s: not a regular file", f->path);
+    run->skipped++;
+    return ST_OK;
+  case READ_ERROR:
+    warn(run, "cannot read %s: %s", f->path, strerror(err));
+    run->unreadable++;
+    run->skipped++;
+    return ST_OK;
+  }
+  const char *title, *body;
+  size_t title_len, body_len;
+  split_document(run->buf.p, run->buf.n, &title, &title_len, &body, &body_len);
+  kidx_status st = kidx_writer_add(w, f->path, strlen(f->path), title,
+                                   title_len, body, body_len);
+  if (st == KIDX_EINVAL || st == KIDX_ETOOBIG) {
+    /* This document only (an over-long path, a huge file): keep going. */
+    warn(run, "cannot index %s: %s", f->path,
+         lib_message(kidx_writer_errmsg(w), st));
+    run->unreadable++;
+    run->skipped++;
+    return ST_OK;
+  }
+  if (st != KIDX_OK) {
+    progress_clear(&run->prog);
+    return fail(ST_INDEX, "cannot index %s into %s: %s", f->path,
+                run->c->index_dir, lib_message(kidx_writer_errmsg(w), st));
+  }
+  (*docs)++;
+  *bytes += run->buf.n;
+  return ST_OK;
+}
+
+static int cmp_files(const void *a, const void *b) {
+  const file_entry *x = a, *y = b;
+  return strcmp(x->path, y->path);
+}
+
+/* Sorts the file list by path and drops repeats, so that "kidx index
+ * corpus corpus/x.txt" reads x.txt once and the summary counts documents,
+ * not mentions.  Sorted order is as deterministic as walk order. */
+static void dedupe_files(index_run *run) {
+  size_t out = 0;
+  if (run->nfiles > 1)
+    qsort(run->files, run->nfiles, sizeof *run->files, cmp_files);
+  for (size_t i = 0; i < run->nfiles; i++) {
+    if (out > 0 && strcmp(run->files[out - 1].path, run->files[i].path) == 0) {
+      run->total_bytes -= run->files[i].size;
+      free(run->files[i].path);
+    } else {
+      run->files[out++] = run->files[i];
+    }
+  }
+  run->nfiles = out;
+}
+
+/* Opens the writer, mapping failures to messages that name the index. */
+static int open_writer(const cli *c, kidx_writer **out) {
+  kidx_writer *w = NULL;
+  *out = NULL;
+  kidx_status st = kidx_writer_new(&w);
+  if (st != KIDX_OK)
+    return fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
+                kidx_strerror(st));
+  st = kidx_writer_open(w, c->index_dir);
+  if (st != KIDX_OK) {
+    const char *msg = lib_message(kidx_writer_errmsg(w), st);
+    if (st == KIDX_EBUSY)
+      fail(ST_INDEX,
+           "index at %s is locked by another writer; try again when it "
+           "has finished",
+           c->index_dir);
+    else if (st == KIDX_ECORRUPT || st == KIDX_EFORMAT)
+      fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir, msg);
+    else
+      fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir, msg);
+    kidx_writer_close(w);
+    return ST_INDEX;
+  }
+  *out = w;
+  return ST_OK;
+}
+
+static void free_run(index_run *run) {
+  for (size_t i = 0; i < run->nfiles; i++)
+    free(run->files[i].path);
+  free(run->files);
+  free(run->buf.p);
+}
+
+/* Adds the collected files and commits once.  The whole run is one
+ * commit: this version of the library rewrites the index on every commit,
+ * so committing in batches would make a big run quadratic, and one commit
+ * also means an interrupted run leaves the previous index untouched. */
+static int index_files(index_run *run, kidx_writer *w) {
+  size_t docs = 0;
+  uint64_t bytes = 0, done_bytes = 0;
+  double start = now_seconds();
+  run->prog.start = run->prog.last = start;
+  run->prog.total_files = run->nfiles;
+  run->prog.total_bytes = run->total_bytes;
+  for (size_t i = 0; i < run->nfiles; i++) {
+    int rc = index_one(run, w, &run->files[i], &docs, &bytes);
+    if (rc != ST_OK)
+      return rc;
+    done_bytes += run->files[i].size;
+    progress_draw(&run->prog, i + 1, done_bytes, false);
+  }
+  if (run->prog.shown) {
+    progress_clear(&run->prog);
+    fputs("committing...", stderr);
+    fflush(stderr);
+    run->prog.shown = true;
+  }
+  kidx_status st = kidx_writer_commit(w);
+  progress_clear(&run->prog);
+  if (st != KIDX_OK)
+    return fail(ST_INDEX, "cannot write index at %s: %s", run->c->index_dir,
+                lib_message(kidx_writer_errmsg(w), st));
+
+  double secs = now_seconds() - start;
+  char size[32];
+  format_size(size, sizeof size, bytes);
+  printf("indexed %zu document%s (%s) in %.2f s, %.1f MB/s", docs,
+         docs == 1 ? "" : "s", size, secs,
+         (double)bytes / 1e6 / (secs > 1e-6 ? secs : 1e-6));
+  if (run->skipped)
+    printf(", skipped %lu file%s", run->skipped, run->skipped == 1 ? "" : "s");
+  putchar('\n');
+  return run->unreadable ? ST_INPUT : ST_OK;
+}
+
+static int cmd_index(const cli *c, const cli_args *a) {
+  if (a->npos == 0)
+    return fail(ST_USAGE, "index needs at least one PATH (see 'kidx index "
+                          "--help')");
+  /* Check every argument before touching the index, so that a typo does
+   * not leave a half-done run (or a new empty index) behind. */
+  for (int i = 0; i < a->npos; i++) {
+    struct stat st;
+    if (stat(a->pos[i], &st) != 0)
+      return fail(ST_USAGE, "cannot read %s: %s", a->pos[i], strerror(errno));
+  }
+  index_run run;
+  memset(&run, 0, sizeof run);
+  run.c = c;
+  run.prog.enabled = isatty(STDERR_FILENO) == 1;
+  struct stat ist;
+  if (stat(c->index_dir, &ist) == 0) {
+    run.have_index_id = true;
+    run.index_dev = ist.st_dev;
+    run.index_ino = ist.st_ino;
+  }
+  /* First pass: the list of files and their total size, which gives the
+   * progress display its ETA and fixes the order of the run. */
+  for (int i = 0; i < a->npos; i++) {
+    if (!walk_argument(&run, a->pos[i])) {
+      free_run(&run);
+      return fail(ST_INDEX, "out of memory while listing %s", a->pos[i]);
+    }
+  }
+  dedupe_files(&run);
+  kidx_writer *w;
+  int rc = open_writer(c, &w);
+  if (rc == ST_OK)
+    rc = index_files(&run, w);
+  kidx_writer_close(w); /* without a commit, discards everything */
+  free_run(&run);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* kidx search                                                            */
+/* ---------------------------------------------------------------------- */
+
+/* Joins the QUERY arguments with spaces into one query string. */
+static char *join_words(char **words, int n) {
+  size_t len = 0;
+  for (int i = 0; i < n; i++)
+    len += strlen(words[i]) + 1;
+  char *q = malloc(len + 1);
+  if (!q)
+    return NULL;
+  size_t pos = 0;
+  for (int i = 0; i < n; i++) {
+    size_t l = strlen(words[i]);
+    if (i > 0)
+      q[pos++] = ' ';
+    memcpy(q + pos, words[i], l);
+    pos += l;
+  }
+  q[pos] = '\0';
+  return q;
+}
+
+/* Number of characters (not bytes) in s, for column alignment. */
+static size_t text_width(const char *s, size_t len) {
+  size_t w = 0;
+  for (size_t i = 0; i < len; i++)
+    w += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return w;
+}
+
+static void print_hits_json(const kidx_results *res, size_t offset) {
+  size_t n = kidx_results_count(res);
+  for (size_t i = 0; i < n; i++) {
+    size_t id_len = 0, title_len = 0;
+    const char *id = kidx_results_id(res, i, &id_len);
+    const char *title = kidx_results_title(res, i, &title_len);
+    printf("{\"rank\":%zu,\"id\":", offset + i + 1);
+    put_json_string(stdout, id ? id : "", id ? id_len : 0);
+    fputs(",\"score\":", stdout);
+    put_json_number(stdout, kidx_results_score(res, i));
+    fputs(",\"title\":", stdout);
+    put_json_string(stdout, title ? title : "", title ? title_len : 0);
+    fputs("}\n", stdout);
+  }
+}
+
+/* One aligned line per hit: rank, score, id, title; then a summary. */
+static void print_hits_text(const kidx_results *res, size_t offset) {
+  size_t n = kidx_results_count(res), id_w = 0, score_w = 0;
+  char num[64];
+  int rank_w = snprintf(num, sizeof num, "%zu", offset + n);
+  if (rank_w < 3)
+    rank_w = 3;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = 0;
+    const char *id = kidx_results_id(res, i, &len);
+    size_t w = id ? text_width(id, len) : 0;
+    int sw = snprintf(num, sizeof num, "%.4f", kidx_results_score(res, i));
+    id_w = w > id_w ? w : id_w;
+    score_w = (size_t)sw > score_w ? (size_t)sw : score_w;
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t id_len = 0, title_len = 0;
+    const char *id = kidx_results_id(res, i, &id_len);
+    const char *title = kidx_results_title(res, i, &title_len);
+    printf("%*zu  %*.4f  ", rank_w, offset + i + 1, (int)score_w,
+           kidx_results_score(res, i));
+    put_text(stdout, id ? id : "", id ? id_len : 0);
+    for (size_t pad = id ? text_width(id, id_len) : 0; pad < id_w; pad++)
+      putchar(' ');
+    fputs("  ", stdout);
+    put_text(stdout, title ? title : "", title ? title_len : 0);
+    putchar('\n');
+  }
+  uint64_t total = kidx_results_total(res);
+  printf("%zu of %" PRIu64 " matching document%s", n, total,
+         total == 1 ? "" : "s");
+  if (offset > 0)
+    printf(" (from rank %zu)", offset + 1);
+  putchar('\n');
+}
+
+static int cmd_search(const cli *c, const cli_args *a) {
+  if (a->npos == 0)
+    return fail(ST_USAGE, "search needs a QUERY (see 'kidx search --help')");
+  char *query = join_words(a->pos, a->npos);
+  if (!query)
+    return fail(ST_USAGE, "out of memory");
+  kidx_reader *r;
+  kidx_results *res = NULL;
+  int rc = open_reader(c, &r);
+  if (rc == ST_OK && kidx_results_new(&res) != KIDX_OK)
+    rc = fail(ST_INDEX, "out of memory");
+  if (rc == ST_OK) {
+    kidx_search_options opt;
+    kidx_search_options_init(&opt);
+    opt.offset = a->offset;
+    /* "-k 18446744073709551615" means "all hits"; keep offset + limit
+     * representable rather than let it wrap. */
+    if (a->have_limit)
+      opt.limit =
+          a->limit <= SIZE_MAX - opt.offset ? a->limit : SIZE_MAX - opt.offset;
+    opt.rank = a->rank;
+    kidx_status st = kidx_search(r, query, strlen(query), &opt, res);
+    const char *msg = lib_message(kidx_results_errmsg(res), st);
+    if (st == KIDX_EQUERY || st == KIDX_EINVAL)
+      rc = fail(ST_USAGE, "query error: %s", msg);
+    else if (st != KIDX_OK)
+      rc = fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir, msg);
+    else if (kidx_results_count(res) == 0)
+      rc = ST_NO_HITS; /* stdout stays empty: scripts test the status */
+    else if (a->json)
+      print_hits_json(res, opt.offset);
+    else
+      print_hits_text(res, opt.offset);
+  }
+  kidx_results_free(res);
+  kidx_reader_close(r);
+  free(query);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* kidx stats                                                             */
+/* ---------------------------------------------------------------------- */
+
+static int cmd_stats(const cli *c, const cli_args *a) {
+  if (a->npos > 0)
+    return fail(ST_USAGE,
+                "unexpected argument '%s' for 'stats' (see 'kidx stats "
+                "--help')",
+                a->pos[0]);
+  kidx_reader *r;
+  int rc = open_reader(c, &r);
+  if (rc != ST_OK)
+    return rc;
+  kidx_stats s;
+  kidx_status st = kidx_reader_stats(r, &s);
+  if (st != KIDX_OK) {
+    rc = fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
+              lib_message(kidx_reader_errmsg(r), st));
+  } else if (a->json) {
+    printf("{\"documents\":%" PRIu64 ",\"terms\":%" PRIu64
+           ",\"tokens\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n",
+           s.documents, s.terms, s.tokens, s.bytes);
+  } else {
+    char size[32];
+    format_size(size, sizeof size, s.bytes);
+    printf("index      %s\n", c->index_dir);
+    printf("documents  %12" PRIu64 "\n", s.documents);
+    printf("terms      %12" PRIu64 "\n", s.terms);
+    printf("tokens     %12" PRIu64 "\n", s.tokens);
+    printf("bytes      %12" PRIu64 "  (%s)\n", s.bytes, size);
+  }
+  kidx_reader_close(r);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Command table, help and main                                           */
+/* ---------------------------------------------------------------------- */
+
+static const char MAIN_HELP[] =
+    "Usage: kidx [-i DIR] COMMAND [OPTIONS] [ARGS...]\n"
+    "\n"
+    "kidx indexes text files and answers ranked full-text queries.\n"
+    "\n"
+    "Commands:\n"
+    "  index PATH...     add or update documents from files and directories\n"
+    "  search QUERY...   print the documents that best match QUERY\n"
+    "  stats             print the size of the index\n"
+    "  help [COMMAND]    print this help, or the help of COMMAND\n"
+    "\n"
+    "Options (also accepted after COMMAND):\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX if set and\n"
+    "                    not empty, else .kidx in the current directory)\n"
+    "  -h, --help        print this help; 'kidx COMMAND --help' for a "
+    "command\n"
+    "  -V, --version     print the version\n"
+    "\n"
+    "Exit status:\n"
+    "  0  success; for search: at least one hit\n"
+    "  1  search found no hits\n"
+    "  2  usage error or invalid query\n"
+    "  3  index missing, corrupt, locked by another writer, or not "
+    "writable\n"
+    "  4  I/O error: some input files could not be read (the others were\n"
+    "     indexed), or the output could not be written\n"
+    "\n"
+    "Example:\n"
+    "  kidx index corpus/ && kidx search transparency centre\n";
+
+static const char INDEX_HELP[] =
+    "Usage: kidx index [-i DIR] PATH...\n"
+    "\n"
+    "Adds the files named, and the files found under the directories named,\n"
+    "to the index; a file indexed before is replaced.  A document's id is\n"
+    "its path as given (kidx index corpus/ gives corpus/x.txt), its title\n"
+    "the file's first non-empty line, its body the rest of the file.\n"
+    "Directories are walked in sorted order.  Met while walking, hidden\n"
+    "files and directories (.git), the index directory and symbolic links\n"
+    "to directories are skipped; name them to index them.  Binary files\n"
+    "(a NUL byte in the first 8 KiB) are skipped with a warning.  All files\n"
+    "are committed at once at the end: an interrupted run changes nothing.\n"
+    "On a terminal, progress is shown on stderr.\n"
+    "\n"
+    "Options:\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error or missing PATH, 3 index\n"
+    "unusable, locked or not writable, 4 some files could not be read (the\n"
+    "others were indexed).\n";
+
+static const char SEARCH_HELP[] =
+    "Usage: kidx search [OPTIONS] QUERY...\n"
+    "\n"
+    "Prints the documents that contain any word of QUERY, best first: rank,\n"
+    "score, id and title, then a line 'N of TOTAL matching documents'.  The\n"
+    "QUERY arguments are joined with spaces into one query; put -- before a\n"
+    "query word that starts with '-'.\n"
+    "\n"
+    "Options:\n"
+    "  -k, --limit N      print at most N hits (default 10)\n"
+    "      --offset N     skip the N best hits first (default 0)\n"
+    "      --rank MODEL   ranking model: tfidf (default) or bm25\n"
+    "      --json         print one JSON object per hit per line, e.g.\n"
+    "                     {\"rank\":1,\"id\":\"a.txt\",\"score\":1.5,"
+    "\"title\":\"A\"}\n"
+    "                     and nothing else\n"
+    "  -i, --index DIR    index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help         print this help\n"
+    "\n"
+    "Exit status: 0 hits found, 1 no hits, 2 usage or query error, 3 index\n"
+    "missing or unusable.\n";
+
+static const char STATS_HELP[] =
+    "Usage: kidx stats [--json] [-i DIR]\n"
+    "\n"
+    "Prints the number of documents, distinct terms and tokens in the index\n"
+    "and its size on disk in bytes.\n"
+    "\n"
+    "Options:\n"
+    "      --json        print one JSON object with the keys \"documents\",\n"
+    "                    \"terms\", \"tokens\" and \"bytes\"\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error, 3 index missing or unusable.\n";
+
+static const opt_spec INDEX_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
+                                      OPT_SPEC_END};
+static const opt_spec SEARCH_OPTS[] = {OPT_SPEC_HELP,
+                                       OPT_SPEC_INDEX,
+                                       {OPT_LIMIT, 'k', "limit", true},
+                                       {OPT_OFFSET, 0, "offset", true},
+                                       {OPT_RANK, 0, "rank", true},
+                                       {OPT_JSON, 0, "json", false},
+                                       OPT_SPEC_END};
+static const opt_spec STATS_OPTS[] = {
+    OPT_SPEC_HELP, OPT_SPEC_INDEX, {OPT_JSON, 0, "json", false}, OPT_SPEC_END};
+static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
+                                       OPT_SPEC_INDEX,
+                                       {OPT_VERSION, 'V', "version", false},
+                                       OPT_SPEC_END};
+
+typedef struct command {
+  const char *name;
+  const char *help;
+  const opt_spec *opts;
+  int (*run)(const cli *c, const cli_args *a);
+} command;
+
+static const command COMMANDS[] = {
+    {"index", INDEX_HELP, INDEX_OPTS, cmd_index},
+    {"search", SEARCH_HELP, SEARCH_OPTS, cmd_search},
+    {"stats", STATS_HELP, STATS_OPTS, cmd_stats},
+};
+
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    if (strcmp(COMMANDS[i].name, name) == 0)
+      return &COMMANDS[i];
+  return NULL;
+}
+
+/* `kidx help [COMMAND]`. */
+static int run_help(int argc, char **argv) {
+  if (argc == 0) {
+    fputs(MAIN_HELP, stdout);
+    return ST_OK;
+  }
+  const command *cmd = find_command(argv[0]);
+  if (!cmd)
+    return fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", argv[0]);
+  fputs(cmd->help, stdout);
+  return ST_OK;
+}
+
+static int run_cli(int argc, char **argv) {
+  cli_args global;
+  memset(&global, 0, sizeof global);
+  int rc = parse_options(argc, argv, GLOBAL_OPTS, NULL, true, &global);
+  if (rc != ST_OK)
+    return rc;
+  if (global.help) {
+    fputs(MAIN_HELP, stdout);
+    return ST_OK;
+  }
+  if (global.version) {
+    printf("kidx %s\n", kidx_version_string());
+    return ST_OK;
+  }
+  if (global.npos == 0)
+    return fail(ST_USAGE, "no command given (see 'kidx --help')");
+  const char *name = global.pos[0];
+  if (strcmp(name, "help") == 0)
+    return run_help(global.npos - 1, global.pos + 1);
+  const command *cmd = find_command(name);
+  if (!cmd)
+    return fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", name);
+
+  cli_args args;
+  memset(&args, 0, sizeof args);
+  args.rank = KIDX_RANK_TFIDF;
+  args.index = global.index;
+  rc = parse_options(global.npos - 1, global.pos + 1, cmd->opts, cmd->name,
+                     false, &args);
+  if (rc != ST_OK)
+    return rc;
+  if (args.help) {
+    fputs(cmd->help, stdout);
+    return ST_OK;
+  }
+  cli c;
+  const char *env = getenv("KIDX_INDEX");
+  c.index_dir = args.index ? args.index : env && *env ? env : ".kidx";
+  return cmd->run(&c, &args);
+}
+
+int main(int argc, char **argv) {
+  int rc = run_cli(argc > 0 ? argc - 1 : 0, argv + (argc > 0));
+  /* Output to a full disk or a closed pipe must not pass for success. */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fail(ST_INPUT, "cannot write to standard output: %s", strerror(errno));
+    if (rc == ST_OK || rc == ST_NO_HITS)
+      rc = ST_INPUT;
+  }
+  return rc;
+}
