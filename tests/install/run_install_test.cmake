@@ -158,6 +158,30 @@ run_step("run consumer (pkg-config)" "${CMAKE_COMMAND}" -E env
          "LD_LIBRARY_PATH=${libdir}" "${WORK_DIR}/consumer_pkgconfig"
          "${WORK_DIR}/pkgconfig.kidx")
 
+# ---- (a') the program shown in README.md, built the way the README says ----
+file(READ "${SOURCE_DIR}/README.md" readme)
+string(FIND "${readme}" "```c\n" code_start)
+if(code_start LESS 0)
+  message(FATAL_ERROR "install test: README.md has no ```c block")
+endif()
+math(EXPR code_start "${code_start} + 5")
+string(SUBSTRING "${readme}" ${code_start} -1 readme_tail)
+string(FIND "${readme_tail}" "```" code_len)
+string(SUBSTRING "${readme_tail}" 0 ${code_len} readme_code)
+file(WRITE "${WORK_DIR}/readme/demo.c" "${readme_code}")
+run_step("build README example (pkg-config)" "${C_COMPILER}" ${strict}
+         ${san_flags} "${WORK_DIR}/readme/demo.c" ${pc_flags}
+         -o "${WORK_DIR}/readme/demo")
+execute_process(COMMAND "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${libdir}"
+                        "${WORK_DIR}/readme/demo"
+                WORKING_DIRECTORY "${WORK_DIR}/readme"
+                RESULT_VARIABLE demo_rc OUTPUT_VARIABLE demo_out
+                ERROR_VARIABLE demo_err)
+if(NOT demo_rc EQUAL 0 OR NOT demo_out MATCHES "^a [0-9]+\\.[0-9]+\n$")
+  message(FATAL_ERROR "install test: README example failed (${demo_rc}):\n"
+                      "${demo_out}${demo_err}")
+endif()
+
 # ---- (b) the static library ----
 run_step("build consumer (static)" "${C_COMPILER}" ${strict} ${san_flags}
          "${SOURCE_DIR}/tests/install/consumer.c" "-I${prefix}/include"
