@@ -128,11 +128,11 @@ extern "C" {
 /* Library versions with the same major number are ABI compatible (from
  * 1.0 on; during 0.x the minor number plays that role).  The on-disk format
  * has a version of its own, see doc/FORMAT.md. */
-#define KIDX_VERSION_MAJOR 0
-#define KIDX_VERSION_MINOR 1
-#define KIDX_VERSION_PATCH 0
+#define KIDX_VERSION_MAJOR  0
+#define KIDX_VERSION_MINOR  1
+#define KIDX_VERSION_PATCH  0
 #define KIDX_VERSION_STRING "0.1.0"
-#define KIDX_VERSION_NUMBER                                                  \
+#define KIDX_VERSION_NUMBER                                                    \
   ((KIDX_VERSION_MAJOR << 16) | (KIDX_VERSION_MINOR << 8) | KIDX_VERSION_PATCH)
 
 /* The version of the library linked at run time, as KIDX_VERSION_NUMBER
@@ -146,16 +146,16 @@ KIDX_API const char *kidx_version_string(void);
 /* ---------------------------------------------------------------------- */
 
 /* One table feeds the enum and kidx_strerror(). */
-#define KIDX_STATUS_MAP(XX)                                                  \
-  XX(NOMEM, -1, "out of memory")                                             \
-  XX(INVAL, -2, "invalid argument")                                          \
-  XX(IO, -3, "input/output error")                                           \
-  XX(CORRUPT, -4, "index is corrupt")                                        \
-  XX(FORMAT, -5, "unsupported index format version")                         \
-  XX(NOINDEX, -6, "no index in directory")                                   \
-  XX(QUERY, -7, "query error")                                               \
-  XX(BUSY, -8, "index is locked by another writer")                          \
-  XX(TOOBIG, -9, "size limit exceeded")                                      \
+#define KIDX_STATUS_MAP(XX)                                                    \
+  XX(NOMEM, -1, "out of memory")                                               \
+  XX(INVAL, -2, "invalid argument")                                            \
+  XX(IO, -3, "input/output error")                                             \
+  XX(CORRUPT, -4, "index is corrupt")                                          \
+  XX(FORMAT, -5, "unsupported index format version")                           \
+  XX(NOINDEX, -6, "no index in directory")                                     \
+  XX(QUERY, -7, "query error")                                                 \
+  XX(BUSY, -8, "index is locked by another writer")                            \
+  XX(TOOBIG, -9, "size limit exceeded")                                        \
   XX(NOTFOUND, -10, "no such document")
 
 typedef enum kidx_status {

@@ -23,9 +23,9 @@
 
 typedef struct word_state {
   char buf[WORD_BUF];
-  size_t len;       /* bytes in buf */
-  int too_long;     /* the word exceeded the cap: drop it */
-  size_t start;     /* input offset of the word's first byte */
+  size_t len;   /* bytes in buf */
+  int too_long; /* the word exceeded the cap: drop it */
+  size_t start; /* input offset of the word's first byte */
 } word_state;
 
 static void word_push(word_state *w, uint32_t cp) {

@@ -25,11 +25,17 @@ static const struct {
     {0x0387, 0x0387}, /* Greek ano teleia */
     {0x055A, 0x055F}, /* Armenian punctuation */
     {0x0589, 0x058A},
-    {0x05BE, 0x05BE}, {0x05C0, 0x05C0}, {0x05C3, 0x05C3}, {0x05F3, 0x05F4},
+    {0x05BE, 0x05BE},
+    {0x05C0, 0x05C0},
+    {0x05C3, 0x05C3},
+    {0x05F3, 0x05F4},
     {0x0600, 0x060F}, /* Arabic signs and punctuation */
-    {0x061B, 0x061F}, {0x066A, 0x066D}, {0x06D4, 0x06D4},
+    {0x061B, 0x061F},
+    {0x066A, 0x066D},
+    {0x06D4, 0x06D4},
     {0x0964, 0x0965}, /* Devanagari danda */
-    {0x0E4F, 0x0E4F}, {0x0E5A, 0x0E5B},
+    {0x0E4F, 0x0E4F},
+    {0x0E5A, 0x0E5B},
     {0x1680, 0x1680}, /* Ogham space */
     {0x2000, 0x206F}, /* General Punctuation (spaces, dashes, quotes) */
     {0x2070, 0x209F}, /* super/subscripts: treated as symbols */
@@ -38,20 +44,27 @@ static const struct {
     {0x2190, 0x2BFF}, /* arrows .. misc symbols and arrows */
     {0x2E00, 0x2E7F}, /* supplemental punctuation */
     {0x3000, 0x3003}, /* ideographic space and punctuation */
-    {0x3008, 0x3020}, {0x3030, 0x3030}, {0x30FB, 0x30FB},
+    {0x3008, 0x3020},
+    {0x3030, 0x3030},
+    {0x30FB, 0x30FB},
     {0xD800, 0xF8FF}, /* surrogates (never decoded) and private use */
-    {0xFD3E, 0xFD3F}, {0xFE10, 0xFE1F}, {0xFE30, 0xFE6F},
+    {0xFD3E, 0xFD3F},
+    {0xFE10, 0xFE1F},
+    {0xFE30, 0xFE6F},
     {0xFEFF, 0xFEFF}, /* BOM / zero-width no-break space */
     {0xFF00, 0xFF0F}, /* fullwidth punctuation */
-    {0xFF1A, 0xFF20}, {0xFF3B, 0xFF40}, {0xFF5B, 0xFF65},
-    {0xFFF0, 0xFFFF}, /* specials, replacement character */
-    {0x1F000, 0x1FAFF}, /* emoji and pictographs */
+    {0xFF1A, 0xFF20},
+    {0xFF3B, 0xFF40},
+    {0xFF5B, 0xFF65},
+    {0xFFF0, 0xFFFF},    /* specials, replacement character */
+    {0x1F000, 0x1FAFF},  /* emoji and pictographs */
     {0xE0000, 0x10FFFF}, /* tags, variation selectors supp., private use */
 };
 
 int kidx__char_is_word(uint32_t cp) {
   if (cp < 0x80)
-    return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
+    return (cp >= '0' && cp <= '9') ||
+           ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
   if (cp < 0xC0)
     /* Latin-1 punctuation and symbols; ª º and µ are letters. */
     return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
@@ -114,8 +127,8 @@ uint32_t kidx__char_fold(uint32_t cp) {
     return cp + 32; /* Cyrillic capitals А..Я */
   if (cp >= 0x400 && cp <= 0x40F)
     return cp + 80; /* Cyrillic Ѐ..Џ */
-  if (cp >= 0x460 && cp <= 0x4FF && cp != 0x482 && !(cp >= 0x483 && cp <= 0x489) &&
-      cp != 0x4C0 && cp != 0x4CF) {
+  if (cp >= 0x460 && cp <= 0x4FF && cp != 0x482 &&
+      !(cp >= 0x483 && cp <= 0x489) && cp != 0x4C0 && cp != 0x4CF) {
     /* Cyrillic extensions alternate capital/small in pairs; U+04C1..U+04CE
      * are offset by one. */
     if (cp >= 0x4C1 && cp <= 0x4CE)

@@ -41,8 +41,7 @@ int kidx__fs_mkdir(const char *dir, char *errmsg) {
     struct stat st;
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
       return KIDX_OK;
-    return kidx__err(errmsg, KIDX_EIO, "%s exists and is not a directory",
-                     dir);
+    return kidx__err(errmsg, KIDX_EIO, "%s exists and is not a directory", dir);
   }
   return kidx__err(errmsg, KIDX_EIO, "cannot create directory %s: %s", dir,
                    strerror(errno));
@@ -63,10 +62,8 @@ int kidx__fs_lock(const char *path, int *fd_out, char *errmsg) {
     close(fd);
     if (e == EWOULDBLOCK)
       return kidx__err(errmsg, KIDX_EBUSY,
-                       "%s is locked: another writer has the index open",
-                       path);
-    return kidx__err(errmsg, KIDX_EIO, "cannot lock %s: %s", path,
-                     strerror(e));
+                       "%s is locked: another writer has the index open", path);
+    return kidx__err(errmsg, KIDX_EIO, "cannot lock %s: %s", path, strerror(e));
   }
   *fd_out = fd;
   return KIDX_OK;
@@ -91,8 +88,7 @@ int kidx__fs_map(const char *path, kidx__map *m, char *errmsg) {
   if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    return kidx__err(errmsg, KIDX_EIO, "cannot stat %s: %s", path,
-                     strerror(e));
+    return kidx__err(errmsg, KIDX_EIO, "cannot stat %s: %s", path, strerror(e));
   }
   if ((uintmax_t)st.st_size > SIZE_MAX) {
     close(fd);
@@ -137,9 +133,13 @@ int kidx__wfile_open(kidx__wfile *f, const char *path, char *errmsg) {
   return KIDX_OK;
 }
 
-static int write_all(kidx__wfile *f, const uint8_t *p, size_t n) {
+/* Writes all n bytes, at the file position (offset < 0) or at offset,
+ * retrying short writes and EINTR. */
+static int write_fully(kidx__wfile *f, const uint8_t *p, size_t n,
+                       int64_t offset) {
   while (n > 0) {
-    ssize_t w = write(f->fd, p, n);
+    ssize_t w =
+        offset < 0 ? write(f->fd, p, n) : pwrite(f->fd, p, n, (off_t)offset);
     if (w < 0) {
       if (errno == EINTR)
         continue;
@@ -148,6 +148,8 @@ static int write_all(kidx__wfile *f, const uint8_t *p, size_t n) {
     }
     p += w;
     n -= (size_t)w;
+    if (offset >= 0)
+      offset += w;
   }
   return KIDX_OK;
 }
@@ -155,7 +157,7 @@ static int write_all(kidx__wfile *f, const uint8_t *p, size_t n) {
 static int flush_buffer(kidx__wfile *f) {
   if (f->rc)
     return f->rc;
-  int rc = write_all(f, f->buf.p, f->buf.n);
+  int rc = write_fully(f, f->buf.p, f->buf.n, -1);
   f->buf.n = 0;
   return rc;
 }
@@ -169,7 +171,7 @@ int kidx__wfile_write(kidx__wfile *f, const void *data, size_t len) {
     if (flush_buffer(f))
       return f->rc;
     if (len >= f->buf.cap)
-      return write_all(f, data, len);
+      return write_fully(f, data, len, -1);
   }
   memcpy(f->buf.p + f->buf.n, data, len);
   f->buf.n += len;
@@ -180,20 +182,10 @@ int kidx__wfile_pwrite(kidx__wfile *f, uint64_t offset, const void *data,
                        size_t len) {
   if (flush_buffer(f))
     return f->rc;
-  const uint8_t *p = data;
-  while (len > 0) {
-    ssize_t w = pwrite(f->fd, p, len, (off_t)offset);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot write %s: %s",
-                               f->path, strerror(errno));
-    }
-    p += w;
-    len -= (size_t)w;
-    offset += (uint64_t)w;
-  }
-  return KIDX_OK;
+  if (offset > INT64_MAX)
+    return f->rc = kidx__err(f->errmsg, KIDX_ETOOBIG, "%s: offset too large",
+                             f->path);
+  return write_fully(f, data, len, (int64_t)offset);
 }
 
 int kidx__wfile_close(kidx__wfile *f, int keep) {
@@ -217,8 +209,8 @@ int kidx__fs_publish(const char *tmp, const char *path, const char *dir,
   if (rename(tmp, path) != 0) {
     int e = errno;
     unlink(tmp);
-    return kidx__err(errmsg, KIDX_EIO, "cannot rename %s to %s: %s", tmp,
-                     path, strerror(e));
+    return kidx__err(errmsg, KIDX_EIO, "cannot rename %s to %s: %s", tmp, path,
+                     strerror(e));
   }
   int fd = open(dir, O_RDONLY | O_CLOEXEC);
   if (fd < 0)

@@ -185,8 +185,7 @@ int kidx__strmap_upsert(kidx__strmap *m, const char *key, size_t len,
  * stored value and *key_off where the map's copy of the key lives (see
  * kidx__strmap_key_at; offsets stay valid, pointers do not). */
 int kidx__strmap_intern(kidx__strmap *m, const char *key, size_t len,
-                        uint32_t new_value, uint32_t *value,
-                        uint64_t *key_off);
+                        uint32_t new_value, uint32_t *value, uint64_t *key_off);
 
 /* The map's copy of a key; valid until the next insertion. */
 const char *kidx__strmap_key_at(const kidx__strmap *m, uint64_t key_off);
@@ -348,12 +347,13 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 /* Identifies the analysis pipeline the terms were produced with (analyze.c
  * of this version: word split, simple folding, Porter2).  A query must be
  * analysed the same way, so an unknown value is refused. */
-#define KIDX__ANALYZER_V1 1u
-#define KIDX__HEADER_SIZE 256u
+#define KIDX__ANALYZER_V1     1u
+#define KIDX__HEADER_SIZE     256u
 #define KIDX__SECTABLE_OFFSET 56u
-#define KIDX__TERM_ENTRY 20u /* u64 postings offset, u64 text offset, u32 df */
+#define KIDX__TERM_ENTRY      20u /* u64 postings offset, u64 text offset, u32 df \
+                                   */
 #define KIDX__INDEX_FILE "index.kidx"
-#define KIDX__LOCK_FILE "write.lock"
+#define KIDX__LOCK_FILE  "write.lock"
 
 enum {
   KIDX__SEC_POSTINGS,
@@ -388,8 +388,7 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 
 /* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
-int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
-                      kidx__docinfo *out);
+int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
 static inline uint32_t kidx__segment_doclen(const kidx__segment *s,
                                             uint32_t doc) {
@@ -411,9 +410,9 @@ int kidx__segment_write(const char *path, const kidx__segment *base,
 
 typedef struct kidx__scorer {
   kidx_rank rank;
-  double k1, b;       /* BM25 parameters */
-  double ndocs;       /* N */
-  double avgdl;       /* mean document length in tokens */
+  double k1, b; /* BM25 parameters */
+  double ndocs; /* N */
+  double avgdl; /* mean document length in tokens */
 } kidx__scorer;
 
 void kidx__scorer_init(kidx__scorer *sc, kidx_rank rank, double k1, double b,
@@ -444,8 +443,7 @@ typedef struct kidx__topk {
   void *ctx;
 } kidx__topk;
 
-int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp,
-                    void *ctx);
+int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp, void *ctx);
 void kidx__topk_free(kidx__topk *t);
 /* Offers a hit; kept if it ranks among the k best so far. */
 void kidx__topk_push(kidx__topk *t, double score, uint32_t doc);

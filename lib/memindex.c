@@ -20,20 +20,20 @@
 #define NO_DOC UINT32_MAX
 
 typedef struct mterm {
-  uint64_t key_off;  /* text in the term map's key arena */
+  uint64_t key_off; /* text in the term map's key arena */
   uint32_t key_len;
-  uint32_t df;       /* entries in post */
-  uint32_t base;     /* last entry's doc + 1, 0 before the first */
-  uint32_t cur_doc;  /* document whose occurrences are being chained */
+  uint32_t df;             /* entries in post */
+  uint32_t base;           /* last entry's doc + 1, 0 before the first */
+  uint32_t cur_doc;        /* document whose occurrences are being chained */
   uint32_t head, tail, tf; /* the chain of occurrences in cur_doc */
-  kidx__buf post;    /* encoded postings */
+  kidx__buf post;          /* encoded postings */
 } mterm;
 
 typedef struct mdoc {
   uint64_t data_off; /* id bytes then title bytes in docdata */
   uint32_t id_len;
   uint32_t title_len;
-  uint32_t len;      /* tokens */
+  uint32_t len; /* tokens */
   uint32_t deleted;
 } mdoc;
 
@@ -46,7 +46,7 @@ struct kidx__memindex {
   kidx__strmap *term_map; /* term text -> index in terms */
   mterm *terms;
   size_t nterms, terms_cap;
-  kidx__strmap *id_map;   /* id -> latest document of the batch */
+  kidx__strmap *id_map; /* id -> latest document of the batch */
   mdoc *docs;
   size_t ndocs, docs_cap;
   kidx__buf docdata;
@@ -59,7 +59,7 @@ struct kidx__memindex {
   uint32_t *posbuf;
   size_t posbuf_cap;
   uint32_t cur_doc;
-  int rc;                 /* sticky: set when a document was half-added */
+  int rc; /* sticky: set when a document was half-added */
 };
 
 /* Grows an array of elem-sized items to hold at least need of them. */

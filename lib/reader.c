@@ -238,8 +238,7 @@ const char *kidx_results_id(const kidx_results *res, size_t i, size_t *len) {
   return (const char *)res->arena.p + res->hits[i].id_off;
 }
 
-const char *kidx_results_title(const kidx_results *res, size_t i,
-                               size_t *len) {
+const char *kidx_results_title(const kidx_results *res, size_t i, size_t *len) {
   if (!res || i >= res->count) {
     if (len)
       *len = 0;

@@ -50,6 +50,5 @@ double kidx__scorer_score(const kidx__scorer *sc, double weight, uint32_t tf,
            (t + sc->k1 * (1.0 - sc->b + sc->b * rel));
   }
   double w = 1.0 + log(1.0 + log((double)tf));
-  return weight * w /
-         ((1.0 - TFIDF_PIVOT_SLOPE) + TFIDF_PIVOT_SLOPE * rel);
+  return weight * w / ((1.0 - TFIDF_PIVOT_SLOPE) + TFIDF_PIVOT_SLOPE * rel);
 }

@@ -131,6 +131,12 @@ static int parse_query(const char *query, size_t len, qterms *out,
   return KIDX_OK;
 }
 
+static int damaged(char *errmsg, const char *path, const cursor *c) {
+  return kidx__err(errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: bad postings for '%.*s'", path, (int)c->len,
+                   c->text);
+}
+
 int kidx__search_run(const kidx__segment *seg, const char *path,
                      const char *query, size_t len, const kidx__scorer *sc,
                      kidx__topk *topk, uint64_t *total, char *errmsg) {
@@ -159,9 +165,7 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
     c->len = terms[i].len;
     int r = kidx__postings_next(&c->c);
     if (r < 0) {
-      rc = kidx__err(errmsg, KIDX_ECORRUPT,
-                     "%s is damaged: bad postings for '%.*s'", path,
-                     (int)c->len, c->text);
+      rc = damaged(errmsg, path, c);
       goto done;
     }
     if (r == 1)
@@ -184,9 +188,7 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
         score += kidx__scorer_score(sc, c->weight, c->c.tf, dl);
         r = kidx__postings_next(&c->c);
         if (r < 0) {
-          rc = kidx__err(errmsg, KIDX_ECORRUPT,
-                         "%s is damaged: bad postings for '%.*s'", path,
-                         (int)c->len, c->text);
+          rc = damaged(errmsg, path, c);
           goto done;
         }
       }

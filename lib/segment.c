@@ -18,8 +18,8 @@
 #include <stdio.h>
 
 static const char *const section_names[KIDX__SEC_COUNT] = {
-    "postings", "terms", "term text", "document lengths", "document offsets",
-    "document data"};
+    "postings",         "terms",        "term text", "document lengths",
+    "document offsets", "document data"};
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
 
@@ -79,8 +79,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   const uint8_t *h = s->map.data;
   size_t size = s->map.size;
   if (size < KIDX__HEADER_SIZE || memcmp(h, kidx__magic, 8) != 0) {
-    rc = kidx__err(errmsg, KIDX_ECORRUPT, "%s is not a kidx index file",
-                   path);
+    rc = kidx__err(errmsg, KIDX_ECORRUPT, "%s is not a kidx index file", path);
     goto fail;
   }
   uint32_t version = kidx__get_u32(h + 8);
@@ -104,8 +103,9 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     goto fail;
   }
   if (kidx__get_u64(h + 24) != size) {
-    rc = corrupt(errmsg, path, "file size does not match its header "
-                               "(truncated?)");
+    rc = corrupt(errmsg, path,
+                 "file size does not match its header "
+                 "(truncated?)");
     goto fail;
   }
   s->ndocs = kidx__get_u64(h + 32);
@@ -126,8 +126,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     s->sec_len[i] = len;
     if (kidx__crc32c(0, h + off, (size_t)len) != kidx__get_u32(e + 16)) {
       char what[96];
-      snprintf(what, sizeof what, "checksum mismatch in %s",
-               section_names[i]);
+      snprintf(what, sizeof what, "checksum mismatch in %s", section_names[i]);
       rc = corrupt(errmsg, path, what);
       goto fail;
     }
@@ -190,8 +189,7 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   out->id = (const char *)p;
   out->id_len = (size_t)id_len;
   p += id_len;
-  if (kidx__varint_get(&p, end, &title_len) ||
-      title_len != (size_t)(end - p))
+  if (kidx__varint_get(&p, end, &title_len) || title_len != (size_t)(end - p))
     return KIDX_ECORRUPT;
   out->title = (const char *)p;
   out->title_len = (size_t)title_len;

@@ -30,10 +30,10 @@ typedef struct merge {
   uint32_t *mem_map;  /* batch doc -> new doc or DROPPED */
   uint32_t ndocs;     /* documents in the new file */
   uint64_t nterms;
-  kidx__buf list;     /* the merged list being built */
-  kidx__buf terms;    /* the term table */
-  kidx__buf text;     /* the term text */
-  uint32_t *pos;      /* positions of one entry */
+  kidx__buf list;  /* the merged list being built */
+  kidx__buf terms; /* the term table */
+  kidx__buf text;  /* the term text */
+  uint32_t *pos;   /* positions of one entry */
   size_t pos_cap;
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   uint32_t sec_crc[KIDX__SEC_COUNT];
@@ -71,8 +71,7 @@ static int append_list(merge *m, const kidx__term *t, uint64_t doc_limit,
   }
   if (rc < 0)
     return kidx__err(m->errmsg, KIDX_ECORRUPT,
-                     "damaged postings for a term while writing %s",
-                     m->f.path);
+                     "damaged postings for a term while writing %s", m->f.path);
   return KIDX_OK;
 }
 
@@ -119,7 +118,7 @@ static int write_postings(merge *m) {
     return oom(m);
   section_begin(m, KIDX__SEC_POSTINGS);
   while (!rc && (i < nbase || j < nmt)) {
-    kidx__term bt;
+    kidx__term bt = {0};
     if (i < nbase)
       kidx__segment_term(m->base, i, &bt);
     int c = i >= nbase ? 1

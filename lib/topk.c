@@ -12,8 +12,7 @@
 #include <stdlib.h>
 
 /* > 0 if a ranks above b. */
-static int better(const kidx__topk *t, const kidx__hit *a,
-                  const kidx__hit *b) {
+static int better(const kidx__topk *t, const kidx__hit *a, const kidx__hit *b) {
   if (a->score != b->score)
     return a->score > b->score ? 1 : -1;
   return -t->id_cmp(t->ctx, a->doc, b->doc);

@@ -28,7 +28,7 @@ struct kidx_writer {
   kidx__strmap *base_ids; /* id -> base document number */
   uint8_t *deleted;       /* per base document: deleted by the batch */
   kidx__memindex *mi;
-  uint64_t pending;       /* adds and deletes since the last commit */
+  uint64_t pending; /* adds and deletes since the last commit */
   char errmsg[KIDX__ERRMSG_MAX];
 };
 
@@ -162,8 +162,8 @@ kidx_status kidx_writer_add(kidx_writer *w, const char *id, size_t id_len,
     return kidx__err(w->errmsg, KIDX_ETOOBIG,
                      "document '%.*s' is larger than 4 GiB", (int)id_len, id);
   uint32_t replaced;
-  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body,
-                          body_len, &replaced);
+  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body, body_len,
+                          &replaced);
   if (rc)
     return kidx__err(w->errmsg, rc, "cannot add document '%.*s': %s",
                      (int)id_len, id, kidx_strerror((kidx_status)rc));
@@ -174,8 +174,7 @@ kidx_status kidx_writer_add(kidx_writer *w, const char *id, size_t id_len,
   return KIDX_OK;
 }
 
-kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
-                               size_t id_len) {
+kidx_status kidx_writer_delete(kidx_writer *w, const char *id, size_t id_len) {
   if (!w)
     return KIDX_EINVAL;
   int rc = check_open(w);
@@ -185,8 +184,7 @@ kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
     return kidx__err(w->errmsg, KIDX_EINVAL, "empty document id");
   int in_batch = kidx__memindex_delete(w->mi, id, id_len) == KIDX_OK;
   uint32_t d;
-  int in_base = kidx__strmap_get(w->base_ids, id, id_len, &d) &&
-                !w->deleted[d];
+  int in_base = kidx__strmap_get(w->base_ids, id, id_len, &d) && !w->deleted[d];
   if (in_base)
     w->deleted[d] = 1;
   if (!in_batch && !in_base)

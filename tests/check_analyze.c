@@ -1,6 +1,8 @@
 /* Unit tests for analyze.c: the pipeline documents and queries share. */
 #include "kidx_int.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,10 @@ static int collect(void *ctx, const kidx__token *tok) {
   ck_assert_uint_ge(tok->len, 1);
   ck_assert_uint_le(tok->len, KIDX_MAX_TOKEN_BYTES);
   ck_assert_uint_lt(tok->start, tok->end);
-  c->n += (size_t)snprintf(c->text + c->n, sizeof c->text - c->n,
-                           "%s%.*s@%u[%zu,%zu)", c->count ? " " : "",
-                           (int)tok->len, tok->text, tok->pos, tok->start,
-                           tok->end);
+  c->n +=
+      (size_t)snprintf(c->text + c->n, sizeof c->text - c->n,
+                       "%s%.*s@%u[%zu,%zu)", c->count ? " " : "", (int)tok->len,
+                       tok->text, tok->pos, tok->start, tok->end);
   c->count++;
   return 0;
 }
@@ -58,7 +60,8 @@ START_TEST(test_analyze_case_folding_and_stemming) {
   ck_assert_str_eq(TERMS("TRANSPARENCY Centres operations"),
                    "transpar centr oper");
   ck_assert_str_eq(TERMS("Running runs RUNNER"), "run run runner");
-  ck_assert_str_eq(TERMS("CAF\xc3\x89 na\xc3\xafve"), "caf\xc3\xa9 na\xc3\xafv");
+  ck_assert_str_eq(TERMS("CAF\xc3\x89 na\xc3\xafve"),
+                   "caf\xc3\xa9 na\xc3\xafv");
   ck_assert_str_eq(TERMS("\xd0\x9c\xd0\x9e\xd0\xa1\xd0\x9a\xd0\x92\xd0\x90"),
                    "\xd0\xbc\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0");
 }
@@ -77,8 +80,10 @@ END_TEST
 
 START_TEST(test_analyze_separators) {
   ck_assert_str_eq(TERMS("cyber-security"), "cyber secur");
-  ck_assert_str_eq(TERMS("a\xe2\x80\x94" "b"), "a b"); /* em dash */
-  ck_assert_str_eq(TERMS("\xc2\xa0x\xc2\xa0"), "x");    /* no-break spaces */
+  ck_assert_str_eq(TERMS("a\xe2\x80\x94"
+                         "b"),
+                   "a b");                           /* em dash */
+  ck_assert_str_eq(TERMS("\xc2\xa0x\xc2\xa0"), "x"); /* no-break spaces */
   ck_assert_str_eq(TERMS("..."), "");
   ck_assert_str_eq(TERMS(""), "");
 }
@@ -86,11 +91,19 @@ END_TEST
 
 START_TEST(test_analyze_invalid_utf8_splits_without_loss) {
   /* An invalid byte separates words and never joins bytes across it. */
-  ck_assert_str_eq(TERMS("abc\xff" "def"), "abc def");
-  ck_assert_str_eq(TERMS("abc\xc3" "def"), "abc def"); /* truncated */
-  ck_assert_str_eq(TERMS("abc\xed\xa0\x80" "def"), "abc def"); /* surrogate */
-  ck_assert_str_eq(TERMS("abc\xc0\xaf" "def"), "abc def");     /* overlong */
-  ck_assert_str_eq(TERMS("x\x00y"), "x y");                    /* NUL */
+  ck_assert_str_eq(TERMS("abc\xff"
+                         "def"),
+                   "abc def");
+  ck_assert_str_eq(TERMS("abc\xc3"
+                         "def"),
+                   "abc def"); /* truncated */
+  ck_assert_str_eq(TERMS("abc\xed\xa0\x80"
+                         "def"),
+                   "abc def"); /* surrogate */
+  ck_assert_str_eq(TERMS("abc\xc0\xaf"
+                         "def"),
+                   "abc def");              /* overlong */
+  ck_assert_str_eq(TERMS("x\x00y"), "x y"); /* NUL */
   /* Latin-1 text that is not UTF-8 still yields its ASCII words. */
   ck_assert_str_eq(TERMS("caf\xe9 au lait"), "caf au lait");
 }
@@ -101,8 +114,7 @@ START_TEST(test_analyze_long_tokens_dropped) {
   memset(text, 'x', 200);
   memcpy(text + 200, " short", 7);
   collected c = {{0}, 0, 0};
-  ck_assert_int_eq(kidx__analyze(text, strlen(text), 0, NULL, collect, &c),
-                   0);
+  ck_assert_int_eq(kidx__analyze(text, strlen(text), 0, NULL, collect, &c), 0);
   /* The long word is dropped but keeps its position. */
   ck_assert_str_eq(c.text, "short@1[201,206)");
   /* A word of exactly the limit is kept. */
@@ -186,9 +198,5 @@ static Suite *analyze_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(analyze_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(analyze_suite());
 }

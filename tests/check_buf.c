@@ -2,14 +2,24 @@
  * crc32c.c. */
 #include "kidx_int.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <stdlib.h>
 
 START_TEST(test_buf_varint_roundtrip) {
-  static const uint64_t values[] = {0,          1,          127,
-                                    128,        255,        300,
-                                    16383,      16384,      UINT32_MAX,
-                                    1ull << 35, UINT64_MAX - 1, UINT64_MAX};
+  static const uint64_t values[] = {0,
+                                    1,
+                                    127,
+                                    128,
+                                    255,
+                                    300,
+                                    16383,
+                                    16384,
+                                    UINT32_MAX,
+                                    1ull << 35,
+                                    UINT64_MAX - 1,
+                                    UINT64_MAX};
   kidx__buf b = {0};
   size_t nvalues = sizeof values / sizeof values[0];
   for (size_t i = 0; i < nvalues; i++)
@@ -134,9 +144,5 @@ static Suite *buf_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(buf_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(buf_suite());
 }

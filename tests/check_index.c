@@ -321,7 +321,7 @@ END_TEST
 /* Model-based: random batches of adds, replaces and deletes over several
  * commits, checked against a simple in-test model of which document holds
  * which words.  Words are "w<number>" forms the stemmer leaves alone. */
-#define MODEL_IDS 60
+#define MODEL_IDS   60
 #define MODEL_WORDS 25
 
 START_TEST(test_index_matches_model) {
@@ -412,9 +412,5 @@ static Suite *index_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(index_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(index_suite());
 }

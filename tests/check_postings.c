@@ -1,6 +1,8 @@
 /* Unit tests for postings.c (codec and cursor) and topk.c (collector). */
 #include "kidx_int.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -12,8 +14,7 @@ static void build(kidx__buf *b, const uint32_t *docs, const uint32_t *tf,
   for (size_t i = 0; i < n; i++) {
     for (uint32_t k = 0; k < tf[i]; k++)
       pos[k] = (uint32_t)i * 10 + k * 3;
-    ck_assert_int_eq(kidx__postings_put(b, base, docs[i], pos, tf[i]),
-                     KIDX_OK);
+    ck_assert_int_eq(kidx__postings_put(b, base, docs[i], pos, tf[i]), KIDX_OK);
     base = (uint64_t)docs[i] + 1;
   }
 }
@@ -172,9 +173,5 @@ static Suite *postings_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(postings_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(postings_suite());
 }

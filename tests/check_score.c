@@ -72,9 +72,8 @@ START_TEST(test_score_tfidf_hand_computed) {
   check_query("apple", KIDX_RANK_TFIDF, apple, 1);
   /* banana, cherry: df 2 each, idf ln(4/2).  b has both with tf 1 and norm
    * 1.0; c has cherry, norm 0.8 + 0.2 * 0.5 = 0.9; a has banana, norm 1.1. */
-  expect bc[] = {{"b", 2 * log(2.0)},
-                 {"c", log(2.0) / 0.9},
-                 {"a", log(2.0) / 1.1}};
+  expect bc[] = {
+      {"b", 2 * log(2.0)}, {"c", log(2.0) / 0.9}, {"a", log(2.0) / 1.1}};
   check_query("banana cherry", KIDX_RANK_TFIDF, bc, 3);
   /* A repeated query word counts twice (qtf = 2). */
   expect twice[] = {{"a", 2 * log(4.0) * (1 + log(1 + log(2.0))) / 1.1}};
@@ -179,9 +178,5 @@ static Suite *score_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(score_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(score_suite());
 }

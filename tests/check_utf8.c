@@ -1,6 +1,8 @@
 /* Unit tests for utf8.c and charclass.c. */
 #include "kidx_int.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -38,11 +40,12 @@ START_TEST(test_utf8_invalid_consumes_one_byte) {
       "\xed\xbf\xbf",     /* surrogate U+DFFF */
       "\xf4\x90\x80\x80", /* U+110000 */
       "\xf5\x80\x80\x80", /* lead byte F5 */
-      "\xff",             "\xfe",
-      "\xc3",             /* truncated 2-byte */
-      "\xe2\x82",         /* truncated 3-byte */
-      "\xe2\x28\xa1",     /* bad second byte */
-      "\xe2\x82\x28",     /* bad third byte */
+      "\xff",
+      "\xfe",
+      "\xc3",         /* truncated 2-byte */
+      "\xe2\x82",     /* truncated 3-byte */
+      "\xe2\x28\xa1", /* bad second byte */
+      "\xe2\x82\x28", /* bad third byte */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     size_t used;
@@ -73,19 +76,19 @@ START_TEST(test_charclass_word_chars) {
   ck_assert(!kidx__char_is_word(' '));
   ck_assert(!kidx__char_is_word('-'));
   ck_assert(!kidx__char_is_word('\''));
-  ck_assert(kidx__char_is_word(0xE9));   /* é */
-  ck_assert(kidx__char_is_word(0xDF));   /* ß */
-  ck_assert(!kidx__char_is_word(0xD7));  /* × */
-  ck_assert(!kidx__char_is_word(0xA0));  /* no-break space */
-  ck_assert(!kidx__char_is_word(0xAB));  /* « */
-  ck_assert(kidx__char_is_word(0x301));  /* combining acute */
-  ck_assert(kidx__char_is_word(0x3B1));  /* α */
-  ck_assert(kidx__char_is_word(0x436));  /* ж */
-  ck_assert(kidx__char_is_word(0x5D0));  /* א */
-  ck_assert(kidx__char_is_word(0x4E2D)); /* 中 */
-  ck_assert(!kidx__char_is_word(0x2014)); /* em dash */
-  ck_assert(!kidx__char_is_word(0x201C)); /* left double quote */
-  ck_assert(!kidx__char_is_word(0x3002)); /* ideographic full stop */
+  ck_assert(kidx__char_is_word(0xE9));     /* é */
+  ck_assert(kidx__char_is_word(0xDF));     /* ß */
+  ck_assert(!kidx__char_is_word(0xD7));    /* × */
+  ck_assert(!kidx__char_is_word(0xA0));    /* no-break space */
+  ck_assert(!kidx__char_is_word(0xAB));    /* « */
+  ck_assert(kidx__char_is_word(0x301));    /* combining acute */
+  ck_assert(kidx__char_is_word(0x3B1));    /* α */
+  ck_assert(kidx__char_is_word(0x436));    /* ж */
+  ck_assert(kidx__char_is_word(0x5D0));    /* א */
+  ck_assert(kidx__char_is_word(0x4E2D));   /* 中 */
+  ck_assert(!kidx__char_is_word(0x2014));  /* em dash */
+  ck_assert(!kidx__char_is_word(0x201C));  /* left double quote */
+  ck_assert(!kidx__char_is_word(0x3002));  /* ideographic full stop */
   ck_assert(!kidx__char_is_word(0x1F600)); /* emoji */
   ck_assert(!kidx__char_is_word(0xFFFD));
   ck_assert(!kidx__char_is_word(KIDX__UTF8_INVALID));
@@ -95,10 +98,10 @@ END_TEST
 START_TEST(test_charclass_fold) {
   ck_assert_uint_eq(kidx__char_fold('A'), 'a');
   ck_assert_uint_eq(kidx__char_fold('z'), 'z');
-  ck_assert_uint_eq(kidx__char_fold(0xC9), 0xE9); /* É -> é */
-  ck_assert_uint_eq(kidx__char_fold(0xDE), 0xFE); /* Þ -> þ */
-  ck_assert_uint_eq(kidx__char_fold(0xDF), 0xDF); /* ß has no simple fold */
-  ck_assert_uint_eq(kidx__char_fold(0xB5), 0x3BC); /* µ -> μ */
+  ck_assert_uint_eq(kidx__char_fold(0xC9), 0xE9);   /* É -> é */
+  ck_assert_uint_eq(kidx__char_fold(0xDE), 0xFE);   /* Þ -> þ */
+  ck_assert_uint_eq(kidx__char_fold(0xDF), 0xDF);   /* ß has no simple fold */
+  ck_assert_uint_eq(kidx__char_fold(0xB5), 0x3BC);  /* µ -> μ */
   ck_assert_uint_eq(kidx__char_fold(0x100), 0x101); /* Ā -> ā */
   ck_assert_uint_eq(kidx__char_fold(0x101), 0x101);
   ck_assert_uint_eq(kidx__char_fold(0x141), 0x142); /* Ł -> ł */
@@ -133,9 +136,5 @@ static Suite *utf8_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(utf8_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(utf8_suite());
 }

@@ -2,6 +2,7 @@
  * KIDX_EXPECT_VERSION), the run-time version agrees with the header, and
  * every status code has its own message. */
 #include "kidx.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -46,9 +47,5 @@ int main(void) {
   tcase_add_test(tc, test_version_matches_project);
   tcase_add_test(tc, test_version_strerror);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return tu_run_suite(s);
 }

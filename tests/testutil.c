@@ -8,19 +8,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 char *tu_mkdtemp(void) {
   const char *base = getenv("TMPDIR");
   char tmpl[4096];
-  snprintf(tmpl, sizeof tmpl, "%s/kidx-test.XXXXXX", base && *base ? base : "/tmp");
+  snprintf(tmpl, sizeof tmpl, "%s/kidx-test.XXXXXX",
+           base && *base ? base : "/tmp");
   char *d = mkdtemp(tmpl);
   ck_assert_msg(d != NULL, "mkdtemp: %s", strerror(errno));
   return strdup(d);
@@ -179,4 +180,12 @@ void tu_copy_corpus(const char *dir) {
     free(data);
   }
   closedir(d);
+}
+
+int tu_run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -23,9 +23,9 @@ void tu_write_file(const char *dir, const char *name, const void *data,
 char *tu_read_file(const char *path, size_t *len);
 
 typedef struct tu_run {
-  int status;   /* exit status, or 128 + signal number if killed */
-  char *out;    /* captured stdout, NUL-terminated, malloc'ed */
-  char *err;    /* captured stderr, NUL-terminated, malloc'ed */
+  int status; /* exit status, or 128 + signal number if killed */
+  char *out;  /* captured stdout, NUL-terminated, malloc'ed */
+  char *err;  /* captured stderr, NUL-terminated, malloc'ed */
 } tu_run;
 
 /* Runs argv (argv[0] is a path, NULL-terminated) in directory cwd with
@@ -39,5 +39,10 @@ void tu_run_free(tu_run *r);
 
 /* Copies the bundled corpus/ directory into dir/corpus. */
 void tu_copy_corpus(const char *dir);
+
+/* Runs a Check suite and returns the process exit status (EXIT_SUCCESS if
+ * every test passed): the body of every suite's main(). */
+struct Suite;
+int tu_run_suite(struct Suite *s);
 
 #endif
