@@ -230,7 +230,10 @@ typedef enum opt_id {
   OPT_LIMIT,
   OPT_OFFSET,
   OPT_RANK,
-  OPT_JSON
+  OPT_JSON,
+  OPT_STEM,
+  OPT_STOPWORDS,
+  OPT_DIACRITICS
 } opt_id;
 
 typedef struct opt_spec {
@@ -248,6 +251,37 @@ typedef struct opt_spec {
   { OPT_INDEX, 'i', "index", true }
 #define OPT_SPEC_END                                                           \
   { OPT_HELP, 0, NULL, false }
+/* The analysis options, shared by index and analyze. */
+#define OPT_SPEC_STEM                                                          \
+  { OPT_STEM, 0, "stem", true }
+#define OPT_SPEC_STOPWORDS                                                     \
+  { OPT_STOPWORDS, 0, "stopwords", true }
+#define OPT_SPEC_DIACRITICS                                                    \
+  { OPT_DIACRITICS, 0, "diacritics", true }
+
+/* The analysis options as given.  Each one applies only when its have_
+ * flag is set, on top of the defaults or of an existing index's analysis,
+ * so that naming one setting never silently resets the others. */
+typedef struct analyzer_opts {
+  bool have_stem, have_stopwords, have_diacritics;
+  kidx_stemmer stem;
+  kidx_stopwords stopwords;
+  bool diacritics;
+} analyzer_opts;
+
+/* The spellings of the analysis settings, on the command line, in stats
+ * and in messages, in the order error messages list them. */
+typedef struct choice {
+  const char *name;
+  int value;
+} choice;
+
+static const choice STEMMERS[] = {
+    {"english", KIDX_STEM_ENGLISH}, {"none", KIDX_STEM_NONE}, {NULL, 0}};
+static const choice STOPWORD_LISTS[] = {{"english", KIDX_STOPWORDS_ENGLISH},
+                                        {"none", KIDX_STOPWORDS_NONE},
+                                        {NULL, 0}};
+static const choice SWITCHES[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
 
 /* Options as parsed, for whichever command. */
 typedef struct cli_args {
@@ -256,6 +290,7 @@ typedef struct cli_args {
   bool have_limit;
   size_t limit, offset;
   kidx_rank rank;
+  analyzer_opts an;
   char **pos; /* positional arguments (compacted into argv) */
   int npos;
 } cli_args;
@@ -272,6 +307,65 @@ static bool parse_size(const char *s, size_t *out) {
     return false;
   *out = (size_t)v;
   return true;
+}
+
+static bool parse_choice(const choice *table, const char *arg, int *out) {
+  for (; table->name; table++)
+    if (strcmp(table->name, arg) == 0) {
+      *out = table->value;
+      return true;
+    }
+  return false;
+}
+
+/* The name of value in table; "unknown" for a setting newer than this
+ * tool (a newer library may have more stemmers than we can name). */
+static const char *choice_name(const choice *table, int value) {
+  for (; table->name; table++)
+    if (table->value == value)
+      return table->name;
+  return "unknown";
+}
+
+/* "--stem expects 'english' or 'none', got 'x'", listing the table. */
+static int bad_choice(const choice *table, const char *spelled,
+                      const char *arg) {
+  char list[128] = "";
+  size_t len = 0;
+  for (size_t i = 0; table[i].name && len < sizeof list; i++) {
+    const char *sep = i == 0 ? "" : table[i + 1].name ? ", " : " or ";
+    int n =
+        snprintf(list + len, sizeof list - len, "%s'%s'", sep, table[i].name);
+    len += n > 0 ? (size_t)n : 0;
+  }
+  return fail(ST_USAGE, "%s expects %s, got '%s'", spelled, list, arg);
+}
+
+/* Stores one analysis option; see apply_option. */
+static int apply_analyzer_option(analyzer_opts *o, opt_id id,
+                                 const char *spelled, const char *arg) {
+  int v;
+  switch (id) {
+  case OPT_STEM:
+    if (!parse_choice(STEMMERS, arg, &v))
+      return bad_choice(STEMMERS, spelled, arg);
+    o->stem = (kidx_stemmer)v;
+    o->have_stem = true;
+    break;
+  case OPT_STOPWORDS:
+    if (!parse_choice(STOPWORD_LISTS, arg, &v))
+      return bad_choice(STOPWORD_LISTS, spelled, arg);
+    o->stopwords = (kidx_stopwords)v;
+    o->have_stopwords = true;
+    break;
+  default:
+    if (!parse_choice(SWITCHES, arg, &v))
+      return bad_choice(SWITCHES, spelled, arg);
+    o->diacritics = v != 0;
+    o->have_diacritics = true;
+    break;
+  }
+  return ST_OK;
 }
 
 /* Stores one option in a; `spelled` is the option as the user wrote it, so
@@ -313,6 +407,10 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
       return fail(ST_USAGE, "%s expects 'tfidf' or 'bm25', got '%s'", spelled,
                   arg);
     break;
+  case OPT_STEM:
+  case OPT_STOPWORDS:
+  case OPT_DIACRITICS:
+    return apply_analyzer_option(&a->an, id, spelled, arg);
   }
   return ST_OK;
 }
@@ -409,6 +507,7 @@ static int parse_options(int argc, char **argv, const opt_spec *specs,
 
 typedef struct cli {
   const char *index_dir; /* -i, else $KIDX_INDEX if non-empty, else .kidx */
+  bool index_named;      /* by -i or $KIDX_INDEX, not the .kidx default */
 } cli;
 
 /* Opens the index for reading, turning library failures into the CLI's
@@ -434,6 +533,67 @@ static int open_reader(const cli *c, kidx_reader **out) {
   }
   *out = r;
   return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Analysis settings                                                      */
+/* ---------------------------------------------------------------------- */
+
+static bool have_analyzer_opts(const analyzer_opts *o) {
+  return o->have_stem || o->have_stopwords || o->have_diacritics;
+}
+
+static void apply_analyzer_opts(const analyzer_opts *o, kidx_analyzer *an) {
+  if (o->have_stem)
+    an->stemmer = o->stem;
+  if (o->have_stopwords)
+    an->stopwords = o->stopwords;
+  if (o->have_diacritics)
+    an->fold_diacritics = o->diacritics;
+}
+
+/* Reads the analysis of an open index into *out.  Initialised first:
+ * `size` tells the library how much of *out this tool knows about. */
+static int read_index_analyzer(const cli *c, const kidx_reader *r,
+                               kidx_analyzer *out) {
+  kidx_analyzer_init(out);
+  kidx_status st = kidx_reader_analyzer(r, out);
+  if (st != KIDX_OK)
+    return fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
+                lib_message(kidx_reader_errmsg(r), st));
+  return ST_OK;
+}
+
+/* Appends " --stem english" (without the leading space when buf is
+ * empty). */
+static void append_setting(char *buf, size_t cap, const char *option,
+                           const char *value) {
+  size_t len = strlen(buf);
+  snprintf(buf + len, cap - len, "%s%s %s", len ? " " : "", option, value);
+}
+
+/* The settings in which a and b differ, written as options: into a_buf
+ * those of a ("--stem english"), into b_buf those of b.  Both stay empty
+ * when the two analyses agree. */
+static void analyzer_diff(const kidx_analyzer *a, const kidx_analyzer *b,
+                          char *a_buf, char *b_buf, size_t cap) {
+  a_buf[0] = b_buf[0] = '\0';
+  if (a->stemmer != b->stemmer) {
+    append_setting(a_buf, cap, "--stem", choice_name(STEMMERS, a->stemmer));
+    append_setting(b_buf, cap, "--stem", choice_name(STEMMERS, b->stemmer));
+  }
+  if (a->stopwords != b->stopwords) {
+    append_setting(a_buf, cap, "--stopwords",
+                   choice_name(STOPWORD_LISTS, a->stopwords));
+    append_setting(b_buf, cap, "--stopwords",
+                   choice_name(STOPWORD_LISTS, b->stopwords));
+  }
+  if (!a->fold_diacritics != !b->fold_diacritics) {
+    append_setting(a_buf, cap, "--diacritics",
+                   choice_name(SWITCHES, a->fold_diacritics != 0));
+    append_setting(b_buf, cap, "--diacritics",
+                   choice_name(SWITCHES, b->fold_diacritics != 0));
+  }
 }
 
 /* ---------------------------------------------------------------------- */
@@ -864,18 +1024,28 @@ static void dedupe_files(index_run *run) {
   run->nfiles = out;
 }
 
-/* Opens the writer, mapping failures to messages that name the index. */
-static int open_writer(const cli *c, kidx_writer **out) {
+/* Opens the writer, mapping failures to messages that name the index.
+ * an, when not NULL, is the analysis asked for on the command line. */
+static int open_writer(const cli *c, const kidx_analyzer *an,
+                       kidx_writer **out) {
   kidx_writer *w = NULL;
   *out = NULL;
   kidx_status st = kidx_writer_new(&w);
   if (st != KIDX_OK)
     return fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
                 kidx_strerror(st));
-  st = kidx_writer_open(w, c->index_dir);
+  if (an)
+    st = kidx_writer_set_analyzer(w, an);
+  if (st == KIDX_OK)
+    st = kidx_writer_open(w, c->index_dir);
   if (st != KIDX_OK) {
     const char *msg = lib_message(kidx_writer_errmsg(w), st);
-    if (st == KIDX_EBUSY)
+    /* EINVAL: the analysis asked for is not the index's.  index_analyzer()
+     * has checked already, so this is an index created since then; the
+     * library's message names the index and the settings. */
+    if (st == KIDX_EINVAL)
+      fail(ST_USAGE, "%s", msg);
+    else if (st == KIDX_EBUSY)
       fail(ST_INDEX,
            "index at %s is locked by another writer; try again when it "
            "has finished",
@@ -940,6 +1110,43 @@ static int index_files(index_run *run, kidx_writer *w) {
   return run->unreadable ? ST_INPUT : ST_OK;
 }
 
+/* The analysis to ask the writer for: the existing index's own, or the
+ * defaults for a new index, with the options given on top; a mismatch
+ * with an existing index is refused here.  The writer would refuse it too,
+ * but checking first speaks in the options the user typed and fails
+ * before the walk.  Opening a reader verifies the index's checksums, a
+ * cost paid only when analysis options are given. */
+static int index_analyzer(const cli *c, const analyzer_opts *o,
+                          kidx_analyzer *out) {
+  kidx_analyzer_init(out);
+  kidx_reader *r = NULL;
+  if (kidx_reader_new(&r) != KIDX_OK)
+    return fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
+                kidx_strerror(KIDX_ENOMEM));
+  kidx_analyzer have;
+  int rc = ST_OK;
+  bool exists = kidx_reader_open(r, c->index_dir) == KIDX_OK;
+  /* Other failures than "no index" (a damaged index, say) are left to the
+   * writer, which reports them as it does without analysis options. */
+  if (exists)
+    rc = read_index_analyzer(c, r, &have);
+  kidx_reader_close(r);
+  if (rc != ST_OK || !exists) {
+    apply_analyzer_opts(o, out);
+    return rc;
+  }
+  *out = have;
+  apply_analyzer_opts(o, out);
+  char was[160], asked[160];
+  analyzer_diff(&have, out, was, asked, sizeof was);
+  if (was[0] != '\0')
+    return fail(ST_USAGE,
+                "index at %s was created with %s; it cannot be changed to %s "
+                "(delete the index to rebuild it)",
+                c->index_dir, was, asked);
+  return ST_OK;
+}
+
 static int cmd_index(const cli *c, const cli_args *a) {
   if (a->npos == 0)
     return fail(ST_USAGE, "index needs at least one PATH (see 'kidx index "
@@ -950,6 +1157,13 @@ static int cmd_index(const cli *c, const cli_args *a) {
     struct stat st;
     if (stat(a->pos[i], &st) != 0)
       return fail(ST_USAGE, "cannot read %s: %s", a->pos[i], strerror(errno));
+  }
+  kidx_analyzer an;
+  bool set_analyzer = have_analyzer_opts(&a->an);
+  if (set_analyzer) {
+    int rc = index_analyzer(c, &a->an, &an);
+    if (rc != ST_OK)
+      return rc;
   }
   index_run run;
   memset(&run, 0, sizeof run);
@@ -971,7 +1185,7 @@ static int cmd_index(const cli *c, const cli_args *a) {
   }
   dedupe_files(&run);
   kidx_writer *w;
-  int rc = open_writer(c, &w);
+  int rc = open_writer(c, set_analyzer ? &an : NULL, &w);
   if (rc == ST_OK)
     rc = index_files(&run, w);
   kidx_writer_close(w); /* without a commit, discards everything */
@@ -1104,8 +1318,143 @@ static int cmd_search(const cli *c, const cli_args *a) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* kidx analyze                                                           */
+/* ---------------------------------------------------------------------- */
+
+/* The analysis to show: the index's when the user named one (-i or
+ * $KIDX_INDEX), which is what explains how that index matched a query;
+ * otherwise the defaults, so that the command works anywhere and its
+ * output does not change with whatever .kidx the current directory holds.
+ * The options given apply on top of either. */
+static int analyze_settings(const cli *c, const analyzer_opts *o,
+                            kidx_analyzer *out) {
+  kidx_analyzer_init(out);
+  if (c->index_named) {
+    kidx_reader *r;
+    int rc = open_reader(c, &r);
+    if (rc == ST_OK)
+      rc = read_index_analyzer(c, r, out);
+    kidx_reader_close(r);
+    if (rc != ST_OK)
+      return rc;
+  }
+  apply_analyzer_opts(o, out);
+  return ST_OK;
+}
+
+/* Reads standard input to its end into buf.  Returns 0 or an errno
+ * value.  Any bytes are taken, NUL and invalid UTF-8 included: the
+ * library accepts them, and seeing what they become is a reason to run
+ * analyze. */
+static int read_stdin(byte_buf *buf) {
+  buf->n = 0;
+  for (;;) {
+    if (buf->n == buf->cap) {
+      if (buf->cap > SIZE_MAX / 2)
+        return ENOMEM;
+      size_t cap = buf->cap ? buf->cap * 2 : 65536;
+      char *p = realloc(buf->p, cap);
+      if (!p)
+        return ENOMEM;
+      buf->p = p;
+      buf->cap = cap;
+    }
+    ssize_t got = read(STDIN_FILENO, buf->p + buf->n, buf->cap - buf->n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      return errno;
+    if (got == 0)
+      return 0;
+    buf->n += (size_t)got;
+  }
+}
+
+/* Writes a term.  Terms are made of word characters, so they hold no
+ * tab, newline or other control and go out as they are; the check keeps
+ * each term on its own line and in its column even if a library change
+ * ever let one through. */
+static void put_term(FILE *f, const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (ch < 0x20 || ch == 0x7F) {
+      put_text(f, s, len);
+      return;
+    }
+  }
+  fwrite(s, 1, len, f);
+}
+
+/* kidx_token_fn: one line per token; ctx counts them. */
+static int print_token(void *ctx, const kidx_token *tok) {
+  uint64_t *count = ctx;
+  printf("%" PRIu32 "\t%zu\t%zu\t", tok->position, tok->start, tok->end);
+  put_term(stdout, tok->text, tok->len);
+  putchar('\n');
+  (*count)++;
+  /* Output that cannot be written (a full disk): stop rather than analyse
+   * the rest for nothing; main() reports it. */
+  return ferror(stdout) ? 1 : 0;
+}
+
+static int cmd_analyze(const cli *c, const cli_args *a) {
+  kidx_analyzer an;
+  int rc = analyze_settings(c, &a->an, &an);
+  if (rc != ST_OK)
+    return rc;
+  byte_buf text = {NULL, 0, 0};
+  if (a->npos > 0) {
+    text.p = join_words(a->pos, a->npos);
+    if (!text.p)
+      return fail(ST_INPUT, "out of memory");
+    text.n = strlen(text.p);
+  } else {
+    int err = read_stdin(&text);
+    if (err != 0) {
+      free(text.p);
+      return fail(ST_INPUT, "cannot read standard input: %s", strerror(err));
+    }
+  }
+  uint64_t count = 0;
+  kidx_status st =
+      kidx_analyze(&an, text.p ? text.p : "", text.n, print_token, &count);
+  free(text.p);
+  if (st == KIDX_EINVAL)
+    return fail(ST_USAGE, "cannot analyse: %s", kidx_strerror(st));
+  if (st != KIDX_OK)
+    return fail(ST_INPUT, "cannot analyse the input: %s", kidx_strerror(st));
+  return count > 0 ? ST_OK : ST_NO_HITS;
+}
+
+/* ---------------------------------------------------------------------- */
 /* kidx stats                                                             */
 /* ---------------------------------------------------------------------- */
+
+static void print_stats(const cli *c, const kidx_stats *s,
+                        const kidx_analyzer *an, bool json) {
+  const char *stem = choice_name(STEMMERS, an->stemmer),
+             *stop = choice_name(STOPWORD_LISTS, an->stopwords),
+             *diacritics = choice_name(SWITCHES, an->fold_diacritics != 0);
+  if (json) {
+    /* New keys go last: scripts may rely on the order of the old ones. */
+    printf("{\"documents\":%" PRIu64 ",\"terms\":%" PRIu64
+           ",\"tokens\":%" PRIu64 ",\"bytes\":%" PRIu64
+           ",\"stemmer\":\"%s\",\"stopwords\":\"%s\","
+           "\"diacritics\":\"%s\"}\n",
+           s->documents, s->terms, s->tokens, s->bytes, stem, stop, diacritics);
+    return;
+  }
+  char size[32];
+  format_size(size, sizeof size, s->bytes);
+  printf("index      %s\n", c->index_dir);
+  printf("documents  %12" PRIu64 "\n", s->documents);
+  printf("terms      %12" PRIu64 "\n", s->terms);
+  printf("tokens     %12" PRIu64 "\n", s->tokens);
+  printf("bytes      %12" PRIu64 "  (%s)\n", s->bytes, size);
+  printf("stemmer    %s\n", stem);
+  printf("stopwords  %s\n", stop);
+  printf("diacritics %s\n", diacritics);
+}
 
 static int cmd_stats(const cli *c, const cli_args *a) {
   if (a->npos > 0)
@@ -1118,23 +1467,15 @@ static int cmd_stats(const cli *c, const cli_args *a) {
   if (rc != ST_OK)
     return rc;
   kidx_stats s;
+  kidx_analyzer an;
   kidx_status st = kidx_reader_stats(r, &s);
-  if (st != KIDX_OK) {
+  if (st != KIDX_OK)
     rc = fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
               lib_message(kidx_reader_errmsg(r), st));
-  } else if (a->json) {
-    printf("{\"documents\":%" PRIu64 ",\"terms\":%" PRIu64
-           ",\"tokens\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n",
-           s.documents, s.terms, s.tokens, s.bytes);
-  } else {
-    char size[32];
-    format_size(size, sizeof size, s.bytes);
-    printf("index      %s\n", c->index_dir);
-    printf("documents  %12" PRIu64 "\n", s.documents);
-    printf("terms      %12" PRIu64 "\n", s.terms);
-    printf("tokens     %12" PRIu64 "\n", s.tokens);
-    printf("bytes      %12" PRIu64 "  (%s)\n", s.bytes, size);
-  }
+  else
+    rc = read_index_analyzer(c, r, &an);
+  if (rc == ST_OK)
+    print_stats(c, &s, &an, a->json);
   kidx_reader_close(r);
   return rc;
 }
@@ -1151,7 +1492,8 @@ static const char MAIN_HELP[] =
     "Commands:\n"
     "  index PATH...     add or update documents from files and directories\n"
     "  search QUERY...   print the documents that best match QUERY\n"
-    "  stats             print the size of the index\n"
+    "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
+    "  stats             print the size and analysis settings of the index\n"
     "  help [COMMAND]    print this help, or the help of COMMAND\n"
     "\n"
     "Options (also accepted after COMMAND):\n"
@@ -1162,19 +1504,22 @@ static const char MAIN_HELP[] =
     "  -V, --version     print the version\n"
     "\n"
     "Exit status:\n"
-    "  0  success; for search: at least one hit\n"
-    "  1  search found no hits\n"
-    "  2  usage error or invalid query\n"
+    "  0  success; search: at least one hit; analyze: at least one term\n"
+    "  1  search found no hits, or analyze no terms\n"
+    "  2  usage error, invalid query, or analysis options other than\n"
+    "     those the index was created with\n"
     "  3  index missing, corrupt, locked by another writer, or not "
     "writable\n"
     "  4  I/O error: some input files could not be read (the others were\n"
-    "     indexed), or the output could not be written\n"
+    "     indexed), standard input could not be read, or the output could\n"
+    "     not be written\n"
     "\n"
-    "Example:\n"
-    "  kidx index corpus/ && kidx search transparency centre\n";
+    "Examples:\n"
+    "  kidx index corpus/ && kidx search transparency centre\n"
+    "  kidx analyze \"Kaspersky's transparency centres\"\n";
 
 static const char INDEX_HELP[] =
-    "Usage: kidx index [-i DIR] PATH...\n"
+    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] PATH...\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
     "to the index; a file indexed before is replaced.  A document's id is\n"
@@ -1187,13 +1532,64 @@ static const char INDEX_HELP[] =
     "are committed at once at the end: an interrupted run changes nothing.\n"
     "On a terminal, progress is shown on stderr.\n"
     "\n"
-    "Options:\n"
-    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
-    "  -h, --help        print this help\n"
+    "How text becomes terms (the analysis) is chosen when the index is\n"
+    "created and kept in it, and queries are analysed the same way.  The\n"
+    "analysis options apply when the index is created; given for an\n"
+    "existing index, they must equal its settings (see 'kidx stats'), else\n"
+    "nothing is indexed and the exit status is 2: delete the index to\n"
+    "rebuild it with other settings.  'kidx analyze' shows the terms of a\n"
+    "text.\n"
     "\n"
-    "Exit status: 0 success, 2 usage error or missing PATH, 3 index\n"
-    "unusable, locked or not writable, 4 some files could not be read (the\n"
-    "others were indexed).\n";
+    "Analysis options:\n"
+    "      --stem LANG         english (default): Snowball English (Porter2)\n"
+    "                          stemming, so \"centres\" finds \"centre\";\n"
+    "                          none: the words, case-folded\n"
+    "      --stopwords LIST    none (default): every word is indexed;\n"
+    "                          english: leave out the Snowball English stop\n"
+    "                          words (the, and, of, ...)\n"
+    "      --diacritics on|off on (default): remove accents from Latin and\n"
+    "                          Greek letters, so that a word matches with\n"
+    "                          or without them; off: keep them\n"
+    "\n"
+    "Options:\n"
+    "  -i, --index DIR         index directory (default: $KIDX_INDEX, else\n"
+    "                          .kidx)\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error, missing PATH or analysis\n"
+    "options that differ from the index's, 3 index unusable, locked or not\n"
+    "writable, 4 some files could not be read (the others were indexed).\n";
+
+static const char ANALYZE_HELP[] =
+    "Usage: kidx analyze [OPTIONS] [TEXT...]\n"
+    "\n"
+    "Prints the terms that TEXT is indexed and searched as, one line per\n"
+    "term:\n"
+    "\n"
+    "  POSITION<TAB>START<TAB>END<TAB>TERM\n"
+    "\n"
+    "POSITION counts the words of the text from 0, stop words and over-long\n"
+    "words (which give no term) included; START and END are the byte\n"
+    "offsets of the word in the input, END just past it.  The TEXT\n"
+    "arguments are joined with single spaces into one text; without TEXT,\n"
+    "standard input is read to its end.  Run it to see why a search did or\n"
+    "did not match.\n"
+    "\n"
+    "The analysis is the default one, or that of the index named with -i\n"
+    "or $KIDX_INDEX (.kidx is only used when named); the options below\n"
+    "override either.  They are those of 'kidx index', where they apply\n"
+    "when an index is created.\n"
+    "\n"
+    "Options:\n"
+    "      --stem LANG         english (default) or none\n"
+    "      --stopwords LIST    none (default) or english\n"
+    "      --diacritics on|off on (default) or off: remove accents from Latin\n"
+    "                          and Greek letters\n"
+    "  -i, --index DIR         use the analysis of the index in DIR\n"
+    "  -h, --help              print this help\n"
+    "\n"
+    "Exit status: 0 at least one term, 1 no terms, 2 usage error, 3 index\n"
+    "missing or unusable, 4 standard input could not be read.\n";
 
 static const char SEARCH_HELP[] =
     "Usage: kidx search [OPTIONS] QUERY...\n"
@@ -1220,19 +1616,27 @@ static const char SEARCH_HELP[] =
 static const char STATS_HELP[] =
     "Usage: kidx stats [--json] [-i DIR]\n"
     "\n"
-    "Prints the number of documents, distinct terms and tokens in the index\n"
-    "and its size on disk in bytes.\n"
+    "Prints the number of documents, distinct terms and tokens in the index,\n"
+    "its size on disk in bytes, and the analysis it was created with\n"
+    "(stemmer english|none, stopwords english|none, diacritics on|off; see\n"
+    "'kidx index --help').\n"
     "\n"
     "Options:\n"
     "      --json        print one JSON object with the keys \"documents\",\n"
-    "                    \"terms\", \"tokens\" and \"bytes\"\n"
+    "                    \"terms\", \"tokens\" and \"bytes\" (numbers), and\n"
+    "                    \"stemmer\", \"stopwords\" and \"diacritics\" "
+    "(strings)\n"
     "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
     "  -h, --help        print this help\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 index missing or unusable.\n";
 
-static const opt_spec INDEX_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
-                                      OPT_SPEC_END};
+static const opt_spec INDEX_OPTS[] = {OPT_SPEC_HELP,       OPT_SPEC_INDEX,
+                                      OPT_SPEC_STEM,       OPT_SPEC_STOPWORDS,
+                                      OPT_SPEC_DIACRITICS, OPT_SPEC_END};
+static const opt_spec ANALYZE_OPTS[] = {OPT_SPEC_HELP,       OPT_SPEC_INDEX,
+                                        OPT_SPEC_STEM,       OPT_SPEC_STOPWORDS,
+                                        OPT_SPEC_DIACRITICS, OPT_SPEC_END};
 static const opt_spec SEARCH_OPTS[] = {OPT_SPEC_HELP,
                                        OPT_SPEC_INDEX,
                                        {OPT_LIMIT, 'k', "limit", true},
@@ -1257,6 +1661,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"index", INDEX_HELP, INDEX_OPTS, cmd_index},
     {"search", SEARCH_HELP, SEARCH_OPTS, cmd_search},
+    {"analyze", ANALYZE_HELP, ANALYZE_OPTS, cmd_analyze},
     {"stats", STATS_HELP, STATS_OPTS, cmd_stats},
 };
 
@@ -1318,6 +1723,7 @@ static int run_cli(int argc, char **argv) {
   cli c;
   const char *env = getenv("KIDX_INDEX");
   c.index_dir = args.index ? args.index : env && *env ? env : ".kidx";
+  c.index_named = args.index || (env && *env);
   return cmd->run(&c, &args);
 }
 

@@ -175,6 +175,55 @@ KIDX_API const char *kidx_strerror(kidx_status status);
 #define KIDX_MAX_TOKEN_BYTES 64
 
 /* ---------------------------------------------------------------------- */
+/* Analysis                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* How text is turned into terms.  The analysis is chosen when an index is
+ * created and stored in it; queries against the index are always analysed
+ * the same way (see kidx_writer_set_analyzer and kidx_reader_analyzer). */
+typedef enum kidx_stemmer {
+  KIDX_STEM_NONE = 0,   /* terms are the folded words */
+  KIDX_STEM_ENGLISH = 1 /* Snowball English (Porter2) */
+} kidx_stemmer;
+
+typedef enum kidx_stopwords {
+  KIDX_STOPWORDS_NONE = 0,   /* every word is indexed */
+  KIDX_STOPWORDS_ENGLISH = 1 /* the Snowball English list (174 words) */
+} kidx_stopwords;
+
+/* Always initialise with kidx_analyzer_init(), then change fields; as with
+ * kidx_search_options, `size` tells the library which fields the caller
+ * knows about. */
+typedef struct kidx_analyzer {
+  size_t size;              /* sizeof(kidx_analyzer); set by init */
+  kidx_stemmer stemmer;     /* default KIDX_STEM_ENGLISH */
+  kidx_stopwords stopwords; /* default KIDX_STOPWORDS_NONE */
+  int fold_diacritics;      /* remove accents on Latin and Greek letters;
+                               default 1 */
+} kidx_analyzer;
+
+KIDX_API void kidx_analyzer_init(kidx_analyzer *a);
+
+/* One token produced by kidx_analyze(). */
+typedef struct kidx_token {
+  const char *text; /* the term, UTF-8; valid during the callback only */
+  size_t len;       /* its length in bytes */
+  size_t start;     /* byte offset of the word in the analysed text */
+  size_t end;       /* byte offset just past the word */
+  uint32_t position; /* word position, counting removed stop words and
+                        dropped over-long words */
+} kidx_token;
+
+/* Called for each token; return 0 to go on, nonzero to stop. */
+typedef int (*kidx_token_fn)(void *ctx, const kidx_token *tok);
+
+/* Analyses text[0..len) with analyzer a (NULL: the defaults), calling fn
+ * for each token in order.  Returns KIDX_OK (also when fn stopped early),
+ * KIDX_EINVAL for bad options, KIDX_ENOMEM. */
+KIDX_API kidx_status kidx_analyze(const kidx_analyzer *a, const char *text,
+                                  size_t len, kidx_token_fn fn, void *ctx);
+
+/* ---------------------------------------------------------------------- */
 /* Writing an index                                                       */
 /* ---------------------------------------------------------------------- */
 
@@ -184,11 +233,21 @@ typedef struct kidx_writer kidx_writer;
  * Release it with kidx_writer_close(). */
 KIDX_API kidx_status kidx_writer_new(kidx_writer **out);
 
+/* Chooses the analysis for the index kidx_writer_open() will open: used
+ * when it creates a new index; when the index exists and was created with
+ * a different analysis, kidx_writer_open() fails with KIDX_EINVAL and a
+ * message saying which setting differs.  Without this call, a new index
+ * gets the defaults of kidx_analyzer_init() and an existing one keeps its
+ * own.  Call before kidx_writer_open().  Errors: KIDX_EINVAL. */
+KIDX_API kidx_status kidx_writer_set_analyzer(kidx_writer *w,
+                                              const kidx_analyzer *a);
+
 /* Opens the index in directory `dir` for writing, creating the directory
  * (one level) and an empty index when there is none.  Takes the index's
  * writer lock, held until kidx_writer_close().
  * Errors: KIDX_EBUSY (another writer holds the lock), KIDX_EIO,
- * KIDX_ECORRUPT, KIDX_EFORMAT, KIDX_EINVAL (already open). */
+ * KIDX_ECORRUPT, KIDX_EFORMAT, KIDX_EINVAL (already open, or the index's
+ * analysis differs from the one set with kidx_writer_set_analyzer). */
 KIDX_API kidx_status kidx_writer_open(kidx_writer *w, const char *dir);
 
 /* Adds a document.  An id that is already in the index (committed or added
@@ -259,6 +318,11 @@ typedef struct kidx_stats {
 
 /* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */
 KIDX_API kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out);
+
+/* The analysis the index was created with (what its queries go through).
+ * Errors: KIDX_EINVAL (not open). */
+KIDX_API kidx_status kidx_reader_analyzer(const kidx_reader *r,
+                                          kidx_analyzer *out);
 
 /* ---------------------------------------------------------------------- */
 /* Searching                                                              */

@@ -101,3 +101,28 @@ int kidx__varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
   }
   return -1;
 }
+
+/* A 64-bit hash over 8-byte words: multiply-xorshift mixing in the style
+ * of Stafford's "Mix13" finaliser.  Speed matters (every token of every
+ * document is hashed once); collision quality only needs to be good enough
+ * for a table that is at most half full. */
+uint64_t kidx__hash_bytes(const void *data, size_t len) {
+  const uint8_t *p = data;
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ (len * 0xBF58476D1CE4E5B9ull);
+  while (len >= 8) {
+    h ^= kidx__get_u64(p);
+    h *= 0x94D049BB133111EBull;
+    h ^= h >> 29;
+    p += 8;
+    len -= 8;
+  }
+  uint64_t tail = 0;
+  for (size_t i = 0; i < len; i++)
+    tail |= (uint64_t)p[i] << (8 * i);
+  h ^= tail;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  return h | 1;
+}

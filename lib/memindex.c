@@ -59,7 +59,8 @@ struct kidx__memindex {
   uint32_t *posbuf;
   size_t posbuf_cap;
   uint32_t cur_doc;
-  int rc; /* sticky: set when a document was half-added */
+  kidx__analyzer an; /* with a stem cache owned by this batch */
+  int rc;            /* sticky: set when a document was half-added */
 };
 
 /* Grows an array of elem-sized items to hold at least need of them. */
@@ -80,12 +81,15 @@ static int grow_array(void **arr, size_t *cap, size_t need, size_t elem) {
   return KIDX_OK;
 }
 
-int kidx__memindex_new(kidx__memindex **out) {
+int kidx__memindex_new(kidx__memindex **out, unsigned an_flags) {
   kidx__memindex *mi = calloc(1, sizeof *mi);
   *out = NULL;
   if (!mi)
     return KIDX_ENOMEM;
-  if (kidx__strmap_new(&mi->term_map) || kidx__strmap_new(&mi->id_map)) {
+  mi->an.flags = an_flags;
+  if (kidx__strmap_new(&mi->term_map) || kidx__strmap_new(&mi->id_map) ||
+      ((an_flags & KIDX__AN_STEM_ENGLISH) &&
+       kidx__stemcache_new(&mi->an.cache))) {
     kidx__memindex_free(mi);
     return KIDX_ENOMEM;
   }
@@ -106,6 +110,7 @@ void kidx__memindex_free(kidx__memindex *mi) {
   kidx__buf_free(&mi->docdata);
   kidx__strmap_free(mi->term_map);
   kidx__strmap_free(mi->id_map);
+  kidx__stemcache_free(mi->an.cache);
   free(mi);
 }
 
@@ -201,9 +206,9 @@ int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
   mi->cur_doc = doc;
   mi->nocc = mi->ntouched = 0;
   uint32_t next = 0;
-  rc = kidx__analyze(title, title_len, 0, &next, on_token, mi);
+  rc = kidx__analyze(&mi->an, title, title_len, 0, &next, on_token, mi);
   if (!rc)
-    rc = kidx__analyze(body, body_len, next, &next, on_token, mi);
+    rc = kidx__analyze(&mi->an, body, body_len, next, &next, on_token, mi);
   if (rc) {
     /* Nothing was written to any postings list yet: forget the document.
      * Terms interned for it keep df 0 and are skipped by the merge. */

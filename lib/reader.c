@@ -82,6 +82,13 @@ kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out) {
   return KIDX_OK;
 }
 
+kidx_status kidx_reader_analyzer(const kidx_reader *r, kidx_analyzer *out) {
+  if (!r || !out || !r->open)
+    return KIDX_EINVAL;
+  kidx__analyzer_from_flags(r->seg.an_flags, out);
+  return KIDX_OK;
+}
+
 void kidx_search_options_init(kidx_search_options *opt) {
   if (!opt)
     return;

@@ -83,12 +83,13 @@ static void qterms_free(qterms *t) {
 }
 
 /* Analyses the query into distinct sorted terms with their counts. */
-static int parse_query(const char *query, size_t len, qterms *out,
-                       char *errmsg) {
+static int parse_query(unsigned an_flags, const char *query, size_t len,
+                       qterms *out, char *errmsg) {
   qparse q;
+  kidx__analyzer an = {an_flags, NULL};
   memset(&q, 0, sizeof q);
   memset(out, 0, sizeof *out);
-  int rc = kidx__analyze(query, len, 0, NULL, collect, &q);
+  int rc = kidx__analyze(&an, query, len, 0, NULL, collect, &q);
   out->text = q.text; /* owned by out from here on */
   if (rc) {
     free(q.terms);
@@ -98,7 +99,7 @@ static int parse_query(const char *query, size_t len, qterms *out,
     free(q.terms);
     return kidx__err(errmsg, KIDX_EQUERY,
                      "the query has no searchable words (only punctuation, "
-                     "symbols or words over %d bytes)",
+                     "symbols, stop words or words over %d bytes)",
                      KIDX_MAX_TOKEN_BYTES);
   }
   out->refs = malloc(q.n * sizeof *out->refs);
@@ -142,7 +143,7 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
                      kidx__topk *topk, uint64_t *total, char *errmsg) {
   qterms q;
   cursor *cur = NULL;
-  int rc = parse_query(query, len, &q, errmsg);
+  int rc = parse_query(seg->an_flags, query, len, &q, errmsg);
   *total = 0;
   if (rc)
     goto done;

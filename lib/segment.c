@@ -95,13 +95,16 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     rc = corrupt(errmsg, path, "header checksum mismatch");
     goto fail;
   }
-  if (kidx__get_u32(h + 12) != KIDX__ANALYZER_V1 ||
-      kidx__get_u32(h + 16) != KIDX__SEC_COUNT) {
+  if (kidx__get_u32(h + 12) != KIDX__ANALYSIS_VERSION ||
+      kidx__get_u32(h + 16) != KIDX__SEC_COUNT ||
+      (kidx__get_u32(h + 20) & ~KIDX__AN_ALL) != 0) {
     rc = kidx__err(errmsg, KIDX_EFORMAT,
-                   "%s uses an analyzer or layout this kidx does not know",
+                   "%s was written by analysis code or with a layout this "
+                   "kidx does not know (rebuild the index)",
                    path);
     goto fail;
   }
+  s->an_flags = kidx__get_u32(h + 20);
   if (kidx__get_u64(h + 24) != size) {
     rc = corrupt(errmsg, path,
                  "file size does not match its header "

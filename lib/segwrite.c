@@ -23,6 +23,7 @@
 
 typedef struct merge {
   kidx__wfile f;
+  unsigned an_flags; /* analysis the terms were produced with */
   char *errmsg;
   const kidx__segment *base;
   const kidx__memindex *mi;
@@ -234,7 +235,8 @@ static int write_header(merge *m, uint64_t ntokens) {
   memset(h, 0, sizeof h);
   memcpy(h, kidx__magic, 8);
   kidx__set_u32(h + 8, KIDX__FORMAT_VERSION);
-  kidx__set_u32(h + 12, KIDX__ANALYZER_V1);
+  kidx__set_u32(h + 12, KIDX__ANALYSIS_VERSION);
+  kidx__set_u32(h + 20, m->an_flags);
   kidx__set_u32(h + 16, KIDX__SEC_COUNT);
   kidx__set_u64(h + 24, m->f.offset);
   kidx__set_u64(h + 32, m->ndocs);
@@ -277,9 +279,10 @@ static int build_maps(merge *m, const uint8_t *deleted) {
 
 int kidx__segment_write(const char *path, const kidx__segment *base,
                         const uint8_t *deleted, const kidx__memindex *mi,
-                        char *errmsg) {
+                        unsigned an_flags, char *errmsg) {
   merge m;
   memset(&m, 0, sizeof m);
+  m.an_flags = an_flags;
   m.errmsg = errmsg;
   m.base = base;
   m.mi = mi;

@@ -28,7 +28,9 @@ struct kidx_writer {
   kidx__strmap *base_ids; /* id -> base document number */
   uint8_t *deleted;       /* per base document: deleted by the batch */
   kidx__memindex *mi;
-  uint64_t pending; /* adds and deletes since the last commit */
+  unsigned an_flags; /* the index's analysis (KIDX__AN_*) */
+  int an_set;        /* chosen with kidx_writer_set_analyzer */
+  uint64_t pending;  /* adds and deletes since the last commit */
   char errmsg[KIDX__ERRMSG_MAX];
 };
 
@@ -40,6 +42,24 @@ kidx_status kidx_writer_new(kidx_writer **out) {
   if (!w)
     return KIDX_ENOMEM;
   w->lock_fd = -1;
+  kidx__analyzer_flags(NULL, &w->an_flags);
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_set_analyzer(kidx_writer *w, const kidx_analyzer *a) {
+  if (!w)
+    return KIDX_EINVAL;
+  w->errmsg[0] = 0;
+  if (w->open)
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "the analyzer must be set before the writer is opened");
+  unsigned flags;
+  if (kidx__analyzer_flags(a, &flags))
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "invalid analyzer options (unknown stemmer or stop-word "
+                     "list, or not initialised with kidx_analyzer_init)");
+  w->an_flags = flags;
+  w->an_set = 1;
   return KIDX_OK;
 }
 
@@ -66,8 +86,19 @@ static int load_base(kidx_writer *w) {
     return rc;
   } else {
     w->have_base = 1;
+    if (w->an_set && w->an_flags != w->base.an_flags) {
+      char diff[256];
+      kidx__analyzer_describe_diff(w->base.an_flags, w->an_flags, diff,
+                                   sizeof diff);
+      return kidx__err(w->errmsg, KIDX_EINVAL,
+                       "the index at %s was created with %s; the analysis "
+                       "of an index cannot change (delete it to rebuild)",
+                       w->dir, diff);
+    }
+    w->an_flags = w->base.an_flags;
   }
-  if (kidx__memindex_new(&w->mi) || kidx__strmap_new(&w->base_ids))
+  if (kidx__memindex_new(&w->mi, w->an_flags) ||
+      kidx__strmap_new(&w->base_ids))
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
   uint64_t n = w->have_base ? w->base.ndocs : 0;
   w->deleted = calloc(n ? n : 1, 1);
@@ -205,7 +236,7 @@ kidx_status kidx_writer_commit(kidx_writer *w) {
   if (w->pending == 0 && w->have_base)
     return KIDX_OK;
   rc = kidx__segment_write(w->tmp_path, w->have_base ? &w->base : NULL,
-                           w->deleted, w->mi, w->errmsg);
+                           w->deleted, w->mi, w->an_flags, w->errmsg);
   if (!rc)
     rc = kidx__fs_publish(w->tmp_path, w->path, w->dir, w->errmsg);
   if (rc)

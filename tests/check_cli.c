@@ -97,8 +97,27 @@ static tu_run run_kidx_env(const char *const *env, ...) {
   return r;
 }
 
+/* Runs kidx with standard input reading input[0..len). */
+static tu_run run_kidx_input(const char *input, size_t len, ...) {
+  va_list ap;
+  va_start(ap, len);
+  const char *argv[64];
+  size_t n = 0;
+  argv[n++] = KIDX_BIN;
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL) {
+    ck_assert_uint_lt(n, 63);
+    argv[n++] = a;
+  }
+  va_end(ap);
+  argv[n] = NULL;
+  return tu_exec_input(work_dir, argv, NULL, input, len);
+}
+
 #define KIDX(...)          run_kidx(__VA_ARGS__, (const char *)NULL)
 #define KIDX_ENV(env, ...) run_kidx_env(env, __VA_ARGS__, (const char *)NULL)
+#define KIDX_IN(input, len, ...)                                               \
+  run_kidx_input(input, len, __VA_ARGS__, (const char *)NULL)
 
 /* Asserts the status, with both outputs in the failure message. */
 #define ASSERT_STATUS(r, want)                                                 \
@@ -190,6 +209,24 @@ static double json_num(const char *line, const char *key) {
                 key, line);
   free(raw);
   return v;
+}
+
+/* Checks the analysis keys of a stats --json line, and that they come
+ * after the older keys. */
+static void assert_json_analyzer(const char *line, const char *stemmer,
+                                 const char *stopwords,
+                                 const char *diacritics) {
+  const char *keys[] = {"stemmer", "stopwords", "diacritics"};
+  const char *want[] = {stemmer, stopwords, diacritics};
+  for (size_t i = 0; i < 3; i++) {
+    char *v = json_str(line, keys[i]);
+    ck_assert_msg(strcmp(v, want[i]) == 0, "\"%s\" is \"%s\", expected \"%s\"",
+                  keys[i], v, want[i]);
+    free(v);
+  }
+  const char *bytes = strstr(line, "\"bytes\":"),
+             *stem = strstr(line, "\"stemmer\":");
+  ck_assert_msg(bytes && stem && bytes < stem, "key order in: %s", line);
 }
 
 /* True if s is entirely well-formed UTF-8. */
@@ -1076,15 +1113,379 @@ START_TEST(test_stats) {
   ck_assert_double_gt(terms, 100.0);
   ck_assert_double_gt(tokens, terms);
   ck_assert_double_gt(json_num(r.out, "bytes"), 0.0);
+  /* The analysis of an index made without options: the defaults. */
+  assert_json_analyzer(r.out, "english", "none", "on");
   tu_run_free(&r);
 
   r = KIDX("stats");
   ASSERT_STATUS(r, 0);
-  const char *keys[] = {"\ndocuments ", "\nterms ", "\ntokens ", "\nbytes "};
-  for (size_t i = 0; i < 4; i++)
+  const char *keys[] = {"\ndocuments ",
+                        "\nterms ",
+                        "\ntokens ",
+                        "\nbytes ",
+                        "\nstemmer    english\n",
+                        "\nstopwords  none\n",
+                        "\ndiacritics on\n"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     ck_assert_msg(strstr(r.out, keys[i]) != NULL, "no '%s' in:\n%s",
                   keys[i] + 1, r.out);
   tu_run_free(&r);
+}
+END_TEST
+
+/* ====================================================================== */
+/* Analysis                                                               */
+/* ====================================================================== */
+
+#define KASPERSKY "Kaspersky's transparency centres"
+/* Its terms with the default analysis: Porter2 stems, byte offsets. */
+#define KASPERSKY_TERMS                                                        \
+  "0\t0\t11\tkasperski\n1\t12\t24\ttranspar\n2\t25\t32\tcentr\n"
+
+/* Runs kidx and asserts status 0, exactly `out` on stdout, nothing on
+ * stderr. */
+#define ASSERT_KIDX_OUT(want, ...)                                             \
+  do {                                                                         \
+    tu_run r_ = KIDX(__VA_ARGS__);                                             \
+    ASSERT_STATUS(r_, 0);                                                      \
+    ck_assert_str_eq(r_.out, want);                                            \
+    ck_assert_str_eq(r_.err, "");                                              \
+    tu_run_free(&r_);                                                          \
+  } while (0)
+
+START_TEST(test_analyze_default) {
+  ASSERT_KIDX_OUT(KASPERSKY_TERMS, "analyze", KASPERSKY);
+  /* Several TEXT arguments are one text, joined with single spaces: the
+   * offsets are into that text. */
+  ASSERT_KIDX_OUT(KASPERSKY_TERMS, "analyze", "Kaspersky's", "transparency",
+                  "centres");
+  /* Options may follow the text; "--" lets a word start with '-'. */
+  ASSERT_KIDX_OUT(KASPERSKY_TERMS, "analyze", KASPERSKY, "--stem", "english");
+  ASSERT_KIDX_OUT("0\t1\t5\tword\n", "analyze", "--", "-word");
+  /* No index is needed, and none is made. */
+  ck_assert(!exists(".kidx"));
+}
+END_TEST
+
+START_TEST(test_analyze_no_stem) {
+  /* The folded words, the apostrophe inside a word kept. */
+  const char *want =
+      "0\t0\t11\tkaspersky's\n1\t12\t24\ttransparency\n2\t25\t32\tcentres\n";
+  ASSERT_KIDX_OUT(want, "analyze", "--stem", "none", KASPERSKY);
+  ASSERT_KIDX_OUT(want, "analyze", "--stem=none", KASPERSKY);
+  ASSERT_KIDX_OUT("0\t0\t5\tmixed\n1\t6\t10\tcase\n", "analyze", "--stem",
+                  "none", "MiXeD CASE");
+}
+END_TEST
+
+START_TEST(test_analyze_stopwords) {
+  /* Removed stop words still take their positions. */
+  ASSERT_KIDX_OUT("1\t4\t7\tcat\n4\t16\t19\that\n", "analyze", "--stopwords",
+                  "english", "the cat and the hat");
+  ASSERT_KIDX_OUT("0\t0\t3\tthe\n1\t4\t7\tcat\n2\t8\t11\tand\n3\t12\t15\tthe\n"
+                  "4\t16\t19\that\n",
+                  "analyze", "the cat and the hat");
+  ASSERT_KIDX_OUT("0\t0\t3\tthe\n1\t4\t7\tcat\n2\t8\t11\tand\n3\t12\t15\tthe\n"
+                  "4\t16\t19\that\n",
+                  "analyze", "--stopwords", "none", "the cat and the hat");
+}
+END_TEST
+
+START_TEST(test_analyze_no_terms) {
+  /* Nothing to print is status 1 and no output, as a search without hits
+   * is. */
+  const char *texts[] = {"", "   ", "!!! ???", "the and of"};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    tu_run r = KIDX("analyze", "--stopwords", "english", texts[i]);
+    ASSERT_STATUS(r, 1);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_str_eq(r.err, "");
+    tu_run_free(&r);
+  }
+  /* Empty standard input (tu_exec gives /dev/null). */
+  tu_run r = KIDX("analyze");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_analyze_stdin) {
+  const char text[] = KASPERSKY "\n";
+  tu_run r = KIDX_IN(text, strlen(text), "analyze");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, KASPERSKY_TERMS);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  r = KIDX_IN(text, strlen(text), "analyze", "--stem", "none");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "0\t0\t11\tkaspersky's\n1\t12\t24\ttransparency\n"
+                          "2\t25\t32\tcentres\n");
+  tu_run_free(&r);
+  /* TEXT arguments win: standard input is not read. */
+  r = KIDX_IN(text, strlen(text), "analyze", "other");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "0\t0\t5\tother\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_analyze_stdin_bytes) {
+  /* A NUL byte and invalid UTF-8 separate words; the offsets are those of
+   * the bytes read. */
+  static const char text[] = "alpha\0beta \xff\xfe gamma\x80"
+                             "delta\xc3";
+  tu_run r = KIDX_IN(text, sizeof text - 1, "analyze", "--stem", "none");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(
+      r.out,
+      "0\t0\t5\talpha\n1\t6\t10\tbeta\n2\t14\t19\tgamma\n3\t20\t25\tdelta\n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+
+  /* Random bytes: any terms at all, each line well formed, the offsets in
+   * range and increasing, the output valid UTF-8. */
+  enum { SIZE = 256 * 1024 };
+  char *noise = malloc(SIZE);
+  uint64_t state = UINT64_C(0x2545F4914F6CDD1D);
+  for (size_t i = 0; i < SIZE; i++)
+    noise[i] = (char)(next_random(&state) >> 56);
+  r = KIDX_IN(noise, SIZE, "analyze");
+  free(noise);
+  ck_assert_msg(r.status == 0 || r.status == 1, "status %d: %s", r.status,
+                r.err);
+  ck_assert_str_eq(r.err, "");
+  ck_assert(valid_utf8((const unsigned char *)r.out, strlen(r.out)));
+  size_t n = count_lines(r.out), last_end = 0;
+  long last_pos = -1;
+  for (size_t i = 0; i < n; i++) {
+    char *line = line_at(r.out, i);
+    unsigned long pos, start, end;
+    int used = 0;
+    ck_assert_msg(
+        sscanf(line, "%lu\t%lu\t%lu\t%n", &pos, &start, &end, &used) == 3 &&
+            used > 0,
+        "bad line: %s", line);
+    ck_assert_msg(line[used] != '\0' && strchr(line + used, '\t') == NULL,
+                  "bad term in line: %s", line);
+    ck_assert_int_gt((long)pos, last_pos);
+    ck_assert_uint_ge(start, last_end);
+    ck_assert_uint_lt(start, end);
+    ck_assert_uint_le(end, SIZE);
+    last_pos = (long)pos;
+    last_end = end;
+    free(line);
+  }
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_analyze_large_stdin) {
+  /* Far more than one read() of standard input. */
+  enum { WORDS = 300000 };
+  size_t cap = (size_t)WORDS * 12, len = 0;
+  char *text = malloc(cap);
+  size_t last_start = 0;
+  for (int i = 0; i < WORDS; i++) {
+    last_start = len;
+    len += (size_t)snprintf(text + len, cap - len, "w%d ", i);
+  }
+  tu_run r = KIDX_IN(text, len, "analyze", "--stem", "none");
+  free(text);
+  ASSERT_STATUS(r, 0);
+  ck_assert_uint_eq(count_lines(r.out), WORDS);
+  char *first = line_at(r.out, 0), *last = line_at(r.out, WORDS - 1);
+  ck_assert_str_eq(first, "0\t0\t2\tw0");
+  char want[64];
+  snprintf(want, sizeof want, "%d\t%zu\t%zu\tw%d", WORDS - 1, last_start,
+           len - 1, WORDS - 1);
+  ck_assert_str_eq(last, want);
+  free(first);
+  free(last);
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_analyze_index) {
+  write_text("in/a.txt", "Running\nThe runners were running\n");
+  tu_run r = KIDX("index", "--stem", "none", "in");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  /* Named with -i (before or after the command) or $KIDX_INDEX: the
+   * index's analysis, without stemming. */
+  ASSERT_KIDX_OUT("0\t0\t7\trunning\n", "analyze", "-i", ".kidx", "running");
+  ASSERT_KIDX_OUT("0\t0\t7\trunning\n", "-i", ".kidx", "analyze", "running");
+  const char *env[] = {"KIDX_INDEX=.kidx", NULL};
+  r = KIDX_ENV(env, "analyze", "running");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "0\t0\t7\trunning\n");
+  tu_run_free(&r);
+  /* An option overrides the index's setting. */
+  ASSERT_KIDX_OUT("0\t0\t7\trun\n", "analyze", "-i", ".kidx", "--stem",
+                  "english", "running");
+  /* Not named: the defaults, even with a .kidx here. */
+  ASSERT_KIDX_OUT("0\t0\t7\trun\n", "analyze", "running");
+  /* Queries go through the index's analysis too: "run" is not a term of
+   * this index, "running" is. */
+  r = KIDX("search", "run");
+  ASSERT_STATUS(r, 1);
+  tu_run_free(&r);
+  r = KIDX("search", "--json", "Running");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+
+  /* A named index must exist; analyze creates nothing. */
+  r = KIDX("analyze", "-i", "missing", "running");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(
+      r.err, "kidx: no index at missing (run 'kidx index corpus/' first)\n");
+  tu_run_free(&r);
+  ck_assert(!exists("missing"));
+}
+END_TEST
+
+START_TEST(test_stopword_index) {
+  write_text("in/a.txt", "The cat\nThe cat sat on the mat\n");
+  tu_run r = KIDX("index", "--stopwords", "english", "in");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  /* A query of stop words only has nothing to search for. */
+  r = KIDX("search", "the");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.out, "");
+  assert_one_line(r.err, "kidx: query error: ");
+  tu_run_free(&r);
+  r = KIDX("search", "--json", "the", "cat");
+  ASSERT_STATUS(r, 0);
+  char *id = top_id(&r);
+  ck_assert_str_eq(id, "in/a.txt");
+  free(id);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* The exact message for an analysis option that differs from an existing
+ * index's. */
+static const struct {
+  const char *argv[7]; /* NULL-terminated */
+  const char *err;
+} MISMATCHES[] = {
+    {{"--stem", "none"},
+     "kidx: index at .kidx was created with --stem english; it cannot be "
+     "changed to --stem none (delete the index to rebuild it)\n"},
+    {{"--stopwords", "english"},
+     "kidx: index at .kidx was created with --stopwords none; it cannot be "
+     "changed to --stopwords english (delete the index to rebuild it)\n"},
+    {{"--diacritics=off"},
+     "kidx: index at .kidx was created with --diacritics on; it cannot be "
+     "changed to --diacritics off (delete the index to rebuild it)\n"},
+    {{"--stem", "english", "--stopwords", "english", "--diacritics", "off"},
+     "kidx: index at .kidx was created with --stopwords none --diacritics "
+     "on; it cannot be changed to --stopwords english --diacritics off "
+     "(delete the index to rebuild it)\n"},
+};
+
+START_TEST(test_analyzer_mismatch) {
+  index_corpus();
+  tu_run before = KIDX("stats", "--json");
+  ASSERT_STATUS(before, 0);
+  const char *argv[12] = {KIDX_BIN, "index"};
+  size_t n = 2;
+  for (size_t i = 0; MISMATCHES[_i].argv[i]; i++)
+    argv[n++] = MISMATCHES[_i].argv[i];
+  argv[n++] = "corpus/";
+  argv[n] = NULL;
+  tu_run r = tu_exec(work_dir, argv, NULL);
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, MISMATCHES[_i].err);
+  tu_run_free(&r);
+  /* Nothing was indexed or changed. */
+  tu_run after = KIDX("stats", "--json");
+  ck_assert_str_eq(after.out, before.out);
+  tu_run_free(&after);
+  tu_run_free(&before);
+}
+END_TEST
+
+START_TEST(test_analyzer_mismatch_dir) {
+  /* The message names the index given with -i. */
+  tu_copy_corpus(work_dir);
+  tu_run r = KIDX("index", "-i", "idx", "--stem", "none", "corpus");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("index", "-i", "idx", "--stem", "english", "corpus");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: index at idx was created with --stem none; "
+                          "it cannot be changed to --stem english (delete "
+                          "the index to rebuild it)\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_analyzer_kept) {
+  write_text("in/a.txt", "The cat\nThe cat sat on the mat\n");
+  tu_run r = KIDX("index", "--stopwords", "english", "in");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  /* Options equal to the index's settings are accepted; one option given
+   * leaves the others as the index has them, not as the defaults. */
+  const char *same[][2] = {{"--stopwords", "english"},
+                           {"--stem", "english"},
+                           {"--diacritics", "on"}};
+  for (size_t i = 0; i < 3; i++) {
+    r = KIDX("index", same[i][0], same[i][1], "in");
+    ASSERT_STATUS(r, 0);
+    ck_assert_str_eq(r.err, "");
+    tu_run_free(&r);
+  }
+  /* No option: the index keeps its own. */
+  r = KIDX("index", "in");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("stats", "--json");
+  ASSERT_STATUS(r, 0);
+  assert_json_analyzer(r.out, "english", "english", "on");
+  ck_assert_double_eq(json_num(r.out, "documents"), 1.0);
+  tu_run_free(&r);
+  r = KIDX("index", "--stopwords", "none", "in");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: index at .kidx was created with --stopwords "
+                          "english; it cannot be changed to --stopwords none "
+                          "(delete the index to rebuild it)\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_stats_analyzer) {
+  write_text("in/a.txt", "Title\nbody\n");
+  tu_run r = KIDX("index", "--stem", "none", "--stopwords", "english",
+                  "--diacritics", "off", "in");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("stats", "--json");
+  ASSERT_STATUS(r, 0);
+  ck_assert_uint_eq(count_lines(r.out), 1);
+  assert_json_analyzer(r.out, "none", "english", "off");
+  tu_run_free(&r);
+  r = KIDX("stats");
+  ASSERT_STATUS(r, 0);
+  const char *lines[] = {"\nstemmer    none\n", "\nstopwords  english\n",
+                         "\ndiacritics off\n"};
+  for (size_t i = 0; i < 3; i++)
+    ck_assert_msg(strstr(r.out, lines[i]) != NULL, "no '%s' in:\n%s",
+                  lines[i] + 1, r.out);
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_analyze_diacritics) {
+  /* Needs the Unicode diacritic folding of issue 3. */
+  ASSERT_KIDX_OUT("0\t0\t5\tcafe\n", "analyze", "Caf\xc3\xa9");
+  ASSERT_KIDX_OUT("0\t0\t5\tcaf\xc3\xa9\n", "analyze", "--diacritics", "off",
+                  "Caf\xc3\xa9");
 }
 END_TEST
 
@@ -1110,11 +1511,12 @@ START_TEST(test_help) {
     ck_assert_msg(strstr(r.out, statuses[i]) != NULL,
                   "exit status%s not documented", statuses[i]);
   ck_assert_ptr_nonnull(strstr(r.out, "KIDX_INDEX"));
+  ck_assert_ptr_nonnull(strstr(r.out, "\n  analyze "));
   ck_assert_str_eq(r.err, "");
   tu_run_free(&r);
 
-  const char *cmds[] = {"index", "search", "stats"};
-  for (size_t i = 0; i < 3; i++) {
+  const char *cmds[] = {"index", "search", "analyze", "stats"};
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     r = KIDX(cmds[i], "--help");
     ASSERT_STATUS(r, 0);
     char usage[64];
@@ -1133,6 +1535,18 @@ START_TEST(test_help) {
   ck_assert_ptr_nonnull(strstr(r.out, "--offset"));
   ck_assert_ptr_nonnull(strstr(r.out, "bm25"));
   tu_run_free(&r);
+  /* The analysis options and their defaults, where they can be given. */
+  const char *analysis[] = {"index", "analyze"};
+  const char *documented[] = {
+      "--stem",         "--stopwords",  "--diacritics", "english (default)",
+      "none (default)", "on (default)", "created"};
+  for (size_t i = 0; i < 2; i++) {
+    r = KIDX(analysis[i], "--help");
+    for (size_t k = 0; k < sizeof documented / sizeof documented[0]; k++)
+      ck_assert_msg(strstr(r.out, documented[k]) != NULL,
+                    "'%s' not in 'kidx %s --help'", documented[k], analysis[i]);
+    tu_run_free(&r);
+  }
 }
 END_TEST
 
@@ -1175,6 +1589,22 @@ static const struct {
     {{"help", "frobnicate"},
      "kidx: unknown command 'frobnicate' (see 'kidx --help')"},
     {{"--bogus"}, "kidx: unknown option '--bogus' (see 'kidx --help')"},
+    {{"analyze", "--stem", "porter", "x"},
+     "kidx: --stem expects 'english' or 'none', got 'porter'"},
+    {{"index", "--stopwords=french", "x"},
+     "kidx: --stopwords expects 'english' or 'none', got 'french'"},
+    {{"analyze", "--diacritics", "yes", "x"},
+     "kidx: --diacritics expects 'on' or 'off', got 'yes'"},
+    {{"index", "--stem", "", "x"},
+     "kidx: --stem expects 'english' or 'none', got ''"},
+    {{"index", "--diacritics", "ON", "x"},
+     "kidx: --diacritics expects 'on' or 'off', got 'ON'"},
+    {{"analyze", "x", "--stem"},
+     "kidx: option '--stem' needs a value (see 'kidx analyze --help')"},
+    {{"analyze", "-k", "3", "x"},
+     "kidx: unknown option '-k' for 'analyze' (see 'kidx analyze --help')"},
+    {{"search", "--stem", "none", "x"},
+     "kidx: unknown option '--stem' for 'search' (see 'kidx search --help')"},
     {{NULL}, "kidx: no command given (see 'kidx --help')"},
 };
 
@@ -1248,6 +1678,21 @@ static Suite *cli_suite(void) {
       {"lock", test_lock_busy, 0},
       {"reindex", test_reindex_replaces, 0},
       {"stats", test_stats, 0},
+      {"analyze", test_analyze_default, 0},
+      {"analyze_no_stem", test_analyze_no_stem, 0},
+      {"analyze_stopwords", test_analyze_stopwords, 0},
+      {"analyze_no_terms", test_analyze_no_terms, 0},
+      {"analyze_stdin", test_analyze_stdin, 0},
+      {"analyze_stdin_bytes", test_analyze_stdin_bytes, 0},
+      {"analyze_large_stdin", test_analyze_large_stdin, 0},
+      {"analyze_index", test_analyze_index, 0},
+      {"stopword_index", test_stopword_index, 0},
+      {"analyzer_mismatch", test_analyzer_mismatch,
+       (int)(sizeof MISMATCHES / sizeof MISMATCHES[0])},
+      {"analyzer_mismatch_dir", test_analyzer_mismatch_dir, 0},
+      {"analyzer_kept", test_analyzer_kept, 0},
+      {"stats_analyzer", test_stats_analyzer, 0},
+      {"diacritics", test_analyze_diacritics, 0},
       {"version", test_version, 0},
       {"help", test_help, 0},
       {"usage_error", test_usage_error,

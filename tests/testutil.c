@@ -112,8 +112,9 @@ static char *slurp_fd(int fd) {
   return buf;
 }
 
-tu_run tu_exec(const char *cwd, const char *const *argv,
-               const char *const *env) {
+/* Runs argv with stdin reading from infd; see tu_exec. */
+static tu_run exec_with_stdin(const char *cwd, const char *const *argv,
+                              const char *const *env, int infd) {
   tu_run r = {0, NULL, NULL};
   char outpath[] = "/tmp/kidx-out.XXXXXX", errpath[] = "/tmp/kidx-err.XXXXXX";
   int outfd = mkstemp(outpath), errfd = mkstemp(errpath);
@@ -123,8 +124,7 @@ tu_run tu_exec(const char *cwd, const char *const *argv,
   pid_t pid = fork();
   ck_assert(pid >= 0);
   if (pid == 0) {
-    int in = open("/dev/null", O_RDONLY);
-    dup2(in, 0);
+    dup2(infd, 0);
     dup2(outfd, 1);
     dup2(errfd, 2);
     if (cwd && chdir(cwd) != 0)
@@ -152,6 +152,34 @@ tu_run tu_exec(const char *cwd, const char *const *argv,
   r.err = slurp_fd(errfd);
   close(outfd);
   close(errfd);
+  return r;
+}
+
+tu_run tu_exec(const char *cwd, const char *const *argv,
+               const char *const *env) {
+  int in = open("/dev/null", O_RDONLY);
+  ck_assert(in >= 0);
+  tu_run r = exec_with_stdin(cwd, argv, env, in);
+  close(in);
+  return r;
+}
+
+tu_run tu_exec_input(const char *cwd, const char *const *argv,
+                     const char *const *env, const void *input, size_t len) {
+  char inpath[] = "/tmp/kidx-in.XXXXXX";
+  int in = mkstemp(inpath);
+  ck_assert(in >= 0);
+  unlink(inpath);
+  const char *p = input;
+  for (size_t done = 0; done < len;) {
+    ssize_t n = write(in, p + done, len - done);
+    ck_assert_msg(n > 0 || (n < 0 && errno == EINTR), "write: %s",
+                  strerror(errno));
+    done += n > 0 ? (size_t)n : 0;
+  }
+  ck_assert(lseek(in, 0, SEEK_SET) == 0);
+  tu_run r = exec_with_stdin(cwd, argv, env, in);
+  close(in);
   return r;
 }
 

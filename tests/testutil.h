@@ -35,6 +35,11 @@ typedef struct tu_run {
  * env sets it. */
 tu_run tu_exec(const char *cwd, const char *const *argv,
                const char *const *env);
+/* As tu_exec, with stdin reading the len bytes at input.  They go through
+ * an unlinked temporary file rather than a pipe, so that input of any
+ * size cannot block the child against a parent that waits for it. */
+tu_run tu_exec_input(const char *cwd, const char *const *argv,
+                     const char *const *env, const void *input, size_t len);
 void tu_run_free(tu_run *r);
 
 /* Copies the bundled corpus/ directory into dir/corpus. */
