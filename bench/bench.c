@@ -1,29 +1,35 @@
 /*
  * bench.c -- indexing and query benchmark for libkidx, using only the public
- * API in kidx.h.
+ * API in kidx.h, with peers (SQLite FTS5 when built with it: peer.h,
+ * peer_fts5.c) measured in the same run, by the same code, for ratios.
  *
- *   kidx_bench [--index DIR] [--queries FILE] [--runs N] [--json] CORPUS_DIR
+ *   kidx_bench [--index DIR] [--queries FILE] [--runs N] [--index-runs N]
+ *              [--no-peer] [--json] CORPUS_DIR
  *
- * What is measured (the README says the same):
+ * What is measured (the README says the same, at more length):
  *
- *   Indexing runs in a forked child process that opens a writer, then for
- *   each file reads it, splits it into title and body and calls
- *   kidx_writer_add(), and finally calls kidx_writer_commit() once.
- *   "index seconds" is the time spent inside kidx_writer_add() and
- *   kidx_writer_commit() only (file reading excluded); the child's wall
- *   time including reading is reported too.  Files are streamed one at a
- *   time rather than preloaded, so the child's peak RSS (ru_maxrss of the
- *   only child, via RUSAGE_CHILDREN) is what the library needs to build the
- *   index plus one file buffer and the process baseline -- not the corpus.
+ *   Indexing is repeated --index-runs times per engine, each time into a
+ *   fresh index and in a forked child process that opens the index, then
+ *   for each file reads it, splits it into title and body and adds it, and
+ *   finally commits once.  The engines take turns (kidx, each peer variant,
+ *   kidx again, ...), so a change in the machine's load hits all of them
+ *   alike.  "index seconds" is the time spent inside the add calls and the
+ *   commit only (file reading excluded); the child's wall time including
+ *   reading is reported too.  Files are streamed one at a time rather than
+ *   preloaded, so the child's peak RSS (its own ru_maxrss once the index is
+ *   committed and closed) is what the engine needs to build the index plus
+ *   one file buffer and the process baseline -- not the corpus.  Indexing
+ *   figures are medians over the runs, with min and max.
  *
- *   Queries run in the parent against a kidx_reader opened after the
- *   commit: one untimed warm-up pass over the query set, then --runs timed
- *   passes.  Each kidx_search() call (limit 10) is timed on its own with
- *   CLOCK_MONOTONIC; median and p99 are over all timed calls, and
- *   queries/s is the number of timed calls divided by their summed time
- *   (single thread).
+ *   Queries run in the parent against the last run's index of each engine:
+ *   one untimed warm-up pass over the query set, then --runs timed passes,
+ *   the engines taking turns pass by pass.  Each search (limit 10, every
+ *   hit fetched) is timed on its own with CLOCK_MONOTONIC; median and p99
+ *   are over all of an engine's timed calls, and queries/s is the number of
+ *   timed calls divided by their summed time (single thread).
  */
 #include "kidx.h"
+#include "peer.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -268,18 +274,22 @@ static int dir_has_entries(const char *dir) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Indexing (in the child process)                                        */
+/* Indexing (in a child process)                                          */
 /* ---------------------------------------------------------------------- */
 
 /* What the child sends back through the pipe (same binary, so a raw
  * struct is fine). */
 typedef struct index_report {
+  int32_t status;       /* PEER_OK, or PEER_UNAVAILABLE (msg says why) */
   uint64_t docs;        /* documents added */
   uint64_t skipped;     /* files skipped as binary */
   uint64_t input_bytes; /* bytes of the files added */
-  uint64_t add_ns;      /* inside kidx_writer_add(), summed */
-  uint64_t commit_ns;   /* inside kidx_writer_commit() */
+  uint64_t add_ns;      /* inside index_add(), summed */
+  uint64_t commit_ns;   /* inside index_commit() */
   uint64_t wall_ns;     /* open to commit, including file reading */
+  uint64_t disk_bytes;  /* index_bytes() after closing, if the engine has it */
+  double peak_rss_mb;   /* the child's ru_maxrss once done */
+  char msg[PEER_ERR_MAX];
 } index_report;
 
 /* Reads the whole file into *buf (grown as needed); returns its size.
@@ -358,18 +368,23 @@ static void split_doc(const char *p, size_t n, const char **title, size_t *tlen,
   *blen = (size_t)(end - p);
 }
 
-/* The child's work: build the index, fill *rep.  Exits through fail() on
- * any error (the message names the file or the kidx call). */
-static void run_indexing(const char *root, const strvec *files,
-                         const char *index_dir, index_report *rep) {
+/* The child's work: build one fresh index with eng, fill *rep.  Exits
+ * through fail() on any error (the message names the file or the call). */
+static void run_indexing(const bench_engine *eng, unsigned variant,
+                         const char *root, const strvec *files,
+                         const char *path, index_report *rep) {
   memset(rep, 0, sizeof *rep);
-  kidx_writer *w = NULL;
-  if (kidx_writer_new(&w) != KIDX_OK)
-    fail("kidx_writer_new: %s", kidx_strerror(KIDX_ENOMEM));
+  char err[PEER_ERR_MAX] = "";
+  void *ix = NULL;
   uint64_t t_start = now_ns();
-  kidx_status rc = kidx_writer_open(w, index_dir);
-  if (rc != KIDX_OK)
-    fail("kidx_writer_open(%s): %s", index_dir, kidx_writer_errmsg(w));
+  int rc = eng->index_open(path, variant, &ix, err);
+  if (rc == PEER_UNAVAILABLE) {
+    rep->status = PEER_UNAVAILABLE;
+    memcpy(rep->msg, err, sizeof rep->msg);
+    return;
+  }
+  if (rc != PEER_OK)
+    fail("%s", err);
   char *buf = NULL;
   size_t cap = 0;
   for (size_t i = 0; i < files->n; i++) {
@@ -381,34 +396,48 @@ static void run_indexing(const char *root, const strvec *files,
       rep->skipped++;
       continue;
     }
-    const char *title, *body;
-    size_t tlen, blen;
-    split_doc(buf, n, &title, &tlen, &body, &blen);
+    bench_doc d;
+    d.docno = rep->docs + 1;
+    d.id = id;
+    d.id_len = strlen(id);
+    split_doc(buf, n, &d.title, &d.title_len, &d.body, &d.body_len);
     uint64_t t0 = now_ns();
-    rc = kidx_writer_add(w, id, strlen(id), title, tlen, body, blen);
+    rc = eng->index_add(ix, &d, err);
     rep->add_ns += now_ns() - t0;
-    if (rc != KIDX_OK)
-      fail("kidx_writer_add(%s): %s", id, kidx_writer_errmsg(w));
+    if (rc != PEER_OK)
+      fail("%s", err);
     rep->docs++;
     rep->input_bytes += n;
   }
   free(buf);
   uint64_t t0 = now_ns();
-  rc = kidx_writer_commit(w);
+  rc = eng->index_commit(ix, err);
   uint64_t t1 = now_ns();
-  if (rc != KIDX_OK)
-    fail("kidx_writer_commit(%s): %s", index_dir, kidx_writer_errmsg(w));
+  if (rc != PEER_OK)
+    fail("%s", err);
   rep->commit_ns = t1 - t0;
   rep->wall_ns = t1 - t_start;
-  kidx_writer_close(w);
+  eng->index_close(ix);
+  if (eng->index_bytes && eng->index_bytes(path, &rep->disk_bytes, err) != 0)
+    fail("%s", err);
+  /* The peak of this process so far, which is all of the indexing.  The
+   * child's own figure rather than RUSAGE_CHILDREN in the parent, which
+   * would be the maximum over every child waited for, all runs and
+   * engines together. */
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    fail("getrusage: %s", strerror(errno));
+  rep->peak_rss_mb = maxrss_mib(&ru);
 }
 
-/* Runs run_indexing() in a child process and returns the child's peak RSS
- * in MiB.  A separate process is the only way to get a peak that covers
- * indexing alone: our own ru_maxrss would also count whatever the parent
- * allocates, and the child starts from a tiny heap (the file list). */
-static double index_in_child(const char *root, const strvec *files,
-                             const char *index_dir, index_report *rep) {
+/* Runs run_indexing() in a child process.  A separate process is the only
+ * way to get a peak RSS that covers one index build alone: our own
+ * ru_maxrss would also count whatever the parent allocates, while every
+ * child starts from the same small parent (the file list), whatever the
+ * engine and whichever the run. */
+static void index_in_child(const bench_engine *eng, unsigned variant,
+                           const char *root, const strvec *files,
+                           const char *path, index_report *rep) {
   int pfd[2];
   if (pipe(pfd) != 0)
     fail("pipe: %s", strerror(errno));
@@ -421,7 +450,7 @@ static double index_in_child(const char *root, const strvec *files,
     /* The parent owns the temporary directory: the child must not remove
      * it when fail() exits. */
     g_tmpdir = NULL;
-    run_indexing(root, files, index_dir, rep);
+    run_indexing(eng, variant, root, files, path, rep);
     const char *p = (const char *)rep;
     size_t left = sizeof *rep;
     while (left > 0) {
@@ -452,16 +481,13 @@ static double index_in_child(const char *root, const strvec *files,
     if (errno != EINTR)
       fail("waitpid: %s", strerror(errno));
   if (WIFSIGNALED(status))
-    fail("indexing process killed by signal %d", WTERMSIG(status));
+    fail("%s indexing process killed by signal %d", eng->name,
+         WTERMSIG(status));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     exit(1); /* the child has already printed its one-line message */
   if (got != sizeof *rep)
-    fail("indexing process sent no report");
-  /* The only child we ever wait for, so the children's maximum is its. */
-  struct rusage ru;
-  if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
-    fail("getrusage: %s", strerror(errno));
-  return maxrss_mib(&ru);
+    fail("%s indexing process sent no report", eng->name);
+  rep->msg[sizeof rep->msg - 1] = '\0';
 }
 
 /* ---------------------------------------------------------------------- */
@@ -513,59 +539,62 @@ static void load_queries(const char *file, strvec *out) {
 typedef struct query_report {
   size_t queries;    /* distinct queries in the set */
   size_t with_hits;  /* of those, how many matched at least one document */
-  size_t executions; /* timed kidx_search() calls */
+  size_t executions; /* timed searches */
   double median_us, p99_us, mean_us, qps;
 } query_report;
+
+/* One engine's searcher and its latencies, while the engines take turns. */
+typedef struct query_timer {
+  const bench_engine *eng;
+  void *s;       /* from eng->search_open() */
+  uint64_t *lat; /* one per timed search */
+  size_t k;
+  uint64_t sum;
+  query_report rep;
+} query_timer;
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return (x > y) - (x < y);
 }
 
-static void search_or_fail(const kidx_reader *r, const char *q,
-                           const kidx_search_options *opt, kidx_results *res) {
-  kidx_status rc = kidx_search(r, q, strlen(q), opt, res);
-  if (rc != KIDX_OK) {
-    const char *msg = kidx_results_errmsg(res);
-    fail("kidx_search(\"%s\"): %s", q, msg[0] ? msg : kidx_strerror(rc));
+/* Warm-up: every query once, untimed.  Brings the index pages and the
+ * allocator into a steady state so the timed runs measure search, not
+ * first-touch page faults; also counts the queries with hits. */
+static void warm_up(query_timer *t, size_t nqueries, unsigned runs) {
+  char err[PEER_ERR_MAX];
+  memset(&t->rep, 0, sizeof t->rep);
+  t->rep.queries = nqueries;
+  for (size_t i = 0; i < nqueries; i++) {
+    size_t hits = 0;
+    if (t->eng->search(t->s, i, &hits, err) != PEER_OK)
+      fail("%s", err);
+    if (hits > 0)
+      t->rep.with_hits++;
+  }
+  t->lat = xmalloc(nqueries * runs * sizeof *t->lat);
+  t->k = 0;
+  t->sum = 0;
+}
+
+/* One timed pass: each search timed on its own. */
+static void timed_pass(query_timer *t, size_t nqueries) {
+  char err[PEER_ERR_MAX];
+  for (size_t i = 0; i < nqueries; i++) {
+    size_t hits;
+    uint64_t t0 = now_ns();
+    int rc = t->eng->search(t->s, i, &hits, err);
+    uint64_t dt = now_ns() - t0;
+    if (rc != PEER_OK)
+      fail("%s", err);
+    t->lat[t->k++] = dt;
+    t->sum += dt;
   }
 }
 
-static void run_queries(const kidx_reader *r, const strvec *queries,
-                        unsigned runs, query_report *rep) {
-  kidx_results *res = NULL;
-  if (kidx_results_new(&res) != KIDX_OK)
-    fail("kidx_results_new: %s", kidx_strerror(KIDX_ENOMEM));
-  kidx_search_options opt;
-  kidx_search_options_init(&opt);
-  opt.limit = QUERY_LIMIT;
-
-  /* Warm-up: brings the index pages and the allocator into a steady state
-   * so the timed runs measure search, not first-touch page faults. */
-  memset(rep, 0, sizeof *rep);
-  rep->queries = queries->n;
-  for (size_t i = 0; i < queries->n; i++) {
-    search_or_fail(r, queries->v[i], &opt, res);
-    if (kidx_results_total(res) > 0)
-      rep->with_hits++;
-  }
-
-  size_t total = queries->n * runs;
-  uint64_t *lat = xmalloc(total * sizeof *lat);
-  uint64_t sum = 0;
-  size_t k = 0;
-  for (unsigned run = 0; run < runs; run++) {
-    for (size_t i = 0; i < queries->n; i++) {
-      const char *q = queries->v[i];
-      uint64_t t0 = now_ns();
-      kidx_status rc = kidx_search(r, q, strlen(q), &opt, res);
-      uint64_t dt = now_ns() - t0;
-      if (rc != KIDX_OK)
-        search_or_fail(r, q, &opt, res); /* reports the error */
-      lat[k++] = dt;
-      sum += dt;
-    }
-  }
+static void finish_timing(query_timer *t) {
+  size_t total = t->k;
+  uint64_t *lat = t->lat;
   qsort(lat, total, sizeof *lat, cmp_u64);
   /* Median: mean of the two middle values when the count is even.
    * p99: nearest rank, the smallest value >= 99% of the samples. */
@@ -573,13 +602,248 @@ static void run_queries(const kidx_reader *r, const strvec *queries,
       total % 2 ? (double)lat[total / 2]
                 : ((double)lat[total / 2 - 1] + (double)lat[total / 2]) / 2.0;
   size_t rank99 = (total * 99 + 99) / 100;
-  rep->executions = total;
-  rep->median_us = med / 1e3;
-  rep->p99_us = (double)lat[rank99 - 1] / 1e3;
-  rep->mean_us = (double)sum / (double)total / 1e3;
-  rep->qps = sum > 0 ? (double)total / ((double)sum / 1e9) : 0.0;
+  t->rep.executions = total;
+  t->rep.median_us = med / 1e3;
+  t->rep.p99_us = (double)lat[rank99 - 1] / 1e3;
+  t->rep.mean_us = (double)t->sum / (double)total / 1e3;
+  t->rep.qps = t->sum > 0 ? (double)total / ((double)t->sum / 1e9) : 0.0;
   free(lat);
-  kidx_results_free(res);
+  t->lat = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* kidx as a bench_engine                                                 */
+/* ---------------------------------------------------------------------- */
+
+typedef struct kx_index {
+  kidx_writer *w;
+  const char *dir;
+} kx_index;
+
+static const char *kx_describe(void) {
+  static char line[64];
+  snprintf(line, sizeof line, "libkidx %s", kidx_version_string());
+  return line;
+}
+
+static void kx_index_close(void *p) {
+  kx_index *ix = p;
+  if (!ix)
+    return;
+  kidx_writer_close(ix->w);
+  free(ix);
+}
+
+static int kx_index_open(const char *path, unsigned variant, void **out,
+                         char *err) {
+  (void)variant;
+  kx_index *ix = xmalloc(sizeof *ix);
+  ix->w = NULL;
+  ix->dir = path;
+  if (kidx_writer_new(&ix->w) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_writer_new: %s",
+             kidx_strerror(KIDX_ENOMEM));
+    free(ix);
+    return PEER_FAIL;
+  }
+  if (kidx_writer_open(ix->w, path) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_writer_open(%s): %s", path,
+             kidx_writer_errmsg(ix->w));
+    kx_index_close(ix);
+    return PEER_FAIL;
+  }
+  *out = ix;
+  return PEER_OK;
+}
+
+static int kx_index_add(void *p, const bench_doc *d, char *err) {
+  kx_index *ix = p;
+  if (kidx_writer_add(ix->w, d->id, d->id_len, d->title, d->title_len, d->body,
+                      d->body_len) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_writer_add(%.*s): %s",
+             d->id_len > 256 ? 256 : (int)d->id_len, d->id,
+             kidx_writer_errmsg(ix->w));
+    return PEER_FAIL;
+  }
+  return PEER_OK;
+}
+
+static int kx_index_commit(void *p, char *err) {
+  kx_index *ix = p;
+  if (kidx_writer_commit(ix->w) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_writer_commit(%s): %s", ix->dir,
+             kidx_writer_errmsg(ix->w));
+    return PEER_FAIL;
+  }
+  return PEER_OK;
+}
+
+typedef struct kx_searcher {
+  kidx_reader *r;
+  kidx_results *res;
+  kidx_search_options opt;
+  const char *const *queries;
+} kx_searcher;
+
+static void kx_search_close(void *p) {
+  kx_searcher *s = p;
+  if (!s)
+    return;
+  kidx_results_free(s->res);
+  kidx_reader_close(s->r);
+  free(s);
+}
+
+static int kx_search_open(const char *path, const char *const *queries,
+                          size_t nqueries, size_t limit, void **out,
+                          char *err) {
+  (void)nqueries;
+  kx_searcher *s = xmalloc(sizeof *s);
+  memset(s, 0, sizeof *s);
+  s->queries = queries;
+  if (kidx_reader_new(&s->r) != KIDX_OK ||
+      kidx_results_new(&s->res) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_reader_new: %s",
+             kidx_strerror(KIDX_ENOMEM));
+    kx_search_close(s);
+    return PEER_FAIL;
+  }
+  if (kidx_reader_open(s->r, path) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_reader_open(%s): %s", path,
+             kidx_reader_errmsg(s->r));
+    kx_search_close(s);
+    return PEER_FAIL;
+  }
+  kidx_search_options_init(&s->opt);
+  s->opt.limit = limit;
+  *out = s;
+  return PEER_OK;
+}
+
+/* kidx_search() fills the results object with the ids and titles of the
+ * hits, so it has fetched them: nothing more to step through. */
+static int kx_search(void *p, size_t i, size_t *hits, char *err) {
+  kx_searcher *s = p;
+  const char *q = s->queries[i];
+  kidx_status rc = kidx_search(s->r, q, strlen(q), &s->opt, s->res);
+  if (rc != KIDX_OK) {
+    const char *msg = kidx_results_errmsg(s->res);
+    snprintf(err, PEER_ERR_MAX, "kidx_search(\"%s\"): %s", q,
+             msg[0] ? msg : kidx_strerror(rc));
+    return PEER_FAIL;
+  }
+  *hits = kidx_results_count(s->res);
+  return PEER_OK;
+}
+
+static const char *const kx_variants[] = {"kidx"};
+
+static const bench_engine kidx_engine = {
+    .name = "kidx",
+    .variants = kx_variants,
+    .nvariants = 1,
+    .variant_notes = NULL,
+    .query_note = "kidx_search(), default ranking (TF-IDF)",
+    .describe = kx_describe,
+    .index_open = kx_index_open,
+    .index_add = kx_index_add,
+    .index_commit = kx_index_commit,
+    .index_close = kx_index_close,
+    .index_bytes = NULL, /* kidx_reader_stats() gives it */
+    .search_open = kx_search_open,
+    .search = kx_search,
+    .search_close = kx_search_close,
+};
+
+/* The peers compiled in, in report order; NULL-terminated. */
+static const bench_engine *const peer_list[] = {
+#ifdef KIDX_BENCH_SQLITE
+    &peer_fts5,
+#endif
+    NULL};
+
+/* ---------------------------------------------------------------------- */
+/* Runs and their medians                                                 */
+/* ---------------------------------------------------------------------- */
+
+#define MAX_VARIANTS 4
+
+/* Median, min and max over the index runs of one engine variant. */
+typedef struct index_summary {
+  unsigned runs;
+  double sec, sec_min, sec_max;    /* add + commit, seconds */
+  double mbps, mbps_min, mbps_max; /* MiB of input per second of that */
+  double add, commit, wall;        /* medians, seconds */
+  double rss, rss_min, rss_max;    /* peak RSS of the child, MiB */
+  uint64_t disk_bytes;             /* of the last run */
+} index_summary;
+
+/* An engine in this benchmark: its index runs, then its figures. */
+typedef struct engine_run {
+  const bench_engine *eng;
+  int unavailable; /* the engine said so; why says why */
+  char why[PEER_ERR_MAX];
+  index_report *runs[MAX_VARIANTS]; /* [variant][run] */
+  unsigned done[MAX_VARIANTS];
+  char *kept; /* variant 0's last index, which is queried */
+  index_summary ix[MAX_VARIANTS];
+  query_timer qt;
+} engine_run;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts v and returns its median (mean of the middle two if n is even);
+ * min and max are then v[0] and v[n - 1]. */
+static double median_sorted(double *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+static double seconds(uint64_t ns) {
+  return (double)ns / 1e9;
+}
+
+/* Each figure's median is taken on its own: with an even number of runs
+ * the median MiB/s is not exactly input / median seconds. */
+static void summarize(const index_report *runs, unsigned n, index_summary *s) {
+  double *v = xmalloc(n * sizeof *v);
+  memset(s, 0, sizeof *s);
+  s->runs = n;
+  if (n == 0) {
+    free(v);
+    return;
+  }
+  for (unsigned i = 0; i < n; i++)
+    v[i] = seconds(runs[i].add_ns + runs[i].commit_ns);
+  s->sec = median_sorted(v, n);
+  s->sec_min = v[0];
+  s->sec_max = v[n - 1];
+  for (unsigned i = 0; i < n; i++) {
+    double t = seconds(runs[i].add_ns + runs[i].commit_ns);
+    v[i] = t > 0 ? (double)runs[i].input_bytes / MIB / t : 0.0;
+  }
+  s->mbps = median_sorted(v, n);
+  s->mbps_min = v[0];
+  s->mbps_max = v[n - 1];
+  for (unsigned i = 0; i < n; i++)
+    v[i] = seconds(runs[i].add_ns);
+  s->add = median_sorted(v, n);
+  for (unsigned i = 0; i < n; i++)
+    v[i] = seconds(runs[i].commit_ns);
+  s->commit = median_sorted(v, n);
+  for (unsigned i = 0; i < n; i++)
+    v[i] = seconds(runs[i].wall_ns);
+  s->wall = median_sorted(v, n);
+  for (unsigned i = 0; i < n; i++)
+    v[i] = runs[i].peak_rss_mb;
+  s->rss = median_sorted(v, n);
+  s->rss_min = v[0];
+  s->rss_max = v[n - 1];
+  s->disk_bytes = runs[n - 1].disk_bytes;
+  free(v);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -618,86 +882,231 @@ typedef struct figures {
   const char *corpus;
   const char *index_dir; /* NULL: temporary, removed */
   const char *query_source;
-  unsigned runs;
-  index_report ix;
-  kidx_stats st;
-  double peak_rss_mb, search_rss_mb;
-  query_report q;
+  unsigned runs, index_runs;
+  int no_peer;
+  index_report input; /* documents, skips and bytes (every run agrees) */
+  kidx_stats st;      /* of kidx's last index, the one queried */
+  double search_rss_mb;
+  engine_run *eng; /* [0] is kidx, then the peers that ran */
+  size_t neng;
 } figures;
-
-static double seconds(uint64_t ns) {
-  return (double)ns / 1e9;
-}
 
 /* A duration for the human report: milliseconds below one second, so a
  * small corpus does not show as "0.000 s". */
-static const char *duration(uint64_t ns, char out[32]) {
-  if (ns < 1000000000u)
-    snprintf(out, 32, "%.2f ms", (double)ns / 1e6);
+static const char *duration(double s, char out[32]) {
+  if (s < 1.0)
+    snprintf(out, 32, "%.2f ms", s * 1e3);
   else
-    snprintf(out, 32, "%.3f s", seconds(ns));
+    snprintf(out, 32, "%.3f s", s);
   return out;
 }
 
-static double index_seconds(const figures *f) {
-  return seconds(f->ix.add_ns + f->ix.commit_ns);
-}
-
-static double index_mb_per_s(const figures *f) {
-  double s = index_seconds(f);
-  return s > 0 ? (double)f->ix.input_bytes / MIB / s : 0.0;
-}
-
-static double index_pct(const figures *f) {
-  return f->ix.input_bytes
-             ? 100.0 * (double)f->st.bytes / (double)f->ix.input_bytes
+static double pct_of_input(const figures *f, uint64_t bytes) {
+  return f->input.input_bytes
+             ? 100.0 * (double)bytes / (double)f->input.input_bytes
              : 0.0;
+}
+
+/* a / b, or -1 (printed as n/a, null in JSON) when either is not
+ * positive. */
+static double ratio(double a, double b) {
+  return a > 0 && b > 0 ? a / b : -1.0;
+}
+
+/* "fts5" for variant 0, "fts5_contentless" for the others: JSON key
+ * prefixes. */
+static const char *key_prefix(const bench_engine *e, unsigned v, char out[64]) {
+  if (v == 0)
+    snprintf(out, 64, "%s", e->name);
+  else
+    snprintf(out, 64, "%s_%s", e->name, e->variants[v]);
+  return out;
+}
+
+#define ARROW "\xE2\x86\x92" /* U+2192, as UTF-8 */
+
+/* ratio = kidx speed / peer speed. */
+static void print_faster(double r, const char *peer) {
+  if (r < 0)
+    printf("n/a");
+  else if (r >= 1.0)
+    printf("kidx %.2fx faster", r);
+  else
+    printf("kidx %.2fx as fast (%s %.2fx faster)", r, peer, 1.0 / r);
+}
+
+static void print_index_lines(const char *label, const index_summary *s) {
+  char a[32], b[32], c[32];
+  printf("%-18s%s in add+commit, median of %u run%s (min %s, max %s)\n", label,
+         duration(s->sec, a), s->runs, s->runs == 1 ? "" : "s",
+         duration(s->sec_min, b), duration(s->sec_max, c));
+  printf("%-18sadd %s, commit %s; file reading excluded (%s wall with it)\n",
+         "", duration(s->add, a), duration(s->commit, b), duration(s->wall, c));
+  printf("%-18s%.2f MiB/s (min %.2f, max %.2f)\n", "", s->mbps, s->mbps_min,
+         s->mbps_max);
 }
 
 static void print_human(const figures *f) {
   char a[32], b[32], c[32];
+  const engine_run *k = &f->eng[0];
   printf("kidx_bench (libkidx %s)\n", kidx_version_string());
   printf("corpus            %s\n", f->corpus);
   printf("index             %s\n",
          f->index_dir ? f->index_dir : "temporary directory (removed)");
   printf("documents         %s (binary files skipped: %s)\n",
-         grouped(f->st.documents, a), grouped(f->ix.skipped, b));
+         grouped(f->st.documents, a), grouped(f->input.skipped, b));
   printf("input             %s bytes (%.2f MiB)\n",
-         grouped(f->ix.input_bytes, a), (double)f->ix.input_bytes / MIB);
-  printf("indexing          %s in add+commit (add %s, commit %s; "
-         "file reading excluded)\n",
-         duration(f->ix.add_ns + f->ix.commit_ns, a), duration(f->ix.add_ns, b),
-         duration(f->ix.commit_ns, c));
-  printf("                  %.2f MiB/s; %s wall including file reading\n",
-         index_mb_per_s(f), duration(f->ix.wall_ns, a));
+         grouped(f->input.input_bytes, a), (double)f->input.input_bytes / MIB);
+  print_index_lines("indexing", &k->ix[0]);
   printf("index size        %s bytes (%.1f%% of input); %s terms, %s tokens\n",
-         grouped(f->st.bytes, a), index_pct(f), grouped(f->st.terms, b),
-         grouped(f->st.tokens, c));
-  printf("peak RSS          %.1f MiB (indexing child: writer + one file "
-         "buffer + process baseline)\n",
-         f->peak_rss_mb);
+         grouped(f->st.bytes, a), pct_of_input(f, f->st.bytes),
+         grouped(f->st.terms, b), grouped(f->st.tokens, c));
+  printf("peak RSS          %.1f MiB (min %.1f, max %.1f; indexing child: "
+         "writer + one file buffer + process baseline)\n",
+         k->ix[0].rss, k->ix[0].rss_min, k->ix[0].rss_max);
   printf("                  %.1f MiB (query process: reader + query loop)\n",
          f->search_rss_mb);
-  printf("queries           %zu from %s; %zu with hits\n", f->q.queries,
-         f->query_source, f->q.with_hits);
-  printf("query timing      %u runs after 1 warm-up = %s searches, limit %d, "
-         "1 thread\n",
-         f->runs, grouped(f->q.executions, a), QUERY_LIMIT);
+  printf("queries           %zu from %s; %zu with hits\n", k->qt.rep.queries,
+         f->query_source, k->qt.rep.with_hits);
+  printf("query timing      %u runs after 1 warm-up = %s searches per engine, "
+         "limit %d, 1 thread\n",
+         f->runs, grouped(k->qt.rep.executions, a), QUERY_LIMIT);
   printf("query latency     median %.1f us, p99 %.1f us, mean %.1f us\n",
-         f->q.median_us, f->q.p99_us, f->q.mean_us);
+         k->qt.rep.median_us, k->qt.rep.p99_us, k->qt.rep.mean_us);
   printf("throughput        %s queries/s\n",
-         grouped((uint64_t)(f->q.qps + 0.5), a));
+         grouped((uint64_t)(k->qt.rep.qps + 0.5), a));
+
+  /* Peers that were not measured, and why. */
+  printf("\n");
+#ifndef KIDX_BENCH_SQLITE
+  printf("fts5: not built (sqlite3 not found by pkg-config when configuring, "
+         "or KIDX_BENCH_FTS5=OFF)\n");
+#endif
+  if (f->no_peer)
+    for (size_t i = 0; peer_list[i]; i++)
+      printf("%s: skipped (--no-peer)\n", peer_list[i]->name);
+  for (size_t e = 1; e < f->neng; e++)
+    if (f->eng[e].unavailable)
+      printf("%s: not available (%s)\n", f->eng[e].eng->name, f->eng[e].why);
+
+  for (size_t e = 1; e < f->neng; e++) {
+    const engine_run *p = &f->eng[e];
+    if (p->unavailable)
+      continue;
+    printf("%-18s%s\n", p->eng->name, p->eng->describe());
+    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+      if (v > 0) {
+        char label[64];
+        snprintf(label, sizeof label, "%s %s", p->eng->name,
+                 p->eng->variants[v]);
+        printf("%-18s%s; indexed, not queried\n", label,
+               p->eng->variant_notes[v]);
+      }
+      print_index_lines("  indexing", &p->ix[v]);
+      printf("  index size      %s bytes (%.1f%% of input)\n",
+             grouped(p->ix[v].disk_bytes, a),
+             pct_of_input(f, p->ix[v].disk_bytes));
+      printf("  peak RSS        %.1f MiB (min %.1f, max %.1f; indexing "
+             "child)\n",
+             p->ix[v].rss, p->ix[v].rss_min, p->ix[v].rss_max);
+      if (v == 0) {
+        printf("  queries         %zu with hits; %s\n", p->qt.rep.with_hits,
+               p->eng->query_note);
+        printf("  query latency   median %.1f us, p99 %.1f us, mean %.1f us\n",
+               p->qt.rep.median_us, p->qt.rep.p99_us, p->qt.rep.mean_us);
+        printf("  throughput      %s queries/s\n",
+               grouped((uint64_t)(p->qt.rep.qps + 0.5), a));
+      }
+    }
+  }
+
+  /* Side by side: medians of this run, and their ratios. */
+  for (size_t e = 1; e < f->neng; e++) {
+    const engine_run *p = &f->eng[e];
+    const char *pn = p->eng->name;
+    unsigned nv = p->eng->nvariants;
+    if (p->unavailable)
+      continue;
+    printf("\nkidx vs %-10smedians measured in this run, as ratios of kidx "
+           "to %s\n",
+           pn, pn);
+    printf("indexing MiB/s    kidx %.2f, %s %.2f", k->ix[0].mbps, pn,
+           p->ix[0].mbps);
+    for (unsigned v = 1; v < nv; v++)
+      printf(" (%s %.2f)", p->eng->variants[v], p->ix[v].mbps);
+    printf(" " ARROW " ");
+    print_faster(ratio(k->ix[0].mbps, p->ix[0].mbps), pn);
+    for (unsigned v = 1; v < nv; v++)
+      printf(" (vs %s %.2fx)", p->eng->variants[v],
+             ratio(k->ix[0].mbps, p->ix[v].mbps));
+    printf("\n");
+
+    printf("index size        kidx %.1f%% of input, %s %.1f%%",
+           pct_of_input(f, f->st.bytes), pn,
+           pct_of_input(f, p->ix[0].disk_bytes));
+    for (unsigned v = 1; v < nv; v++)
+      printf(" (%s %.1f%%)", p->eng->variants[v],
+             pct_of_input(f, p->ix[v].disk_bytes));
+    printf(" " ARROW " kidx %.2fx the size",
+           ratio((double)f->st.bytes, (double)p->ix[0].disk_bytes));
+    for (unsigned v = 1; v < nv; v++)
+      printf(" (vs %s %.2fx)", p->eng->variants[v],
+             ratio((double)f->st.bytes, (double)p->ix[v].disk_bytes));
+    printf("\n");
+
+    printf("peak RSS          kidx %.1f MiB, %s %.1f MiB", k->ix[0].rss, pn,
+           p->ix[0].rss);
+    for (unsigned v = 1; v < nv; v++)
+      printf(" (%s %.1f MiB)", p->eng->variants[v], p->ix[v].rss);
+    printf(" " ARROW " kidx %.2fx the memory",
+           ratio(k->ix[0].rss, p->ix[0].rss));
+    for (unsigned v = 1; v < nv; v++)
+      printf(" (vs %s %.2fx)", p->eng->variants[v],
+             ratio(k->ix[0].rss, p->ix[v].rss));
+    printf("\n");
+
+    printf("query median      kidx %.1f us, %s %.1f us " ARROW " ",
+           k->qt.rep.median_us, pn, p->qt.rep.median_us);
+    print_faster(ratio(p->qt.rep.median_us, k->qt.rep.median_us), pn);
+    printf("\nquery p99         kidx %.1f us, %s %.1f us " ARROW " ",
+           k->qt.rep.p99_us, pn, p->qt.rep.p99_us);
+    print_faster(ratio(p->qt.rep.p99_us, k->qt.rep.p99_us), pn);
+    printf("\n");
+  }
+}
+
+/* , "key": value -- or null when the ratio is undefined. */
+static void json_ratio(const char *prefix, const char *what, double r) {
+  if (r < 0)
+    printf(", \"vs_%s_%s\": null", prefix, what);
+  else
+    printf(", \"vs_%s_%s\": %.4f", prefix, what, r);
+}
+
+static void json_index(const char *p, const index_summary *s) {
+  printf(", \"%s_index_seconds\": %.6f, \"%s_index_seconds_min\": %.6f, "
+         "\"%s_index_seconds_max\": %.6f, \"%s_index_mb_per_s\": %.3f, "
+         "\"%s_index_mb_per_s_min\": %.3f, \"%s_index_mb_per_s_max\": %.3f, "
+         "\"%s_add_seconds\": %.6f, \"%s_commit_seconds\": %.6f, "
+         "\"%s_index_wall_seconds\": %.6f, \"%s_peak_rss_mb\": %.2f, "
+         "\"%s_peak_rss_mb_min\": %.2f, \"%s_peak_rss_mb_max\": %.2f",
+         p, s->sec, p, s->sec_min, p, s->sec_max, p, s->mbps, p, s->mbps_min, p,
+         s->mbps_max, p, s->add, p, s->commit, p, s->wall, p, s->rss, p,
+         s->rss_min, p, s->rss_max);
 }
 
 static void print_json(const figures *f) {
+  const engine_run *k = &f->eng[0];
+  const index_summary *ks = &k->ix[0];
+  const query_report *kq = &k->qt.rep;
   printf("{\"documents\": %llu, \"input_bytes\": %llu, \"index_bytes\": %llu, "
          "\"index_pct\": %.2f, \"index_seconds\": %.6f, "
          "\"index_mb_per_s\": %.3f, \"peak_rss_mb\": %.2f, \"queries\": %zu, "
          "\"query_median_us\": %.2f, \"query_p99_us\": %.2f, \"qps\": %.1f",
          (unsigned long long)f->st.documents,
-         (unsigned long long)f->ix.input_bytes, (unsigned long long)f->st.bytes,
-         index_pct(f), index_seconds(f), index_mb_per_s(f), f->peak_rss_mb,
-         f->q.queries, f->q.median_us, f->q.p99_us, f->q.qps);
+         (unsigned long long)f->input.input_bytes,
+         (unsigned long long)f->st.bytes, pct_of_input(f, f->st.bytes), ks->sec,
+         ks->mbps, ks->rss, kq->queries, kq->median_us, kq->p99_us, kq->qps);
   /* Extra figures after the documented ones. */
   printf(", \"corpus\": ");
   json_string(stdout, f->corpus);
@@ -707,12 +1116,62 @@ static void print_json(const figures *f) {
          "\"queries_with_hits\": %zu, \"query_runs\": %u, "
          "\"query_executions\": %zu, \"query_mean_us\": %.2f, "
          "\"query_limit\": %d, \"mb\": 1048576, \"kidx_version\": ",
-         (unsigned long long)f->ix.skipped, seconds(f->ix.add_ns),
-         seconds(f->ix.commit_ns), seconds(f->ix.wall_ns),
+         (unsigned long long)f->input.skipped, ks->add, ks->commit, ks->wall,
          (unsigned long long)f->st.terms, (unsigned long long)f->st.tokens,
-         f->search_rss_mb, f->q.with_hits, f->runs, f->q.executions,
-         f->q.mean_us, QUERY_LIMIT);
+         f->search_rss_mb, kq->with_hits, f->runs, kq->executions, kq->mean_us,
+         QUERY_LIMIT);
   json_string(stdout, kidx_version_string());
+  printf(", \"index_runs\": %u, \"index_seconds_min\": %.6f, "
+         "\"index_seconds_max\": %.6f, \"index_mb_per_s_min\": %.3f, "
+         "\"index_mb_per_s_max\": %.3f, \"peak_rss_mb_min\": %.2f, "
+         "\"peak_rss_mb_max\": %.2f",
+         f->index_runs, ks->sec_min, ks->sec_max, ks->mbps_min, ks->mbps_max,
+         ks->rss_min, ks->rss_max);
+
+  /* Peers: <name>_status always; the figures only when it is "ok". */
+#ifndef KIDX_BENCH_SQLITE
+  printf(", \"fts5_status\": \"not built\"");
+#endif
+  if (f->no_peer)
+    for (size_t i = 0; peer_list[i]; i++)
+      printf(", \"%s_status\": \"skipped\"", peer_list[i]->name);
+  for (size_t e = 1; e < f->neng; e++) {
+    const engine_run *p = &f->eng[e];
+    const char *pn = p->eng->name;
+    char pre[64], msg[PEER_ERR_MAX + 16];
+    if (p->unavailable) {
+      snprintf(msg, sizeof msg, "not available: %s", p->why);
+      printf(", \"%s_status\": ", pn);
+      json_string(stdout, msg);
+      continue;
+    }
+    printf(", \"%s_status\": \"ok\", \"%s_engine\": ", pn, pn);
+    json_string(stdout, p->eng->describe());
+    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+      key_prefix(p->eng, v, pre);
+      printf(", \"%s_index_bytes\": %llu, \"%s_index_pct\": %.2f", pre,
+             (unsigned long long)p->ix[v].disk_bytes, pre,
+             pct_of_input(f, p->ix[v].disk_bytes));
+      json_index(pre, &p->ix[v]);
+    }
+    printf(", \"%s_queries_with_hits\": %zu, \"%s_query_median_us\": %.2f, "
+           "\"%s_query_p99_us\": %.2f, \"%s_query_mean_us\": %.2f, "
+           "\"%s_qps\": %.1f",
+           pn, p->qt.rep.with_hits, pn, p->qt.rep.median_us, pn,
+           p->qt.rep.p99_us, pn, p->qt.rep.mean_us, pn, p->qt.rep.qps);
+    /* Ratios, kidx against the peer: speeds as kidx/peer (above 1: kidx
+     * faster), sizes and memory as kidx/peer (below 1: kidx smaller). */
+    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+      key_prefix(p->eng, v, pre);
+      json_ratio(pre, "index_speed", ratio(ks->mbps, p->ix[v].mbps));
+      json_ratio(pre, "index_bytes",
+                 ratio((double)f->st.bytes, (double)p->ix[v].disk_bytes));
+      json_ratio(pre, "peak_rss", ratio(ks->rss, p->ix[v].rss));
+    }
+    json_ratio(pn, "query_median_speed",
+               ratio(p->qt.rep.median_us, kq->median_us));
+    json_ratio(pn, "query_p99_speed", ratio(p->qt.rep.p99_us, kq->p99_us));
+  }
   printf("}\n");
 }
 
@@ -721,22 +1180,56 @@ static void print_json(const figures *f) {
 /* ---------------------------------------------------------------------- */
 
 static void usage(FILE *f) {
-  fputs("usage: kidx_bench [--index DIR] [--queries FILE] [--runs N] [--json]"
-        " CORPUS_DIR\n"
-        "  --index DIR     build the index here and keep it (must be empty or"
-        " absent);\n"
-        "                  default: a temporary directory, removed at the end\n"
-        "  --queries FILE  one query per line (default: a built-in list for"
+  fputs("usage: kidx_bench [--index DIR] [--queries FILE] [--runs N]\n"
+        "                  [--index-runs N] [--no-peer] [--json] CORPUS_DIR\n"
+        "  --index DIR       build kidx's last index here and keep it (must be"
+        " empty\n"
+        "                    or absent); default: a temporary directory, "
+        "removed\n"
+        "  --queries FILE    one query per line (default: a built-in list for"
         " corpus/)\n"
-        "  --runs N        timed passes over the query set (default 5)\n"
-        "  --json          print one JSON object instead of the report\n",
+        "  --runs N          timed passes over the query set (default 5)\n"
+        "  --index-runs N    fresh index builds per engine (default 3); "
+        "medians\n"
+        "  --no-peer         measure kidx alone (no SQLite FTS5)\n"
+        "  --json            print one JSON object instead of the report\n",
         f);
+}
+
+/* --runs and --index-runs: a number from 1 to max. */
+static unsigned parse_count(const char *opt, const char *v, unsigned long max) {
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  if (errno || end == v || *end || v[0] == '-' || n < 1 || n > max)
+    fail("%s: expected a number from 1 to %lu, got \"%s\"", opt, max, v);
+  return (unsigned)n;
+}
+
+/* Every run of every engine must have seen the same documents: a corpus
+ * that changes under the benchmark would make the comparison meaningless. */
+static void check_same_input(const index_report *ref, const index_report *rep,
+                             const char *name, unsigned run) {
+  if (rep->docs != ref->docs || rep->skipped != ref->skipped ||
+      rep->input_bytes != ref->input_bytes)
+    fail("the corpus changed during the benchmark (%s run %u: %llu documents, "
+         "%llu bytes; first run: %llu documents, %llu bytes)",
+         name, run + 1, (unsigned long long)rep->docs,
+         (unsigned long long)rep->input_bytes, (unsigned long long)ref->docs,
+         (unsigned long long)ref->input_bytes);
+}
+
+/* 1 if path is inside our temporary directory: the only place the
+ * benchmark ever removes anything (--index DIR is always kept). */
+static int path_is_tmp(const char *path) {
+  size_t n = strlen(g_tmpdir);
+  return strncmp(path, g_tmpdir, n) == 0 && path[n] == '/';
 }
 
 int main(int argc, char **argv) {
   const char *index_arg = NULL, *qfile = NULL, *corpus_arg = NULL;
-  unsigned runs = 5;
-  int json = 0;
+  unsigned runs = 5, index_runs = 3;
+  int json = 0, no_peer = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -744,23 +1237,21 @@ int main(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--json") == 0) {
       json = 1;
+    } else if (strcmp(a, "--no-peer") == 0) {
+      no_peer = 1;
     } else if (strcmp(a, "--index") == 0 || strcmp(a, "--queries") == 0 ||
-               strcmp(a, "--runs") == 0) {
+               strcmp(a, "--runs") == 0 || strcmp(a, "--index-runs") == 0) {
       if (i + 1 >= argc)
         fail("%s needs a value", a);
       const char *v = argv[++i];
-      if (a[2] == 'i') {
+      if (strcmp(a, "--index") == 0)
         index_arg = v;
-      } else if (a[2] == 'q') {
+      else if (strcmp(a, "--queries") == 0)
         qfile = v;
-      } else {
-        char *end;
-        errno = 0;
-        unsigned long n = strtoul(v, &end, 10);
-        if (errno || end == v || *end || v[0] == '-' || n < 1 || n > 100000)
-          fail("--runs: expected a number from 1 to 100000, got \"%s\"", v);
-        runs = (unsigned)n;
-      }
+      else if (strcmp(a, "--runs") == 0)
+        runs = parse_count(a, v, 100000);
+      else
+        index_runs = parse_count(a, v, 1000);
     } else if (a[0] == '-' && a[1] != '\0') {
       fail("unknown option %s (try --help)", a);
     } else if (corpus_arg) {
@@ -780,29 +1271,24 @@ int main(int argc, char **argv) {
   for (size_t n = strlen(root); n > 1 && root[n - 1] == '/'; n--)
     root[n - 1] = '\0';
 
-  /* Where the index goes.  A fresh directory every time: adding to an
-   * existing index would time replacements, not a build. */
-  char *index_dir;
-  if (index_arg) {
-    if (dir_has_entries(index_arg))
-      fail("--index %s: exists and is not an empty directory (the benchmark "
-           "builds a fresh index)",
-           index_arg);
-    index_dir = xstrdup(index_arg);
-  } else {
-    const char *tmp = getenv("TMPDIR");
-    if (!tmp || !tmp[0])
-      tmp = "/tmp";
-    g_tmpdir = path_join(tmp, "kidx-bench.XXXXXX");
-    if (!mkdtemp(g_tmpdir)) {
-      int e = errno;
-      char *t = g_tmpdir;
-      g_tmpdir = NULL;
-      fail("cannot create temporary directory %s: %s", t, strerror(e));
-    }
-    atexit(cleanup_tmpdir);
-    index_dir = path_join(g_tmpdir, "index");
+  /* Fresh indexes every time: adding to an existing index would time
+   * replacements, not a build.  --index DIR receives kidx's last build;
+   * every other build goes to the temporary directory. */
+  if (index_arg && dir_has_entries(index_arg))
+    fail("--index %s: exists and is not an empty directory (the benchmark "
+         "builds a fresh index)",
+         index_arg);
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || !tmp[0])
+    tmp = "/tmp";
+  g_tmpdir = path_join(tmp, "kidx-bench.XXXXXX");
+  if (!mkdtemp(g_tmpdir)) {
+    int e = errno;
+    char *t = g_tmpdir;
+    g_tmpdir = NULL;
+    fail("cannot create temporary directory %s: %s", t, strerror(e));
   }
+  atexit(cleanup_tmpdir);
 
   strvec queries = {0};
   if (qfile) {
@@ -818,36 +1304,134 @@ int main(int argc, char **argv) {
   if (files.n == 0)
     fail("no files under %s", root);
 
+  /* The engines: kidx first, then the peers compiled in. */
+  size_t neng = 1;
+  engine_run *eng =
+      xmalloc((1 + sizeof peer_list / sizeof *peer_list) * sizeof *eng);
+  memset(eng, 0, (1 + sizeof peer_list / sizeof *peer_list) * sizeof *eng);
+  eng[0].eng = &kidx_engine;
+  for (size_t i = 0; !no_peer && peer_list[i]; i++)
+    eng[neng++].eng = peer_list[i];
+  for (size_t e = 0; e < neng; e++) {
+    if (eng[e].eng->nvariants > MAX_VARIANTS)
+      fail("%s: too many variants", eng[e].eng->name);
+    for (unsigned v = 0; v < eng[e].eng->nvariants; v++)
+      eng[e].runs[v] = xmalloc(index_runs * sizeof *eng[e].runs[v]);
+  }
+
+  /* Indexing: round after round, each engine and variant in turn, each
+   * build in a fresh place and a fresh process.  Only the last round's
+   * main indexes are kept, for the queries. */
+  index_report input;
+  int have_input = 0;
+  memset(&input, 0, sizeof input);
+  for (unsigned r = 0; r < index_runs; r++) {
+    int last = r + 1 == index_runs;
+    for (size_t e = 0; e < neng; e++) {
+      engine_run *er = &eng[e];
+      for (unsigned v = 0; v < er->eng->nvariants && !er->unavailable; v++) {
+        char name[96];
+        if (v == 0)
+          snprintf(name, sizeof name, "%s-%u", er->eng->name, r + 1);
+        else
+          snprintf(name, sizeof name, "%s-%s-%u", er->eng->name,
+                   er->eng->variants[v], r + 1);
+        int keep = last && v == 0;
+        char *path = e == 0 && keep && index_arg ? xstrdup(index_arg)
+                                                 : path_join(g_tmpdir, name);
+        index_report *rep = &er->runs[v][r];
+        index_in_child(er->eng, v, root, &files, path, rep);
+        if (rep->status == PEER_UNAVAILABLE) {
+          er->unavailable = 1;
+          memcpy(er->why, rep->msg, sizeof er->why);
+          if (path_is_tmp(path))
+            remove_tree(path);
+          free(path);
+          break;
+        }
+        if (!have_input) {
+          input = *rep;
+          have_input = 1;
+        }
+        check_same_input(&input, rep, er->eng->name, r);
+        er->done[v]++;
+        if (keep) {
+          er->kept = path;
+        } else {
+          if (path_is_tmp(path))
+            remove_tree(path);
+          free(path);
+        }
+      }
+    }
+  }
+  sv_free(&files);
+  for (size_t e = 0; e < neng; e++)
+    for (unsigned v = 0; v < eng[e].eng->nvariants; v++)
+      summarize(eng[e].runs[v], eng[e].done[v], &eng[e].ix[v]);
+
   figures f;
   memset(&f, 0, sizeof f);
   f.corpus = root;
-  f.index_dir = index_arg ? index_dir : NULL;
+  f.index_dir = index_arg;
   f.query_source = qfile ? qfile : "the built-in list";
   f.runs = runs;
-  f.peak_rss_mb = index_in_child(root, &files, index_dir, &f.ix);
-  sv_free(&files);
+  f.index_runs = index_runs;
+  f.no_peer = no_peer;
+  f.input = input;
+  f.eng = eng;
+  f.neng = neng;
 
-  kidx_reader *r = NULL;
-  if (kidx_reader_new(&r) != KIDX_OK)
-    fail("kidx_reader_new: %s", kidx_strerror(KIDX_ENOMEM));
-  if (kidx_reader_open(r, index_dir) != KIDX_OK)
-    fail("kidx_reader_open(%s): %s", index_dir, kidx_reader_errmsg(r));
-  if (kidx_reader_stats(r, &f.st) != KIDX_OK)
-    fail("kidx_reader_stats(%s): %s", index_dir, kidx_reader_errmsg(r));
-  run_queries(r, &queries, runs, &f.q);
-  kidx_reader_close(r);
-
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) == 0)
-    f.search_rss_mb = maxrss_mib(&ru);
+  /* Queries.  kidx warms up first and its process peak is read before any
+   * peer opens its index, so search_peak_rss_mb is kidx's alone (the timed
+   * passes that follow reuse the memory the warm-up touched).  Then the
+   * peers warm up, and the timed passes take turns: kidx, peers, kidx... */
+  char err[PEER_ERR_MAX];
+  const char *const *qv = (const char *const *)queries.v;
+  size_t nq = queries.n;
+  for (size_t e = 0; e < neng; e++) {
+    engine_run *er = &eng[e];
+    if (er->unavailable)
+      continue;
+    er->qt.eng = er->eng;
+    if (er->eng->search_open(er->kept, qv, nq, QUERY_LIMIT, &er->qt.s, err) !=
+        PEER_OK)
+      fail("%s", err);
+    if (e == 0) {
+      const kx_searcher *ks = er->qt.s;
+      if (kidx_reader_stats(ks->r, &f.st) != KIDX_OK)
+        fail("kidx_reader_stats(%s): %s", er->kept, kidx_reader_errmsg(ks->r));
+    }
+    warm_up(&er->qt, nq, runs);
+    if (e == 0) {
+      struct rusage ru;
+      if (getrusage(RUSAGE_SELF, &ru) == 0)
+        f.search_rss_mb = maxrss_mib(&ru);
+    }
+  }
+  for (unsigned run = 0; run < runs; run++)
+    for (size_t e = 0; e < neng; e++)
+      if (!eng[e].unavailable)
+        timed_pass(&eng[e].qt, nq);
+  for (size_t e = 0; e < neng; e++) {
+    if (eng[e].unavailable)
+      continue;
+    finish_timing(&eng[e].qt);
+    eng[e].eng->search_close(eng[e].qt.s);
+  }
 
   if (json)
     print_json(&f);
   else
     print_human(&f);
 
+  for (size_t e = 0; e < neng; e++) {
+    for (unsigned v = 0; v < eng[e].eng->nvariants; v++)
+      free(eng[e].runs[v]);
+    free(eng[e].kept);
+  }
+  free(eng);
   sv_free(&queries);
-  free(index_dir);
   free(root);
-  return 0; /* the atexit handler removes the temporary index */
+  return 0; /* the atexit handler removes the temporary indexes */
 }

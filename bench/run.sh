@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds kidx_bench and kidx_gencorpus (Release, in build-bench/), generates
 # the synthetic corpus if it is not there yet, and benchmarks the shipped
-# corpus/ and the synthetic corpus, printing both reports.
+# corpus/ and the synthetic corpus, printing both reports.  When CMake finds
+# sqlite3 (pkg-config), each report also measures SQLite FTS5 on the same
+# documents and queries in the same run and prints kidx/FTS5 ratios.
 #
 # Environment (all optional):
-#   KIDX_SYNTH_MB     synthetic corpus size in MiB (default 100)
-#   KIDX_SYNTH_DIR    where it lives (default /tmp/kidx-synth-${KIDX_SYNTH_MB}M)
-#   KIDX_BENCH_RUNS   timed passes over each query set (default 5)
-#   KIDX_BENCH_BUILD  build directory (default <repo>/build-bench)
-#   KIDX_BENCH_ARGS   extra arguments for kidx_bench, e.g. --json
+#   KIDX_SYNTH_MB          synthetic corpus size in MiB (default 100)
+#   KIDX_SYNTH_DIR         where it lives (default /tmp/kidx-synth-${KIDX_SYNTH_MB}M)
+#   KIDX_BENCH_RUNS        timed passes over each query set (default 5)
+#   KIDX_BENCH_INDEX_RUNS  index builds per engine, reported as medians
+#                          (default 3)
+#   KIDX_BENCH_BUILD       build directory (default <repo>/build-bench)
+#   KIDX_BENCH_ARGS        extra arguments for kidx_bench, e.g. --json or
+#                          --no-peer (kidx alone)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +22,7 @@ size=${KIDX_SYNTH_MB:-100}
 synth=${KIDX_SYNTH_DIR:-/tmp/kidx-synth-${size}M}
 queries=$synth.queries
 runs=${KIDX_BENCH_RUNS:-5}
+index_runs=${KIDX_BENCH_INDEX_RUNS:-3}
 read -r -a extra <<<"${KIDX_BENCH_ARGS:-}"
 
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
@@ -39,7 +45,9 @@ elif [[ ! -f $queries ]]; then
 fi
 
 echo "=== corpus/ (built-in queries) ==="
-"$bin/kidx_bench" --runs "$runs" ${extra[@]+"${extra[@]}"} "$repo/corpus"
+"$bin/kidx_bench" --runs "$runs" --index-runs "$index_runs" \
+  ${extra[@]+"${extra[@]}"} "$repo/corpus"
 echo
 echo "=== $synth ($queries) ==="
-"$bin/kidx_bench" --runs "$runs" --queries "$queries" ${extra[@]+"${extra[@]}"} "$synth"
+"$bin/kidx_bench" --runs "$runs" --index-runs "$index_runs" \
+  --queries "$queries" ${extra[@]+"${extra[@]}"} "$synth"
