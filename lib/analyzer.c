@@ -105,13 +105,21 @@ static int to_public(void *ctx, const kidx__token *tok) {
   return p->fn(p->ctx, &t) ? 1 : 0;
 }
 
+/* Inputs from this size on get a stem cache for the call: its ~1 MB of
+ * lazily zeroed memory costs less than the stemming it saves. */
+#define CACHE_MIN_INPUT (64u * 1024)
+
 kidx_status kidx_analyze(const kidx_analyzer *a, const char *text, size_t len,
                          kidx_token_fn fn, void *ctx) {
   kidx__analyzer an = {0, NULL};
   if (!fn || (!text && len) || kidx__analyzer_flags(a, &an.flags))
     return KIDX_EINVAL;
+  if ((an.flags & KIDX__AN_STEM_ENGLISH) && len >= CACHE_MIN_INPUT &&
+      kidx__stemcache_new(&an.cache))
+    return KIDX_ENOMEM;
   public_ctx p = {fn, ctx};
   /* A stopping callback is not an error; the pipeline itself cannot fail. */
   kidx__analyze(&an, text ? text : "", len, 0, NULL, to_public, &p);
+  kidx__stemcache_free(an.cache);
   return KIDX_OK;
 }
