@@ -16,13 +16,22 @@
  *   invalid byte acts as a word separator and the rest of the text is
  *   indexed normally.
  *
- *   Analysis: text is split into words made of letters and digits
- *   (an apostrophe between two letters stays inside the word, so
- *   "Kaspersky's" is one word), case-folded (ASCII, Latin-1, Latin
- *   Extended-A, basic Greek and Cyrillic), and stemmed with the Snowball
- *   English (Porter2) stemmer.  Words longer than KIDX_MAX_TOKEN_BYTES
- *   bytes after folding are dropped, never truncated.  Queries go through
- *   the same analysis.
+ *   Analysis (Unicode 15): text is split into words of letters, marks and
+ *   digits in any script; punctuation, symbols and spaces separate them,
+ *   so hyphenated words, e-mail addresses and URLs index as their parts.
+ *   An apostrophe between two word characters stays ("Kaspersky's"), as
+ *   does a '.' or ',' between two digits ("3.5").  Han, Hiragana and
+ *   Katakana, written without spaces, are indexed as overlapping bigrams.
+ *   Each word is brought to NFC of its full case folding (so "Straße"
+ *   matches "STRASSE" and precomposed and decomposed accents are equal),
+ *   accents on Latin and Greek letters are removed unless diacritic
+ *   folding is off ("café" = "cafe"; Cyrillic "й" stays distinct from
+ *   "и"), English stop words are removed if chosen, and words are stemmed
+ *   with Snowball English (Porter2) unless stemming is off.  Words longer
+ *   than KIDX_MAX_TOKEN_BYTES bytes after folding are dropped, never
+ *   truncated.  The choices are made when an index is created and stored
+ *   in it; queries always go through the same analysis.  See kidx_analyze()
+ *   to see the terms a text produces.
  *
  * RANKING
  *
