@@ -4,6 +4,8 @@
 # corpus/ and the synthetic corpus, printing both reports.  When CMake finds
 # sqlite3 (pkg-config), each report also measures SQLite FTS5 on the same
 # documents and queries in the same run and prints kidx/FTS5 ratios.
+# Last, kidx_bench_analyze reports analyzer throughput (MB/s, tokens/s) on
+# English prose and on a mixed-script text.
 #
 # Environment (all optional):
 #   KIDX_SYNTH_MB          synthetic corpus size in MiB (default 100)
@@ -14,6 +16,10 @@
 #   KIDX_BENCH_BUILD       build directory (default <repo>/build-bench)
 #   KIDX_BENCH_ARGS        extra arguments for kidx_bench, e.g. --json or
 #                          --no-peer (kidx alone)
+#   KIDX_BENCH_ANALYZE_RUNS  timed kidx_analyze() calls per input and
+#                          analyzer (default 5)
+#   KIDX_BENCH_ANALYZE_ARGS  extra arguments for kidx_bench_analyze, e.g.
+#                          --json or --min-mb 64
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,10 +30,13 @@ queries=$synth.queries
 runs=${KIDX_BENCH_RUNS:-5}
 index_runs=${KIDX_BENCH_INDEX_RUNS:-3}
 read -r -a extra <<<"${KIDX_BENCH_ARGS:-}"
+analyze_runs=${KIDX_BENCH_ANALYZE_RUNS:-5}
+read -r -a analyze_extra <<<"${KIDX_BENCH_ANALYZE_ARGS:-}"
 
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
   -DKIDX_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target kidx_bench kidx_gencorpus -j 2 >/dev/null
+cmake --build "$build" --target kidx_bench kidx_gencorpus kidx_bench_analyze \
+  -j 2 >/dev/null
 bin=$build/bench
 
 # Generate into a side directory and rename at the end, so an interrupted
@@ -51,3 +60,7 @@ echo
 echo "=== $synth ($queries) ==="
 "$bin/kidx_bench" --runs "$runs" --index-runs "$index_runs" \
   --queries "$queries" ${extra[@]+"${extra[@]}"} "$synth"
+echo
+echo "=== analyzer throughput (kidx_bench_analyze) ==="
+"$bin/kidx_bench_analyze" --runs "$analyze_runs" \
+  ${analyze_extra[@]+"${analyze_extra[@]}"}
