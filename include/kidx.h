@@ -33,41 +33,64 @@
  *   in it; queries always go through the same analysis.  See kidx_analyze()
  *   to see the terms a text produces.
  *
+ * QUERY LANGUAGE
+ *
+ *   Bare words match documents containing them; how several combine is the
+ *   search option `match`: KIDX_MATCH_ANY (default) ranks documents that
+ *   have any of them (those with more of them, more often, first), as
+ *   Xapian and Lucene do, so long natural-language queries still find
+ *   something; KIDX_MATCH_ALL requires every one, as FTS5 does.  Operators
+ *   (upper case only, so "and", "or", "not" stay searchable):
+ *     a AND b, a OR b, a NOT b, -a    (precedence NOT > AND > OR)
+ *     ( ... )                         grouping
+ *     "exact phrase"                  words at consecutive positions
+ *     NEAR(a b c, N)                  all within N other words (default 10)
+ *     transpar*                       terms starting with a prefix
+ *     title:word  body:"a phrase"     restricted to one field
+ *   Query words go through the index's analysis.  A query that is
+ *   malformed, has no searchable word, or only excluded words fails with
+ *   KIDX_EQUERY and a message "query error at column N: ..." (see
+ *   kidx_results_error_column).
+ *
  * RANKING
  *
- *   A query is a list of words.  Every document containing at least one
- *   query term matches; documents are ranked by the sum over the distinct
- *   query terms t of
+ *   A document's score is the sum, over the query terms that matched it
+ *   (not those under NOT), of  idf(t) * S(tfc),  where the document's
+ *   fields are combined BM25F-style (Robertson, Zaragoza & Taylor 2004):
+ *   each field's frequency is length-normalised and weighted, and the sum
+ *   goes through one saturation,
  *
- *   KIDX_RANK_TFIDF (default): the pivoted-normalisation TF-IDF formula of
- *   Singhal ("Modern Information Retrieval: A Brief Overview", IEEE Data
- *   Eng. Bull. 24(4), 2001):
+ *       tfc = w_title * tf_title / B_title + w_body * tf_body / B_body
+ *       B_f = (1 - b) + b * len_f / avglen_f
  *
- *       qtf(t) * (1 + ln(1 + ln tf(t,d))) / ((1 - s) + s * dl(d) / avgdl)
- *              * ln((N + 1) / df(t))
+ *     tf_f     occurrences of t in field f of the document
+ *     len_f    the field's length in terms; avglen_f its mean over the index
+ *     w_f      field weights: title 2, body 1 by default (a title word is
+ *              worth two body words: titles are short and on topic)
+ *     N, df    documents in the index, and containing t
+ *   A term restricted to one field (title:word) counts only that field.
  *
- *     tf(t,d)  occurrences of t in d (title and body together)
- *     qtf(t)   occurrences of t in the query
- *     dl(d)    number of tokens of d; avgdl the mean over the index
- *     N        number of documents; df(t) documents containing t
- *     s        pivot slope, 0.2
+ *   KIDX_RANK_TFIDF (default: the design's model): b = s = 0.2, Singhal's
+ *   pivot slope ("Modern Information Retrieval: A Brief Overview", IEEE
+ *   Data Eng. Bull. 24(4), 2001), and
  *
- *     The double logarithm damps repeated words; the pivoted length norm
- *     stops long documents from winning by size alone.  The idf never falls
- *     to zero: its floor is ln((N + 1) / N) > 0, reached by a term found in
- *     every document, so such a term still separates matches from
- *     non-matches.
+ *       S(x) = 1 + ln(1 + ln x)  for x >= 1,  x below 1
+ *       idf  = ln((N + 1) / df)
+ *
+ *     The double logarithm damps repeated words; the linear piece below 1
+ *     meets it with the same value and slope.  The idf never reaches zero:
+ *     its floor is ln((N + 1) / N), for a term in every document.
  *
  *   KIDX_RANK_BM25: Okapi BM25 (Robertson & Zaragoza, "The Probabilistic
- *   Relevance Framework: BM25 and Beyond", 2009):
+ *   Relevance Framework: BM25 and Beyond", 2009), b = 0.75, k1 = 1.2 by
+ *   default:
  *
- *       qtf(t) * idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
- *       idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+ *       S(x) = x * (k1 + 1) / (x + k1)
+ *       idf  = ln(1 + (N - df + 0.5) / (df + 0.5))
  *
- *     with k1 = 1.2 and b = 0.75 unless the options say otherwise.  This
- *     idf is always positive (floor ln(1 + 0.5 / (N + 0.5))), unlike the
- *     classic Robertson-Sparck Jones form, which goes negative for terms in
- *     more than half of the documents.
+ *     This idf is always positive (floor ln(1 + 0.5 / (N + 0.5))), unlike
+ *     the classic Robertson-Sparck Jones form, which goes negative for
+ *     terms in more than half of the documents.
  *
  *   Ties: hits with equal scores are ordered by id (bytewise ascending), so
  *   results are the same whatever the order documents were added in.
@@ -107,7 +130,7 @@
  * CAVEATS
  *
  *   - The index is rewritten as a whole on each commit in this version
- *     (format 1); commit after a batch of documents, not after each one.
+ *     (format 3); commit after a batch of documents, not after each one.
  *   - Do not use handles in a child process after fork().
  */
 #ifndef KIDX_H
@@ -138,16 +161,16 @@ extern "C" {
  * 1.0 on; during 0.x the minor number plays that role).  The on-disk format
  * has a version of its own, see doc/FORMAT.md. */
 #define KIDX_VERSION_MAJOR  0
-#define KIDX_VERSION_MINOR  1
+#define KIDX_VERSION_MINOR  2
 #define KIDX_VERSION_PATCH  0
-#define KIDX_VERSION_STRING "0.1.0"
+#define KIDX_VERSION_STRING "0.2.0"
 #define KIDX_VERSION_NUMBER                                                    \
   ((KIDX_VERSION_MAJOR << 16) | (KIDX_VERSION_MINOR << 8) | KIDX_VERSION_PATCH)
 
 /* The version of the library linked at run time, as KIDX_VERSION_NUMBER
  * would give it; may differ from the header's when linked dynamically. */
 KIDX_API unsigned kidx_version(void);
-/* The same as a string, e.g. "0.1.0".  Static storage, never NULL. */
+/* The same as a string, e.g. "0.2.0".  Static storage, never NULL. */
 KIDX_API const char *kidx_version_string(void);
 
 /* ---------------------------------------------------------------------- */
@@ -323,6 +346,9 @@ typedef struct kidx_stats {
   uint64_t terms;     /* distinct terms */
   uint64_t tokens;    /* tokens indexed, over all documents */
   uint64_t bytes;     /* bytes on disk of the index files */
+  uint64_t stored_bytes; /* of those, the stored document text (ids,
+                            titles and bodies, kept for results and
+                            snippets) */
 } kidx_stats;
 
 /* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */
@@ -342,6 +368,15 @@ typedef enum kidx_rank {
   KIDX_RANK_BM25 = 1   /* Okapi BM25 */
 } kidx_rank;
 
+/* How words written next to each other combine (see QUERY LANGUAGE). */
+typedef enum kidx_match {
+  KIDX_MATCH_ANY = 0, /* a document matching any of them is a hit */
+  KIDX_MATCH_ALL = 1  /* every one of them is required */
+} kidx_match;
+
+/* The fields of a document, as indexes into per-field arrays. */
+enum { KIDX_FIELD_TITLE = 0, KIDX_FIELD_BODY = 1, KIDX_NFIELDS = 2 };
+
 /* Search options.  Always initialise with kidx_search_options_init() and
  * then change fields: new fields are only ever appended, and `size` tells
  * the library which ones the caller knows about. */
@@ -352,6 +387,11 @@ typedef struct kidx_search_options {
   kidx_rank rank; /* ranking model; default KIDX_RANK_TFIDF */
   double bm25_k1; /* BM25 tf saturation; default 1.2, must be >= 0 */
   double bm25_b;  /* BM25 length normalisation; default 0.75, in [0,1] */
+  kidx_match match;     /* default KIDX_MATCH_ANY */
+  double title_weight;  /* field weight w_title; default 2.0, >= 0 */
+  double body_weight;   /* field weight w_body; default 1.0, >= 0 */
+  size_t snippet_words; /* words per snippet; default 30; 0: no snippets */
+  int explain;          /* nonzero: keep each hit's score breakdown */
 } kidx_search_options;
 
 KIDX_API void kidx_search_options_init(kidx_search_options *opt);
@@ -387,8 +427,16 @@ KIDX_API kidx_status kidx_search(const kidx_reader *r, const char *query,
 /* Number of hits held in res (at most the limit). */
 KIDX_API size_t kidx_results_count(const kidx_results *res);
 
-/* Number of documents that matched the query, exact. */
+/* Number of documents that matched the query.  Exact in this version
+ * (every match is scored); kidx_results_total_is_exact() says so, for the
+ * day dynamic pruning makes it a lower bound. */
 KIDX_API uint64_t kidx_results_total(const kidx_results *res);
+KIDX_API int kidx_results_total_is_exact(const kidx_results *res);
+
+/* After a KIDX_EQUERY failure: the 1-based column (in characters) of the
+ * error in the query, or 0 when the error is not at one place ("no
+ * searchable words").  0 after other failures. */
+KIDX_API size_t kidx_results_error_column(const kidx_results *res);
 
 /* The i-th hit (0 = best of this page): its id and title (not
  * NUL-terminated; length in *len, which may be NULL) and its score.
@@ -398,6 +446,54 @@ KIDX_API const char *kidx_results_id(const kidx_results *res, size_t i,
 KIDX_API const char *kidx_results_title(const kidx_results *res, size_t i,
                                         size_t *len);
 KIDX_API double kidx_results_score(const kidx_results *res, size_t i);
+
+/* A span of bytes [start, end). */
+typedef struct kidx_span {
+  size_t start, end;
+} kidx_span;
+
+/* The snippet of a hit: the passage of the body (about snippet_words words)
+ * that best shows why it matched, with the matched words located.  The
+ * passage starts and ends on word boundaries, so it is valid UTF-8 where
+ * the body is.  When no body word matched (a title-only hit), it is the
+ * start of the body. */
+typedef struct kidx_snippet {
+  const char *text;            /* the passage (not NUL-terminated) */
+  size_t len;                  /* its length in bytes */
+  size_t offset;               /* where it starts in the body */
+  size_t body_len;             /* the body's length: text ends the body when
+                                  offset + len == body_len */
+  const kidx_span *highlights; /* matched words, offsets into text, in order */
+  size_t nhighlights;
+} kidx_snippet;
+
+/* The snippet of hit i, owned by res (valid as kidx_results_id's result);
+ * NULL if i is out of range or snippets were not asked for. */
+KIDX_API const kidx_snippet *kidx_results_snippet(const kidx_results *res,
+                                                  size_t i);
+
+/* One query term's share of a hit's score (with opt.explain set).  The
+ * shares of a hit add up to its score. */
+typedef struct kidx_explain {
+  const char *term;  /* the analysed term (not NUL-terminated) */
+  size_t term_len;
+  int field;         /* -1: both fields; else the KIDX_FIELD_* it was
+                        restricted to (title:word) */
+  uint64_t df;       /* documents containing the term */
+  double idf;        /* its inverse document frequency */
+  uint32_t tf[KIDX_NFIELDS];   /* occurrences in each field */
+  uint32_t len[KIDX_NFIELDS];  /* the field's length in terms */
+  double norm[KIDX_NFIELDS];   /* length normalisation B_f */
+  double weight[KIDX_NFIELDS]; /* field weight w_f (0 if excluded) */
+  double tfc;        /* combined frequency: sum of weight * tf / norm */
+  double score;      /* idf * saturation(tfc): this term's share */
+} kidx_explain;
+
+/* Number of explanation entries of hit i, and entry j (owned by res;
+ * valid as kidx_results_id's result).  0 / NULL without opt.explain. */
+KIDX_API size_t kidx_results_explain_count(const kidx_results *res, size_t i);
+KIDX_API const kidx_explain *kidx_results_explain(const kidx_results *res,
+                                                  size_t i, size_t j);
 
 #ifdef __cplusplus
 }

@@ -289,9 +289,9 @@ const char *kidx__strmap_key_at(const kidx__strmap *m, uint64_t key_off);
 
 /* Appends one document's entry to b.  base is 0 for a list's first entry,
  * else the previous entry's doc + 1; pos holds the tf positions in
- * increasing order. */
+ * increasing order, of which the first tf_title are in the title. */
 int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
-                       const uint32_t *pos, uint32_t tf);
+                       const uint32_t *pos, uint32_t tf, uint32_t tf_title);
 
 /* A cursor over one encoded list.  Plain struct so it can live on the
  * stack or in an array; all fields are private to postings.c. */
@@ -302,6 +302,7 @@ typedef struct kidx__postings {
   uint64_t next_base; /* previous doc + 1 */
   uint32_t doc;       /* current document */
   uint32_t tf;        /* its term frequency */
+  uint32_t tf_title;  /* how many of those are in the title */
   const uint8_t *pos; /* its encoded positions */
   int pos_read;       /* positions already consumed */
 } kidx__postings;
@@ -390,9 +391,19 @@ typedef struct kidx__docinfo {
   size_t id_len;
   const char *title; /* borrowed */
   size_t title_len;
-  uint32_t len; /* tokens */
+  const char *body; /* borrowed: the stored text */
+  size_t body_len;
+  uint32_t title_tokens; /* terms indexed from the title */
+  uint32_t body_tokens;  /* terms indexed from the body */
   int deleted;
 } kidx__docinfo;
+
+/* Positions: the title's words are numbered from 0, the body's from one
+ * past the title's end (a gap, so no phrase spans both fields).  Given the
+ * position after the title's last word, the body's first position. */
+static inline uint32_t kidx__body_first_pos(uint32_t title_end) {
+  return title_end + 1;
+}
 
 /* Bytewise comparison of two terms (memcmp order, shorter first on a
  * common prefix): the order of the term dictionary. */
@@ -437,7 +448,7 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** index file, format version 1, specified in doc/FORMAT.md.
 */
 
-#define KIDX__FORMAT_VERSION 2u
+#define KIDX__FORMAT_VERSION 3u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -466,6 +477,7 @@ typedef struct kidx__segment {
   kidx__map map;
   unsigned an_flags; /* KIDX__AN_*: how the terms were analysed */
   uint64_t ndocs, nterms, ntokens;
+  uint64_t title_tokens; /* of ntokens, those from titles (summed at open) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
 } kidx__segment;
@@ -486,9 +498,12 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
 /* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
-static inline uint32_t kidx__segment_doclen(const kidx__segment *s,
-                                            uint32_t doc) {
-  return kidx__get_u32(s->sec[KIDX__SEC_DOCLENS] + (size_t)doc * 4);
+/* Document doc's lengths in terms, title and body. */
+static inline void kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
+                                         uint32_t *title, uint32_t *body) {
+  const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + (size_t)doc * 8;
+  *title = kidx__get_u32(l);
+  *body = kidx__get_u32(l + 4);
 }
 
 /* Writes a new index file at path holding the live documents of base
@@ -501,24 +516,32 @@ int kidx__segment_write(const char *path, const kidx__segment *base,
                         unsigned an_flags, char *errmsg);
 
 /**************************************************************************
-** Interface to code in score.c: TF-IDF and BM25 (formulas in kidx.h).
+** Interface to code in score.c: TF-IDF and BM25 over weighted fields
+** (formulas in kidx.h).
 */
+
+#define KIDX__NFIELDS 2 /* 0: title, 1: body */
 
 typedef struct kidx__scorer {
   kidx_rank rank;
-  double k1, b; /* BM25 parameters */
-  double ndocs; /* N */
-  double avgdl; /* mean document length in tokens */
+  double k1;                      /* BM25 saturation */
+  double b;                       /* BM25 b, or the TF-IDF pivot slope */
+  double ndocs;                   /* N */
+  double weight[KIDX__NFIELDS];   /* field weights w_f */
+  double avglen[KIDX__NFIELDS];   /* mean field lengths in terms */
 } kidx__scorer;
 
+/* tokens[f]: the index's total terms in field f. */
 void kidx__scorer_init(kidx__scorer *sc, kidx_rank rank, double k1, double b,
-                       uint64_t ndocs, uint64_t ntokens);
-/* The query-side weight of a term: idf(df) * qtf. */
-double kidx__scorer_term_weight(const kidx__scorer *sc, uint32_t df,
-                                uint32_t qtf);
-/* One term's contribution to a document's score; tf >= 1. */
-double kidx__scorer_score(const kidx__scorer *sc, double weight, uint32_t tf,
-                          uint32_t dl);
+                       const double weight[KIDX__NFIELDS], uint64_t ndocs,
+                       const uint64_t tokens[KIDX__NFIELDS]);
+/* idf of a term in df documents (always > 0). */
+double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df);
+/* B_f: the length normalisation of a field of len terms. */
+double kidx__scorer_norm(const kidx__scorer *sc, int field, uint32_t len);
+/* The saturation of a combined term frequency tfc = sum w_f tf_f / B_f;
+ * a term's score is qtf * idf * saturate(tfc). */
+double kidx__scorer_saturate(const kidx__scorer *sc, double tfc);
 
 /**************************************************************************
 ** Interface to code in topk.c: the bounded best-k collector.
@@ -547,16 +570,129 @@ void kidx__topk_push(kidx__topk *t, double score, uint32_t doc);
 size_t kidx__topk_finish(kidx__topk *t);
 
 /**************************************************************************
-** Interface to code in search.c: query analysis and evaluation.
+** Interface to code in query.c: the query language parser.  It turns query
+** text into a tree of kidx__qnode, analysing every word with the index's
+** analyser; evaluation (search.c) walks the tree.
+**
+** Grammar (precedence low to high; AND/OR/NOT only in upper case, so the
+** words "and", "or", "not" stay searchable):
+**   query   := or
+**   or      := and ("OR" and)*
+**   and     := unary (("AND" | <juxtaposition>) unary)*
+**              juxtaposition means AND with KIDX__QP_ALL, OR without it
+**              (then "a b AND c" is a OR (b AND c));
+**   unary   := "NOT" unary | "-" primary | primary
+**              ("a NOT b" and "a -b" both mean a AND NOT b);
+**   primary := "(" or ")" | field ":" primary-no-field | phrase | near |
+**              prefix | word
+**   field   := "title" | "body"
+**   phrase  := '"' text '"'             all words at consecutive positions
+**   near    := "NEAR(" word word... ["," N] ")"   within N words (default
+**              10) of each other: the span from the first to the last has
+**              at most N other words in it
+**   prefix  := word-characters "*"      terms starting with the folded,
+**              unstemmed prefix
+**   word    := any other run of non-space characters without ( ) " *
+** A word that analyses to several terms ("e-mail", a CJK run) is a phrase
+** of them; one that analyses to none (a stop word, punctuation) is left
+** out.  Errors carry a 1-based column counted in characters.
 */
 
-/* Runs query against seg (whose file is path, for messages), scoring with
- * sc and offering every matching document to topk; *total receives the
- * number of matching documents.  KIDX_EQUERY if the query has no
- * searchable word, KIDX_ECORRUPT on damaged postings. */
+enum {
+  KIDX__Q_TERM,   /* text: one analysed term */
+  KIDX__Q_PREFIX, /* text: folded prefix (not stemmed) */
+  KIDX__Q_PHRASE, /* kids: KIDX__Q_TERM, with pos[] offsets */
+  KIDX__Q_NEAR,   /* kids: KIDX__Q_TERM; distance */
+  KIDX__Q_AND,    /* kids: 2 or more */
+  KIDX__Q_OR,     /* kids: 2 or more */
+  KIDX__Q_NOT     /* kids[0] AND NOT kids[1] */
+};
+
+enum { KIDX__FIELD_ANY, KIDX__FIELD_TITLE, KIDX__FIELD_BODY };
+
+typedef struct kidx__qnode kidx__qnode;
+struct kidx__qnode {
+  int kind;          /* KIDX__Q_* */
+  int field;         /* KIDX__FIELD_*: scope given with title: / body: */
+  const char *text;  /* TERM, PREFIX: term bytes (in the query's arena) */
+  size_t len;
+  kidx__qnode **kids; /* children, in query order */
+  size_t nkids;
+  uint32_t *pos;     /* PHRASE: position of each kid relative to the first
+                        (gaps where stop words were removed) */
+  uint32_t distance; /* NEAR */
+  size_t column;     /* 1-based column (characters) where the node starts */
+};
+
+/* Parser options. */
+#define KIDX__QP_ALL 0x1u /* juxtaposed words are ANDed (default: ORed) */
+
+typedef struct kidx__query kidx__query; /* owns all nodes and text */
+
+/* Parses query[0..len) analysing words with an.  On success *out holds the
+ * tree (kidx__query_root); on failure KIDX_EQUERY with errmsg "query error
+ * at column N: <what>" and *column = N (0 when the error is not at a place,
+ * e.g. "no searchable words").  Bounds: nesting depth KIDX__QP_MAX_DEPTH,
+ * KIDX_MAX_QUERY_TERMS terms. */
+#define KIDX__QP_MAX_DEPTH 32
+int kidx__query_parse(const kidx__analyzer *an, const char *query, size_t len,
+                      unsigned flags, kidx__query **out, size_t *column,
+                      char *errmsg);
+const kidx__qnode *kidx__query_root(const kidx__query *q);
+void kidx__query_free(kidx__query *q); /* NULL is a no-op */
+
+/**************************************************************************
+** Interface to code in search.c: evaluating a parsed query.
+*/
+
+/* Runs the query tree against seg (whose file is path, for messages),
+ * scoring with sc and offering every matching document to topk; *total
+ * receives the number of matching documents.  KIDX_EQUERY for a prefix
+ * that expands too far, KIDX_ECORRUPT on damaged postings. */
 int kidx__search_run(const kidx__segment *seg, const char *path,
-                     const char *query, size_t len, const kidx__scorer *sc,
+                     const kidx__qnode *root, const kidx__scorer *sc,
                      kidx__topk *topk, uint64_t *total, char *errmsg);
+
+/* For one matching document: appends its score breakdown to explain (as
+ * kidx_explain entries whose term pointers point into seg) and the sorted,
+ * distinct positions of the words that matched to positions (uint32_t,
+ * host order).  Either buffer may be NULL. */
+int kidx__search_hit(const kidx__segment *seg, const char *path,
+                     const kidx__qnode *root, const kidx__scorer *sc,
+                     uint32_t doc, kidx__buf *explain, kidx__buf *positions,
+                     char *errmsg);
+
+/**************************************************************************
+** Interface to code in snippet.c: the passage shown with a hit.
+*/
+
+/* Chooses the passage of about `words` terms of body that holds the most
+ * of the sorted positions hits[0..nhits) (the document's title is needed
+ * to know where body positions start); [*start, *end) receives its byte
+ * span in body and spans its matched words as kidx_span, relative to
+ * *start.  An empty body or words == 0 gives an empty passage. */
+int kidx__snippet_make(const kidx__analyzer *an, const char *title,
+                       size_t title_len, const char *body, size_t body_len,
+                       const uint32_t *hits, size_t nhits, size_t words,
+                       size_t *start, size_t *end, kidx__buf *spans);
+
+/**************************************************************************
+** Interface to code in results.c: filling a kidx_results.
+*/
+
+/* Empties res for a new search; returns its error message buffer. */
+char *kidx__results_reset(kidx_results *res);
+/* Marks the search failed, with the query error column (or 0). */
+void kidx__results_fail(kidx_results *res, size_t column);
+/* Appends a hit: copies d's id and title, the snippet text (a span of
+ * d->body, or NULL for none) with its kidx_span highlights, and explain's
+ * kidx_explain entries with their terms. */
+int kidx__results_add(kidx_results *res, const kidx__docinfo *d, double score,
+                      const char *snippet, size_t snip_len,
+                      const kidx__buf *spans, const kidx__buf *explain);
+/* Sets the total and the public structs' pointers; call after the last
+ * kidx__results_add. */
+void kidx__results_finish(kidx_results *res, uint64_t total);
 
 /**************************************************************************
 ** Interface to code in analyzer.c: public analysis options <-> flags.

@@ -30,10 +30,11 @@ typedef struct mterm {
 } mterm;
 
 typedef struct mdoc {
-  uint64_t data_off; /* id bytes then title bytes in docdata */
+  uint64_t data_off; /* id, title and body bytes in docdata */
   uint32_t id_len;
   uint32_t title_len;
-  uint32_t len; /* tokens */
+  uint32_t body_len;
+  uint32_t title_tokens, body_tokens;
   uint32_t deleted;
 } mdoc;
 
@@ -59,8 +60,9 @@ struct kidx__memindex {
   uint32_t *posbuf;
   size_t posbuf_cap;
   uint32_t cur_doc;
-  kidx__analyzer an; /* with a stem cache owned by this batch */
-  int rc;            /* sticky: set when a document was half-added */
+  uint32_t body_first; /* first position of the current document's body */
+  kidx__analyzer an;   /* with a stem cache owned by this batch */
+  int rc;              /* sticky: set when a document was half-added */
 };
 
 /* Grows an array of elem-sized items to hold at least need of them. */
@@ -166,10 +168,13 @@ static int flush_document(kidx__memindex *mi, uint32_t doc) {
                         sizeof *mi->posbuf);
     if (rc)
       return rc;
-    uint32_t n = 0;
-    for (uint32_t o = term->head; o != NO_DOC; o = mi->occs[o].next)
+    uint32_t n = 0, in_title = 0;
+    for (uint32_t o = term->head; o != NO_DOC; o = mi->occs[o].next) {
       mi->posbuf[n++] = mi->occs[o].pos;
-    if ((rc = kidx__postings_put(&term->post, term->base, doc, mi->posbuf, n)))
+      in_title += mi->occs[o].pos < mi->body_first;
+    }
+    if ((rc = kidx__postings_put(&term->post, term->base, doc, mi->posbuf, n,
+                                 in_title)))
       return rc;
     term->base = doc + 1;
     term->df++;
@@ -185,7 +190,7 @@ int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
     return mi->rc;
   if (mi->ndocs >= UINT32_MAX - 1)
     return KIDX_ETOOBIG;
-  if (id_len > UINT32_MAX || title_len > UINT32_MAX)
+  if (id_len > UINT32_MAX || title_len > UINT32_MAX || body_len > UINT32_MAX)
     return KIDX_ETOOBIG;
   uint32_t doc = (uint32_t)mi->ndocs;
   if ((rc = grow_array((void **)&mi->docs, &mi->docs_cap, mi->ndocs + 1,
@@ -195,20 +200,31 @@ int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
   d->data_off = mi->docdata.n;
   d->id_len = (uint32_t)id_len;
   d->title_len = (uint32_t)title_len;
-  d->len = 0;
+  d->body_len = (uint32_t)body_len;
+  d->title_tokens = d->body_tokens = 0;
   d->deleted = 0;
-  if ((rc = kidx__buf_reserve(&mi->docdata, id_len + title_len)))
+  /* The body is kept for snippets: results must not depend on the source
+   * files still being there. */
+  if ((rc = kidx__buf_reserve(&mi->docdata, id_len + title_len + body_len)))
     return rc;
   kidx__buf_append(&mi->docdata, id, id_len);
   kidx__buf_append(&mi->docdata, title, title_len);
+  kidx__buf_append(&mi->docdata, body, body_len);
 
-  /* Analyse title then body as one stream of positions. */
+  /* Title then body, as one stream of positions with a gap of one between
+   * them, so that no phrase can span the two fields. */
   mi->cur_doc = doc;
   mi->nocc = mi->ntouched = 0;
+  mi->body_first = UINT32_MAX;
   uint32_t next = 0;
+  size_t title_tokens = 0;
   rc = kidx__analyze(&mi->an, title, title_len, 0, &next, on_token, mi);
-  if (!rc)
-    rc = kidx__analyze(&mi->an, body, body_len, next, &next, on_token, mi);
+  if (!rc) {
+    title_tokens = mi->nocc;
+    mi->body_first = kidx__body_first_pos(next);
+    rc = kidx__analyze(&mi->an, body, body_len, mi->body_first, &next, on_token,
+                       mi);
+  }
   if (rc) {
     /* Nothing was written to any postings list yet: forget the document.
      * Terms interned for it keep df 0 and are skipped by the merge. */
@@ -231,7 +247,8 @@ int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
     mi->rc = rc;
     return rc;
   }
-  d->len = (uint32_t)mi->nocc;
+  d->title_tokens = (uint32_t)title_tokens;
+  d->body_tokens = (uint32_t)(mi->nocc - title_tokens);
   mi->ntokens += mi->nocc;
   mi->ndocs++;
   *replaced = NO_DOC;
@@ -268,7 +285,10 @@ void kidx__memindex_doc(const kidx__memindex *mi, uint32_t doc,
   out->id_len = d->id_len;
   out->title = out->id + d->id_len;
   out->title_len = d->title_len;
-  out->len = d->len;
+  out->body = out->title + d->title_len;
+  out->body_len = d->body_len;
+  out->title_tokens = d->title_tokens;
+  out->body_tokens = d->body_tokens;
   out->deleted = d->deleted != 0;
 }
 

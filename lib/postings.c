@@ -10,20 +10,24 @@
  *     varint  doc gap    (document number minus the previous one; the first
  *                         entry's gap is its document number + 1, so that a
  *                         gap of 0 never occurs and is detected as damage)
- *     varint  tf         (occurrences in the document, >= 1)
+ *     varint  tf * 2 + t (tf: occurrences in the document, >= 1; t: 1 if
+ *                         any of them is in the title)
+ *     [varint tf_title]  (only when t = 1: occurrences in the title, 1..tf)
  *     tf x varint  position gap (position minus the previous position in
- *                         this document, the first one plus 1; never 0)
+ *                         this document, the first one plus 1; never 0);
+ *                         the first tf_title positions are in the title
  *
  * Gaps rather than absolute values keep most numbers below 128, i.e. one
- * byte.  The list's document count (df) is in the term dictionary.
+ * byte; the title flag costs no byte for the many terms found only in
+ * bodies.  The list's document count (df) is in the term dictionary.
  */
 #include "kidx_int.h"
 
 int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
-                       const uint32_t *pos, uint32_t tf) {
+                       const uint32_t *pos, uint32_t tf, uint32_t tf_title) {
   /* Worst case: 5 bytes per 32-bit varint; reserve once for the whole
    * entry.  (uint64_t arithmetic: no overflow even with a 32-bit size_t.) */
-  uint64_t need = 10 + 5 + (uint64_t)tf * 5;
+  uint64_t need = 5 + 10 + 5 + (uint64_t)tf * 5;
   if (need > SIZE_MAX)
     return KIDX_ENOMEM;
   int rc = kidx__buf_reserve(b, (size_t)need);
@@ -31,7 +35,9 @@ int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
     return rc;
   uint8_t *p = b->p + b->n;
   p += kidx__varint_encode(p, (uint64_t)doc + 1 - base);
-  p += kidx__varint_encode(p, tf);
+  p += kidx__varint_encode(p, (uint64_t)tf * 2 + (tf_title > 0));
+  if (tf_title > 0)
+    p += kidx__varint_encode(p, tf_title);
   uint32_t last = 0;
   for (uint32_t i = 0; i < tf; i++) {
     p += kidx__varint_encode(p, (uint64_t)pos[i] + 1 - last);
@@ -79,16 +85,20 @@ int kidx__postings_next(kidx__postings *c) {
     /* A list must end exactly where the dictionary says. */
     return c->p == c->end ? 0 : KIDX_ECORRUPT;
   }
-  uint64_t gap, tf;
+  uint64_t gap, tf2, tf_title = 0;
   if (kidx__varint_get(&c->p, c->end, &gap) ||
-      kidx__varint_get(&c->p, c->end, &tf))
+      kidx__varint_get(&c->p, c->end, &tf2))
     return KIDX_ECORRUPT;
-  uint64_t doc = c->next_base + gap;
+  uint64_t doc = c->next_base + gap, tf = tf2 >> 1;
+  if ((tf2 & 1) && (kidx__varint_get(&c->p, c->end, &tf_title) ||
+                    tf_title == 0 || tf_title > tf))
+    return KIDX_ECORRUPT;
   if (gap == 0 || doc > c->doc_limit || tf == 0 || tf > UINT32_MAX)
     return KIDX_ECORRUPT;
   c->doc = (uint32_t)(doc - 1);
   c->next_base = doc;
   c->tf = (uint32_t)tf;
+  c->tf_title = (uint32_t)tf_title;
   c->pos = c->p;
   c->pos_read = 0;
   c->left--;

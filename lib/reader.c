@@ -1,8 +1,10 @@
 /*
  * reader.c -- the public read API: kidx_reader (an open, immutable view of
- * one commit), kidx_search() and kidx_results.  Top of the dependency
- * order, with writer.c: it ties segment.c, score.c, topk.c and search.c
- * together and owns the copies of what it hands back to the caller.
+ * one commit) and kidx_search().  Top of the dependency order, with
+ * writer.c: a search parses the query (query.c), runs it (search.c) into
+ * the top-k collector (topk.c), and for the hits of the page asks for
+ * their explanations and snippets (search.c, snippet.c), which results.c
+ * copies into the caller's kidx_results.
  */
 #include "kidx_int.h"
 
@@ -12,20 +14,6 @@ struct kidx_reader {
   int open;
   char *path; /* the index file */
   kidx__segment seg;
-  char errmsg[KIDX__ERRMSG_MAX];
-};
-
-typedef struct result_hit {
-  size_t id_off, id_len;       /* in arena */
-  size_t title_off, title_len; /* in arena */
-  double score;
-} result_hit;
-
-struct kidx_results {
-  result_hit *hits;
-  size_t count, cap;
-  uint64_t total;
-  kidx__buf arena;
   char errmsg[KIDX__ERRMSG_MAX];
 };
 
@@ -79,6 +67,7 @@ kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out) {
   out->terms = r->seg.nterms;
   out->tokens = r->seg.ntokens;
   out->bytes = r->seg.map.size;
+  out->stored_bytes = r->seg.sec_len[KIDX__SEC_DOCDATA];
   return KIDX_OK;
 }
 
@@ -98,25 +87,14 @@ void kidx_search_options_init(kidx_search_options *opt) {
   opt->rank = KIDX_RANK_TFIDF;
   opt->bm25_k1 = 1.2;
   opt->bm25_b = 0.75;
-}
-
-kidx_status kidx_results_new(kidx_results **out) {
-  if (!out)
-    return KIDX_EINVAL;
-  *out = calloc(1, sizeof **out);
-  return *out ? KIDX_OK : KIDX_ENOMEM;
-}
-
-void kidx_results_free(kidx_results *res) {
-  if (!res)
-    return;
-  free(res->hits);
-  kidx__buf_free(&res->arena);
-  free(res);
-}
-
-const char *kidx_results_errmsg(const kidx_results *res) {
-  return res ? res->errmsg : "no results object";
+  opt->match = KIDX_MATCH_ANY;
+  /* A title word is worth two body words: titles are short and chosen to
+   * say what the document is about.  (BM25F papers tune title weights from
+   * 2 to over 10 on web collections; 2 keeps the body in charge.) */
+  opt->title_weight = 2.0;
+  opt->body_weight = 1.0;
+  opt->snippet_words = 30;
+  opt->explain = 0;
 }
 
 /* Reads the caller's options, honouring only the fields its `size` says it
@@ -139,6 +117,13 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
   if (!(o->bm25_k1 >= 0) || !(o->bm25_b >= 0 && o->bm25_b <= 1))
     return kidx__err(errmsg, KIDX_EINVAL,
                      "BM25 parameters out of range (k1 >= 0, 0 <= b <= 1)");
+  if (o->match != KIDX_MATCH_ANY && o->match != KIDX_MATCH_ALL)
+    return kidx__err(errmsg, KIDX_EINVAL, "unknown match mode %d",
+                     (int)o->match);
+  if (!(o->title_weight >= 0) || !(o->body_weight >= 0) ||
+      !(o->title_weight + o->body_weight > 0))
+    return kidx__err(errmsg, KIDX_EINVAL,
+                     "field weights must be >= 0 and not both 0");
   /* offset + limit beyond the addressable is the same as "everything". */
   if (o->offset > SIZE_MAX - o->limit)
     o->limit = SIZE_MAX - o->offset;
@@ -154,32 +139,35 @@ static int id_cmp(void *ctx, uint32_t a, uint32_t b) {
   return kidx__term_cmp(x.id, x.id_len, y.id, y.id_len);
 }
 
-/* Copies hits [offset, n) of the sorted collector into res. */
-static int fill_results(kidx_results *res, const kidx__segment *seg,
-                        const kidx__topk *topk, size_t n, size_t offset) {
-  size_t count = n > offset ? n - offset : 0;
-  if (count > res->cap) {
-    result_hit *h = realloc(res->hits, count * sizeof *h);
-    if (!h)
-      return kidx__err(res->errmsg, KIDX_ENOMEM, "out of memory");
-    res->hits = h;
-    res->cap = count;
+/* Puts hit i of the sorted collector into res, with its snippet and
+ * explanation when asked for. */
+static int add_hit(kidx_results *res, const kidx_reader *r,
+                   const kidx__qnode *root, const kidx__scorer *sc,
+                   const kidx_search_options *o, const kidx__hit *h,
+                   kidx__buf *ex, kidx__buf *pos, kidx__buf *spans,
+                   char *errmsg) {
+  kidx__docinfo d;
+  kidx__segment_doc(&r->seg, h->doc, &d); /* verified at open */
+  ex->n = pos->n = spans->n = 0;
+  int rc = kidx__search_hit(&r->seg, r->path, root, sc, h->doc,
+                            o->explain ? ex : NULL,
+                            o->snippet_words ? pos : NULL, errmsg);
+  if (rc)
+    return rc;
+  const char *snip = NULL;
+  size_t a = 0, b = 0;
+  if (o->snippet_words) {
+    kidx__analyzer an = {r->seg.an_flags, NULL};
+    rc = kidx__snippet_make(&an, d.title, d.title_len, d.body, d.body_len,
+                            (const uint32_t *)(void *)pos->p, pos->n / 4,
+                            o->snippet_words, &a, &b, spans);
+    if (rc)
+      return kidx__err(errmsg, rc, "out of memory");
+    snip = d.body ? d.body + a : "";
   }
-  for (size_t i = 0; i < count; i++) {
-    const kidx__hit *hit = &topk->heap[offset + i];
-    kidx__docinfo d;
-    kidx__segment_doc(seg, hit->doc, &d);
-    result_hit *out = &res->hits[i];
-    out->score = hit->score;
-    out->id_off = res->arena.n;
-    out->id_len = d.id_len;
-    out->title_off = res->arena.n + d.id_len;
-    out->title_len = d.title_len;
-    if (kidx__buf_append(&res->arena, d.id, d.id_len) ||
-        kidx__buf_append(&res->arena, d.title, d.title_len))
-      return kidx__err(res->errmsg, KIDX_ENOMEM, "out of memory");
-  }
-  res->count = count;
+  if (kidx__results_add(res, &d, h->score, snip, b - a, spans,
+                        o->explain ? ex : NULL))
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   return KIDX_OK;
 }
 
@@ -188,76 +176,61 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
                         kidx_results *res) {
   if (!res)
     return KIDX_EINVAL;
-  res->errmsg[0] = 0;
-  res->count = 0;
-  res->total = 0;
-  res->arena.n = 0;
+  char *errmsg = kidx__results_reset(res);
   if (!r || !r->open)
-    return kidx__err(res->errmsg, KIDX_EINVAL, "reader is not open");
+    return kidx__err(errmsg, KIDX_EINVAL, "reader is not open");
   if (!query && query_len)
-    return kidx__err(res->errmsg, KIDX_EINVAL, "query is NULL");
+    return kidx__err(errmsg, KIDX_EINVAL, "query is NULL");
   kidx_search_options o;
-  int rc = read_options(opt, &o, res->errmsg);
+  int rc = read_options(opt, &o, errmsg);
   if (rc)
     return rc;
+
+  kidx__analyzer an = {r->seg.an_flags, NULL};
+  kidx__query *q = NULL;
+  size_t column = 0;
+  rc = kidx__query_parse(&an, query ? query : "", query_len,
+                         o.match == KIDX_MATCH_ALL ? KIDX__QP_ALL : 0, &q,
+                         &column, errmsg);
+  if (rc) {
+    kidx__results_fail(res, column);
+    return rc;
+  }
+  const kidx__qnode *root = kidx__query_root(q);
+
   kidx__scorer sc;
-  kidx__scorer_init(&sc, o.rank, o.bm25_k1, o.bm25_b, r->seg.ndocs,
-                    r->seg.ntokens);
+  double weight[KIDX__NFIELDS] = {o.title_weight, o.body_weight};
+  uint64_t tokens[KIDX__NFIELDS] = {r->seg.title_tokens,
+                                    r->seg.ntokens - r->seg.title_tokens};
+  kidx__scorer_init(&sc, o.rank, o.bm25_k1, o.bm25_b, weight, r->seg.ndocs,
+                    tokens);
   kidx__topk topk;
   /* Never ask for more slots than there are documents. */
   size_t k = o.offset + o.limit;
   if (k > r->seg.ndocs)
     k = (size_t)r->seg.ndocs;
-  if (kidx__topk_init(&topk, k, id_cmp, (void *)(uintptr_t)&r->seg))
-    return kidx__err(res->errmsg, KIDX_ENOMEM, "out of memory");
+  if (kidx__topk_init(&topk, k, id_cmp, (void *)(uintptr_t)&r->seg)) {
+    kidx__query_free(q);
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  }
   uint64_t total = 0;
-  rc = kidx__search_run(&r->seg, r->path, query ? query : "", query_len, &sc,
-                        &topk, &total, res->errmsg);
+  rc = kidx__search_run(&r->seg, r->path, root, &sc, &topk, &total, errmsg);
+  kidx__buf ex = {0}, pos = {0}, spans = {0};
   if (!rc) {
     size_t n = kidx__topk_finish(&topk);
-    rc = fill_results(res, &r->seg, &topk, n, o.offset);
-    res->total = total;
+    for (size_t i = o.offset; i < n && !rc; i++)
+      rc = add_hit(res, r, root, &sc, &o, &topk.heap[i], &ex, &pos, &spans,
+                   errmsg);
   }
+  kidx__buf_free(&ex);
+  kidx__buf_free(&pos);
+  kidx__buf_free(&spans);
   kidx__topk_free(&topk);
+  kidx__query_free(q);
   if (rc) {
-    res->count = 0;
-    res->total = 0;
+    kidx__results_fail(res, rc == KIDX_EQUERY ? column : 0);
+    return rc;
   }
-  return rc;
-}
-
-size_t kidx_results_count(const kidx_results *res) {
-  return res ? res->count : 0;
-}
-
-uint64_t kidx_results_total(const kidx_results *res) {
-  return res ? res->total : 0;
-}
-
-const char *kidx_results_id(const kidx_results *res, size_t i, size_t *len) {
-  if (!res || i >= res->count) {
-    if (len)
-      *len = 0;
-    return NULL;
-  }
-  if (len)
-    *len = res->hits[i].id_len;
-  return (const char *)res->arena.p + res->hits[i].id_off;
-}
-
-const char *kidx_results_title(const kidx_results *res, size_t i, size_t *len) {
-  if (!res || i >= res->count) {
-    if (len)
-      *len = 0;
-    return NULL;
-  }
-  if (len)
-    *len = res->hits[i].title_len;
-  /* An empty title in an empty arena still needs a valid pointer. */
-  return res->arena.p ? (const char *)res->arena.p + res->hits[i].title_off
-                      : "";
-}
-
-double kidx_results_score(const kidx_results *res, size_t i) {
-  return res && i < res->count ? res->hits[i].score : 0.0;
+  kidx__results_finish(res, total);
+  return KIDX_OK;
 }

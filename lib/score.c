@@ -1,13 +1,21 @@
 /*
- * score.c -- the ranking formulas, over index-wide statistics (N, avgdl)
- * and per-term statistics (df) supplied by the caller, so that they do not
- * depend on how the index is stored.  The formulas, their constants and
- * the reasons for them are documented in include/kidx.h ("RANKING").
+ * score.c -- the ranking formulas, over index-wide statistics (N, average
+ * field lengths) and per-term statistics (df) supplied by the caller, so
+ * that they do not depend on how the index is stored.  The formulas, their
+ * constants and the reasons for them are documented in include/kidx.h
+ * ("RANKING").
  *
- * A scorer is prepared once per query (kidx__scorer_init) and per term
- * (kidx__scorer_term_weight: idf times query term frequency), so that the
- * per-posting work in kidx__scorer_score is a few multiplications plus, for
- * TF-IDF, two logarithms.
+ * Fields are combined BM25F-style (Robertson, Zaragoza & Taylor, "Simple
+ * BM25 extension to multiple weighted fields", CIKM 2004): each field's
+ * term frequency is length-normalised and weighted first,
+ *
+ *     tfc = sum over fields f of  w_f * tf_f / B_f,
+ *     B_f = (1 - b) + b * len_f / avglen_f          (BM25; b -> s for TF-IDF)
+ *
+ * and the combined frequency then goes through ONE saturation function.
+ * Summing independent per-field scores instead would let a word that is in
+ * both title and body count as two half-saturated matches, and would make
+ * the field weights interact with k1 in ways nobody can tune.
  */
 #include "kidx_int.h"
 
@@ -18,37 +26,39 @@
 #define TFIDF_PIVOT_SLOPE 0.2
 
 void kidx__scorer_init(kidx__scorer *sc, kidx_rank rank, double k1, double b,
-                       uint64_t ndocs, uint64_t ntokens) {
+                       const double weight[KIDX__NFIELDS], uint64_t ndocs,
+                       const uint64_t tokens[KIDX__NFIELDS]) {
   sc->rank = rank;
   sc->k1 = k1;
-  sc->b = b;
+  sc->b = rank == KIDX_RANK_BM25 ? b : TFIDF_PIVOT_SLOPE;
   sc->ndocs = (double)ndocs;
-  /* An empty index has no postings, so avgdl is never used; 1 avoids a
-   * division by zero in the formula all the same. */
-  sc->avgdl = ndocs ? (double)ntokens / (double)ndocs : 1.0;
-  if (sc->avgdl <= 0)
-    sc->avgdl = 1.0;
-}
-
-double kidx__scorer_term_weight(const kidx__scorer *sc, uint32_t df,
-                                uint32_t qtf) {
-  double n = sc->ndocs, d = df;
-  double idf;
-  if (sc->rank == KIDX_RANK_BM25)
-    idf = log(1.0 + (n - d + 0.5) / (d + 0.5));
-  else
-    idf = log((n + 1.0) / d);
-  return idf * (double)qtf;
-}
-
-double kidx__scorer_score(const kidx__scorer *sc, double weight, uint32_t tf,
-                          uint32_t dl) {
-  double rel = (double)dl / sc->avgdl;
-  if (sc->rank == KIDX_RANK_BM25) {
-    double t = tf;
-    return weight * t * (sc->k1 + 1.0) /
-           (t + sc->k1 * (1.0 - sc->b + sc->b * rel));
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    sc->weight[f] = weight[f];
+    /* A field empty in every document has no postings, so its average is
+     * never used; 1 avoids a division by zero all the same. */
+    sc->avglen[f] =
+        ndocs && tokens[f] ? (double)tokens[f] / (double)ndocs : 1.0;
   }
-  double w = 1.0 + log(1.0 + log((double)tf));
-  return weight * w / ((1.0 - TFIDF_PIVOT_SLOPE) + TFIDF_PIVOT_SLOPE * rel);
+}
+
+double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df) {
+  double n = sc->ndocs, d = (double)df;
+  if (sc->rank == KIDX_RANK_BM25)
+    return log(1.0 + (n - d + 0.5) / (d + 0.5));
+  return log((n + 1.0) / d);
+}
+
+double kidx__scorer_norm(const kidx__scorer *sc, int field, uint32_t len) {
+  return (1.0 - sc->b) + sc->b * (double)len / sc->avglen[field];
+}
+
+double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
+  if (tfc <= 0)
+    return 0;
+  if (sc->rank == KIDX_RANK_BM25)
+    return tfc * (sc->k1 + 1.0) / (tfc + sc->k1);
+  /* Singhal's double logarithm 1 + ln(1 + ln x) is only defined (and
+   * increasing) from x = 1; below it we continue with x itself, which meets
+   * it at x = 1 with the same value and the same slope (1). */
+  return tfc >= 1.0 ? 1.0 + log(1.0 + log(tfc)) : tfc;
 }

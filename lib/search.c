@@ -1,207 +1,651 @@
 /*
- * search.c -- answering a query against one index file: analyse the query
- * with the documents' analyser, look its terms up, walk their postings
- * document-at-a-time, score each matching document and offer it to the
- * top-k collector.  Called by kidx_search() in reader.c, which turns the
- * collected hits into a kidx_results.
+ * search.c -- evaluating a parsed query (query.c) against one index file:
+ * a tree of matchers mirrors the query tree, walks the postings
+ * document-at-a-time, and every document the root matches is scored
+ * (score.c) and offered to the top-k collector (topk.c).  For the few hits
+ * shown, a second pass explains their scores and finds the positions of
+ * the words that matched, for snippets (snippet.c).  Called by reader.c.
  *
- * Query semantics of this version: the query is a bag of words; a document
- * matches if it contains any of them (OR), and documents containing more of
- * them, more often, score higher.  Repeated query words count through qtf.
+ * Every matcher has a current document and one operation, advance(target):
+ * move to the first matching document >= target (END when there is none).
+ *   TERM    its postings list, skipping documents where the term is not in
+ *           the field the query restricts it to;
+ *   PREFIX  the union of the terms of the dictionary that start with it;
+ *   OR      the smallest current document of its children;
+ *   AND     leapfrog: advance every child to the largest current document
+ *           until they agree;
+ *   NOT     the first child, skipping documents the second one matches;
+ *   PHRASE, NEAR  AND, then a check of the children's positions.
+ * Document-at-a-time keeps memory at O(query size + k) whatever the index
+ * size, and is the shape that dynamic pruning (WAND, block-max) needs.
  *
- * Document-at-a-time (one cursor per term, always advancing the smallest
- * document) rather than term-at-a-time accumulators: memory is O(terms +
- * k) whatever the index size, and it is the shape that phrase matching and
- * dynamic pruning (WAND/MaxScore) need later.
+ * A document's score is the sum of the scores of the query terms that
+ * matched it: the children on it of OR and PREFIX, all children of AND,
+ * PHRASE and NEAR, and never anything under the excluded side of NOT.
+ * Terms are visited in query order, so the floating-point sum is the same
+ * on every run.
  */
 #include "kidx_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
-typedef struct qterm {
-  size_t off, len; /* bytes in the query's term buffer */
-  uint32_t qtf;
-} qterm;
+#define END UINT32_MAX
 
-typedef struct qparse {
-  kidx__buf text; /* analysed terms, concatenated */
-  qterm *terms;
-  size_t n, cap;
-  size_t tokens;
-} qparse;
+/* Most dictionary terms one prefix may expand to.  Bounds the work of a
+ * query like "a*"; Lucene's BooleanQuery limit is of the same order. */
+#define MAX_PREFIX_TERMS 4096
 
-static int collect(void *ctx, const kidx__token *tok) {
-  qparse *q = ctx;
-  if (q->n == q->cap) {
-    size_t cap = q->cap ? q->cap * 2 : 16;
-    qterm *t = realloc(q->terms, cap * sizeof *t);
-    if (!t)
-      return KIDX_ENOMEM;
-    q->terms = t;
-    q->cap = cap;
-  }
-  qterm *t = &q->terms[q->n++];
-  t->off = q->text.n;
-  t->len = tok->len;
-  t->qtf = 1;
-  q->tokens++;
-  return kidx__buf_append(&q->text, tok->text, tok->len);
+typedef struct matcher matcher;
+struct matcher {
+  int kind;  /* KIDX__Q_* */
+  int field; /* KIDX__FIELD_* */
+  uint32_t doc;
+  int started;
+  const kidx__qnode *q;
+  /* TERM */
+  kidx__term term;
+  int exists;
+  kidx__postings cur;
+  double idf;
+  uint32_t *pos; /* positions in the current document, once loaded */
+  uint32_t npos, pos_cap;
+  uint32_t pos_doc; /* the document pos belongs to, or END */
+  /* composites */
+  matcher **kids;
+  size_t nkids;
+};
+
+typedef struct search {
+  const kidx__segment *seg;
+  const char *path;
+  const kidx__scorer *sc;
+  char *errmsg;
+  matcher **all; /* every matcher allocated, to free them */
+  size_t nall, cap;
+} search;
+
+static int oom(search *s) {
+  return kidx__err(s->errmsg, KIDX_ENOMEM, "out of memory");
 }
 
-/* qsort needs the text base; terms are sorted after collection through a
- * second array of pointers-with-base. */
-typedef struct qref {
-  const char *text;
-  size_t len;
-} qref;
-
-static int cmp_qref(const void *a, const void *b) {
-  const qref *x = a, *y = b;
-  return kidx__term_cmp(x->text, x->len, y->text, y->len);
+static int damaged(search *s, const matcher *m) {
+  return kidx__err(s->errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: bad postings for '%.*s'", s->path,
+                   (int)m->term.len, m->term.text);
 }
 
-typedef struct cursor {
-  kidx__postings c;
-  double weight;
-  const char *text; /* for error messages */
-  size_t len;
-} cursor;
-
-/* The distinct terms of a query, sorted, with their counts.  refs point
- * into text, which this struct owns. */
-typedef struct qterms {
-  kidx__buf text;
-  qref *refs;
-  uint32_t *qtf;
-  size_t n;
-} qterms;
-
-static void qterms_free(qterms *t) {
-  kidx__buf_free(&t->text);
-  free(t->refs);
-  free(t->qtf);
+static matcher *new_matcher(search *s, int kind, int field) {
+  if (s->nall == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 32;
+    matcher **all = realloc(s->all, cap * sizeof *all);
+    if (!all)
+      return NULL;
+    s->all = all;
+    s->cap = cap;
+  }
+  matcher *m = calloc(1, sizeof *m);
+  if (!m)
+    return NULL;
+  s->all[s->nall++] = m;
+  m->kind = kind;
+  m->field = field;
+  m->doc = 0;
+  m->pos_doc = END;
+  return m;
 }
 
-/* Analyses the query into distinct sorted terms with their counts. */
-static int parse_query(unsigned an_flags, const char *query, size_t len,
-                       qterms *out, char *errmsg) {
-  qparse q;
-  kidx__analyzer an = {an_flags, NULL};
-  memset(&q, 0, sizeof q);
-  memset(out, 0, sizeof *out);
-  int rc = kidx__analyze(&an, query, len, 0, NULL, collect, &q);
-  out->text = q.text; /* owned by out from here on */
-  if (rc) {
-    free(q.terms);
-    return kidx__err(errmsg, rc, "out of memory analysing the query");
+static void free_matchers(search *s) {
+  for (size_t i = 0; i < s->nall; i++) {
+    free(s->all[i]->pos);
+    free(s->all[i]->kids);
+    free(s->all[i]);
   }
-  if (q.n == 0) {
-    free(q.terms);
-    return kidx__err(errmsg, KIDX_EQUERY,
-                     "the query has no searchable words (only punctuation, "
-                     "symbols, stop words or words over %d bytes)",
-                     KIDX_MAX_TOKEN_BYTES);
+  free(s->all);
+  s->all = NULL;
+  s->nall = s->cap = 0;
+}
+
+static matcher *term_matcher(search *s, const kidx__term *t, int exists,
+                             int field, const kidx__qnode *q) {
+  matcher *m = new_matcher(s, KIDX__Q_TERM, field);
+  if (!m)
+    return NULL;
+  m->q = q;
+  m->exists = exists;
+  m->term = *t;
+  if (exists) {
+    kidx__postings_init(&m->cur, t->post, t->post_len, t->df, s->seg->ndocs);
+    m->idf = kidx__scorer_idf(s->sc, t->df);
   }
-  out->refs = malloc(q.n * sizeof *out->refs);
-  out->qtf = malloc(q.n * sizeof *out->qtf);
-  if (!out->refs || !out->qtf) {
-    free(q.terms);
-    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  return m;
+}
+
+/* The first dictionary term >= text. */
+static uint64_t lower_bound(const kidx__segment *seg, const char *text,
+                            size_t len) {
+  uint64_t lo = 0, hi = seg->nterms;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    kidx__term t;
+    kidx__segment_term(seg, mid, &t);
+    if (kidx__term_cmp(t.text, t.len, text, len) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  for (size_t i = 0; i < q.n; i++) {
-    out->refs[i].text = (const char *)out->text.p + q.terms[i].off;
-    out->refs[i].len = q.terms[i].len;
+  return lo;
+}
+
+static int build(search *s, const kidx__qnode *q, matcher **out);
+
+static int build_kids(search *s, const kidx__qnode *q, matcher *m) {
+  m->kids = calloc(q->nkids ? q->nkids : 1, sizeof *m->kids);
+  if (!m->kids)
+    return oom(s);
+  m->nkids = q->nkids;
+  for (size_t i = 0; i < q->nkids; i++) {
+    int rc = build(s, q->kids[i], &m->kids[i]);
+    if (rc)
+      return rc;
   }
-  free(q.terms);
-  qsort(out->refs, q.n, sizeof *out->refs, cmp_qref);
-  size_t m = 0;
-  for (size_t i = 0; i < q.n; i++) {
-    if (m > 0 && !cmp_qref(&out->refs[m - 1], &out->refs[i])) {
-      out->qtf[m - 1]++;
-      continue;
-    }
-    out->refs[m] = out->refs[i];
-    out->qtf[m] = 1;
-    m++;
-  }
-  out->n = m;
-  if (m > KIDX_MAX_QUERY_TERMS)
-    return kidx__err(errmsg, KIDX_EQUERY,
-                     "the query has %zu distinct words; the limit is %d", m,
-                     KIDX_MAX_QUERY_TERMS);
   return KIDX_OK;
 }
 
-static int damaged(char *errmsg, const char *path, const cursor *c) {
-  return kidx__err(errmsg, KIDX_ECORRUPT,
-                   "%s is damaged: bad postings for '%.*s'", path, (int)c->len,
-                   c->text);
+static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
+  uint64_t first = lower_bound(s->seg, q->text, q->len), n = 0;
+  for (uint64_t i = first; i < s->seg->nterms; i++, n++) {
+    kidx__term t;
+    kidx__segment_term(s->seg, i, &t);
+    if (t.len < q->len || memcmp(t.text, q->text, q->len) != 0)
+      break;
+  }
+  if (n > MAX_PREFIX_TERMS)
+    return kidx__err(s->errmsg, KIDX_EQUERY,
+                     "query error at column %zu: '%.*s*' matches more than "
+                     "%d terms; use a longer prefix",
+                     q->column, (int)q->len, q->text, MAX_PREFIX_TERMS);
+  m->kids = calloc(n ? n : 1, sizeof *m->kids);
+  if (!m->kids)
+    return oom(s);
+  for (uint64_t i = 0; i < n; i++) {
+    kidx__term t;
+    kidx__segment_term(s->seg, first + i, &t);
+    if (!(m->kids[m->nkids++] = term_matcher(s, &t, 1, m->field, q)))
+      return oom(s);
+  }
+  return KIDX_OK;
 }
 
-int kidx__search_run(const kidx__segment *seg, const char *path,
-                     const char *query, size_t len, const kidx__scorer *sc,
-                     kidx__topk *topk, uint64_t *total, char *errmsg) {
-  qterms q;
-  cursor *cur = NULL;
-  int rc = parse_query(seg->an_flags, query, len, &q, errmsg);
-  *total = 0;
-  if (rc)
-    goto done;
-  const qref *terms = q.refs;
-  size_t n = q.n;
-  cur = malloc(n * sizeof *cur);
-  size_t live = 0;
-  if (!cur) {
-    rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
-    goto done;
-  }
-  for (size_t i = 0; i < n; i++) {
+static int build(search *s, const kidx__qnode *q, matcher **out) {
+  int rc;
+  if (q->kind == KIDX__Q_TERM) {
     kidx__term t;
-    if (!kidx__segment_find(seg, terms[i].text, terms[i].len, &t))
-      continue;
-    cursor *c = &cur[live];
-    kidx__postings_init(&c->c, t.post, t.post_len, t.df, seg->ndocs);
-    c->weight = kidx__scorer_term_weight(sc, t.df, q.qtf[i]);
-    c->text = terms[i].text;
-    c->len = terms[i].len;
-    int r = kidx__postings_next(&c->c);
-    if (r < 0) {
-      rc = damaged(errmsg, path, c);
-      goto done;
+    int exists = kidx__segment_find(s->seg, q->text, q->len, &t);
+    if (!exists) {
+      t.text = q->text;
+      t.len = q->len;
+      t.df = 0;
     }
-    if (r == 1)
-      live++;
+    *out = term_matcher(s, &t, exists, q->field, q);
+    return *out ? KIDX_OK : oom(s);
   }
-  /* Cursors stay in term order, so scores are summed in the same order for
-   * every document and every run: results are bit-for-bit repeatable. */
-  while (live > 0) {
-    uint32_t doc = UINT32_MAX;
-    for (size_t i = 0; i < live; i++)
-      if (cur[i].c.doc < doc)
-        doc = cur[i].c.doc;
-    uint32_t dl = kidx__segment_doclen(seg, doc);
-    double score = 0;
-    size_t kept = 0;
-    for (size_t i = 0; i < live; i++) {
-      cursor *c = &cur[i];
-      int r = 1;
-      if (c->c.doc == doc) {
-        score += kidx__scorer_score(sc, c->weight, c->c.tf, dl);
-        r = kidx__postings_next(&c->c);
-        if (r < 0) {
-          rc = damaged(errmsg, path, c);
-          goto done;
-        }
-      }
-      if (r == 1)
-        cur[kept++] = *c;
+  matcher *m = new_matcher(s, q->kind, q->field);
+  if (!(*out = m))
+    return oom(s);
+  m->q = q;
+  if (q->kind == KIDX__Q_PREFIX)
+    rc = build_prefix(s, q, m);
+  else
+    rc = build_kids(s, q, m);
+  return rc;
+}
+
+/* ---- positions ---- */
+
+/* Loads the current document's positions of a TERM matcher. */
+static int load_positions(search *s, matcher *m) {
+  if (m->pos_doc == m->doc)
+    return KIDX_OK;
+  if (m->cur.tf > m->pos_cap) {
+    uint32_t *p = realloc(m->pos, m->cur.tf * sizeof *p);
+    if (!p)
+      return oom(s);
+    m->pos = p;
+    m->pos_cap = m->cur.tf;
+  }
+  if (kidx__postings_positions(&m->cur, m->pos))
+    return damaged(s, m);
+  m->npos = m->cur.tf;
+  m->pos_doc = m->doc;
+  return KIDX_OK;
+}
+
+/* Field of the i-th position of a loaded TERM matcher. */
+static int pos_field(const matcher *m, uint32_t i) {
+  return i < m->cur.tf_title ? KIDX__FIELD_TITLE : KIDX__FIELD_BODY;
+}
+
+static int field_ok(int scope, int field) {
+  return scope == KIDX__FIELD_ANY || scope == field;
+}
+
+/* Index of position p in a loaded TERM matcher, or -1. */
+static long find_pos(const matcher *m, uint32_t p) {
+  uint32_t lo = 0, hi = m->npos;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (m->pos[mid] < p)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < m->npos && m->pos[lo] == p ? (long)lo : -1;
+}
+
+/* Receives matched positions (for snippets); may be NULL. */
+typedef struct hits {
+  kidx__buf *buf; /* uint32_t positions */
+} hits;
+
+static int add_hit(search *s, hits *h, uint32_t p) {
+  if (!h)
+    return KIDX_OK;
+  uint8_t b[4];
+  memcpy(b, &p, 4);
+  return kidx__buf_append(h->buf, b, 4) ? oom(s) : KIDX_OK;
+}
+
+/* PHRASE: does some position of kid 0 start the phrase?  With h, records
+ * every word of every occurrence. */
+static int check_phrase(search *s, matcher *m, hits *h, int *ok) {
+  const uint32_t *off = m->q->pos;
+  int rc;
+  *ok = 0;
+  for (size_t i = 0; i < m->nkids; i++)
+    if ((rc = load_positions(s, m->kids[i])))
+      return rc;
+  matcher *k0 = m->kids[0];
+  for (uint32_t j = 0; j < k0->npos; j++) {
+    uint32_t p = k0->pos[j];
+    int field = pos_field(k0, j);
+    if (!field_ok(m->field, field))
+      continue;
+    size_t i;
+    for (i = 1; i < m->nkids; i++) {
+      long at = find_pos(m->kids[i], p + off[i]);
+      if (at < 0 || pos_field(m->kids[i], (uint32_t)at) != field)
+        break;
     }
-    live = kept;
+    if (i < m->nkids)
+      continue;
+    *ok = 1;
+    if (!h)
+      return KIDX_OK;
+    for (i = 0; i < m->nkids; i++)
+      if ((rc = add_hit(s, h, p + off[i])))
+        return rc;
+  }
+  return KIDX_OK;
+}
+
+typedef struct tagged {
+  uint32_t pos;
+  uint32_t kid;
+  int field;
+} tagged;
+
+static int cmp_tagged(const void *a, const void *b) {
+  const tagged *x = a, *y = b;
+  return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* NEAR: a window holding a position of every child, all in one field,
+ * whose span has at most `distance` other words. */
+static int check_near(search *s, matcher *m, hits *h, int *ok) {
+  size_t total = 0, nk = m->nkids;
+  int rc;
+  *ok = 0;
+  for (size_t i = 0; i < nk; i++) {
+    if ((rc = load_positions(s, m->kids[i])))
+      return rc;
+    total += m->kids[i]->npos;
+  }
+  tagged *t = malloc(total * sizeof *t);
+  uint32_t *count = calloc(nk, sizeof *count);
+  if (!t || !count) {
+    free(t);
+    free(count);
+    return oom(s);
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < nk; i++)
+    for (uint32_t j = 0; j < m->kids[i]->npos; j++) {
+      int field = pos_field(m->kids[i], j);
+      if (field_ok(m->field, field))
+        t[n++] = (tagged){m->kids[i]->pos[j], (uint32_t)i, field};
+    }
+  qsort(t, n, sizeof *t, cmp_tagged);
+  /* Sliding window: for each right end, the shortest window that has all
+   * children; it qualifies if its other words number <= distance. */
+  size_t have = 0, left = 0;
+  for (size_t right = 0; right < n && rc == KIDX_OK; right++) {
+    if (count[t[right].kid]++ == 0)
+      have++;
+    while (have == nk && count[t[left].kid] > 1) {
+      count[t[left].kid]--;
+      left++;
+    }
+    if (have < nk || t[left].field != t[right].field)
+      continue;
+    uint64_t span = (uint64_t)t[right].pos - t[left].pos + 1;
+    if (span - nk > m->q->distance)
+      continue;
+    *ok = 1;
+    if (!h)
+      break;
+    for (size_t i = left; i <= right && rc == KIDX_OK; i++)
+      rc = add_hit(s, h, t[i].pos);
+  }
+  free(t);
+  free(count);
+  return rc;
+}
+
+/* ---- advancing ---- */
+
+static int advance(search *s, matcher *m, uint32_t target);
+
+static int advance_term(search *s, matcher *m, uint32_t target) {
+  if (!m->exists) {
+    m->doc = END;
+    return KIDX_OK;
+  }
+  if (m->started && m->doc != END && m->doc >= target)
+    return KIDX_OK;
+  m->started = 1;
+  for (;;) {
+    int r = kidx__postings_next(&m->cur);
+    if (r < 0)
+      return damaged(s, m);
+    if (r == 0) {
+      m->doc = END;
+      return KIDX_OK;
+    }
+    if (m->cur.doc < target)
+      continue;
+    uint32_t in_body = m->cur.tf - m->cur.tf_title;
+    if ((m->field == KIDX__FIELD_TITLE && m->cur.tf_title == 0) ||
+        (m->field == KIDX__FIELD_BODY && in_body == 0))
+      continue;
+    m->doc = m->cur.doc;
+    return KIDX_OK;
+  }
+}
+
+static int advance_or(search *s, matcher *m, uint32_t target) {
+  uint32_t best = END;
+  for (size_t i = 0; i < m->nkids; i++) {
+    matcher *k = m->kids[i];
+    if (!k->started || (k->doc != END && k->doc < target)) {
+      int rc = advance(s, k, target);
+      if (rc)
+        return rc;
+    }
+    if (k->doc < best)
+      best = k->doc;
+  }
+  m->doc = best;
+  return KIDX_OK;
+}
+
+/* Advances every child to the same document >= target (leapfrog). */
+static int advance_all(search *s, matcher *m, uint32_t target) {
+  uint32_t t = target;
+  for (;;) {
+    int agreed = 1;
+    for (size_t i = 0; i < m->nkids; i++) {
+      matcher *k = m->kids[i];
+      if (!k->started || k->doc < t) {
+        int rc = advance(s, k, t);
+        if (rc)
+          return rc;
+      }
+      if (k->doc == END) {
+        m->doc = END;
+        return KIDX_OK;
+      }
+      if (k->doc > t) {
+        t = k->doc;
+        agreed = 0;
+      }
+    }
+    if (agreed) {
+      m->doc = t;
+      return KIDX_OK;
+    }
+  }
+}
+
+static int advance_not(search *s, matcher *m, uint32_t target) {
+  matcher *yes = m->kids[0], *no = m->kids[1];
+  uint32_t t = target;
+  for (;;) {
+    int rc = advance(s, yes, t);
+    if (rc)
+      return rc;
+    if (yes->doc == END) {
+      m->doc = END;
+      return KIDX_OK;
+    }
+    if (!no->started || (no->doc != END && no->doc < yes->doc))
+      if ((rc = advance(s, no, yes->doc)))
+        return rc;
+    if (no->doc != yes->doc) {
+      m->doc = yes->doc;
+      return KIDX_OK;
+    }
+    t = yes->doc + 1;
+  }
+}
+
+static int advance_positional(search *s, matcher *m, uint32_t target) {
+  uint32_t t = target;
+  for (;;) {
+    int rc = advance_all(s, m, t), ok;
+    if (rc || m->doc == END)
+      return rc;
+    rc = m->kind == KIDX__Q_PHRASE ? check_phrase(s, m, NULL, &ok)
+                                   : check_near(s, m, NULL, &ok);
+    if (rc || ok)
+      return rc;
+    t = m->doc + 1;
+  }
+}
+
+static int advance(search *s, matcher *m, uint32_t target) {
+  if (target == END) {
+    m->doc = END;
+    m->started = 1;
+    return KIDX_OK;
+  }
+  int rc;
+  switch (m->kind) {
+  case KIDX__Q_TERM:
+    return advance_term(s, m, target);
+  case KIDX__Q_PREFIX:
+  case KIDX__Q_OR:
+    rc = advance_or(s, m, target);
+    break;
+  case KIDX__Q_AND:
+    rc = advance_all(s, m, target);
+    break;
+  case KIDX__Q_NOT:
+    rc = advance_not(s, m, target);
+    break;
+  default:
+    rc = advance_positional(s, m, target);
+    break;
+  }
+  m->started = 1;
+  return rc;
+}
+
+/* ---- scoring ---- */
+
+/* One TERM's share of the score of the document it is on. */
+static void term_share(search *s, const matcher *m, const uint32_t dlen[2],
+                       kidx_explain *e) {
+  const kidx__scorer *sc = s->sc;
+  uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
+  memset(e, 0, sizeof *e);
+  e->term = m->term.text;
+  e->term_len = m->term.len;
+  e->field = m->field == KIDX__FIELD_TITLE  ? KIDX_FIELD_TITLE
+             : m->field == KIDX__FIELD_BODY ? KIDX_FIELD_BODY
+                                            : -1;
+  e->df = m->term.df;
+  e->idf = m->idf;
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    e->tf[f] = tf[f];
+    e->len[f] = dlen[f];
+    e->norm[f] = kidx__scorer_norm(sc, f, dlen[f]);
+    e->weight[f] = (e->field < 0 || e->field == f) ? sc->weight[f] : 0.0;
+    if (tf[f])
+      e->tfc += e->weight[f] * tf[f] / e->norm[f];
+  }
+  e->score = e->idf * kidx__scorer_saturate(sc, e->tfc);
+}
+
+/* Visits the TERM matchers that count for document doc (see the file
+ * comment), in query order. */
+typedef int (*visit_fn)(search *s, matcher *m, void *ctx);
+
+static int visit(search *s, matcher *m, uint32_t doc, visit_fn fn, void *ctx) {
+  if (m->doc != doc)
+    return KIDX_OK;
+  if (m->kind == KIDX__Q_TERM)
+    return fn(s, m, ctx);
+  size_t n = m->kind == KIDX__Q_NOT ? 1 : m->nkids;
+  for (size_t i = 0; i < n; i++) {
+    int rc = visit(s, m->kids[i], doc, fn, ctx);
+    if (rc)
+      return rc;
+  }
+  return KIDX_OK;
+}
+
+typedef struct score_ctx {
+  uint32_t dlen[2];
+  double score;
+  kidx__buf *explain; /* kidx_explain entries, or NULL */
+} score_ctx;
+
+static int add_share(search *s, matcher *m, void *ctx) {
+  score_ctx *c = ctx;
+  kidx_explain e;
+  term_share(s, m, c->dlen, &e);
+  c->score += e.score;
+  if (c->explain && kidx__buf_append(c->explain, &e, sizeof e))
+    return oom(s);
+  return KIDX_OK;
+}
+
+static int score_doc(search *s, matcher *root, uint32_t doc, double *score,
+                     kidx__buf *explain) {
+  score_ctx c = {{0, 0}, 0.0, explain};
+  kidx__segment_doclens(s->seg, doc, &c.dlen[0], &c.dlen[1]);
+  int rc = visit(s, root, doc, add_share, &c);
+  *score = c.score;
+  return rc;
+}
+
+/* ---- positions of a hit, for snippets ---- */
+
+static int collect_hits(search *s, matcher *m, uint32_t doc, hits *h) {
+  if (m->doc != doc)
+    return KIDX_OK;
+  int rc, ok;
+  switch (m->kind) {
+  case KIDX__Q_TERM:
+    if ((rc = load_positions(s, m)))
+      return rc;
+    for (uint32_t j = 0; j < m->npos; j++)
+      if (field_ok(m->field, pos_field(m, j)) &&
+          (rc = add_hit(s, h, m->pos[j])))
+        return rc;
+    return KIDX_OK;
+  case KIDX__Q_PHRASE:
+    return check_phrase(s, m, h, &ok);
+  case KIDX__Q_NEAR:
+    return check_near(s, m, h, &ok);
+  default:
+    for (size_t i = 0; i < (m->kind == KIDX__Q_NOT ? 1 : m->nkids); i++)
+      if ((rc = collect_hits(s, m->kids[i], doc, h)))
+        return rc;
+    return KIDX_OK;
+  }
+}
+
+/* ---- entry points ---- */
+
+int kidx__search_run(const kidx__segment *seg, const char *path,
+                     const kidx__qnode *root, const kidx__scorer *sc,
+                     kidx__topk *topk, uint64_t *total, char *errmsg) {
+  search s = {seg, path, sc, errmsg, NULL, 0, 0};
+  matcher *m;
+  *total = 0;
+  int rc = build(&s, root, &m);
+  if (!rc)
+    rc = advance(&s, m, 0);
+  while (!rc && m->doc != END) {
+    double score;
+    uint32_t doc = m->doc;
+    if ((rc = score_doc(&s, m, doc, &score, NULL)))
+      break;
     (*total)++;
     kidx__topk_push(topk, score, doc);
+    rc = advance(&s, m, doc + 1);
   }
-done:
-  free(cur);
-  qterms_free(&q);
+  free_matchers(&s);
+  return rc;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+int kidx__search_hit(const kidx__segment *seg, const char *path,
+                     const kidx__qnode *root, const kidx__scorer *sc,
+                     uint32_t doc, kidx__buf *explain, kidx__buf *positions,
+                     char *errmsg) {
+  search s = {seg, path, sc, errmsg, NULL, 0, 0};
+  matcher *m;
+  int rc = build(&s, root, &m);
+  if (!rc)
+    rc = advance(&s, m, doc);
+  if (!rc && m->doc != doc)
+    rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: a hit did not match again", path);
+  double score;
+  if (!rc && explain)
+    rc = score_doc(&s, m, doc, &score, explain);
+  if (!rc && positions) {
+    hits h = {positions};
+    size_t before = positions->n;
+    rc = collect_hits(&s, m, doc, &h);
+    if (!rc) {
+      /* Sorted and without duplicates (a word in two phrases). */
+      uint32_t *p = (uint32_t *)(void *)(positions->p + before);
+      size_t n = (positions->n - before) / 4, k = 0;
+      qsort(p, n, sizeof *p, cmp_u32);
+      for (size_t i = 0; i < n; i++)
+        if (k == 0 || p[i] != p[k - 1])
+          p[k++] = p[i];
+      positions->n = before + k * 4;
+    }
+  }
+  free_matchers(&s);
   return rc;
 }

@@ -55,8 +55,11 @@ static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
     if (off < prev || (d == 0 && off != 0))
       return corrupt(errmsg, path, "document table out of order");
     prev = off;
-    if (d < s->ndocs)
-      tokens += kidx__get_u32(s->sec[KIDX__SEC_DOCLENS] + d * 4);
+    if (d < s->ndocs) {
+      const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + d * 8;
+      s->title_tokens += kidx__get_u32(l);
+      tokens += (uint64_t)kidx__get_u32(l) + kidx__get_u32(l + 4);
+    }
   }
   if (prev != s->sec_len[KIDX__SEC_DOCDATA])
     return corrupt(errmsg, path, "document table does not match its data");
@@ -135,7 +138,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     }
   }
   if (s->sec_len[KIDX__SEC_TERMS] != (s->nterms + 1) * KIDX__TERM_ENTRY ||
-      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 4 ||
+      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 8 ||
       s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 8) {
     rc = corrupt(errmsg, path, "section sizes do not match the counts");
     goto fail;
@@ -186,17 +189,22 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + (size_t)doc * 8;
   const uint8_t *p = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs);
   const uint8_t *end = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs + 8);
-  uint64_t id_len, title_len;
+  uint64_t id_len, title_len, body_len;
   if (kidx__varint_get(&p, end, &id_len) || id_len > (size_t)(end - p))
     return KIDX_ECORRUPT;
   out->id = (const char *)p;
   out->id_len = (size_t)id_len;
   p += id_len;
-  if (kidx__varint_get(&p, end, &title_len) || title_len != (size_t)(end - p))
+  if (kidx__varint_get(&p, end, &title_len) || title_len > (size_t)(end - p))
     return KIDX_ECORRUPT;
   out->title = (const char *)p;
   out->title_len = (size_t)title_len;
-  out->len = kidx__get_u32(s->sec[KIDX__SEC_DOCLENS] + (size_t)doc * 4);
+  p += title_len;
+  if (kidx__varint_get(&p, end, &body_len) || body_len != (size_t)(end - p))
+    return KIDX_ECORRUPT;
+  out->body = (const char *)p;
+  out->body_len = (size_t)body_len;
+  kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
   out->deleted = 0;
   return KIDX_OK;
 }

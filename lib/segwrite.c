@@ -65,7 +65,7 @@ static int append_list(merge *m, const kidx__term *t, uint64_t doc_limit,
       continue; /* next() skips the unread positions */
     if ((rc = kidx__postings_positions(&c, m->pos)))
       break;
-    if (kidx__postings_put(&m->list, *base, doc, m->pos, c.tf))
+    if (kidx__postings_put(&m->list, *base, doc, m->pos, c.tf, c.tf_title))
       return oom(m);
     *base = (uint64_t)doc + 1;
     (*df)++;
@@ -181,16 +181,18 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
 }
 
 static int put_doclen(merge *m, const kidx__docinfo *d, uint64_t *acc) {
-  uint8_t b[4];
-  kidx__set_u32(b, d->len);
-  *acc += d->len;
-  return kidx__wfile_write(&m->f, b, 4);
+  uint8_t b[8];
+  kidx__set_u32(b, d->title_tokens);
+  kidx__set_u32(b + 4, d->body_tokens);
+  *acc += (uint64_t)d->title_tokens + d->body_tokens;
+  return kidx__wfile_write(&m->f, b, 8);
 }
 
 static uint64_t docdata_size(const kidx__docinfo *d) {
   uint8_t tmp[10];
   return kidx__varint_encode(tmp, d->id_len) + d->id_len +
-         kidx__varint_encode(tmp, d->title_len) + d->title_len;
+         kidx__varint_encode(tmp, d->title_len) + d->title_len +
+         kidx__varint_encode(tmp, d->body_len) + d->body_len;
 }
 
 static int put_docoff(merge *m, const kidx__docinfo *d, uint64_t *acc) {
@@ -206,7 +208,9 @@ static int put_docdata(merge *m, const kidx__docinfo *d, uint64_t *acc) {
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->id_len));
   kidx__wfile_write(&m->f, d->id, d->id_len);
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->title_len));
-  return kidx__wfile_write(&m->f, d->title, d->title_len);
+  kidx__wfile_write(&m->f, d->title, d->title_len);
+  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->body_len));
+  return kidx__wfile_write(&m->f, d->body, d->body_len);
 }
 
 static int write_documents(merge *m, uint64_t *ntokens) {

@@ -14,7 +14,10 @@ static void build(kidx__buf *b, const uint32_t *docs, const uint32_t *tf,
   for (size_t i = 0; i < n; i++) {
     for (uint32_t k = 0; k < tf[i]; k++)
       pos[k] = (uint32_t)i * 10 + k * 3;
-    ck_assert_int_eq(kidx__postings_put(b, base, docs[i], pos, tf[i]), KIDX_OK);
+    /* Every other entry has its first occurrence in the title. */
+    ck_assert_int_eq(
+        kidx__postings_put(b, base, docs[i], pos, tf[i], (uint32_t)(i % 2)),
+        KIDX_OK);
     base = (uint64_t)docs[i] + 1;
   }
 }
@@ -30,6 +33,7 @@ START_TEST(test_postings_roundtrip) {
     ck_assert_int_eq(kidx__postings_next(&c), 1);
     ck_assert_uint_eq(c.doc, docs[i]);
     ck_assert_uint_eq(c.tf, tf[i]);
+    ck_assert_uint_eq(c.tf_title, i % 2);
     if (i % 2 == 0) { /* read positions of every other entry only */
       uint32_t pos[64];
       ck_assert_int_eq(kidx__postings_positions(&c, pos), KIDX_OK);
@@ -46,12 +50,18 @@ END_TEST
 START_TEST(test_postings_first_position_zero) {
   kidx__buf b = {0};
   uint32_t pos[] = {0, 1, 2};
-  ck_assert_int_eq(kidx__postings_put(&b, 0, 0, pos, 3), KIDX_OK);
-  /* doc gap 1 (doc 0 + 1), tf 3, position gaps 1 1 1 */
+  ck_assert_int_eq(kidx__postings_put(&b, 0, 0, pos, 3, 0), KIDX_OK);
+  /* doc gap 1 (doc 0 + 1), tf 3 * 2 + no title, position gaps 1 1 1 */
   ck_assert_uint_eq(b.n, 5);
   ck_assert_uint_eq(b.p[0], 1);
-  ck_assert_uint_eq(b.p[1], 3);
+  ck_assert_uint_eq(b.p[1], 6);
   ck_assert_uint_eq(b.p[2], 1);
+  /* With two of them in the title, the count follows the flag. */
+  b.n = 0;
+  ck_assert_int_eq(kidx__postings_put(&b, 0, 0, pos, 3, 2), KIDX_OK);
+  ck_assert_uint_eq(b.n, 6);
+  ck_assert_uint_eq(b.p[1], 7);
+  ck_assert_uint_eq(b.p[2], 2);
   kidx__buf_free(&b);
 }
 END_TEST
@@ -85,11 +95,16 @@ START_TEST(test_postings_detects_damage) {
   for (size_t n = 0; n < b.n; n++)
     ck_assert_int_eq(walk(b.p, n, 3, 100), KIDX_ECORRUPT);
   /* A zero gap (document repeated) and a zero tf. */
-  const uint8_t zero_gap[] = {4, 1, 1, 0, 1, 1};
+  const uint8_t zero_gap[] = {4, 2, 1, 0, 2, 1};
   ck_assert_int_eq(walk(zero_gap, sizeof zero_gap, 2, 100), KIDX_ECORRUPT);
   const uint8_t zero_tf[] = {4, 0};
   ck_assert_int_eq(walk(zero_tf, sizeof zero_tf, 1, 100), KIDX_ECORRUPT);
-  const uint8_t zero_pos_gap[] = {4, 2, 1, 0};
+  /* More title occurrences than occurrences, and a title flag with 0. */
+  const uint8_t title_over[] = {4, 3, 2, 1};
+  ck_assert_int_eq(walk(title_over, sizeof title_over, 1, 100), KIDX_ECORRUPT);
+  const uint8_t title_zero[] = {4, 3, 0, 1};
+  ck_assert_int_eq(walk(title_zero, sizeof title_zero, 1, 100), KIDX_ECORRUPT);
+  const uint8_t zero_pos_gap[] = {4, 4, 1, 0};
   ck_assert_int_eq(walk(zero_pos_gap, sizeof zero_pos_gap, 1, 100),
                    KIDX_ECORRUPT);
   kidx__buf_free(&b);
