@@ -124,6 +124,16 @@ static size_t next_char(const analysis *a, size_t i, uint32_t *cp, int *cls) {
 /* Emits one term (already normalised, UTF-8 in t[0..n)). */
 static int emit(analysis *a, char *t, size_t n, size_t start, size_t end,
                 uint32_t pos) {
+  kidx__token tok;
+  if (a->an->flags & KIDX__AN_OFFSETS) {
+    /* Every word, as written: positions and offsets are all wanted. */
+    tok.text = (const char *)a->text + start;
+    tok.len = end - start;
+    tok.start = start;
+    tok.end = end;
+    tok.pos = pos;
+    return a->fn(a->ctx, &tok);
+  }
   if (n == 0 || n > KIDX_MAX_TOKEN_BYTES)
     return 0;
   if ((a->an->flags & KIDX__AN_STOP_ENGLISH) && kidx__stopword_english(t, n))
@@ -132,7 +142,6 @@ static int emit(analysis *a, char *t, size_t n, size_t start, size_t end,
     n = kidx__stemcache_stem(a->an->cache, t, n);
   if (n == 0)
     return 0;
-  kidx__token tok;
   tok.text = t;
   tok.len = n;
   tok.start = start;
@@ -145,6 +154,8 @@ static int emit(analysis *a, char *t, size_t n, size_t start, size_t end,
  * KIDX_MAX_TOKEN_BYTES + 1 when it does not fit. */
 static size_t normalise(analysis *a, const uint32_t *cps, size_t n, int ascii) {
   size_t out = 0;
+  if (a->an->flags & KIDX__AN_OFFSETS)
+    return 0; /* emit() will not look at the term */
   if (ascii) {
     /* ASCII is already in normal form; folding is just lower-casing. */
     if (n > KIDX_MAX_TOKEN_BYTES)
@@ -173,7 +184,7 @@ static size_t normalise(analysis *a, const uint32_t *cps, size_t n, int ascii) {
 
 static int end_word(analysis *a, size_t end) {
   int rc = 0;
-  if (!a->too_long) {
+  if (!a->too_long || (a->an->flags & KIDX__AN_OFFSETS)) {
     size_t n = normalise(a, a->cps, a->ncps, a->ascii);
     rc = emit(a, a->term, n, a->start, end, a->pos);
   }

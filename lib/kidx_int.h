@@ -230,6 +230,10 @@ size_t kidx__stemcache_stem(kidx__stemcache *c, char *word, size_t len);
 #define KIDX__AN_STOP_ENGLISH 0x2u
 #define KIDX__AN_FOLD_DIACRITICS 0x4u
 #define KIDX__AN_ALL 0x7u
+/* Not stored: report every word as written, with its position and
+ * offsets, skipping normalisation, stop words and stemming (which do not
+ * change positions).  What snippets need to place matched positions. */
+#define KIDX__AN_OFFSETS 0x100u
 
 typedef struct kidx__analyzer {
   unsigned flags;         /* KIDX__AN_* */
@@ -653,14 +657,15 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
                      const kidx__qnode *root, const kidx__scorer *sc,
                      kidx__topk *topk, uint64_t *total, char *errmsg);
 
-/* For one matching document: appends its score breakdown to explain (as
- * kidx_explain entries whose term pointers point into seg) and the sorted,
- * distinct positions of the words that matched to positions (uint32_t,
- * host order).  Either buffer may be NULL. */
-int kidx__search_hit(const kidx__segment *seg, const char *path,
-                     const kidx__qnode *root, const kidx__scorer *sc,
-                     uint32_t doc, kidx__buf *explain, kidx__buf *positions,
-                     char *errmsg);
+/* For matching documents docs[0..n), in strictly increasing order: appends
+ * to explain[i] the score breakdown of docs[i] (kidx_explain entries whose
+ * term pointers point into seg) and to positions[i] the sorted, distinct
+ * positions of its words that matched (uint32_t, host order).  Either
+ * array may be NULL.  Cost: one pass over the query's postings. */
+int kidx__search_hits(const kidx__segment *seg, const char *path,
+                      const kidx__qnode *root, const kidx__scorer *sc,
+                      const uint32_t *docs, size_t n, kidx__buf *explain,
+                      kidx__buf *positions, char *errmsg);
 
 /**************************************************************************
 ** Interface to code in snippet.c: the passage shown with a hit.

@@ -139,36 +139,83 @@ static int id_cmp(void *ctx, uint32_t a, uint32_t b) {
   return kidx__term_cmp(x.id, x.id_len, y.id, y.id_len);
 }
 
-/* Puts hit i of the sorted collector into res, with its snippet and
- * explanation when asked for. */
-static int add_hit(kidx_results *res, const kidx_reader *r,
-                   const kidx__qnode *root, const kidx__scorer *sc,
-                   const kidx_search_options *o, const kidx__hit *h,
-                   kidx__buf *ex, kidx__buf *pos, kidx__buf *spans,
-                   char *errmsg) {
-  kidx__docinfo d;
-  kidx__segment_doc(&r->seg, h->doc, &d); /* verified at open */
-  ex->n = pos->n = spans->n = 0;
-  int rc = kidx__search_hit(&r->seg, r->path, root, sc, h->doc,
-                            o->explain ? ex : NULL,
-                            o->snippet_words ? pos : NULL, errmsg);
-  if (rc)
-    return rc;
-  const char *snip = NULL;
-  size_t a = 0, b = 0;
-  if (o->snippet_words) {
-    kidx__analyzer an = {r->seg.an_flags, NULL};
-    rc = kidx__snippet_make(&an, d.title, d.title_len, d.body, d.body_len,
-                            (const uint32_t *)(void *)pos->p, pos->n / 4,
-                            o->snippet_words, &a, &b, spans);
-    if (rc)
-      return kidx__err(errmsg, rc, "out of memory");
-    snip = d.body ? d.body + a : "";
+/* One hit of the page, for sorting the page by document. */
+typedef struct page_hit {
+  uint32_t doc;
+  size_t rank; /* index in the page */
+} page_hit;
+
+static int cmp_page_doc(const void *a, const void *b) {
+  const page_hit *x = a, *y = b;
+  return (x->doc > y->doc) - (x->doc < y->doc);
+}
+
+/* Puts the page's hits (sorted best first) into res, with snippets and
+ * explanations when asked for.  Their positions and explanations come from
+ * one pass over the postings in document order (kidx__search_hits). */
+static int fill_page(kidx_results *res, const kidx_reader *r,
+                     const kidx__qnode *root, const kidx__scorer *sc,
+                     const kidx_search_options *o, const kidx__hit *page,
+                     size_t n, char *errmsg) {
+  int rc = KIDX_OK;
+  page_hit *order = calloc(n ? n : 1, sizeof *order);
+  uint32_t *docs = calloc(n ? n : 1, sizeof *docs);
+  kidx__buf *ex = calloc(n ? n : 1, sizeof *ex);
+  kidx__buf *pos = calloc(n ? n : 1, sizeof *pos);
+  kidx__buf spans = {0};
+  if (!order || !docs || !ex || !pos) {
+    rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    goto done;
   }
-  if (kidx__results_add(res, &d, h->score, snip, b - a, spans,
-                        o->explain ? ex : NULL))
-    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
-  return KIDX_OK;
+  for (size_t i = 0; i < n; i++)
+    order[i] = (page_hit){page[i].doc, i};
+  qsort(order, n, sizeof *order, cmp_page_doc);
+  for (size_t i = 0; i < n; i++)
+    docs[i] = order[i].doc;
+  if (o->explain || o->snippet_words) {
+    rc = kidx__search_hits(&r->seg, r->path, root, sc, docs, n,
+                           o->explain ? ex : NULL,
+                           o->snippet_words ? pos : NULL, errmsg);
+    if (rc)
+      goto done;
+  }
+  /* Back to rank order: docs[j] becomes where page hit j sits in the
+   * arrays filled above (indexed in document order). */
+  for (size_t i = 0; i < n; i++)
+    docs[order[i].rank] = (uint32_t)i;
+  kidx__analyzer an = {r->seg.an_flags, NULL};
+  for (size_t j = 0; j < n && !rc; j++) {
+    size_t k = docs[j];
+    kidx__docinfo d;
+    kidx__segment_doc(&r->seg, page[j].doc, &d); /* verified at open */
+    const char *snip = NULL;
+    size_t a = 0, b = 0;
+    spans.n = 0;
+    if (o->snippet_words) {
+      rc = kidx__snippet_make(&an, d.title, d.title_len, d.body, d.body_len,
+                              (const uint32_t *)(void *)pos[k].p, pos[k].n / 4,
+                              o->snippet_words, &a, &b, &spans);
+      if (rc) {
+        rc = kidx__err(errmsg, rc, "out of memory");
+        break;
+      }
+      snip = d.body ? d.body + a : "";
+    }
+    if (kidx__results_add(res, &d, page[j].score, snip, b - a, &spans,
+                          o->explain ? &ex[k] : NULL))
+      rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  }
+done:
+  for (size_t i = 0; ex && pos && i < n; i++) {
+    kidx__buf_free(&ex[i]);
+    kidx__buf_free(&pos[i]);
+  }
+  kidx__buf_free(&spans);
+  free(order);
+  free(docs);
+  free(ex);
+  free(pos);
+  return rc;
 }
 
 kidx_status kidx_search(const kidx_reader *r, const char *query,
@@ -215,16 +262,12 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
   }
   uint64_t total = 0;
   rc = kidx__search_run(&r->seg, r->path, root, &sc, &topk, &total, errmsg);
-  kidx__buf ex = {0}, pos = {0}, spans = {0};
   if (!rc) {
     size_t n = kidx__topk_finish(&topk);
-    for (size_t i = o.offset; i < n && !rc; i++)
-      rc = add_hit(res, r, root, &sc, &o, &topk.heap[i], &ex, &pos, &spans,
-                   errmsg);
+    if (n > o.offset)
+      rc = fill_page(res, r, root, &sc, &o, topk.heap + o.offset, n - o.offset,
+                     errmsg);
   }
-  kidx__buf_free(&ex);
-  kidx__buf_free(&pos);
-  kidx__buf_free(&spans);
   kidx__topk_free(&topk);
   kidx__query_free(q);
   if (rc) {

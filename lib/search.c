@@ -616,34 +616,40 @@ static int cmp_u32(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-int kidx__search_hit(const kidx__segment *seg, const char *path,
-                     const kidx__qnode *root, const kidx__scorer *sc,
-                     uint32_t doc, kidx__buf *explain, kidx__buf *positions,
-                     char *errmsg) {
+int kidx__search_hits(const kidx__segment *seg, const char *path,
+                      const kidx__qnode *root, const kidx__scorer *sc,
+                      const uint32_t *docs, size_t n, kidx__buf *explain,
+                      kidx__buf *positions, char *errmsg) {
   search s = {seg, path, sc, errmsg, NULL, 0, 0};
   matcher *m;
   int rc = build(&s, root, &m);
-  if (!rc)
-    rc = advance(&s, m, doc);
-  if (!rc && m->doc != doc)
-    rc = kidx__err(errmsg, KIDX_ECORRUPT,
-                   "%s is damaged: a hit did not match again", path);
-  double score;
-  if (!rc && explain)
-    rc = score_doc(&s, m, doc, &score, explain);
-  if (!rc && positions) {
-    hits h = {positions};
-    size_t before = positions->n;
-    rc = collect_hits(&s, m, doc, &h);
-    if (!rc) {
+  /* One pass: the documents come in increasing order, so each postings
+   * list is read once for the whole page instead of once per hit. */
+  for (size_t i = 0; i < n && !rc; i++) {
+    uint32_t doc = docs[i];
+    if ((rc = advance(&s, m, doc)))
+      break;
+    if (m->doc != doc) {
+      rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                     "%s is damaged: a hit did not match again", path);
+      break;
+    }
+    double score;
+    if (explain && (rc = score_doc(&s, m, doc, &score, &explain[i])))
+      break;
+    if (positions) {
+      hits h = {&positions[i]};
+      kidx__buf *b = &positions[i];
+      if ((rc = collect_hits(&s, m, doc, &h)))
+        break;
       /* Sorted and without duplicates (a word in two phrases). */
-      uint32_t *p = (uint32_t *)(void *)(positions->p + before);
-      size_t n = (positions->n - before) / 4, k = 0;
-      qsort(p, n, sizeof *p, cmp_u32);
-      for (size_t i = 0; i < n; i++)
-        if (k == 0 || p[i] != p[k - 1])
-          p[k++] = p[i];
-      positions->n = before + k * 4;
+      uint32_t *p = (uint32_t *)(void *)b->p;
+      size_t np = b->n / 4, k = 0;
+      qsort(p, np, sizeof *p, cmp_u32);
+      for (size_t j = 0; j < np; j++)
+        if (k == 0 || p[j] != p[k - 1])
+          p[k++] = p[j];
+      b->n = k * 4;
     }
   }
   free_matchers(&s);
