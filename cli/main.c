@@ -10,12 +10,19 @@
  * Layout: small helpers (messages, UTF-8 aware printing, option parsing),
  * then one static function per command, then the command table and main().
  * Nothing here is mutable global state: each command gets a `cli` context
- * and its parsed options.
+ * and its parsed options.  Input and output formats that stand on their
+ * own live beside this file: json.c (UTF-8 checks, JSON output), jsonl.c
+ * (the JSON Lines documents of index --jsonl) and lines.c (bounded line
+ * reading, for --jsonl and search --batch).
  *
  * Exit statuses are part of the interface (scripts test them), see
  * MAIN_HELP below.
  */
 #include "kidx.h"
+
+#include "json.h"
+#include "jsonl.h"
+#include "lines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -56,114 +63,39 @@ enum {
 #define BINARY_PROBE 8192
 /* Progress redraws per second at most: more is flicker and wasted writes. */
 #define PROGRESS_HZ 10.0
+/* Longest JSON Lines line (one document) kidx index reads; a longer one is
+ * reported and skipped.  Far above real documents, it bounds memory when a
+ * file without newlines is given by mistake. */
+#define JSONL_MAX_LINE ((size_t)256 << 20)
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */
 /* ---------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s (1 to 4 bytes, following
- * Unicode's table of well-formed byte sequences: no overlongs, surrogates
- * or code points past U+10FFFF), or 0 if the bytes there are not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n, uint32_t *cp) {
-  unsigned c = s[0], lo = 0x80, hi = 0xBF;
-  size_t len;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
+/* Writes the character at p[0..n) (n > 0) for a terminal and returns the
+ * number of bytes it took: ids, titles, snippets and paths come from files
+ * and may hold control characters (an escape sequence in a title could
+ * reprogram the terminal, a newline in a file name would split a one-line
+ * error) or invalid UTF-8.  Controls become '?', invalid bytes U+FFFD. */
+static size_t put_char(FILE *f, const unsigned char *p, size_t n) {
+  uint32_t cp;
+  size_t len = cli_utf8_len(p, n, &cp);
+  if (len == 0) {
+    fputs("\xEF\xBF\xBD", f);
     return 1;
-  } else if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    v = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    v = c & 0x0F;
-    lo = c == 0xE0 ? 0xA0 : 0x80;
-    hi = c == 0xED ? 0x9F : 0xBF;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    v = c & 0x07;
-    lo = c == 0xF0 ? 0x90 : 0x80;
-    hi = c == 0xF4 ? 0x8F : 0xBF;
-  } else {
-    return 0;
   }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    unsigned b = s[i];
-    if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
-      return 0;
-    v = (v << 6) | (b & 0x3F);
-  }
-  *cp = v;
+  if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+    fputc('?', f);
+  else
+    fwrite(p, 1, len, f);
   return len;
 }
 
-/* Writes text for a terminal: ids, titles and paths come from files and
- * may hold control characters (an escape sequence in a title could
- * reprogram the terminal, a newline in a file name would split a one-line
- * error) or invalid UTF-8.  Controls become '?', invalid bytes U+FFFD. */
+/* Writes text for a terminal, see put_char. */
 static void put_text(FILE *f, const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < len) {
-    uint32_t cp;
-    size_t n = utf8_seq_len(p + i, len - i, &cp);
-    if (n == 0) {
-      fputs("\xEF\xBF\xBD", f);
-      i++;
-    } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
-      fputc('?', f);
-      i += n;
-    } else {
-      fwrite(p + i, 1, n, f);
-      i += n;
-    }
-  }
-}
-
-/* Writes s as a JSON string.  Output is always valid JSON: quotes,
- * backslashes and controls are escaped and invalid UTF-8 bytes become
- * \ufffd (JSON text must be Unicode; a raw invalid byte makes strict
- * parsers reject the whole line). */
-static void put_json_string(FILE *f, const char *s, size_t len) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  fputc('"', f);
-  while (i < len) {
-    uint32_t cp;
-    size_t n = utf8_seq_len(p + i, len - i, &cp);
-    if (n == 0) {
-      fputs("\\ufffd", f);
-      i++;
-      continue;
-    }
-    if (cp == '"' || cp == '\\')
-      fprintf(f, "\\%c", (char)cp);
-    else if (cp < 0x20)
-      fprintf(f, "\\u%04x", (unsigned)cp);
-    else
-      fwrite(p + i, 1, n, f);
-    i += n;
-  }
-  fputc('"', f);
-}
-
-/* Writes a double as a JSON number: the shortest of %.15g..%.17g that
- * reads back as the same value.  We never call setlocale(), so the decimal
- * point is always '.'. */
-static void put_json_number(FILE *f, double x) {
-  char buf[40];
-  if (!isfinite(x)) { /* JSON has no NaN or infinity */
-    fputs("null", f);
-    return;
-  }
-  for (int prec = 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x)
-      break;
-  }
-  fputs(buf, f);
+  for (size_t i = 0; i < len;)
+    i += put_char(f, p + i, len - i);
 }
 
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
@@ -233,7 +165,18 @@ typedef enum opt_id {
   OPT_JSON,
   OPT_STEM,
   OPT_STOPWORDS,
-  OPT_DIACRITICS
+  OPT_DIACRITICS,
+  OPT_ALL,
+  OPT_ANY,
+  OPT_K1,
+  OPT_B,
+  OPT_TITLE_WEIGHT,
+  OPT_BODY_WEIGHT,
+  OPT_SNIPPET_WORDS,
+  OPT_HIGHLIGHT,
+  OPT_EXPLAIN,
+  OPT_BATCH,
+  OPT_JSONL
 } opt_id;
 
 typedef struct opt_spec {
@@ -283,6 +226,30 @@ static const choice STOPWORD_LISTS[] = {{"english", KIDX_STOPWORDS_ENGLISH},
                                         {NULL, 0}};
 static const choice SWITCHES[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
 
+/* How matched words are marked in human output. */
+typedef enum highlight_mode {
+  HL_AUTO, /* bold on a terminal, brackets otherwise (the default) */
+  HL_BOLD,
+  HL_BRACKETS,
+  HL_NONE
+} highlight_mode;
+
+static const choice HIGHLIGHTS[] = {
+    {"bold", HL_BOLD}, {"brackets", HL_BRACKETS}, {"none", HL_NONE}, {NULL, 0}};
+
+/* The search options as given: each applies on top of the library's
+ * defaults (kidx_search_options_init) only when its have_ flag is set, so
+ * the defaults live in one place, the library. */
+typedef struct search_opts {
+  kidx_match match;
+  bool have_k1, have_b, have_title_weight, have_body_weight, have_snippet_words;
+  double k1, b, title_weight, body_weight;
+  size_t snippet_words;
+  highlight_mode highlight;
+  bool explain;
+  const char *batch; /* --batch FILE, "-" for standard input */
+} search_opts;
+
 /* Options as parsed, for whichever command. */
 typedef struct cli_args {
   bool help, version, json;
@@ -291,6 +258,9 @@ typedef struct cli_args {
   size_t limit, offset;
   kidx_rank rank;
   analyzer_opts an;
+  search_opts search;
+  const char **jsonl; /* --jsonl FILE values in order (malloc'ed) */
+  size_t njsonl;
   char **pos; /* positional arguments (compacted into argv) */
   int npos;
 } cli_args;
@@ -306,6 +276,25 @@ static bool parse_size(const char *s, size_t *out) {
   if (*end != '\0' || errno == ERANGE || v > SIZE_MAX)
     return false;
   *out = (size_t)v;
+  return true;
+}
+
+/* Parses a decimal number such as 1.2, .75 or 2e-1.  strtod alone would
+ * also take " 1", "inf", "nan" and hexadecimal, none of which a user
+ * means as a weight; the result must be finite. */
+static bool parse_double(const char *s, double *out) {
+  if (*s == '\0')
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' ||
+          *p == '+' || *p == '-'))
+      return false;
+  errno = 0;
+  char *end;
+  double v = strtod(s, &end);
+  if (*end != '\0' || errno == ERANGE || !isfinite(v))
+    return false;
+  *out = v;
   return true;
 }
 
@@ -368,6 +357,85 @@ static int apply_analyzer_option(analyzer_opts *o, opt_id id,
   return ST_OK;
 }
 
+/* Stores one search option; see apply_option. */
+static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
+                               const char *arg) {
+  int v;
+  switch (id) {
+  case OPT_ALL:
+    o->match = KIDX_MATCH_ALL; /* the last of --all / --any wins */
+    break;
+  case OPT_ANY:
+    o->match = KIDX_MATCH_ANY;
+    break;
+  case OPT_K1:
+    if (!parse_double(arg, &o->k1) || o->k1 < 0)
+      return fail(ST_USAGE, "%s expects a number >= 0, got '%s'", spelled, arg);
+    o->have_k1 = true;
+    break;
+  case OPT_B:
+    if (!parse_double(arg, &o->b) || o->b < 0 || o->b > 1)
+      return fail(ST_USAGE, "%s expects a number from 0 to 1, got '%s'",
+                  spelled, arg);
+    o->have_b = true;
+    break;
+  case OPT_TITLE_WEIGHT:
+  case OPT_BODY_WEIGHT: {
+    double w;
+    if (!parse_double(arg, &w) || w < 0)
+      return fail(ST_USAGE, "%s expects a number >= 0, got '%s'", spelled, arg);
+    if (id == OPT_TITLE_WEIGHT) {
+      o->title_weight = w;
+      o->have_title_weight = true;
+    } else {
+      o->body_weight = w;
+      o->have_body_weight = true;
+    }
+    break;
+  }
+  case OPT_SNIPPET_WORDS:
+    if (!parse_size(arg, &o->snippet_words))
+      return fail(ST_USAGE, "%s expects a non-negative integer, got '%s'",
+                  spelled, arg);
+    o->have_snippet_words = true;
+    break;
+  case OPT_HIGHLIGHT:
+    if (!parse_choice(HIGHLIGHTS, arg, &v))
+      return bad_choice(HIGHLIGHTS, spelled, arg);
+    o->highlight = (highlight_mode)v;
+    break;
+  case OPT_EXPLAIN:
+    o->explain = true;
+    break;
+  case OPT_BATCH:
+    if (*arg == '\0')
+      return fail(ST_USAGE,
+                  "%s expects a file, or - for standard input, got ''",
+                  spelled);
+    o->batch = arg;
+    break;
+  default:
+    break;
+  }
+  return ST_OK;
+}
+
+/* Records one --jsonl FILE; they are read in the order given. */
+static int add_jsonl(cli_args *a, const char *spelled, const char *arg) {
+  if (*arg == '\0')
+    return fail(ST_USAGE, "%s expects a file, or - for standard input, got ''",
+                spelled);
+  for (size_t i = 0; i < a->njsonl; i++)
+    if (strcmp(arg, "-") == 0 && strcmp(a->jsonl[i], "-") == 0)
+      return fail(ST_USAGE, "%s - (standard input) given twice", spelled);
+  const char **grown = realloc(a->jsonl, (a->njsonl + 1) * sizeof *grown);
+  if (!grown)
+    return fail(ST_USAGE, "out of memory");
+  a->jsonl = grown;
+  a->jsonl[a->njsonl++] = arg;
+  return ST_OK;
+}
+
 /* Stores one option in a; `spelled` is the option as the user wrote it, so
  * that messages quote it back ("-k" or "--limit"). */
 static int apply_option(cli_args *a, opt_id id, const char *spelled,
@@ -411,6 +479,10 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_STOPWORDS:
   case OPT_DIACRITICS:
     return apply_analyzer_option(&a->an, id, spelled, arg);
+  case OPT_JSONL:
+    return add_jsonl(a, spelled, arg);
+  default:
+    return apply_search_option(&a->search, id, spelled, arg);
   }
   return ST_OK;
 }
@@ -629,6 +701,13 @@ typedef struct index_run {
   ino_t index_ino;
   unsigned long unreadable; /* inputs that could not be read: exit 4 */
   unsigned long skipped;    /* inputs not indexed, for any reason */
+  unsigned long bad_lines;  /* JSON Lines not indexed: exit 4 too */
+  const char *const *jsonl; /* --jsonl inputs, read after the files */
+  size_t njsonl;
+  size_t docs;       /* documents added */
+  uint64_t bytes;    /* their input bytes, for the summary */
+  size_t done_files; /* inputs done, for progress */
+  uint64_t done_bytes;
   progress prog;
   byte_buf buf; /* file contents, reused from file to file */
 } index_run;
@@ -1068,23 +1147,114 @@ static void free_run(index_run *run) {
   free(run->buf.p);
 }
 
-/* Adds the collected files and commits once.  The whole run is one
- * commit: this version of the library rewrites the index on every commit,
- * so committing in batches would make a big run quadratic, and one commit
- * also means an interrupted run leaves the previous index untouched. */
+/* A bad line of a --jsonl input: "kidx: FILE:LINE: what", compiler
+ * style, so editors can jump to it.  The line is skipped, the run goes on
+ * and ends with exit status 4. */
+static void line_error(index_run *run, const char *name, uint64_t lineno,
+                       const char *fmt, ...) CLI_PRINTF(4, 5);
+static void line_error(index_run *run, const char *name, uint64_t lineno,
+                       const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  progress_clear(&run->prog);
+  fail(ST_INPUT, "%s:%" PRIu64 ": %s", name, lineno, what);
+  run->bad_lines++;
+}
+
+/* Adds the documents of one --jsonl input (see jsonl.h), line by line, so
+ * memory holds one line at a time however big the input.  Returns ST_OK,
+ * or a fatal status (the library failed otherwise than on one
+ * document). */
+static int index_jsonl(index_run *run, kidx_writer *w, const char *path) {
+  bool std_in = strcmp(path, "-") == 0;
+  const char *name = std_in ? "<stdin>" : path;
+  int fd = std_in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) { /* checked before the run: it vanished since */
+    warn(run, "cannot read %s: %s", name, strerror(errno));
+    run->unreadable++;
+    return ST_OK;
+  }
+  line_reader lr;
+  line_reader_init(&lr, fd, JSONL_MAX_LINE);
+  int rc = ST_OK;
+  for (;;) {
+    char *line;
+    size_t len;
+    int err = 0;
+    line_status ls = line_reader_next(&lr, &line, &len, &err);
+    if (ls == LINE_EOF)
+      break;
+    if (ls == LINE_ERROR) {
+      /* What was read so far is kept, as for files. */
+      warn(run, "cannot read %s: %s", name, strerror(err));
+      run->unreadable++;
+      break;
+    }
+    if (ls == LINE_TOO_LONG) {
+      line_error(run, name, lr.lineno, "line longer than %zu MiB",
+                 JSONL_MAX_LINE >> 20);
+      continue;
+    }
+    if (jsonl_blank(line, len))
+      continue;
+    jsonl_doc d;
+    char what[256];
+    if (!jsonl_parse(line, len, &d, what, sizeof what)) {
+      line_error(run, name, lr.lineno, "%s", what);
+      continue;
+    }
+    kidx_status st = kidx_writer_add(w, d.id, d.id_len, d.title, d.title_len,
+                                     d.body, d.body_len);
+    if (st == KIDX_EINVAL || st == KIDX_ETOOBIG) {
+      line_error(run, name, lr.lineno, "cannot index: %s",
+                 lib_message(kidx_writer_errmsg(w), st));
+      continue;
+    }
+    if (st != KIDX_OK) {
+      progress_clear(&run->prog);
+      rc = fail(ST_INDEX, "cannot index %s:%" PRIu64 " into %s: %s", name,
+                lr.lineno, run->c->index_dir,
+                lib_message(kidx_writer_errmsg(w), st));
+      break;
+    }
+    run->docs++;
+    run->bytes += len;
+    progress_draw(&run->prog, run->done_files, run->done_bytes + lr.bytes,
+                  false);
+  }
+  run->done_files++;
+  run->done_bytes += lr.bytes;
+  line_reader_free(&lr);
+  if (!std_in)
+    close(fd);
+  return rc;
+}
+
+/* Adds the collected files, then the --jsonl inputs in the order given
+ * (so on an id given twice the last one read wins), and commits once.
+ * The whole run is one commit: this version of the library rewrites the
+ * index on every commit, so committing in batches would make a big run
+ * quadratic, and one commit also means an interrupted run leaves the
+ * previous index untouched. */
 static int index_files(index_run *run, kidx_writer *w) {
-  size_t docs = 0;
-  uint64_t bytes = 0, done_bytes = 0;
   double start = now_seconds();
   run->prog.start = run->prog.last = start;
-  run->prog.total_files = run->nfiles;
+  run->prog.total_files = run->nfiles + run->njsonl;
   run->prog.total_bytes = run->total_bytes;
   for (size_t i = 0; i < run->nfiles; i++) {
-    int rc = index_one(run, w, &run->files[i], &docs, &bytes);
+    int rc = index_one(run, w, &run->files[i], &run->docs, &run->bytes);
     if (rc != ST_OK)
       return rc;
-    done_bytes += run->files[i].size;
-    progress_draw(&run->prog, i + 1, done_bytes, false);
+    run->done_bytes += run->files[i].size;
+    progress_draw(&run->prog, ++run->done_files, run->done_bytes, false);
+  }
+  for (size_t i = 0; i < run->njsonl; i++) {
+    int rc = index_jsonl(run, w, run->jsonl[i]);
+    if (rc != ST_OK)
+      return rc;
   }
   if (run->prog.shown) {
     progress_clear(&run->prog);
@@ -1100,14 +1270,20 @@ static int index_files(index_run *run, kidx_writer *w) {
 
   double secs = now_seconds() - start;
   char size[32];
-  format_size(size, sizeof size, bytes);
-  printf("indexed %zu document%s (%s) in %.2f s, %.1f MB/s", docs,
-         docs == 1 ? "" : "s", size, secs,
-         (double)bytes / 1e6 / (secs > 1e-6 ? secs : 1e-6));
+  format_size(size, sizeof size, run->bytes);
+  printf("indexed %zu document%s (%s) in %.2f s, %.1f MB/s", run->docs,
+         run->docs == 1 ? "" : "s", size, secs,
+         (double)run->bytes / 1e6 / (secs > 1e-6 ? secs : 1e-6));
+  if (run->skipped || run->bad_lines)
+    fputs(", skipped ", stdout);
   if (run->skipped)
-    printf(", skipped %lu file%s", run->skipped, run->skipped == 1 ? "" : "s");
+    printf("%lu file%s", run->skipped, run->skipped == 1 ? "" : "s");
+  if (run->skipped && run->bad_lines)
+    fputs(" and ", stdout);
+  if (run->bad_lines)
+    printf("%lu line%s", run->bad_lines, run->bad_lines == 1 ? "" : "s");
   putchar('\n');
-  return run->unreadable ? ST_INPUT : ST_OK;
+  return run->unreadable || run->bad_lines ? ST_INPUT : ST_OK;
 }
 
 /* The analysis to ask the writer for: the existing index's own, or the
@@ -1147,16 +1323,37 @@ static int index_analyzer(const cli *c, const analyzer_opts *o,
   return ST_OK;
 }
 
+/* Checks a --jsonl FILE before the run, as PATH arguments are checked;
+ * adds its size to *bytes for the progress display. */
+static int check_jsonl(const char *path, uint64_t *bytes) {
+  struct stat st;
+  if (strcmp(path, "-") == 0)
+    return ST_OK;
+  if (stat(path, &st) != 0)
+    return fail(ST_USAGE, "cannot read %s: %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    return fail(ST_USAGE, "cannot read %s: %s", path, strerror(EISDIR));
+  if (S_ISREG(st.st_mode))
+    *bytes += (uint64_t)st.st_size;
+  return ST_OK;
+}
+
 static int cmd_index(const cli *c, const cli_args *a) {
-  if (a->npos == 0)
-    return fail(ST_USAGE, "index needs at least one PATH (see 'kidx index "
-                          "--help')");
+  if (a->npos == 0 && a->njsonl == 0)
+    return fail(ST_USAGE, "index needs at least one PATH or --jsonl FILE "
+                          "(see 'kidx index --help')");
   /* Check every argument before touching the index, so that a typo does
    * not leave a half-done run (or a new empty index) behind. */
   for (int i = 0; i < a->npos; i++) {
     struct stat st;
     if (stat(a->pos[i], &st) != 0)
       return fail(ST_USAGE, "cannot read %s: %s", a->pos[i], strerror(errno));
+  }
+  uint64_t jsonl_bytes = 0;
+  for (size_t i = 0; i < a->njsonl; i++) {
+    int rc = check_jsonl(a->jsonl[i], &jsonl_bytes);
+    if (rc != ST_OK)
+      return rc;
   }
   kidx_analyzer an;
   bool set_analyzer = have_analyzer_opts(&a->an);
@@ -1168,6 +1365,8 @@ static int cmd_index(const cli *c, const cli_args *a) {
   index_run run;
   memset(&run, 0, sizeof run);
   run.c = c;
+  run.jsonl = a->jsonl;
+  run.njsonl = a->njsonl;
   run.prog.enabled = isatty(STDERR_FILENO) == 1;
   struct stat ist;
   if (stat(c->index_dir, &ist) == 0) {
@@ -1184,6 +1383,7 @@ static int cmd_index(const cli *c, const cli_args *a) {
     }
   }
   dedupe_files(&run);
+  run.total_bytes += jsonl_bytes;
   kidx_writer *w;
   int rc = open_writer(c, set_analyzer ? &an : NULL, &w);
   if (rc == ST_OK)
@@ -1225,24 +1425,355 @@ static size_t text_width(const char *s, size_t len) {
   return w;
 }
 
-static void print_hits_json(const kidx_results *res, size_t offset) {
+/* Longest query line --batch takes; a longer one is reported as malformed.
+ * Queries are a few words: this only bounds memory. */
+#define BATCH_MAX_LINE ((size_t)1 << 20)
+/* Shares and their total in --explain output have this many decimals;
+ * EXPLAIN_SCALE is 10^EXPLAIN_DECIMALS. */
+#define EXPLAIN_DECIMALS 6
+#define EXPLAIN_SCALE    1000000.0
+/* Marks a passage that does not start at the start of the body, or does
+ * not end at its end (U+2026 HORIZONTAL ELLIPSIS). */
+#define ELLIPSIS "\xE2\x80\xA6"
+
+/* One search command: the options, the open index and the results object
+ * reused by every query of a batch. */
+typedef struct search_run {
+  const cli *c;
+  const cli_args *a;
+  kidx_reader *r;
+  kidx_results *res;
+  kidx_search_options opt;
+  highlight_mode hl; /* resolved: never HL_AUTO */
+  bool batch;
+  size_t blocks; /* query blocks printed so far, in batch human output */
+} search_run;
+
+typedef enum query_outcome {
+  Q_HITS,
+  Q_NO_HITS,
+  Q_BAD,  /* malformed query: reported; a batch goes on */
+  Q_FATAL /* the index or the options are unusable: stop */
+} query_outcome;
+
+static const char *field_name(int field) {
+  switch (field) {
+  case -1:
+    return "both";
+  case KIDX_FIELD_TITLE:
+    return "title";
+  case KIDX_FIELD_BODY:
+    return "body";
+  default:
+    return "unknown"; /* a field added by a newer library */
+  }
+}
+
+/* Writes the snippet's passage on one line: runs of whitespace (newlines,
+ * tabs) become one space, so the passage reads as running text under its
+ * hit, and the matched words are marked as hl says.  Highlights are
+ * trusted only as far as they are sane (in range, in order, not
+ * overlapping); anything else is printed unmarked. */
+static void put_passage(FILE *f, const kidx_snippet *sn, highlight_mode hl) {
+  const unsigned char *p = (const unsigned char *)sn->text;
+  const char *open = hl == HL_BOLD ? "\033[1m" : hl == HL_BRACKETS ? "[" : "";
+  const char *close = hl == HL_BOLD ? "\033[0m" : hl == HL_BRACKETS ? "]" : "";
+  size_t h = 0, nh = sn->highlights ? sn->nhighlights : 0;
+  bool marked = false, space = false, started = false;
+  for (size_t i = 0; i < sn->len;) {
+    if (marked && i >= sn->highlights[h].end) {
+      fputs(close, f);
+      marked = false;
+      h++;
+    }
+    while (!marked && h < nh &&
+           (sn->highlights[h].end <= i || sn->highlights[h].end > sn->len ||
+            sn->highlights[h].start >= sn->highlights[h].end))
+      h++;
+    if (is_space(p[i])) {
+      space = started;
+      i++;
+      continue;
+    }
+    if (space) {
+      fputc(' ', f);
+      space = false;
+    }
+    if (!marked && h < nh && sn->highlights[h].start <= i) {
+      fputs(open, f);
+      marked = true;
+    }
+    i += put_char(f, p + i, sn->len - i);
+    started = true;
+  }
+  if (marked)
+    fputs(close, f);
+}
+
+/* The snippet line of a hit, indented under its score. */
+static void print_snippet(const kidx_snippet *sn, highlight_mode hl,
+                          int indent) {
+  if (!sn || sn->len == 0 || !sn->text)
+    return; /* no snippets asked for, or an empty body */
+  printf("%*s", indent, "");
+  if (sn->offset > 0)
+    fputs(ELLIPSIS, stdout);
+  put_passage(stdout, sn, hl);
+  if (sn->offset + sn->len < sn->body_len)
+    fputs(ELLIPSIS, stdout);
+  putchar('\n');
+}
+
+/* Rounds the shares of hit i to EXPLAIN_DECIMALS places, as integers of
+ * 10^-EXPLAIN_DECIMALS, so that the printed shares add up to exactly the
+ * printed total: rounding each on its own can leave the column a unit off
+ * its sum, which reads as an error.  The units lost or gained in rounding
+ * go to the shares that rounding moved most (largest remainders), so each
+ * printed share is still within one unit of its value.  Only a rounding
+ * difference is spread: if the shares do not add up to the score (a
+ * library bug), they are printed as they are and the mismatch shows.
+ * Returns false when the numbers are too large for this. */
+static bool round_shares(const kidx_results *res, size_t i, size_t n,
+                         long long *units, long long *total) {
+  double score = kidx_results_score(res, i), sum = 0;
+  if (!(fabs(score) < 1e12))
+    return false;
+  long long usum = 0;
+  for (size_t j = 0; j < n; j++) {
+    double x = kidx_results_explain(res, i, j)->score;
+    if (!(fabs(x) < 1e12))
+      return false;
+    units[j] = llround(x * EXPLAIN_SCALE);
+    usum += units[j];
+    sum += x;
+  }
+  *total = llround(score * EXPLAIN_SCALE);
+  long long d = *total - usum;
+  if (!(fabs(sum - score) <= 1e-9 * fmax(1.0, fabs(score))) ||
+      (d < 0 ? -d : d) > (long long)n)
+    return true;
+  while (d != 0) {
+    size_t best = 0;
+    double best_r = 0;
+    for (size_t j = 0; j < n; j++) {
+      double r = kidx_results_explain(res, i, j)->score * EXPLAIN_SCALE -
+                 (double)units[j];
+      if (j == 0 || (d > 0 ? r > best_r : r < best_r)) {
+        best = j;
+        best_r = r;
+      }
+    }
+    units[best] += d > 0 ? 1 : -1;
+    d += d > 0 ? -1 : 1;
+  }
+  return true;
+}
+
+static void format_units(char *buf, size_t cap, long long u) {
+  unsigned long long a =
+      u < 0 ? 0ULL - (unsigned long long)u : (unsigned long long)u;
+  unsigned long long scale = (unsigned long long)EXPLAIN_SCALE;
+  snprintf(buf, cap, "%s%llu.%0*llu", u < 0 ? "-" : "", a / scale,
+           EXPLAIN_DECIMALS, a % scale);
+}
+
+/* The columns of the --explain table. */
+enum {
+  EX_TERM,
+  EX_FIELD,
+  EX_TF,
+  EX_LEN,
+  EX_DF,
+  EX_IDF,
+  EX_NORM,
+  EX_WEIGHT,
+  EX_TFC,
+  EX_SHARE,
+  EX_NCOLS
+};
+static const char *const EX_HEADERS[EX_NCOLS] = {
+    "term", "field",    "tf t/b",     "len t/b", "df",
+    "idf",  "norm t/b", "weight t/b", "tfc",     "share"};
+
+/* The text of one cell (EX_TERM excepted: terms are printed with
+ * put_text); `share` is the share already formatted. */
+static void explain_cell(const kidx_explain *e, int col, const char *share,
+                         char *buf, size_t cap) {
+  const int t = KIDX_FIELD_TITLE, b = KIDX_FIELD_BODY;
+  switch (col) {
+  case EX_FIELD:
+    snprintf(buf, cap, "%s", field_name(e->field));
+    break;
+  case EX_TF:
+    snprintf(buf, cap, "%" PRIu32 "/%" PRIu32, e->tf[t], e->tf[b]);
+    break;
+  case EX_LEN:
+    snprintf(buf, cap, "%" PRIu32 "/%" PRIu32, e->len[t], e->len[b]);
+    break;
+  case EX_DF:
+    snprintf(buf, cap, "%" PRIu64, e->df);
+    break;
+  case EX_IDF:
+    snprintf(buf, cap, "%.4f", e->idf);
+    break;
+  case EX_NORM:
+    snprintf(buf, cap, "%.3f/%.3f", e->norm[t], e->norm[b]);
+    break;
+  case EX_WEIGHT:
+    snprintf(buf, cap, "%g/%g", e->weight[t], e->weight[b]);
+    break;
+  case EX_TFC:
+    snprintf(buf, cap, "%.4f", e->tfc);
+    break;
+  case EX_SHARE:
+    snprintf(buf, cap, "%s", share);
+    break;
+  default:
+    buf[0] = '\0';
+    break;
+  }
+}
+
+/* The share of entry j as printed: from units when rounding worked. */
+static void share_text(const kidx_results *res, size_t i, size_t j,
+                       const long long *units, char *buf, size_t cap) {
+  if (units)
+    format_units(buf, cap, units[j]);
+  else
+    snprintf(buf, cap, "%.*g", EXPLAIN_DECIMALS + 1,
+             kidx_results_explain(res, i, j)->score);
+}
+
+/* The --explain table of hit i: a header, one row per term, and the
+ * total under the share column, "= SCORE", which the shares add up to. */
+static void print_explain_text(const kidx_results *res, size_t i, int indent) {
+  size_t n = kidx_results_explain_count(res, i);
+  if (n == 0)
+    return;
+  long long *units = malloc(n * sizeof *units), total = 0;
+  if (units && !round_shares(res, i, n, units, &total)) {
+    free(units);
+    units = NULL;
+  }
+  char cell[96], share[64], sum[64];
+  if (units)
+    format_units(sum, sizeof sum, total);
+  else
+    snprintf(sum, sizeof sum, "%.*g", EXPLAIN_DECIMALS + 1,
+             kidx_results_score(res, i));
+  size_t w[EX_NCOLS];
+  for (int col = 0; col < EX_NCOLS; col++)
+    w[col] = strlen(EX_HEADERS[col]);
+  w[EX_SHARE] = strlen(sum) > w[EX_SHARE] ? strlen(sum) : w[EX_SHARE];
+  for (size_t j = 0; j < n; j++) {
+    const kidx_explain *e = kidx_results_explain(res, i, j);
+    size_t tw = text_width(e->term, e->term_len);
+    w[EX_TERM] = tw > w[EX_TERM] ? tw : w[EX_TERM];
+    share_text(res, i, j, units, share, sizeof share);
+    for (int col = EX_FIELD; col < EX_NCOLS; col++) {
+      explain_cell(e, col, share, cell, sizeof cell);
+      w[col] = strlen(cell) > w[col] ? strlen(cell) : w[col];
+    }
+  }
+  /* Header; then rows: words left-aligned, numbers right-aligned. */
+  printf("%*s", indent, "");
+  for (int col = 0; col < EX_NCOLS; col++)
+    printf(col <= EX_FIELD ? "%s%-*s" : "%s%*s", col ? "  " : "", (int)w[col],
+           EX_HEADERS[col]);
+  putchar('\n');
+  for (size_t j = 0; j < n; j++) {
+    const kidx_explain *e = kidx_results_explain(res, i, j);
+    printf("%*s", indent, "");
+    put_text(stdout, e->term, e->term_len);
+    printf("%*s", (int)(w[EX_TERM] - text_width(e->term, e->term_len)), "");
+    share_text(res, i, j, units, share, sizeof share);
+    for (int col = EX_FIELD; col < EX_NCOLS; col++) {
+      explain_cell(e, col, share, cell, sizeof cell);
+      printf(col == EX_FIELD ? "  %-*s" : "  %*s", (int)w[col], cell);
+    }
+    putchar('\n');
+  }
+  size_t before = 0; /* width of the columns before the share */
+  for (int col = 0; col < EX_SHARE; col++)
+    before += w[col] + 2;
+  printf("%*s= %*s\n", indent + (int)before - 2, "", (int)w[EX_SHARE], sum);
+  free(units);
+}
+
+/* The explain entries of hit i as a JSON array. */
+static void print_explain_json(const kidx_results *res, size_t i) {
+  const int t = KIDX_FIELD_TITLE, b = KIDX_FIELD_BODY;
+  size_t n = kidx_results_explain_count(res, i);
+  putchar('[');
+  for (size_t j = 0; j < n; j++) {
+    const kidx_explain *e = kidx_results_explain(res, i, j);
+    fputs(j ? ",{\"term\":" : "{\"term\":", stdout);
+    json_put_string(stdout, e->term, e->term_len);
+    printf(",\"field\":\"%s\",\"tf\":[%" PRIu32 ",%" PRIu32
+           "],\"len\":[%" PRIu32 ",%" PRIu32 "],\"df\":%" PRIu64 ",\"idf\":",
+           field_name(e->field), e->tf[t], e->tf[b], e->len[t], e->len[b],
+           e->df);
+    json_put_number(stdout, e->idf);
+    fputs(",\"norm\":[", stdout);
+    json_put_number(stdout, e->norm[t]);
+    putchar(',');
+    json_put_number(stdout, e->norm[b]);
+    fputs("],\"weight\":[", stdout);
+    json_put_number(stdout, e->weight[t]);
+    putchar(',');
+    json_put_number(stdout, e->weight[b]);
+    fputs("],\"tfc\":", stdout);
+    json_put_number(stdout, e->tfc);
+    fputs(",\"share\":", stdout);
+    json_put_number(stdout, e->score);
+    putchar('}');
+  }
+  putchar(']');
+}
+
+/* One JSON object per hit per line; keys in a fixed order (documented in
+ * SEARCH_HELP): new keys only ever go last.  lineno is the query's line
+ * in --batch mode, else 0. */
+static void print_hits_json(const search_run *s, uint64_t lineno) {
+  const kidx_results *res = s->res;
   size_t n = kidx_results_count(res);
   for (size_t i = 0; i < n; i++) {
     size_t id_len = 0, title_len = 0;
     const char *id = kidx_results_id(res, i, &id_len);
     const char *title = kidx_results_title(res, i, &title_len);
-    printf("{\"rank\":%zu,\"id\":", offset + i + 1);
-    put_json_string(stdout, id ? id : "", id ? id_len : 0);
+    printf("{\"rank\":%zu,\"id\":", s->opt.offset + i + 1);
+    json_put_string(stdout, id ? id : "", id ? id_len : 0);
     fputs(",\"score\":", stdout);
-    put_json_number(stdout, kidx_results_score(res, i));
+    json_put_number(stdout, kidx_results_score(res, i));
     fputs(",\"title\":", stdout);
-    put_json_string(stdout, title ? title : "", title ? title_len : 0);
+    json_put_string(stdout, title ? title : "", title ? title_len : 0);
+    const kidx_snippet *sn = kidx_results_snippet(res, i);
+    if (sn) {
+      const char *text = sn->text ? sn->text : "";
+      fputs(",\"snippet\":", stdout);
+      json_put_string(stdout, text, sn->len);
+      printf(",\"snippet_offset\":%zu,\"highlights\":[", sn->offset);
+      for (size_t h = 0; sn->highlights && h < sn->nhighlights; h++)
+        printf("%s[%zu,%zu]", h ? "," : "",
+               json_decoded_offset(text, sn->len, sn->highlights[h].start),
+               json_decoded_offset(text, sn->len, sn->highlights[h].end));
+      putchar(']');
+    }
+    if (lineno > 0)
+      printf(",\"query\":%" PRIu64, lineno);
+    if (s->opt.explain) {
+      fputs(",\"explain\":", stdout);
+      print_explain_json(res, i);
+    }
     fputs("}\n", stdout);
   }
 }
 
-/* One aligned line per hit: rank, score, id, title; then a summary. */
-static void print_hits_text(const kidx_results *res, size_t offset) {
+/* One aligned line per hit: rank, score, id, title; under it the snippet
+ * and, with --explain, the score's breakdown; then a summary. */
+static void print_hits_text(const search_run *s) {
+  const kidx_results *res = s->res;
+  size_t offset = s->opt.offset;
   size_t n = kidx_results_count(res), id_w = 0, score_w = 0;
   char num[64];
   int rank_w = snprintf(num, sizeof num, "%zu", offset + n);
@@ -1268,51 +1799,218 @@ static void print_hits_text(const kidx_results *res, size_t offset) {
     fputs("  ", stdout);
     put_text(stdout, title ? title : "", title ? title_len : 0);
     putchar('\n');
+    /* Indented to the score column, so each hit reads as one block. */
+    print_snippet(kidx_results_snippet(res, i), s->hl, rank_w + 2);
+    if (s->opt.explain)
+      print_explain_text(res, i, rank_w + 2);
   }
   uint64_t total = kidx_results_total(res);
-  printf("%zu of %" PRIu64 " matching document%s", n, total,
+  printf("%zu of %s%" PRIu64 " matching document%s", n,
+         kidx_results_total_is_exact(res) ? "" : "at least ", total,
          total == 1 ? "" : "s");
   if (offset > 0)
     printf(" (from rank %zu)", offset + 1);
   putchar('\n');
 }
 
-static int cmd_search(const cli *c, const cli_args *a) {
-  if (a->npos == 0)
-    return fail(ST_USAGE, "search needs a QUERY (see 'kidx search --help')");
-  char *query = join_words(a->pos, a->npos);
-  if (!query)
-    return fail(ST_USAGE, "out of memory");
-  kidx_reader *r;
-  kidx_results *res = NULL;
-  int rc = open_reader(c, &r);
-  if (rc == ST_OK && kidx_results_new(&res) != KIDX_OK)
-    rc = fail(ST_INDEX, "out of memory");
-  if (rc == ST_OK) {
-    kidx_search_options opt;
-    kidx_search_options_init(&opt);
-    opt.offset = a->offset;
-    /* "-k 18446744073709551615" means "all hits"; keep offset + limit
-     * representable rather than let it wrap. */
-    if (a->have_limit)
-      opt.limit =
-          a->limit <= SIZE_MAX - opt.offset ? a->limit : SIZE_MAX - opt.offset;
-    opt.rank = a->rank;
-    kidx_status st = kidx_search(r, query, strlen(query), &opt, res);
-    const char *msg = lib_message(kidx_results_errmsg(res), st);
-    if (st == KIDX_EQUERY || st == KIDX_EINVAL)
-      rc = fail(ST_USAGE, "query error: %s", msg);
-    else if (st != KIDX_OK)
-      rc = fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir, msg);
-    else if (kidx_results_count(res) == 0)
-      rc = ST_NO_HITS; /* stdout stays empty: scripts test the status */
-    else if (a->json)
-      print_hits_json(res, opt.offset);
-    else
-      print_hits_text(res, opt.offset);
+/* Reports a query error as one line on stderr: "kidx: [line N: ]query
+ * error at column C: what".  The library's message already reads "query
+ * error at column C: what" when the error is at a place; an error that is
+ * not ("no searchable words") gets the "query error: " prefix here. */
+static void query_error(const kidx_results *res, kidx_status st,
+                        uint64_t lineno) {
+  static const char prefix[] = "query error";
+  const char *msg = lib_message(kidx_results_errmsg(res), st);
+  size_t column = kidx_results_error_column(res);
+  char where[48] = "";
+  if (lineno > 0)
+    snprintf(where, sizeof where, "line %" PRIu64 ": ", lineno);
+  if (strncmp(msg, prefix, sizeof prefix - 1) == 0)
+    fail(ST_USAGE, "%s%s", where, msg);
+  else if (column > 0)
+    fail(ST_USAGE, "%squery error at column %zu: %s", where, column, msg);
+  else
+    fail(ST_USAGE, "%squery error: %s", where, msg);
+}
+
+/* Runs one query and prints its hits; lineno is its line in --batch mode,
+ * else 0.  On Q_FATAL the exit status is in *fatal. */
+static query_outcome run_query(search_run *s, const char *query, size_t len,
+                               uint64_t lineno, int *fatal) {
+  kidx_status st = kidx_search(s->r, query, len, &s->opt, s->res);
+  if (st == KIDX_EQUERY) {
+    query_error(s->res, st, lineno);
+    return Q_BAD;
   }
-  kidx_results_free(res);
-  kidx_reader_close(r);
+  if (st == KIDX_EINVAL) { /* options the library refuses: every query would */
+    *fatal = fail(ST_USAGE, "%s", lib_message(kidx_results_errmsg(s->res), st));
+    return Q_FATAL;
+  }
+  if (st != KIDX_OK) {
+    *fatal = fail(ST_INDEX, "index at %s is unusable: %s", s->c->index_dir,
+                  lib_message(kidx_results_errmsg(s->res), st));
+    return Q_FATAL;
+  }
+  size_t n = kidx_results_count(s->res);
+  if (s->a->json) {
+    print_hits_json(s, lineno);
+  } else if (s->batch) {
+    /* Every query gets its block, hits or not, so the output can be read
+     * against the query file. */
+    if (s->blocks++ > 0)
+      putchar('\n');
+    printf("# line %" PRIu64 ": ", lineno);
+    put_text(stdout, query, len);
+    putchar('\n');
+    print_hits_text(s);
+  } else if (n > 0) {
+    print_hits_text(s); /* no hits: stdout stays empty, scripts test the
+                           status */
+  }
+  return n > 0 ? Q_HITS : Q_NO_HITS;
+}
+
+/* --batch: one query per line of fd.  Exit status: a fatal error's, else
+ * ST_USAGE if any line was malformed, else ST_OK if any query had a hit,
+ * else ST_NO_HITS (see SEARCH_HELP). */
+static int run_batch(search_run *s, int fd, const char *name) {
+  line_reader lr;
+  line_reader_init(&lr, fd, BATCH_MAX_LINE);
+  bool any_hits = false, any_bad = false;
+  int rc = ST_OK;
+  for (;;) {
+    char *line;
+    size_t len;
+    int err = 0;
+    line_status ls = line_reader_next(&lr, &line, &len, &err);
+    if (ls == LINE_EOF)
+      break;
+    if (ls == LINE_ERROR) {
+      rc = fail(ST_INPUT, "cannot read %s: %s", name, strerror(err));
+      break;
+    }
+    if (ls == LINE_TOO_LONG) {
+      fail(ST_USAGE, "line %" PRIu64 ": query longer than %zu bytes", lr.lineno,
+           BATCH_MAX_LINE);
+      any_bad = true;
+      continue;
+    }
+    size_t k = 0;
+    while (k < len && is_space((unsigned char)line[k]))
+      k++;
+    if (k == len)
+      continue; /* empty lines separate groups of queries; still counted */
+    query_outcome o = run_query(s, line, len, lr.lineno, &rc);
+    if (o == Q_FATAL)
+      break;
+    any_hits = any_hits || o == Q_HITS;
+    any_bad = any_bad || o == Q_BAD;
+  }
+  line_reader_free(&lr);
+  if (rc != ST_OK)
+    return rc;
+  return any_bad ? ST_USAGE : any_hits ? ST_OK : ST_NO_HITS;
+}
+
+/* The library's options from the command line's: each is set only when
+ * given, so the library's defaults stand otherwise. */
+static int search_settings(const cli_args *a, kidx_search_options *opt) {
+  const search_opts *so = &a->search;
+  kidx_search_options_init(opt);
+  opt->offset = a->offset;
+  /* "-k 18446744073709551615" means "all hits"; keep offset + limit
+   * representable rather than let it wrap. */
+  if (a->have_limit)
+    opt->limit =
+        a->limit <= SIZE_MAX - opt->offset ? a->limit : SIZE_MAX - opt->offset;
+  opt->rank = a->rank;
+  opt->match = so->match;
+  if ((so->have_k1 || so->have_b) && a->rank != KIDX_RANK_BM25)
+    return fail(ST_USAGE, "--k1 and --b are parameters of BM25: add --rank "
+                          "bm25");
+  if (so->have_k1)
+    opt->bm25_k1 = so->k1;
+  if (so->have_b)
+    opt->bm25_b = so->b;
+  if (so->have_title_weight)
+    opt->title_weight = so->title_weight;
+  if (so->have_body_weight)
+    opt->body_weight = so->body_weight;
+  if (opt->title_weight == 0 && opt->body_weight == 0)
+    return fail(ST_USAGE, "--title-weight and --body-weight cannot both be 0 "
+                          "(no word would count)");
+  if (so->have_snippet_words)
+    opt->snippet_words = so->snippet_words;
+  opt->explain = so->explain;
+  return ST_OK;
+}
+
+/* Opens the --batch file before the index, so that a typo in its name is
+ * a usage error (2) like a missing PATH for index.  *fd is -1 when there
+ * is no batch. */
+static int open_batch(const char *path, int *fd) {
+  *fd = -1;
+  if (!path)
+    return ST_OK;
+  if (strcmp(path, "-") == 0) {
+    *fd = STDIN_FILENO;
+    return ST_OK;
+  }
+  int f = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (f < 0)
+    return fail(ST_USAGE, "cannot read %s: %s", path, strerror(errno));
+  if (fstat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(f);
+    return fail(ST_USAGE, "cannot read %s: %s", path, strerror(EISDIR));
+  }
+  *fd = f;
+  return ST_OK;
+}
+
+static int cmd_search(const cli *c, const cli_args *a) {
+  const search_opts *so = &a->search;
+  if (so->batch && a->npos > 0)
+    return fail(ST_USAGE, "search takes QUERY arguments or --batch, not both "
+                          "(see 'kidx search --help')");
+  if (!so->batch && a->npos == 0)
+    return fail(ST_USAGE, "search needs a QUERY (see 'kidx search --help')");
+  search_run s;
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.a = a;
+  s.batch = so->batch != NULL;
+  s.hl = so->highlight != HL_AUTO     ? so->highlight
+         : isatty(STDOUT_FILENO) == 1 ? HL_BOLD
+                                      : HL_BRACKETS;
+  int rc = search_settings(a, &s.opt);
+  if (rc != ST_OK)
+    return rc;
+  int fd;
+  rc = open_batch(so->batch, &fd);
+  if (rc != ST_OK)
+    return rc;
+  char *query = s.batch ? NULL : join_words(a->pos, a->npos);
+  if (!s.batch && !query)
+    rc = fail(ST_USAGE, "out of memory");
+  if (rc == ST_OK)
+    rc = open_reader(c, &s.r);
+  if (rc == ST_OK && kidx_results_new(&s.res) != KIDX_OK)
+    rc = fail(ST_INDEX, "out of memory");
+  if (rc == ST_OK && s.batch) {
+    rc = run_batch(&s, fd,
+                   strcmp(so->batch, "-") == 0 ? "standard input" : so->batch);
+  } else if (rc == ST_OK) {
+    query_outcome o = run_query(&s, query, strlen(query), 0, &rc);
+    rc = o == Q_HITS      ? ST_OK
+         : o == Q_NO_HITS ? ST_NO_HITS
+         : o == Q_BAD     ? ST_USAGE
+                          : rc;
+  }
+  if (fd > STDIN_FILENO)
+    close(fd);
+  kidx_results_free(s.res);
+  kidx_reader_close(s.r);
   free(query);
   return rc;
 }
@@ -1440,17 +2138,23 @@ static void print_stats(const cli *c, const kidx_stats *s,
     printf("{\"documents\":%" PRIu64 ",\"terms\":%" PRIu64
            ",\"tokens\":%" PRIu64 ",\"bytes\":%" PRIu64
            ",\"stemmer\":\"%s\",\"stopwords\":\"%s\","
-           "\"diacritics\":\"%s\"}\n",
-           s->documents, s->terms, s->tokens, s->bytes, stem, stop, diacritics);
+           "\"diacritics\":\"%s\",\"stored_bytes\":%" PRIu64 "}\n",
+           s->documents, s->terms, s->tokens, s->bytes, stem, stop, diacritics,
+           s->stored_bytes);
     return;
   }
-  char size[32];
+  char size[32], stored[32];
   format_size(size, sizeof size, s->bytes);
+  format_size(stored, sizeof stored, s->stored_bytes);
   printf("index      %s\n", c->index_dir);
   printf("documents  %12" PRIu64 "\n", s->documents);
   printf("terms      %12" PRIu64 "\n", s->terms);
   printf("tokens     %12" PRIu64 "\n", s->tokens);
   printf("bytes      %12" PRIu64 "  (%s)\n", s->bytes, size);
+  /* The part of the index that keeps the documents' text for results and
+   * snippets, the rest being the inverted index proper. */
+  printf("stored     %12" PRIu64 "  (%s of ids, titles and bodies)\n",
+         s->stored_bytes, stored);
   printf("stemmer    %s\n", stem);
   printf("stopwords  %s\n", stop);
   printf("diacritics %s\n", diacritics);
@@ -1490,7 +2194,8 @@ static const char MAIN_HELP[] =
     "kidx indexes text files and answers ranked full-text queries.\n"
     "\n"
     "Commands:\n"
-    "  index PATH...     add or update documents from files and directories\n"
+    "  index PATH...     add or update documents from files, directories\n"
+    "                    and JSON Lines (--jsonl FILE)\n"
     "  search QUERY...   print the documents that best match QUERY\n"
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
@@ -1506,20 +2211,23 @@ static const char MAIN_HELP[] =
     "Exit status:\n"
     "  0  success; search: at least one hit; analyze: at least one term\n"
     "  1  search found no hits, or analyze no terms\n"
-    "  2  usage error, invalid query, or analysis options other than\n"
+    "  2  usage error, malformed query, or analysis options other than\n"
     "     those the index was created with\n"
     "  3  index missing, corrupt, locked by another writer, or not "
     "writable\n"
-    "  4  I/O error: some input files could not be read (the others were\n"
-    "     indexed), standard input could not be read, or the output could\n"
-    "     not be written\n"
+    "  4  I/O error or bad input: some input files could not be read or\n"
+    "     some JSON Lines were bad (the rest was indexed), standard input\n"
+    "     or a --batch file could not be read, or the output could not be\n"
+    "     written\n"
     "\n"
     "Examples:\n"
     "  kidx index corpus/ && kidx search transparency centre\n"
+    "  kidx search '\"transparency centre\" -russia' --explain\n"
     "  kidx analyze \"Kaspersky's transparency centres\"\n";
 
 static const char INDEX_HELP[] =
-    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] PATH...\n"
+    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--jsonl FILE]... "
+    "[PATH...]\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
     "to the index; a file indexed before is replaced.  A document's id is\n"
@@ -1531,6 +2239,17 @@ static const char INDEX_HELP[] =
     "(a NUL byte in the first 8 KiB) are skipped with a warning.  All files\n"
     "are committed at once at the end: an interrupted run changes nothing.\n"
     "On a terminal, progress is shown on stderr.\n"
+    "\n"
+    "--jsonl FILE reads documents from JSON Lines (- for standard input):\n"
+    "one JSON object per line with the string members \"id\" (required),\n"
+    "\"title\" and \"body\" (default \"\"); other members are ignored and\n"
+    "empty lines skipped.  It may be repeated and combined with PATHs: the\n"
+    "files are added first, then the JSON Lines in the order given, so an\n"
+    "id seen twice keeps the last document read.  A bad line (invalid JSON\n"
+    "or UTF-8, not an object, \"id\" missing, empty or not a string, a lone\n"
+    "surrogate in a \\u escape...) is reported as 'kidx: FILE:LINE: what'\n"
+    "and skipped; the other lines are indexed and committed, and the exit\n"
+    "status is 4.\n"
     "\n"
     "How text becomes terms (the analysis) is chosen when the index is\n"
     "created and kept in it, and queries are analysed the same way.  The\n"
@@ -1552,13 +2271,15 @@ static const char INDEX_HELP[] =
     "                          or without them; off: keep them\n"
     "\n"
     "Options:\n"
+    "      --jsonl FILE        add the documents of a JSON Lines file\n"
     "  -i, --index DIR         index directory (default: $KIDX_INDEX, else\n"
     "                          .kidx)\n"
     "  -h, --help              print this help\n"
     "\n"
-    "Exit status: 0 success, 2 usage error, missing PATH or analysis\n"
-    "options that differ from the index's, 3 index unusable, locked or not\n"
-    "writable, 4 some files could not be read (the others were indexed).\n";
+    "Exit status: 0 success, 2 usage error, missing PATH or FILE, or\n"
+    "analysis options that differ from the index's, 3 index unusable, locked\n"
+    "or not writable, 4 some files could not be read or some JSON Lines\n"
+    "were bad (the rest was indexed).\n";
 
 static const char ANALYZE_HELP[] =
     "Usage: kidx analyze [OPTIONS] [TEXT...]\n"
@@ -1593,31 +2314,102 @@ static const char ANALYZE_HELP[] =
 
 static const char SEARCH_HELP[] =
     "Usage: kidx search [OPTIONS] QUERY...\n"
+    "       kidx search [OPTIONS] --batch FILE\n"
     "\n"
-    "Prints the documents that contain any word of QUERY, best first: rank,\n"
-    "score, id and title, then a line 'N of TOTAL matching documents'.  The\n"
-    "QUERY arguments are joined with spaces into one query; put -- before a\n"
-    "query word that starts with '-'.\n"
+    "Prints the documents that best match QUERY, best first: rank, score,\n"
+    "id and title, under them the passage of the body that matched, then\n"
+    "'N of TOTAL matching documents'.  The QUERY arguments are joined with\n"
+    "spaces; an argument starting with '-' is an option, so quote a query\n"
+    "with -word (kidx search 'kaspersky -russia') or put -- before it.\n"
     "\n"
+    "Query language (words go through the index's analysis: case, accents\n"
+    "and stemming do not matter; stop words are left out):\n"
+    "  a b            bare words: with --any (the default) a document needs\n"
+    "                 one of them and ranks higher with more; with --all it\n"
+    "                 needs them all\n"
+    "  a AND b        both          a OR b   either\n"
+    "  NOT a, -a      a must be absent: 'a NOT b' and 'a -b' are a AND NOT b\n"
+    "  ( )            grouping.  NOT binds tightest, then AND, then OR;\n"
+    "                 words side by side are joined as by OR (--any) or\n"
+    "                 AND (--all): 'a b AND c' is a OR (b AND c) with --any\n"
+    "  \"a b c\"        the words next to each other, in this order\n"
+    "  NEAR(a b, N)   all the words, with at most N other words between the\n"
+    "                 first and the last (N defaults to 10)\n"
+    "  transp*        words starting with transp (the prefix is not stemmed)\n"
+    "  title:a        a in the title only (body:a, the body only); also\n"
+    "                 title:\"a phrase\" and title:transp*\n"
+    "AND, OR, NOT and NEAR are operators in upper case only; \"and\", \"or\"\n"
+    "and \"not\" are words.  --any is the default, as in Xapian and Lucene:\n"
+    "a long natural-language query or \"transparency centre\" still finds\n"
+    "documents that miss a word, ranked below those that have them all;\n"
+    "--all makes every bare word required, as in SQLite FTS5.  A malformed\n"
+    "query prints 'kidx: query error at column N: what' (exit status 2).\n"
+    "\n"
+    "Ranking: TF-IDF by default (pivoted normalisation, the model kidx was\n"
+    "designed with), or BM25 with --rank bm25.  Title and body are combined\n"
+    "BM25F-style before the tf saturation: a word counts w_title times in a\n"
+    "title and w_body times in a body (2 and 1 by default), each field\n"
+    "normalised by its own length.  Equal scores are ordered by id.\n"
+    "\n";
+
+/* The rest of SEARCH_HELP: ISO C only promises string literals of 4095
+ * bytes, so the text is in two parts. */
+static const char SEARCH_HELP_OPTIONS[] =
     "Options:\n"
-    "  -k, --limit N      print at most N hits (default 10)\n"
-    "      --offset N     skip the N best hits first (default 0)\n"
-    "      --rank MODEL   ranking model: tfidf (default) or bm25\n"
-    "      --json         print one JSON object per hit per line, e.g.\n"
-    "                     {\"rank\":1,\"id\":\"a.txt\",\"score\":1.5,"
-    "\"title\":\"A\"}\n"
-    "                     and nothing else\n"
-    "  -i, --index DIR    index directory (default: $KIDX_INDEX, else .kidx)\n"
-    "  -h, --help         print this help\n"
+    "  -k, --limit N          print at most N hits (default 10)\n"
+    "      --offset N         skip the N best hits first (default 0)\n"
+    "      --any, --all       any bare word suffices (default), or all are\n"
+    "                         required\n"
+    "      --rank MODEL       ranking model: tfidf (default) or bm25\n"
+    "      --k1 X, --b X      BM25 tf saturation (default 1.2) and length\n"
+    "                         normalisation (0 to 1, default 0.75)\n"
+    "      --title-weight X   weight of the title, w_title (default 2)\n"
+    "      --body-weight X    weight of the body, w_body (default 1)\n"
+    "      --snippet-words N  words in each passage (default 30; 0: none)\n"
+    "      --highlight MODE   how matched words are marked: bold (default on\n"
+    "                         a terminal), brackets ([word], default\n"
+    "                         otherwise) or none\n"
+    "      --explain          print each hit's score term by term: field\n"
+    "                         scope, tf and length in title/body, df, idf,\n"
+    "                         length norm and weight of title/body, tfc (the\n"
+    "                         combined frequency) and its share of the\n"
+    "                         score; the shares add up to the score\n"
+    "      --json             print one JSON object per hit per line and\n"
+    "                         nothing else (keys below)\n"
+    "      --batch FILE       read queries from FILE (- for standard input),\n"
+    "                         one per line, each answered in turn; empty\n"
+    "                         lines are skipped but counted.  Each query's\n"
+    "                         hits come after a line '# line N: QUERY'; a\n"
+    "                         malformed one is reported on stderr as\n"
+    "                         'kidx: line N: query error ...' and skipped\n"
+    "  -i, --index DIR        index directory (default: $KIDX_INDEX, else\n"
+    "                         .kidx)\n"
+    "  -h, --help             print this help\n"
     "\n"
-    "Exit status: 0 hits found, 1 no hits, 2 usage or query error, 3 index\n"
-    "missing or unusable.\n";
+    "JSON keys, in this order: \"rank\", \"id\", \"score\", \"title\"; "
+    "\"snippet\"\n"
+    "(the passage), \"snippet_offset\" (its byte offset in the body) and\n"
+    "\"highlights\" ([start,end] byte offsets of the matched words in the\n"
+    "snippet's UTF-8), unless --snippet-words 0; \"query\" (the line number,\n"
+    "with --batch); \"explain\" (with --explain: one object per term with\n"
+    "\"term\", \"field\" (both, title or body), \"tf\", \"len\", \"df\", "
+    "\"idf\",\n"
+    "\"norm\", \"weight\", \"tfc\" and \"share\"; tf, len, norm and weight "
+    "are\n"
+    "[title,body] pairs).\n"
+    "\n"
+    "Exit status: 0 hits found, 1 no hits, 2 usage error or malformed\n"
+    "query, 3 index missing or unusable, 4 the --batch input could not be\n"
+    "read.  With --batch: 2 if any line was malformed, else 0 if any query\n"
+    "had hits, else 1 (3 and 4 stop the run at once).\n";
 
 static const char STATS_HELP[] =
     "Usage: kidx stats [--json] [-i DIR]\n"
     "\n"
     "Prints the number of documents, distinct terms and tokens in the index,\n"
-    "its size on disk in bytes, and the analysis it was created with\n"
+    "its size on disk in bytes, how much of that is the stored text of the\n"
+    "documents (ids, titles and bodies, kept for results and snippets), and\n"
+    "the analysis it was created with\n"
     "(stemmer english|none, stopwords english|none, diacritics on|off; see\n"
     "'kidx index --help').\n"
     "\n"
@@ -1625,25 +2417,38 @@ static const char STATS_HELP[] =
     "      --json        print one JSON object with the keys \"documents\",\n"
     "                    \"terms\", \"tokens\" and \"bytes\" (numbers), and\n"
     "                    \"stemmer\", \"stopwords\" and \"diacritics\" "
-    "(strings)\n"
+    "(strings),\n"
+    "                    then \"stored_bytes\" (number)\n"
     "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
     "  -h, --help        print this help\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 index missing or unusable.\n";
 
-static const opt_spec INDEX_OPTS[] = {OPT_SPEC_HELP,       OPT_SPEC_INDEX,
-                                      OPT_SPEC_STEM,       OPT_SPEC_STOPWORDS,
-                                      OPT_SPEC_DIACRITICS, OPT_SPEC_END};
+static const opt_spec INDEX_OPTS[] = {
+    OPT_SPEC_HELP,      OPT_SPEC_INDEX,      OPT_SPEC_STEM,
+    OPT_SPEC_STOPWORDS, OPT_SPEC_DIACRITICS, {OPT_JSONL, 0, "jsonl", true},
+    OPT_SPEC_END};
 static const opt_spec ANALYZE_OPTS[] = {OPT_SPEC_HELP,       OPT_SPEC_INDEX,
                                         OPT_SPEC_STEM,       OPT_SPEC_STOPWORDS,
                                         OPT_SPEC_DIACRITICS, OPT_SPEC_END};
-static const opt_spec SEARCH_OPTS[] = {OPT_SPEC_HELP,
-                                       OPT_SPEC_INDEX,
-                                       {OPT_LIMIT, 'k', "limit", true},
-                                       {OPT_OFFSET, 0, "offset", true},
-                                       {OPT_RANK, 0, "rank", true},
-                                       {OPT_JSON, 0, "json", false},
-                                       OPT_SPEC_END};
+static const opt_spec SEARCH_OPTS[] = {
+    OPT_SPEC_HELP,
+    OPT_SPEC_INDEX,
+    {OPT_LIMIT, 'k', "limit", true},
+    {OPT_OFFSET, 0, "offset", true},
+    {OPT_RANK, 0, "rank", true},
+    {OPT_JSON, 0, "json", false},
+    {OPT_ALL, 0, "all", false},
+    {OPT_ANY, 0, "any", false},
+    {OPT_K1, 0, "k1", true},
+    {OPT_B, 0, "b", true},
+    {OPT_TITLE_WEIGHT, 0, "title-weight", true},
+    {OPT_BODY_WEIGHT, 0, "body-weight", true},
+    {OPT_SNIPPET_WORDS, 0, "snippet-words", true},
+    {OPT_HIGHLIGHT, 0, "highlight", true},
+    {OPT_EXPLAIN, 0, "explain", false},
+    {OPT_BATCH, 0, "batch", true},
+    OPT_SPEC_END};
 static const opt_spec STATS_OPTS[] = {
     OPT_SPEC_HELP, OPT_SPEC_INDEX, {OPT_JSON, 0, "json", false}, OPT_SPEC_END};
 static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
@@ -1653,17 +2458,22 @@ static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
 
 typedef struct command {
   const char *name;
-  const char *help;
+  const char *help[2]; /* printed one after the other; [1] may be NULL */
   const opt_spec *opts;
   int (*run)(const cli *c, const cli_args *a);
 } command;
 
 static const command COMMANDS[] = {
-    {"index", INDEX_HELP, INDEX_OPTS, cmd_index},
-    {"search", SEARCH_HELP, SEARCH_OPTS, cmd_search},
-    {"analyze", ANALYZE_HELP, ANALYZE_OPTS, cmd_analyze},
-    {"stats", STATS_HELP, STATS_OPTS, cmd_stats},
+    {"index", {INDEX_HELP, NULL}, INDEX_OPTS, cmd_index},
+    {"search", {SEARCH_HELP, SEARCH_HELP_OPTIONS}, SEARCH_OPTS, cmd_search},
+    {"analyze", {ANALYZE_HELP, NULL}, ANALYZE_OPTS, cmd_analyze},
+    {"stats", {STATS_HELP, NULL}, STATS_OPTS, cmd_stats},
 };
+
+static void put_help(const command *cmd) {
+  for (size_t i = 0; i < 2 && cmd->help[i]; i++)
+    fputs(cmd->help[i], stdout);
+}
 
 static const command *find_command(const char *name) {
   for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
@@ -1681,7 +2491,7 @@ static int run_help(int argc, char **argv) {
   const command *cmd = find_command(argv[0]);
   if (!cmd)
     return fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", argv[0]);
-  fputs(cmd->help, stdout);
+  put_help(cmd);
   return ST_OK;
 }
 
@@ -1714,17 +2524,19 @@ static int run_cli(int argc, char **argv) {
   args.index = global.index;
   rc = parse_options(global.npos - 1, global.pos + 1, cmd->opts, cmd->name,
                      false, &args);
-  if (rc != ST_OK)
-    return rc;
-  if (args.help) {
-    fputs(cmd->help, stdout);
-    return ST_OK;
+  /* args.jsonl is the one allocation of option parsing: every path below
+   * ends here, to free it. */
+  if (rc == ST_OK && args.help) {
+    put_help(cmd);
+  } else if (rc == ST_OK) {
+    cli c;
+    const char *env = getenv("KIDX_INDEX");
+    c.index_dir = args.index ? args.index : env && *env ? env : ".kidx";
+    c.index_named = args.index || (env && *env);
+    rc = cmd->run(&c, &args);
   }
-  cli c;
-  const char *env = getenv("KIDX_INDEX");
-  c.index_dir = args.index ? args.index : env && *env ? env : ".kidx";
-  c.index_named = args.index || (env && *env);
-  return cmd->run(&c, &args);
+  free(args.jsonl);
+  return rc;
 }
 
 int main(int argc, char **argv) {

@@ -69,6 +69,8 @@
  *              worth two body words: titles are short and on topic)
  *     N, df    documents in the index, and containing t
  *   A term restricted to one field (title:word) counts only that field.
+ *   The words of a phrase or NEAR are scored like the same words on their
+ *   own (the phrase decides which documents match, not how much).
  *
  *   KIDX_RANK_TFIDF (default: the design's model): b = s = 0.2, Singhal's
  *   pivot slope ("Modern Information Retrieval: A Brief Overview", IEEE
@@ -416,9 +418,11 @@ KIDX_API const char *kidx_results_errmsg(const kidx_results *res);
  * ranked offset+1 .. offset+limit into res.  opt may be NULL for the
  * defaults.  Cost: reads the postings of every query term once;
  * O(matches * log(offset + limit)).
- * Errors: KIDX_EQUERY (the query has no searchable word, or more than
- * KIDX_MAX_QUERY_TERMS distinct words), KIDX_EINVAL (bad options),
- * KIDX_ENOMEM, KIDX_ECORRUPT (damaged postings met while reading). */
+ * Errors: KIDX_EQUERY (a malformed query, with the place in
+ * kidx_results_error_column(); no searchable word; only excluded words;
+ * more than KIDX_MAX_QUERY_TERMS terms; a prefix matching too many terms),
+ * KIDX_EINVAL (bad options), KIDX_ENOMEM, KIDX_ECORRUPT (damaged postings
+ * met while reading). */
 KIDX_API kidx_status kidx_search(const kidx_reader *r, const char *query,
                                  size_t query_len,
                                  const kidx_search_options *opt,

@@ -136,6 +136,18 @@ int kidx__snippet_make(const kidx__analyzer *an, const char *title,
     a--;
   while (b < hi && !is_space((uint8_t)body[b]))
     b++;
+  /* Only whitespace beyond an end: the passage reaches the body's start or
+   * end, and says so (offset 0, offset + len == body_len). */
+  size_t k = 0;
+  while (k < a && is_space((uint8_t)body[k]))
+    k++;
+  if (k == a)
+    a = 0;
+  k = b;
+  while (k < body_len && is_space((uint8_t)body[k]))
+    k++;
+  if (k == body_len)
+    b = body_len;
   *start = a;
   *end = b;
   if (spans->n > before) {

@@ -1,0 +1,36 @@
+/*
+ * json.h -- UTF-8 checking and JSON output, shared by the kidx commands
+ * (search and stats print JSON; index reads JSON Lines and checks its
+ * strings with the same UTF-8 rules).
+ */
+#ifndef KIDX_CLI_JSON_H
+#define KIDX_CLI_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Length of the well-formed UTF-8 sequence at s (1 to 4 bytes, following
+ * Unicode's table of well-formed byte sequences: no overlongs, surrogates
+ * or code points past U+10FFFF), with its code point in *cp, or 0 if the
+ * bytes there are not one.  n > 0 is the number of bytes available. */
+size_t cli_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Writes s[0..len) as a JSON string.  Output is always valid JSON: quotes,
+ * backslashes and controls are escaped and invalid UTF-8 bytes become
+ * \ufffd (JSON text must be Unicode; a raw invalid byte makes strict
+ * parsers reject the whole line). */
+void json_put_string(FILE *f, const char *s, size_t len);
+
+/* Where byte `off` of s[0..len) lands in the UTF-8 text a JSON reader
+ * decodes from json_put_string(s, len): the same offset, plus two bytes
+ * for each invalid byte before it (U+FFFD takes three).  Offsets printed
+ * next to a string must index the string the reader sees. */
+size_t json_decoded_offset(const char *s, size_t len, size_t off);
+
+/* Writes a double as a JSON number: the shortest of %.15g..%.17g that
+ * reads back as the same value; null for NaN and infinities, which JSON
+ * cannot write. */
+void json_put_number(FILE *f, double x);
+
+#endif
