@@ -416,8 +416,10 @@ KIDX_API const char *kidx_results_errmsg(const kidx_results *res);
 
 /* Runs `query` (query_len bytes of UTF-8) against r and puts the hits
  * ranked offset+1 .. offset+limit into res.  opt may be NULL for the
- * defaults.  Cost: reads the postings of every query term once;
- * O(matches * log(offset + limit)).
+ * defaults.  Cost: reads the postings of every query term once, and once
+ * more for the snippets and explanations of the page's hits; scores every
+ * match, O(matches * log(offset + limit)); segments the page's bodies up
+ * to the end of their snippets.
  * Errors: KIDX_EQUERY (a malformed query, with the place in
  * kidx_results_error_column(); no searchable word; only excluded words;
  * more than KIDX_MAX_QUERY_TERMS terms; a prefix matching too many terms),
