@@ -296,6 +296,51 @@ KIDX_API kidx_status kidx_writer_add(kidx_writer *w, const char *id,
                                      size_t title_len, const char *body,
                                      size_t body_len);
 
+/* A document's source stamp: what the caller uses to tell whether the
+ * source of a document changed since it was indexed (the kidx tool: the
+ * file's size, modification time and content hash).  Stored with the
+ * document and returned as given; the library does not interpret it. */
+typedef struct kidx_stamp {
+  uint64_t size;    /* e.g. the source's size in bytes */
+  int64_t mtime_ns; /* e.g. its modification time, in ns since the epoch */
+  uint64_t hash;    /* e.g. kidx_stamp_hash() of its content */
+} kidx_stamp;
+
+/* A 64-bit hash of data[0..len), the same on every platform and version
+ * of this library: for kidx_stamp.hash.  Not cryptographic. */
+KIDX_API uint64_t kidx_stamp_hash(const void *data, size_t len);
+
+/* kidx_writer_add() with a source stamp (NULL: none, stored as zeros). */
+KIDX_API kidx_status kidx_writer_add_stamped(kidx_writer *w, const char *id,
+                                             size_t id_len, const char *title,
+                                             size_t title_len,
+                                             const char *body, size_t body_len,
+                                             const kidx_stamp *stamp);
+
+/* The stamp of the live document with this id, committed or pending (zeros
+ * if it was added without one).  Errors: KIDX_ENOTFOUND, KIDX_EINVAL. */
+KIDX_API kidx_status kidx_writer_stamp(kidx_writer *w, const char *id,
+                                       size_t id_len, kidx_stamp *out);
+
+/* Replaces the stamp of the live document with this id, keeping its text
+ * and terms (for a source that was touched but did not change): applied on
+ * commit, counted as a pending change.  Errors: KIDX_ENOTFOUND,
+ * KIDX_EINVAL, KIDX_ENOMEM. */
+KIDX_API kidx_status kidx_writer_restamp(kidx_writer *w, const char *id,
+                                         size_t id_len,
+                                         const kidx_stamp *stamp);
+
+/* Calls fn for every live document, committed or pending, with its id (not
+ * NUL-terminated, valid during the call) and stamp, in no particular
+ * order; fn returns 0 to go on, nonzero to stop.  fn must not change the
+ * writer.  Used to find documents whose sources are gone (kidx index
+ * --prune).  Errors: KIDX_EINVAL. */
+KIDX_API kidx_status kidx_writer_foreach(kidx_writer *w,
+                                         int (*fn)(void *ctx, const char *id,
+                                                   size_t id_len,
+                                                   const kidx_stamp *stamp),
+                                         void *ctx);
+
 /* Deletes the document with this id when the batch is committed.  Also
  * cancels an add of the same id made earlier in this batch.
  * Errors: KIDX_ENOTFOUND (no such id, committed or pending), KIDX_EINVAL. */
@@ -355,6 +400,14 @@ typedef struct kidx_stats {
 
 /* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */
 KIDX_API kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out);
+
+/* Verifies the open index beyond what kidx_reader_open() already checked
+ * (every checksum and table): decodes every postings list in full and
+ * checks it against the dictionary and the document table (document
+ * numbers, frequencies, positions within the fields' bounds), and that
+ * terms are in strict order.  KIDX_OK, or KIDX_ECORRUPT with the first
+ * problem in kidx_reader_errmsg().  Cost: reads the whole index. */
+KIDX_API kidx_status kidx_reader_check(kidx_reader *r);
 
 /* The analysis the index was created with (what its queries go through).
  * Errors: KIDX_EINVAL (not open). */
