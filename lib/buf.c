@@ -102,7 +102,10 @@ int kidx__varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
   return -1;
 }
 
-/* A 64-bit hash over 8-byte words: multiply-xorshift mixing in the style
+/* Stored in indexes through kidx_stamp_hash(), so its values must never
+ * change (a change would only make kidx re-read unchanged files once).
+ *
+ * A 64-bit hash over 8-byte words: multiply-xorshift mixing in the style
  * of Stafford's "Mix13" finaliser.  Speed matters (every token of every
  * document is hashed once); collision quality only needs to be good enough
  * for a table that is at most half full. */

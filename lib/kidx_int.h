@@ -399,6 +399,7 @@ typedef struct kidx__docinfo {
   size_t body_len;
   uint32_t title_tokens; /* terms indexed from the title */
   uint32_t body_tokens;  /* terms indexed from the body */
+  kidx_stamp stamp;      /* the caller's source stamp (zeros: none) */
   int deleted;
 } kidx__docinfo;
 
@@ -430,7 +431,16 @@ void kidx__memindex_free(kidx__memindex *mi); /* NULL is a no-op */
  * postings, which makes kidx__memindex_status() return it forever. */
 int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
                        const char *title, size_t title_len, const char *body,
-                       size_t body_len, uint32_t *replaced);
+                       size_t body_len, const kidx_stamp *stamp,
+                       uint32_t *replaced);
+
+/* The batch's live document with this id: 1 and *doc, or 0. */
+int kidx__memindex_find(const kidx__memindex *mi, const char *id,
+                        size_t id_len, uint32_t *doc);
+
+/* Replaces the stamp of the batch's document doc. */
+void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
+                            const kidx_stamp *stamp);
 
 /* Marks the batch's live document with this id deleted; KIDX_ENOTFOUND if
  * there is none. */
@@ -452,7 +462,7 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** index file, format version 1, specified in doc/FORMAT.md.
 */
 
-#define KIDX__FORMAT_VERSION 3u
+#define KIDX__FORMAT_VERSION 4u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -510,14 +520,20 @@ static inline void kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
   *body = kidx__get_u32(l + 4);
 }
 
+/* What a commit does with each document of the base (a byte per
+ * document). */
+enum { KIDX__BASE_KEEP, KIDX__BASE_DROP, KIDX__BASE_RESTAMP };
+
 /* Writes a new index file at path holding the live documents of base
- * (may be NULL; deleted[] is a byte per base document, nonzero = drop)
+ * (may be NULL; deleted[] is a KIDX__BASE_* per base document, and for
+ * KIDX__BASE_RESTAMP restamp[doc] replaces the document's stamp)
  * followed by the live documents of mi.  The file is fsync'ed but not
  * published; on failure it is removed.  Cost: reads and re-encodes every
  * postings list once. */
 int kidx__segment_write(const char *path, const kidx__segment *base,
-                        const uint8_t *deleted, const kidx__memindex *mi,
-                        unsigned an_flags, char *errmsg);
+                        const uint8_t *deleted, const kidx_stamp *restamp,
+                        const kidx__memindex *mi, unsigned an_flags,
+                        char *errmsg);
 
 /**************************************************************************
 ** Interface to code in score.c: TF-IDF and BM25 over weighted fields
@@ -666,6 +682,21 @@ int kidx__search_hits(const kidx__segment *seg, const char *path,
                       const kidx__qnode *root, const kidx__scorer *sc,
                       const uint32_t *docs, size_t n, kidx__buf *explain,
                       kidx__buf *positions, char *errmsg);
+
+/**************************************************************************
+** Interface to code in check.c: deep verification of an index file.
+*/
+
+/* Decodes every postings list of seg (whose file is path, for messages)
+ * in full and checks it against the dictionary and the document table:
+ * terms in strict order, df, document numbers, per-field frequencies
+ * adding up to the fields' lengths, positions strictly increasing, unique
+ * ids, and every document's occurrences equal to those its stored text
+ * analyses to.  KIDX_OK, or KIDX_ECORRUPT with the first problem in
+ * errmsg (naming the file and the term or document), or KIDX_ENOMEM.
+ * Cost: reads the whole file and analyses every document again. */
+int kidx__check_segment(const kidx__segment *seg, const char *path,
+                        char *errmsg);
 
 /**************************************************************************
 ** Interface to code in snippet.c: the passage shown with a hit.

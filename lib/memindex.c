@@ -36,6 +36,7 @@ typedef struct mdoc {
   uint32_t body_len;
   uint32_t title_tokens, body_tokens;
   uint32_t deleted;
+  kidx_stamp stamp;
 } mdoc;
 
 typedef struct occ {
@@ -184,7 +185,8 @@ static int flush_document(kidx__memindex *mi, uint32_t doc) {
 
 int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
                        const char *title, size_t title_len, const char *body,
-                       size_t body_len, uint32_t *replaced) {
+                       size_t body_len, const kidx_stamp *stamp,
+                       uint32_t *replaced) {
   int rc;
   if (mi->rc)
     return mi->rc;
@@ -203,6 +205,10 @@ int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
   d->body_len = (uint32_t)body_len;
   d->title_tokens = d->body_tokens = 0;
   d->deleted = 0;
+  if (stamp)
+    d->stamp = *stamp;
+  else
+    memset(&d->stamp, 0, sizeof d->stamp);
   /* The body is kept for snippets: results must not depend on the source
    * files still being there. */
   if ((rc = kidx__buf_reserve(&mi->docdata, id_len + title_len + body_len)))
@@ -270,6 +276,16 @@ int kidx__memindex_delete(kidx__memindex *mi, const char *id, size_t id_len) {
   return KIDX_OK;
 }
 
+int kidx__memindex_find(const kidx__memindex *mi, const char *id, size_t id_len,
+                        uint32_t *doc) {
+  return kidx__strmap_get(mi->id_map, id, id_len, doc) && *doc != NO_DOC;
+}
+
+void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
+                            const kidx_stamp *stamp) {
+  mi->docs[doc].stamp = *stamp;
+}
+
 int kidx__memindex_status(const kidx__memindex *mi) {
   return mi->rc;
 }
@@ -289,6 +305,7 @@ void kidx__memindex_doc(const kidx__memindex *mi, uint32_t doc,
   out->body_len = d->body_len;
   out->title_tokens = d->title_tokens;
   out->body_tokens = d->body_tokens;
+  out->stamp = d->stamp;
   out->deleted = d->deleted != 0;
 }
 

@@ -200,10 +200,20 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   out->title = (const char *)p;
   out->title_len = (size_t)title_len;
   p += title_len;
-  if (kidx__varint_get(&p, end, &body_len) || body_len != (size_t)(end - p))
+  if (kidx__varint_get(&p, end, &body_len) || body_len > (size_t)(end - p))
     return KIDX_ECORRUPT;
   out->body = (const char *)p;
   out->body_len = (size_t)body_len;
+  p += body_len;
+  /* The stamp: varint size, varint zigzag mtime, u64 hash, ending the
+   * record exactly. */
+  uint64_t size, zz;
+  if (kidx__varint_get(&p, end, &size) || kidx__varint_get(&p, end, &zz) ||
+      end - p != 8)
+    return KIDX_ECORRUPT;
+  out->stamp.size = size;
+  out->stamp.mtime_ns = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+  out->stamp.hash = kidx__get_u64(p);
   kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
   out->deleted = 0;
   return KIDX_OK;

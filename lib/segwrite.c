@@ -26,6 +26,8 @@ typedef struct merge {
   unsigned an_flags; /* analysis the terms were produced with */
   char *errmsg;
   const kidx__segment *base;
+  const uint8_t *base_state; /* KIDX__BASE_* per base document */
+  const kidx_stamp *restamp;
   const kidx__memindex *mi;
   uint32_t *base_map; /* base doc -> new doc or DROPPED */
   uint32_t *mem_map;  /* batch doc -> new doc or DROPPED */
@@ -167,6 +169,8 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
     if (kidx__segment_doc(m->base, (uint32_t)i, &d))
       return kidx__err(m->errmsg, KIDX_ECORRUPT,
                        "damaged document table while writing %s", m->f.path);
+    if (m->base_state[i] == KIDX__BASE_RESTAMP)
+      d.stamp = m->restamp[i];
     if ((rc = fn(m, &d, acc)))
       return rc;
   }
@@ -188,11 +192,19 @@ static int put_doclen(merge *m, const kidx__docinfo *d, uint64_t *acc) {
   return kidx__wfile_write(&m->f, b, 8);
 }
 
+/* A stamp's mtime as an unsigned varint: zigzag, so small negative
+ * values stay short. */
+static uint64_t zigzag(int64_t v) {
+  return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
 static uint64_t docdata_size(const kidx__docinfo *d) {
   uint8_t tmp[10];
   return kidx__varint_encode(tmp, d->id_len) + d->id_len +
          kidx__varint_encode(tmp, d->title_len) + d->title_len +
-         kidx__varint_encode(tmp, d->body_len) + d->body_len;
+         kidx__varint_encode(tmp, d->body_len) + d->body_len +
+         kidx__varint_encode(tmp, d->stamp.size) +
+         kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8;
 }
 
 static int put_docoff(merge *m, const kidx__docinfo *d, uint64_t *acc) {
@@ -210,7 +222,12 @@ static int put_docdata(merge *m, const kidx__docinfo *d, uint64_t *acc) {
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->title_len));
   kidx__wfile_write(&m->f, d->title, d->title_len);
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->body_len));
-  return kidx__wfile_write(&m->f, d->body, d->body_len);
+  kidx__wfile_write(&m->f, d->body, d->body_len);
+  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->stamp.size));
+  kidx__wfile_write(&m->f, v,
+                    kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
+  kidx__set_u64(v, d->stamp.hash);
+  return kidx__wfile_write(&m->f, v, 8);
 }
 
 static int write_documents(merge *m, uint64_t *ntokens) {
@@ -267,7 +284,7 @@ static int build_maps(merge *m, const uint8_t *deleted) {
   if (!m->base_map || !m->mem_map)
     return oom(m);
   for (uint64_t i = 0; i < nbase; i++)
-    m->base_map[i] = deleted[i] ? DROPPED : (uint32_t)next++;
+    m->base_map[i] = deleted[i] == KIDX__BASE_DROP ? DROPPED : (uint32_t)next++;
   for (uint32_t i = 0; i < nmem; i++) {
     kidx__docinfo d;
     kidx__memindex_doc(m->mi, i, &d);
@@ -282,10 +299,13 @@ static int build_maps(merge *m, const uint8_t *deleted) {
 }
 
 int kidx__segment_write(const char *path, const kidx__segment *base,
-                        const uint8_t *deleted, const kidx__memindex *mi,
-                        unsigned an_flags, char *errmsg) {
+                        const uint8_t *deleted, const kidx_stamp *restamp,
+                        const kidx__memindex *mi, unsigned an_flags,
+                        char *errmsg) {
   merge m;
   memset(&m, 0, sizeof m);
+  m.base_state = deleted;
+  m.restamp = restamp;
   m.an_flags = an_flags;
   m.errmsg = errmsg;
   m.base = base;

@@ -26,7 +26,8 @@ struct kidx_writer {
   int have_base;
   kidx__segment base;
   kidx__strmap *base_ids; /* id -> base document number */
-  uint8_t *deleted;       /* per base document: deleted by the batch */
+  uint8_t *deleted;       /* per base document: KIDX__BASE_* */
+  kidx_stamp *restamp;    /* per base document, once one is restamped */
   kidx__memindex *mi;
   unsigned an_flags; /* the index's analysis (KIDX__AN_*) */
   int an_set;        /* chosen with kidx_writer_set_analyzer */
@@ -72,6 +73,8 @@ static void reset_state(kidx_writer *w) {
   w->base_ids = NULL;
   free(w->deleted);
   w->deleted = NULL;
+  free(w->restamp);
+  w->restamp = NULL;
   kidx__memindex_free(w->mi);
   w->mi = NULL;
   w->pending = 0;
@@ -97,8 +100,7 @@ static int load_base(kidx_writer *w) {
     }
     w->an_flags = w->base.an_flags;
   }
-  if (kidx__memindex_new(&w->mi, w->an_flags) ||
-      kidx__strmap_new(&w->base_ids))
+  if (kidx__memindex_new(&w->mi, w->an_flags) || kidx__strmap_new(&w->base_ids))
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
   uint64_t n = w->have_base ? w->base.ndocs : 0;
   w->deleted = calloc(n ? n : 1, 1);
@@ -178,6 +180,14 @@ static int check_open(kidx_writer *w) {
 kidx_status kidx_writer_add(kidx_writer *w, const char *id, size_t id_len,
                             const char *title, size_t title_len,
                             const char *body, size_t body_len) {
+  return kidx_writer_add_stamped(w, id, id_len, title, title_len, body,
+                                 body_len, NULL);
+}
+
+kidx_status kidx_writer_add_stamped(kidx_writer *w, const char *id,
+                                    size_t id_len, const char *title,
+                                    size_t title_len, const char *body,
+                                    size_t body_len, const kidx_stamp *stamp) {
   if (!w)
     return KIDX_EINVAL;
   int rc = check_open(w);
@@ -194,15 +204,103 @@ kidx_status kidx_writer_add(kidx_writer *w, const char *id, size_t id_len,
                      "document '%.*s' is larger than 4 GiB", (int)id_len, id);
   uint32_t replaced;
   rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body, body_len,
-                          &replaced);
+                          stamp, &replaced);
   if (rc)
     return kidx__err(w->errmsg, rc, "cannot add document '%.*s': %s",
                      (int)id_len, id, kidx_strerror((kidx_status)rc));
   uint32_t d;
   if (kidx__strmap_get(w->base_ids, id, id_len, &d))
-    w->deleted[d] = 1; /* replaced on commit */
+    w->deleted[d] = KIDX__BASE_DROP; /* replaced on commit */
   w->pending++;
   return KIDX_OK;
+}
+
+/* The live base document with this id: 1 and *doc, or 0. */
+static int base_live(const kidx_writer *w, const char *id, size_t id_len,
+                     uint32_t *doc) {
+  return kidx__strmap_get(w->base_ids, id, id_len, doc) &&
+         w->deleted[*doc] != KIDX__BASE_DROP;
+}
+
+/* Base document doc as the next commit will write it. */
+static void base_doc(const kidx_writer *w, uint32_t doc, kidx__docinfo *d) {
+  kidx__segment_doc(&w->base, doc, d); /* verified at open */
+  if (w->deleted[doc] == KIDX__BASE_RESTAMP)
+    d->stamp = w->restamp[doc];
+}
+
+kidx_status kidx_writer_stamp(kidx_writer *w, const char *id, size_t id_len,
+                              kidx_stamp *out) {
+  if (!w || !out)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  uint32_t doc;
+  kidx__docinfo d;
+  if (id && kidx__memindex_find(w->mi, id, id_len, &doc))
+    kidx__memindex_doc(w->mi, doc, &d);
+  else if (id && base_live(w, id, id_len, &doc))
+    base_doc(w, doc, &d);
+  else
+    return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
+                     (int)id_len, id ? id : "");
+  *out = d.stamp;
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_restamp(kidx_writer *w, const char *id, size_t id_len,
+                                const kidx_stamp *stamp) {
+  if (!w || !stamp)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  uint32_t doc;
+  if (id && kidx__memindex_find(w->mi, id, id_len, &doc)) {
+    kidx__memindex_restamp(w->mi, doc, stamp);
+  } else if (id && base_live(w, id, id_len, &doc)) {
+    if (!w->restamp &&
+        !(w->restamp = calloc(w->base.ndocs, sizeof *w->restamp)))
+      return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+    w->restamp[doc] = *stamp;
+    w->deleted[doc] = KIDX__BASE_RESTAMP;
+  } else {
+    return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
+                     (int)id_len, id ? id : "");
+  }
+  w->pending++;
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_foreach(kidx_writer *w,
+                                int (*fn)(void *ctx, const char *id,
+                                          size_t id_len,
+                                          const kidx_stamp *stamp),
+                                void *ctx) {
+  if (!w || !fn)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  kidx__docinfo d;
+  for (uint64_t i = 0; w->have_base && i < w->base.ndocs; i++) {
+    if (w->deleted[i] == KIDX__BASE_DROP)
+      continue;
+    base_doc(w, (uint32_t)i, &d);
+    if (fn(ctx, d.id, d.id_len, &d.stamp))
+      return KIDX_OK;
+  }
+  for (uint32_t i = 0; i < kidx__memindex_ndocs(w->mi); i++) {
+    kidx__memindex_doc(w->mi, i, &d);
+    if (!d.deleted && fn(ctx, d.id, d.id_len, &d.stamp))
+      return KIDX_OK;
+  }
+  return KIDX_OK;
+}
+
+uint64_t kidx_stamp_hash(const void *data, size_t len) {
+  return kidx__hash_bytes(data ? data : "", data ? len : 0);
 }
 
 kidx_status kidx_writer_delete(kidx_writer *w, const char *id, size_t id_len) {
@@ -215,9 +313,9 @@ kidx_status kidx_writer_delete(kidx_writer *w, const char *id, size_t id_len) {
     return kidx__err(w->errmsg, KIDX_EINVAL, "empty document id");
   int in_batch = kidx__memindex_delete(w->mi, id, id_len) == KIDX_OK;
   uint32_t d;
-  int in_base = kidx__strmap_get(w->base_ids, id, id_len, &d) && !w->deleted[d];
+  int in_base = base_live(w, id, id_len, &d);
   if (in_base)
-    w->deleted[d] = 1;
+    w->deleted[d] = KIDX__BASE_DROP;
   if (!in_batch && !in_base)
     return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
                      (int)id_len, id);
@@ -236,7 +334,8 @@ kidx_status kidx_writer_commit(kidx_writer *w) {
   if (w->pending == 0 && w->have_base)
     return KIDX_OK;
   rc = kidx__segment_write(w->tmp_path, w->have_base ? &w->base : NULL,
-                           w->deleted, w->mi, w->an_flags, w->errmsg);
+                           w->deleted, w->restamp, w->mi, w->an_flags,
+                           w->errmsg);
   if (!rc)
     rc = kidx__fs_publish(w->tmp_path, w->path, w->dir, w->errmsg);
   if (rc)

@@ -318,6 +318,77 @@ START_TEST(test_index_bad_arguments) {
 }
 END_TEST
 
+typedef struct seen {
+  char ids[8][16];
+  kidx_stamp stamps[8];
+  int n;
+} seen;
+
+static int collect_stamp(void *ctx, const char *id, size_t len,
+                         const kidx_stamp *st) {
+  seen *s = ctx;
+  ck_assert_int_lt(s->n, 8);
+  snprintf(s->ids[s->n], sizeof s->ids[0], "%.*s", (int)len, id);
+  s->stamps[s->n++] = *st;
+  return 0;
+}
+
+START_TEST(test_index_stamps) {
+  kidx_stamp a = {100, -5000000000LL, 0x0123456789abcdefULL};
+  kidx_stamp b = {7, 1700000000123456789LL, 42};
+  kidx_stamp got;
+  kidx_writer *w = open_writer();
+  ck_assert_int_eq(kidx_writer_add_stamped(w, "a", 1, "", 0, "alpha", 5, &a),
+                   KIDX_OK);
+  add(w, "plain", "", "no stamp");
+  /* Pending documents have their stamps already. */
+  ck_assert_int_eq(kidx_writer_stamp(w, "a", 1, &got), KIDX_OK);
+  ck_assert_int_eq(memcmp(&got, &a, sizeof a), 0);
+  commit(w);
+  kidx_writer_close(w);
+
+  /* Committed stamps come back exactly, negative times included. */
+  w = open_writer();
+  ck_assert_int_eq(kidx_writer_stamp(w, "a", 1, &got), KIDX_OK);
+  ck_assert_uint_eq(got.size, 100);
+  ck_assert(got.mtime_ns == -5000000000LL);
+  ck_assert(got.hash == 0x0123456789abcdefULL);
+  ck_assert_int_eq(kidx_writer_stamp(w, "plain", 5, &got), KIDX_OK);
+  ck_assert(got.size == 0 && got.mtime_ns == 0 && got.hash == 0);
+  ck_assert_int_eq(kidx_writer_stamp(w, "nope", 4, &got), KIDX_ENOTFOUND);
+
+  /* Restamping keeps the text and terms. */
+  ck_assert_int_eq(kidx_writer_restamp(w, "a", 1, &b), KIDX_OK);
+  ck_assert_uint_eq(kidx_writer_pending(w), 1);
+  ck_assert_int_eq(kidx_writer_stamp(w, "a", 1, &got), KIDX_OK);
+  ck_assert_int_eq(memcmp(&got, &b, sizeof b), 0);
+  ck_assert_int_eq(kidx_writer_restamp(w, "nope", 4, &b), KIDX_ENOTFOUND);
+  seen s;
+  memset(&s, 0, sizeof s);
+  ck_assert_int_eq(kidx_writer_foreach(w, collect_stamp, &s), KIDX_OK);
+  ck_assert_int_eq(s.n, 2);
+  commit(w);
+  kidx_writer_close(w);
+  w = open_writer();
+  ck_assert_int_eq(kidx_writer_stamp(w, "a", 1, &got), KIDX_OK);
+  ck_assert_int_eq(memcmp(&got, &b, sizeof b), 0);
+  /* A deleted document is gone from foreach and stamp. */
+  ck_assert_int_eq(kidx_writer_delete(w, "plain", 5), KIDX_OK);
+  memset(&s, 0, sizeof s);
+  ck_assert_int_eq(kidx_writer_foreach(w, collect_stamp, &s), KIDX_OK);
+  ck_assert_int_eq(s.n, 1);
+  ck_assert_str_eq(s.ids[0], "a");
+  ck_assert_int_eq(kidx_writer_stamp(w, "plain", 5, &got), KIDX_ENOTFOUND);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  ck_assert_str_eq(search_ids(r, "alpha", 10, 0, NULL), "a");
+  kidx_reader_close(r);
+  /* The content hash is stable: a fixed value for a fixed input. */
+  ck_assert(kidx_stamp_hash("abc", 3) == kidx_stamp_hash("abc", 3));
+  ck_assert(kidx_stamp_hash("abc", 3) != kidx_stamp_hash("abd", 3));
+}
+END_TEST
+
 /* Model-based: random batches of adds, replaces and deletes over several
  * commits, checked against a simple in-test model of which document holds
  * which words.  Words are "w<number>" forms the stemmer leaves alone. */
@@ -401,6 +472,7 @@ static Suite *index_suite(void) {
   tcase_add_test(core, test_index_delete_pending_add);
   tcase_add_test(core, test_index_uncommitted_is_invisible);
   tcase_add_test(core, test_index_matches_model);
+  tcase_add_test(core, test_index_stamps);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, setup, teardown);
