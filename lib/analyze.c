@@ -132,14 +132,16 @@ static int emit(analysis *a, char *t, size_t n, size_t start, size_t end,
     tok.start = start;
     tok.end = end;
     tok.pos = pos;
+    tok.slot = NULL;
     return a->fn(a->ctx, &tok);
   }
   if (n == 0 || n > KIDX_MAX_TOKEN_BYTES)
     return 0;
   if ((a->an->flags & KIDX__AN_STOP_ENGLISH) && kidx__stopword_english(t, n))
     return 0;
+  tok.slot = NULL;
   if (a->an->flags & KIDX__AN_STEM_ENGLISH)
-    n = kidx__stemcache_stem(a->an->cache, t, n);
+    n = kidx__stemcache_stem(a->an->cache, t, n, &tok.slot);
   if (n == 0)
     return 0;
   tok.text = t;

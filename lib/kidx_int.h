@@ -217,8 +217,11 @@ int kidx__stemcache_new(kidx__stemcache **out);
 void kidx__stemcache_free(kidx__stemcache *c); /* NULL is a no-op */
 
 /* Stems word[0..len) in place like kidx__stem_english, through cache c
- * (NULL: no cache); returns the stem's length. */
-size_t kidx__stemcache_stem(kidx__stemcache *c, char *word, size_t len);
+ * (NULL: no cache); returns the stem's length.  *payload receives the
+ * cache slot's payload word for this word (0 until the owner sets it), or
+ * NULL when the word is not cached. */
+size_t kidx__stemcache_stem(kidx__stemcache *c, char *word, size_t len,
+                            uint32_t **payload);
 
 /**************************************************************************
 ** Interface to code in analyze.c: the analysis pipeline shared by documents
@@ -246,6 +249,8 @@ typedef struct kidx__token {
   size_t start;     /* byte offset of the word in the input */
   size_t end;       /* byte offset just past the word */
   uint32_t pos;     /* token position, counted from the caller's first_pos */
+  uint32_t *slot;   /* the analyzer cache's payload for this word, or NULL
+                       (see kidx__stemcache_stem) */
 } kidx__token;
 
 /* Returns 0 to continue, anything else to stop analysis with that value. */

@@ -123,20 +123,28 @@ static int on_token(void *ctx, const kidx__token *tok) {
   uint32_t t;
   uint64_t key_off;
   int rc;
-  if (mi->nterms >= UINT32_MAX)
-    return KIDX_ETOOBIG;
-  if ((rc = kidx__strmap_intern(mi->term_map, tok->text, tok->len,
-                                (uint32_t)mi->nterms, &t, &key_off)))
-    return rc;
-  if (t == mi->nterms) {
+  if (tok->slot && *tok->slot) {
+    /* A word seen before: the analyser's cache remembers its term. */
+    t = *tok->slot - 1;
+  } else {
+    if (mi->nterms >= UINT32_MAX - 1)
+      return KIDX_ETOOBIG;
+    /* Room for a new term first: once the map holds the key, the term
+     * must exist, or a later word would be given the same number. */
     if ((rc = grow_array((void **)&mi->terms, &mi->terms_cap, mi->nterms + 1,
-                         sizeof *mi->terms)))
+                         sizeof *mi->terms)) ||
+        (rc = kidx__strmap_intern(mi->term_map, tok->text, tok->len,
+                                  (uint32_t)mi->nterms, &t, &key_off)))
       return rc;
-    mterm *nt = &mi->terms[mi->nterms++];
-    memset(nt, 0, sizeof *nt);
-    nt->key_off = key_off;
-    nt->key_len = (uint32_t)tok->len;
-    nt->cur_doc = NO_DOC;
+    if (t == mi->nterms) {
+      mterm *nt = &mi->terms[mi->nterms++];
+      memset(nt, 0, sizeof *nt);
+      nt->key_off = key_off;
+      nt->key_len = (uint32_t)tok->len;
+      nt->cur_doc = NO_DOC;
+    }
+    if (tok->slot)
+      *tok->slot = t + 1;
   }
   if ((rc = grow_array((void **)&mi->occs, &mi->occ_cap, mi->nocc + 1,
                        sizeof *mi->occs)))
