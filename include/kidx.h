@@ -352,7 +352,12 @@ KIDX_API kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
  * place with one rename followed by a flush of the directory.  A crash at
  * any moment leaves either the old or the new commit.  On failure the
  * previous commit is untouched and the pending changes are kept, so the
- * commit can be retried.  Errors: KIDX_EIO, KIDX_ENOMEM, KIDX_ETOOBIG. */
+ * commit can be retried -- with two exceptions, both saying so in the
+ * message: when flushing the directory fails after the rename (KIDX_EIO),
+ * the new commit is already visible, and retrying is harmless; when
+ * reopening the new commit fails (KIDX_ENOMEM), it is published and the
+ * writer is closed for use (only kidx_writer_close() is valid).
+ * Errors: KIDX_EIO, KIDX_ENOMEM, KIDX_ETOOBIG. */
 KIDX_API kidx_status kidx_writer_commit(kidx_writer *w);
 
 /* Number of documents added or deleted since the last commit. */

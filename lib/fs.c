@@ -43,16 +43,15 @@ int kidx__fs_mkdir(const char *dir, char *errmsg) {
       return KIDX_OK;
     return kidx__err(errmsg, KIDX_EIO, "%s exists and is not a directory", dir);
   }
-  return kidx__err(errmsg, KIDX_EIO, "cannot create directory %s: %s", dir,
-                   strerror(errno));
+  return kidx__err_os(errmsg, KIDX_EIO, errno, "cannot create directory %s",
+                      dir);
 }
 
 int kidx__fs_lock(const char *path, int *fd_out, char *errmsg) {
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  *fd_out = -1;
   if (fd < 0)
-    return kidx__err(errmsg, KIDX_EIO, "cannot open lock file %s: %s", path,
-                     strerror(errno));
+    return kidx__err_os(errmsg, KIDX_EIO, errno, "cannot open lock file %s",
+                        path);
   /* flock rather than fcntl locks: fcntl locks belong to the process, so two
    * writers in one process would not exclude each other. */
   while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -63,7 +62,7 @@ int kidx__fs_lock(const char *path, int *fd_out, char *errmsg) {
     if (e == EWOULDBLOCK)
       return kidx__err(errmsg, KIDX_EBUSY,
                        "%s is locked: another writer has the index open", path);
-    return kidx__err(errmsg, KIDX_EIO, "cannot lock %s: %s", path, strerror(e));
+    return kidx__err_os(errmsg, KIDX_EIO, e, "cannot lock %s", path);
   }
   *fd_out = fd;
   return KIDX_OK;
@@ -81,14 +80,13 @@ int kidx__fs_map(const char *path, kidx__map *m, char *errmsg) {
   if (fd < 0) {
     if (errno == ENOENT)
       return kidx__err(errmsg, KIDX_ENOINDEX, "no index file %s", path);
-    return kidx__err(errmsg, KIDX_EIO, "cannot open %s: %s", path,
-                     strerror(errno));
+    return kidx__err_os(errmsg, KIDX_EIO, errno, "cannot open %s", path);
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     close(fd);
-    return kidx__err(errmsg, KIDX_EIO, "cannot stat %s: %s", path, strerror(e));
+    return kidx__err_os(errmsg, KIDX_EIO, e, "cannot stat %s", path);
   }
   if ((uintmax_t)st.st_size > SIZE_MAX) {
     close(fd);
@@ -101,8 +99,7 @@ int kidx__fs_map(const char *path, kidx__map *m, char *errmsg) {
       int e = errno;
       close(fd);
       m->size = 0;
-      return kidx__err(errmsg, KIDX_EIO, "cannot map %s: %s", path,
-                       strerror(e));
+      return kidx__err_os(errmsg, KIDX_EIO, e, "cannot map %s", path);
     }
     m->data = p;
   }
@@ -123,8 +120,8 @@ int kidx__wfile_open(kidx__wfile *f, const char *path, char *errmsg) {
   f->errmsg = errmsg;
   f->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (f->fd < 0)
-    return f->rc = kidx__err(errmsg, KIDX_EIO, "cannot create %s: %s", path,
-                             strerror(errno));
+    return f->rc =
+               kidx__err_os(errmsg, KIDX_EIO, errno, "cannot create %s", path);
   if (kidx__buf_reserve(&f->buf, WFILE_BUFFER)) {
     close(f->fd);
     f->fd = -1;
@@ -143,8 +140,8 @@ static int write_fully(kidx__wfile *f, const uint8_t *p, size_t n,
     if (w < 0) {
       if (errno == EINTR)
         continue;
-      return f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot write %s: %s",
-                               f->path, strerror(errno));
+      return f->rc = kidx__err_os(f->errmsg, KIDX_EIO, errno, "cannot write %s",
+                                  f->path);
     }
     p += w;
     n -= (size_t)w;
@@ -191,11 +188,11 @@ int kidx__wfile_pwrite(kidx__wfile *f, uint64_t offset, const void *data,
 int kidx__wfile_close(kidx__wfile *f, int keep) {
   if (f->fd >= 0) {
     if (keep && !flush_buffer(f) && fsync(f->fd) != 0)
-      f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot sync %s: %s", f->path,
-                        strerror(errno));
+      f->rc =
+          kidx__err_os(f->errmsg, KIDX_EIO, errno, "cannot sync %s", f->path);
     if (close(f->fd) != 0 && keep && !f->rc)
-      f->rc = kidx__err(f->errmsg, KIDX_EIO, "cannot close %s: %s", f->path,
-                        strerror(errno));
+      f->rc =
+          kidx__err_os(f->errmsg, KIDX_EIO, errno, "cannot close %s", f->path);
     f->fd = -1;
   }
   kidx__buf_free(&f->buf);
@@ -209,17 +206,19 @@ int kidx__fs_publish(const char *tmp, const char *path, const char *dir,
   if (rename(tmp, path) != 0) {
     int e = errno;
     unlink(tmp);
-    return kidx__err(errmsg, KIDX_EIO, "cannot rename %s to %s: %s", tmp, path,
-                     strerror(e));
+    return kidx__err_os(errmsg, KIDX_EIO, e, "cannot rename %s to %s", tmp,
+                        path);
   }
   int fd = open(dir, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return kidx__err(errmsg, KIDX_EIO, "cannot open directory %s: %s", dir,
-                     strerror(errno));
+    return kidx__err_os(errmsg, KIDX_EIO, errno, "cannot open directory %s",
+                        dir);
   int rc = KIDX_OK;
   if (fsync(fd) != 0 && errno != EINVAL)
-    rc = kidx__err(errmsg, KIDX_EIO, "cannot sync directory %s: %s", dir,
-                   strerror(errno));
+    rc = kidx__err_os(errmsg, KIDX_EIO, errno,
+                      "the commit is visible, but flushing directory %s "
+                      "failed",
+                      dir);
   close(fd);
   return rc;
 }

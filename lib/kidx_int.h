@@ -40,6 +40,10 @@
  * that a failure site reads `return kidx__err(w->errmsg, KIDX_EIO, ...)`. */
 int kidx__err(char *buf, int rc, const char *fmt, ...) KIDX__PRINTF(3, 4);
 
+/* The same, followed by ": " and the description of the OS error err. */
+int kidx__err_os(char *buf, int rc, int err, const char *fmt, ...)
+    KIDX__PRINTF(4, 5);
+
 /**************************************************************************
 ** Interface to code in buf.c: growable byte buffers and integer codecs.
 */
@@ -229,10 +233,10 @@ size_t kidx__stemcache_stem(kidx__stemcache *c, char *word, size_t len,
 */
 
 /* Analysis settings, stored in the index header (doc/FORMAT.md). */
-#define KIDX__AN_STEM_ENGLISH 0x1u
-#define KIDX__AN_STOP_ENGLISH 0x2u
+#define KIDX__AN_STEM_ENGLISH    0x1u
+#define KIDX__AN_STOP_ENGLISH    0x2u
 #define KIDX__AN_FOLD_DIACRITICS 0x4u
-#define KIDX__AN_ALL 0x7u
+#define KIDX__AN_ALL             0x7u
 /* Not stored: report every word as written, with its position and
  * offsets, skipping normalisation, stop words and stemming (which do not
  * change positions).  What snippets need to place matched positions. */
@@ -440,8 +444,8 @@ int kidx__memindex_add(kidx__memindex *mi, const char *id, size_t id_len,
                        uint32_t *replaced);
 
 /* The batch's live document with this id: 1 and *doc, or 0. */
-int kidx__memindex_find(const kidx__memindex *mi, const char *id,
-                        size_t id_len, uint32_t *doc);
+int kidx__memindex_find(const kidx__memindex *mi, const char *id, size_t id_len,
+                        uint32_t *doc);
 
 /* Replaces the stamp of the batch's document doc. */
 void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
@@ -549,11 +553,11 @@ int kidx__segment_write(const char *path, const kidx__segment *base,
 
 typedef struct kidx__scorer {
   kidx_rank rank;
-  double k1;                      /* BM25 saturation */
-  double b;                       /* BM25 b, or the TF-IDF pivot slope */
-  double ndocs;                   /* N */
-  double weight[KIDX__NFIELDS];   /* field weights w_f */
-  double avglen[KIDX__NFIELDS];   /* mean field lengths in terms */
+  double k1;                    /* BM25 saturation */
+  double b;                     /* BM25 b, or the TF-IDF pivot slope */
+  double ndocs;                 /* N */
+  double weight[KIDX__NFIELDS]; /* field weights w_f */
+  double avglen[KIDX__NFIELDS]; /* mean field lengths in terms */
 } kidx__scorer;
 
 /* tokens[f]: the index's total terms in field f. */
@@ -578,16 +582,17 @@ typedef struct kidx__hit {
 } kidx__hit;
 
 /* Compares the ids of two documents like memcmp (< 0: a's id sorts first). */
-typedef int (*kidx__id_cmp_fn)(void *ctx, uint32_t a, uint32_t b);
+typedef int (*kidx__id_cmp_fn)(const void *ctx, uint32_t a, uint32_t b);
 
 typedef struct kidx__topk {
   kidx__hit *heap;
   size_t k, n;
   kidx__id_cmp_fn id_cmp;
-  void *ctx;
+  const void *ctx;
 } kidx__topk;
 
-int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp, void *ctx);
+int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp,
+                    const void *ctx);
 void kidx__topk_free(kidx__topk *t);
 /* Offers a hit; kept if it ranks among the k best so far. */
 void kidx__topk_push(kidx__topk *t, double score, uint32_t doc);
@@ -637,9 +642,9 @@ enum { KIDX__FIELD_ANY, KIDX__FIELD_TITLE, KIDX__FIELD_BODY };
 
 typedef struct kidx__qnode kidx__qnode;
 struct kidx__qnode {
-  int kind;          /* KIDX__Q_* */
-  int field;         /* KIDX__FIELD_*: scope given with title: / body: */
-  const char *text;  /* TERM, PREFIX: term bytes (in the query's arena) */
+  int kind;         /* KIDX__Q_* */
+  int field;        /* KIDX__FIELD_*: scope given with title: / body: */
+  const char *text; /* TERM, PREFIX: term bytes (in the query's arena) */
   size_t len;
   kidx__qnode **kids; /* children, in query order */
   size_t nkids;
@@ -676,7 +681,8 @@ void kidx__query_free(kidx__query *q); /* NULL is a no-op */
  * that expands too far, KIDX_ECORRUPT on damaged postings. */
 int kidx__search_run(const kidx__segment *seg, const char *path,
                      const kidx__qnode *root, const kidx__scorer *sc,
-                     kidx__topk *topk, uint64_t *total, char *errmsg);
+                     kidx__topk *topk, uint64_t *total, size_t *column,
+                     char *errmsg);
 
 /* For matching documents docs[0..n), in strictly increasing order: appends
  * to explain[i] the score breakdown of docs[i] (kidx_explain entries whose

@@ -89,7 +89,15 @@ int kidx__postings_next(kidx__postings *c) {
   if (kidx__varint_get(&c->p, c->end, &gap) ||
       kidx__varint_get(&c->p, c->end, &tf2))
     return KIDX_ECORRUPT;
+  /* Checked before adding, so that a crafted gap cannot wrap around to a
+   * small document number. */
+  if (gap == 0 || gap > c->doc_limit - c->next_base)
+    return KIDX_ECORRUPT;
   uint64_t doc = c->next_base + gap, tf = tf2 >> 1;
+  /* Every position takes at least one byte: a larger tf is damage, and
+   * must not reach the allocations sized by it. */
+  if (tf > (uint64_t)(c->end - c->p))
+    return KIDX_ECORRUPT;
   if ((tf2 & 1) && (kidx__varint_get(&c->p, c->end, &tf_title) ||
                     tf_title == 0 || tf_title > tf))
     return KIDX_ECORRUPT;

@@ -71,6 +71,15 @@ kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out) {
   return KIDX_OK;
 }
 
+kidx_status kidx_reader_check(kidx_reader *r) {
+  if (!r)
+    return KIDX_EINVAL;
+  r->errmsg[0] = 0;
+  if (!r->open)
+    return kidx__err(r->errmsg, KIDX_EINVAL, "reader is not open");
+  return kidx__check_segment(&r->seg, r->path, r->errmsg);
+}
+
 kidx_status kidx_reader_analyzer(const kidx_reader *r, kidx_analyzer *out) {
   if (!r || !out || !r->open)
     return KIDX_EINVAL;
@@ -130,7 +139,7 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
   return KIDX_OK;
 }
 
-static int id_cmp(void *ctx, uint32_t a, uint32_t b) {
+static int id_cmp(const void *ctx, uint32_t a, uint32_t b) {
   const kidx__segment *seg = ctx;
   kidx__docinfo x, y;
   /* Records were verified at open, so these lookups cannot fail. */
@@ -256,12 +265,13 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
   size_t k = o.offset + o.limit;
   if (k > r->seg.ndocs)
     k = (size_t)r->seg.ndocs;
-  if (kidx__topk_init(&topk, k, id_cmp, (void *)(uintptr_t)&r->seg)) {
+  if (kidx__topk_init(&topk, k, id_cmp, &r->seg)) {
     kidx__query_free(q);
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
   uint64_t total = 0;
-  rc = kidx__search_run(&r->seg, r->path, root, &sc, &topk, &total, errmsg);
+  rc = kidx__search_run(&r->seg, r->path, root, &sc, &topk, &total, &column,
+                        errmsg);
   if (!rc) {
     size_t n = kidx__topk_finish(&topk);
     if (n > o.offset)

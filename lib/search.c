@@ -61,7 +61,8 @@ typedef struct search {
   const char *path;
   const kidx__scorer *sc;
   char *errmsg;
-  matcher **all; /* every matcher allocated, to free them */
+  size_t *column; /* where a query error is, for KIDX_EQUERY */
+  matcher **all;  /* every matcher allocated, to free them */
   size_t nall, cap;
 } search;
 
@@ -160,11 +161,13 @@ static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
     if (t.len < q->len || memcmp(t.text, q->text, q->len) != 0)
       break;
   }
-  if (n > MAX_PREFIX_TERMS)
+  if (n > MAX_PREFIX_TERMS) {
+    *s->column = q->column;
     return kidx__err(s->errmsg, KIDX_EQUERY,
                      "query error at column %zu: '%.*s*' matches more than "
                      "%d terms; use a longer prefix",
                      q->column, (int)q->len, q->text, MAX_PREFIX_TERMS);
+  }
   m->kids = calloc(n ? n : 1, sizeof *m->kids);
   if (!m->kids)
     return oom(s);
@@ -338,8 +341,12 @@ static int check_near(search *s, matcher *m, hits *h, int *ok) {
     }
     if (have < nk || t[left].field != t[right].field)
       continue;
-    uint64_t span = (uint64_t)t[right].pos - t[left].pos + 1;
-    if (span - nk > m->q->distance)
+    /* Other words in the window: its span minus the distinct positions in
+     * it (a repeated term, NEAR(run running), shares positions). */
+    uint64_t span = (uint64_t)t[right].pos - t[left].pos + 1, distinct = 0;
+    for (size_t i = left; i <= right; i++)
+      distinct += i == left || t[i].pos != t[i - 1].pos;
+    if (span - distinct > m->q->distance)
       continue;
     *ok = 1;
     if (!h)
@@ -591,8 +598,9 @@ static int collect_hits(search *s, matcher *m, uint32_t doc, hits *h) {
 
 int kidx__search_run(const kidx__segment *seg, const char *path,
                      const kidx__qnode *root, const kidx__scorer *sc,
-                     kidx__topk *topk, uint64_t *total, char *errmsg) {
-  search s = {seg, path, sc, errmsg, NULL, 0, 0};
+                     kidx__topk *topk, uint64_t *total, size_t *column,
+                     char *errmsg) {
+  search s = {seg, path, sc, errmsg, column, NULL, 0, 0};
   matcher *m;
   *total = 0;
   int rc = build(&s, root, &m);
@@ -620,7 +628,8 @@ int kidx__search_hits(const kidx__segment *seg, const char *path,
                       const kidx__qnode *root, const kidx__scorer *sc,
                       const uint32_t *docs, size_t n, kidx__buf *explain,
                       kidx__buf *positions, char *errmsg) {
-  search s = {seg, path, sc, errmsg, NULL, 0, 0};
+  size_t column = 0;
+  search s = {seg, path, sc, errmsg, &column, NULL, 0, 0};
   matcher *m;
   int rc = build(&s, root, &m);
   /* One pass: the documents come in increasing order, so each postings

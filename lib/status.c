@@ -35,3 +35,19 @@ int kidx__err(char *buf, int rc, const char *fmt, ...) {
   va_end(ap);
   return rc;
 }
+
+int kidx__err_os(char *buf, int rc, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, KIDX__ERRMSG_MAX, fmt, ap);
+  va_end(ap);
+  if (n < 0 || n >= KIDX__ERRMSG_MAX - 3)
+    return rc;
+  /* strerror_r (POSIX, XSI form) rather than strerror, whose buffer may be
+   * shared between threads. */
+  char os[128];
+  if (strerror_r(err, os, sizeof os) != 0)
+    snprintf(os, sizeof os, "error %d", err);
+  snprintf(buf + n, KIDX__ERRMSG_MAX - (size_t)n, ": %s", os);
+  return rc;
+}

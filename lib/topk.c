@@ -19,7 +19,7 @@ static int better(const kidx__topk *t, const kidx__hit *a, const kidx__hit *b) {
 }
 
 int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp,
-                    void *ctx) {
+                    const void *ctx) {
   t->k = k;
   t->n = 0;
   t->id_cmp = id_cmp;

@@ -80,6 +80,18 @@ static void reset_state(kidx_writer *w) {
   w->pending = 0;
 }
 
+/* Back to the state after kidx_writer_new: no base, no batch, no lock. */
+static void release(kidx_writer *w) {
+  reset_state(w);
+  kidx__fs_unlock(w->lock_fd);
+  w->lock_fd = -1;
+  free(w->dir);
+  free(w->path);
+  free(w->tmp_path);
+  w->dir = w->path = w->tmp_path = NULL;
+  w->open = 0;
+}
+
 /* Maps the committed index (if any) and starts an empty batch on it. */
 static int load_base(kidx_writer *w) {
   int rc = kidx__segment_open(&w->base, w->path, w->errmsg);
@@ -154,13 +166,7 @@ kidx_status kidx_writer_open(kidx_writer *w, const char *dir) {
   return KIDX_OK;
 fail:
   free(lock);
-  reset_state(w);
-  kidx__fs_unlock(w->lock_fd);
-  w->lock_fd = -1;
-  free(w->dir);
-  free(w->path);
-  free(w->tmp_path);
-  w->dir = w->path = w->tmp_path = NULL;
+  release(w);
   return rc;
 }
 
@@ -199,7 +205,9 @@ kidx_status kidx_writer_add_stamped(kidx_writer *w, const char *id,
                      id ? id_len : 0);
   if ((!title && title_len) || (!body && body_len))
     return kidx__err(w->errmsg, KIDX_EINVAL, "NULL text with nonzero length");
-  if (title_len > UINT32_MAX || body_len > UINT32_MAX)
+  /* Positions are 32-bit and every word takes at least one byte, so the
+   * text must stay below 4 GiB in all. */
+  if (title_len > UINT32_MAX - 2 || body_len > UINT32_MAX - 2 - title_len)
     return kidx__err(w->errmsg, KIDX_ETOOBIG,
                      "document '%.*s' is larger than 4 GiB", (int)id_len, id);
   uint32_t replaced;
@@ -343,8 +351,16 @@ kidx_status kidx_writer_commit(kidx_writer *w) {
   /* The new file is now the committed index: make it the base. */
   reset_state(w);
   if ((rc = load_base(w))) {
-    w->open = 0;
-    return rc;
+    /* The commit is published; only this handle's view of it failed.  The
+     * handle cannot go on without it: release the lock and everything else
+     * now, so that the index is not locked until the handle is closed. */
+    char why[KIDX__ERRMSG_MAX];
+    memcpy(why, w->errmsg, sizeof why);
+    release(w);
+    return kidx__err(w->errmsg, rc,
+                     "the commit was published, but reopening it failed: %s; "
+                     "close the writer",
+                     why);
   }
   return KIDX_OK;
 }
@@ -356,11 +372,7 @@ uint64_t kidx_writer_pending(const kidx_writer *w) {
 void kidx_writer_close(kidx_writer *w) {
   if (!w)
     return;
-  reset_state(w);
-  kidx__fs_unlock(w->lock_fd);
-  free(w->dir);
-  free(w->path);
-  free(w->tmp_path);
+  release(w);
   free(w);
 }
 

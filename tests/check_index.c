@@ -281,6 +281,31 @@ START_TEST(test_index_second_writer_is_busy) {
 }
 END_TEST
 
+START_TEST(test_index_prefix_limit_has_column) {
+  /* 5000 distinct words starting with "pz": the prefix expands too far. */
+  size_t cap = 5000 * 8;
+  char *body = malloc(cap), *p = body;
+  for (int i = 0; i < 5000; i++)
+    p += sprintf(p, "pz%04dq ", i);
+  kidx_writer *w = open_writer();
+  add(w, "many", "", body);
+  commit(w);
+  kidx_writer_close(w);
+  free(body);
+  kidx_reader *r = open_reader();
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  ck_assert_int_eq(kidx_search(r, "word pz*", 8, NULL, res), KIDX_EQUERY);
+  ck_assert_uint_eq(kidx_results_error_column(res), 6);
+  ck_assert_ptr_nonnull(strstr(kidx_results_errmsg(res), "column 6"));
+  /* A narrower prefix is fine. */
+  ck_assert_int_eq(kidx_search(r, "pz000*", 6, NULL, res), KIDX_OK);
+  ck_assert_uint_eq(kidx_results_total(res), 1);
+  kidx_results_free(res);
+  kidx_reader_close(r);
+}
+END_TEST
+
 START_TEST(test_index_bad_arguments) {
   kidx_writer *w = open_writer();
   ck_assert_int_eq(kidx_writer_add(w, NULL, 0, "", 0, "", 0), KIDX_EINVAL);
@@ -479,6 +504,7 @@ static Suite *index_suite(void) {
   tcase_add_test(errors, test_index_missing_index);
   tcase_add_test(errors, test_index_second_writer_is_busy);
   tcase_add_test(errors, test_index_bad_arguments);
+  tcase_add_test(errors, test_index_prefix_limit_has_column);
   suite_add_tcase(s, errors);
   return s;
 }

@@ -104,6 +104,14 @@ START_TEST(test_postings_detects_damage) {
   ck_assert_int_eq(walk(title_over, sizeof title_over, 1, 100), KIDX_ECORRUPT);
   const uint8_t title_zero[] = {4, 3, 0, 1};
   ck_assert_int_eq(walk(title_zero, sizeof title_zero, 1, 100), KIDX_ECORRUPT);
+  /* A gap that would wrap the 64-bit document number around to a small
+   * one (2^64 - 1 after a first entry), and a tf larger than the bytes
+   * left for its positions. */
+  const uint8_t wrap[] = {1,    2,    1,    0xff, 0xff, 0xff, 0xff, 0xff,
+                          0xff, 0xff, 0xff, 0xff, 0x01, 2,    1};
+  ck_assert_int_eq(walk(wrap, sizeof wrap, 2, 100), KIDX_ECORRUPT);
+  const uint8_t huge_tf[] = {1, 0xfe, 0xff, 0xff, 0xff, 0x1f, 1};
+  ck_assert_int_eq(walk(huge_tf, sizeof huge_tf, 1, 100), KIDX_ECORRUPT);
   const uint8_t zero_pos_gap[] = {4, 4, 1, 0};
   ck_assert_int_eq(walk(zero_pos_gap, sizeof zero_pos_gap, 1, 100),
                    KIDX_ECORRUPT);
@@ -130,7 +138,7 @@ START_TEST(test_postings_random_bytes_never_crash) {
 END_TEST
 
 /* topk: ties broken by document number through this comparator. */
-static int cmp_doc(void *ctx, uint32_t a, uint32_t b) {
+static int cmp_doc(const void *ctx, uint32_t a, uint32_t b) {
   (void)ctx;
   return (a > b) - (a < b);
 }

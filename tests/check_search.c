@@ -136,6 +136,14 @@ START_TEST(test_search_near) {
 }
 END_TEST
 
+START_TEST(test_search_near_repeated_term) {
+  /* Both words stem to "transpar": one occurrence satisfies both, with no
+   * other word in between. */
+  ck_assert_str_eq(ANY("NEAR(transparency transparent, 0)"), "d1 d2 d5 d6");
+  ck_assert_str_eq(ANY("NEAR(fbi fbi briefings, 1)"), "d4");
+}
+END_TEST
+
 START_TEST(test_search_prefix_and_fields) {
   ck_assert_str_eq(ANY("transpar*"), "d1 d2 d5 d6");
   ck_assert_str_eq(ANY("brief*"), "d4");
@@ -293,6 +301,7 @@ static Suite *search_suite(void) {
   tcase_add_test(tc, test_search_boolean_operators);
   tcase_add_test(tc, test_search_phrases);
   tcase_add_test(tc, test_search_near);
+  tcase_add_test(tc, test_search_near_repeated_term);
   tcase_add_test(tc, test_search_prefix_and_fields);
   tcase_add_test(tc, test_search_errors_have_columns);
   tcase_add_test(tc, test_search_snippets_highlight_matches);

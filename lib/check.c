@@ -1,0 +1,294 @@
+/*
+ * check.c -- deep verification of an index file, for kidx_reader_check()
+ * and `kidx check`.
+ *
+ * Opening a file (segment.c) already verifies every checksum and every
+ * table that lookups depend on, so a file damaged by the disk or a torn
+ * write never gets this far.  What open does not do, because it would cost
+ * a read of the whole file on every open, is decode the postings.  A file
+ * can pass every checksum and still be wrong inside: written by a buggy
+ * writer, or damaged and then given fresh checksums.  This pass decodes
+ * every list in full and cross-checks it against the dictionary and the
+ * document table, so that such a file is reported instead of answering
+ * queries wrongly.
+ *
+ * Per term: it is 1 to KIDX_MAX_TOKEN_BYTES bytes of valid UTF-8 (the
+ * analysis never produces anything else) and sorts strictly after the
+ * previous one; its list decodes to exactly df entries; per entry, the
+ * document number is below N, the field frequencies fit the document's
+ * field lengths, and positions strictly increase.  Per document, over all
+ * terms: the title and body occurrences add up to the field lengths of the
+ * document table (every indexed word is one occurrence of one term).
+ * Overall: the occurrences add up to the header's token count, and no id
+ * appears twice.
+ *
+ * Positions cannot be bounded from the tables alone (stop words take
+ * positions without giving terms), but the index stores every document's
+ * text, and analysis is deterministic (the analysis version in the header
+ * pins it).  So each document is analysed again and the (term, field,
+ * position) triples it yields are compared with those the postings hold,
+ * as an order-independent sum of a 64-bit mix of each triple: one number
+ * per document, so memory stays at 16 bytes per document rather than a
+ * copy of the index, and any changed, moved, missing or extra occurrence
+ * shows (a collision needs a 2^-64 coincidence, not a likely mistake).
+ */
+#include "kidx_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* What the pass over the postings learns about one document. */
+typedef struct doc_seen {
+  uint32_t title, body; /* occurrences found in each field so far */
+  uint64_t sum;         /* sum of mix() over its occurrences */
+} doc_seen;
+
+/* One occurrence of the term whose text hashes to h, at position pos of
+ * the title (field 0) or body (1), as a well-spread 64-bit value: the
+ * splitmix64 finaliser over the three. */
+static uint64_t mix(uint64_t h, uint32_t pos, unsigned field) {
+  uint64_t x = h + (((uint64_t)pos << 1) | field) * 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/* Copies text[0..len) into out (cap bytes) for a message: at most 64
+ * bytes, control bytes as '?', since damaged text can hold anything and
+ * the message must stay one line. */
+static void quote(char *out, size_t cap, const char *text, size_t len) {
+  size_t n = 0;
+  for (size_t i = 0; i < len && i < 64 && n + 4 < cap; i++) {
+    unsigned char ch = (unsigned char)text[i];
+    out[n++] = ch < 0x20 || ch == 0x7F ? '?' : (char)ch;
+  }
+  if (len > 64 && n + 4 < cap) {
+    memcpy(out + n, "...", 3);
+    n += 3;
+  }
+  out[n] = 0;
+}
+
+static int term_problem(char *errmsg, const char *path, const kidx__term *t,
+                        uint64_t i, const char *what) {
+  char q[80];
+  quote(q, sizeof q, t->text, t->len);
+  return kidx__err(errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: term '%s' (#%llu): %s", path, q,
+                   (unsigned long long)i, what);
+}
+
+static int doc_problem(char *errmsg, const char *path, const kidx__segment *s,
+                       uint32_t doc, const char *what) {
+  kidx__docinfo d;
+  char q[80] = "?";
+  if (kidx__segment_doc(s, doc, &d) == KIDX_OK)
+    quote(q, sizeof q, d.id, d.id_len);
+  return kidx__err(errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: document '%s' (#%lu): %s", path, q,
+                   (unsigned long)doc, what);
+}
+
+static int valid_utf8(const char *text, size_t len) {
+  const uint8_t *p = (const uint8_t *)text;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    i += kidx__utf8_decode(p + i, len - i, &cp);
+    if (cp == KIDX__UTF8_INVALID)
+      return 0;
+  }
+  return 1;
+}
+
+/* Decodes and checks term i's list, adding what it finds to seen[].
+ * *pos is a scratch array of *pos_cap positions, grown as needed. */
+static int check_list(const kidx__segment *s, const char *path,
+                      const kidx__term *t, uint64_t i, doc_seen *seen,
+                      uint32_t **pos, size_t *pos_cap, uint64_t *tokens,
+                      char *errmsg) {
+  char what[256];
+  uint64_t h = kidx__hash_bytes(t->text, t->len);
+  kidx__postings c;
+  kidx__postings_init(&c, t->post, t->post_len, t->df, s->ndocs);
+  for (uint32_t entry = 1;; entry++) {
+    int rc = kidx__postings_next(&c);
+    if (rc == 0)
+      break;
+    if (rc < 0) {
+      snprintf(what, sizeof what,
+               "postings entry %lu of %lu does not decode (a bad document "
+               "number or frequency, or a list of another length)",
+               (unsigned long)entry, (unsigned long)t->df);
+      return term_problem(errmsg, path, t, i, what);
+    }
+    uint32_t title_len, body_len;
+    kidx__segment_doclens(s, c.doc, &title_len, &body_len);
+    doc_seen *d = &seen[c.doc];
+    uint32_t tf_body = c.tf - c.tf_title;
+    /* Compared as differences, so that the sums cannot overflow. */
+    if (c.tf_title > title_len - d->title || tf_body > body_len - d->body) {
+      char q[80];
+      quote(q, sizeof q, t->text, t->len);
+      snprintf(what, sizeof what,
+               "its terms occur more often (at term '%s') than its title and "
+               "body have words (%lu and %lu)",
+               q, (unsigned long)title_len, (unsigned long)body_len);
+      return doc_problem(errmsg, path, s, c.doc, what);
+    }
+    /* tf is now bounded by the document's length, which the checksummed
+     * document table gives: the allocation cannot be made huge. */
+    if (c.tf > *pos_cap) {
+      uint32_t *grown = realloc(*pos, (size_t)c.tf * sizeof **pos);
+      if (!grown)
+        return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+      *pos = grown;
+      *pos_cap = c.tf;
+    }
+    if (kidx__postings_positions(&c, *pos) != KIDX_OK) {
+      snprintf(what, sizeof what,
+               "the positions of postings entry %lu (document #%lu) do not "
+               "decode",
+               (unsigned long)entry, (unsigned long)c.doc);
+      return term_problem(errmsg, path, t, i, what);
+    }
+    const uint32_t *p = *pos;
+    for (uint32_t k = 0; k < c.tf; k++) {
+      if (k > 0 && p[k] <= p[k - 1]) {
+        snprintf(what, sizeof what,
+                 "its positions in document #%lu do not increase",
+                 (unsigned long)c.doc);
+        return term_problem(errmsg, path, t, i, what);
+      }
+      d->sum += mix(h, p[k], k >= c.tf_title);
+    }
+    d->title += c.tf_title;
+    d->body += tf_body;
+    *tokens += c.tf;
+  }
+  return KIDX_OK;
+}
+
+/* A document analysed again from its stored text. */
+typedef struct reanalysis {
+  unsigned field;
+  uint32_t count[2]; /* terms of the title and of the body */
+  uint64_t sum;      /* as doc_seen.sum */
+} reanalysis;
+
+static int on_token(void *ctx, const kidx__token *tok) {
+  reanalysis *ra = ctx;
+  ra->count[ra->field]++;
+  ra->sum += mix(kidx__hash_bytes(tok->text, tok->len), tok->pos, ra->field);
+  return 0;
+}
+
+/* Compares what the postings say about each document with its record:
+ * field lengths, the stored text analysed again, and a unique id. */
+static int check_docs(const kidx__segment *s, const char *path,
+                      const doc_seen *seen, char *errmsg) {
+  kidx__strmap *ids = NULL;
+  kidx__stemcache *cache = NULL;
+  if (kidx__strmap_new(&ids) || kidx__stemcache_new(&cache)) {
+    kidx__strmap_free(ids);
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  }
+  kidx__analyzer an = {s->an_flags, cache};
+  char what[256];
+  int rc = KIDX_OK;
+  for (uint64_t i = 0; i < s->ndocs && !rc; i++) {
+    uint32_t doc = (uint32_t)i, title_len, body_len;
+    kidx__segment_doclens(s, doc, &title_len, &body_len);
+    const doc_seen *x = &seen[doc];
+    kidx__docinfo d;
+    uint32_t old;
+    int found;
+    if (x->title != title_len || x->body != body_len) {
+      snprintf(what, sizeof what,
+               "the postings hold %lu title and %lu body words, the document "
+               "table says %lu and %lu",
+               (unsigned long)x->title, (unsigned long)x->body,
+               (unsigned long)title_len, (unsigned long)body_len);
+      rc = doc_problem(errmsg, path, s, doc, what);
+      break;
+    }
+    if (kidx__segment_doc(s, doc, &d) != KIDX_OK) {
+      rc = doc_problem(errmsg, path, s, doc, "its record does not decode");
+      break;
+    }
+    reanalysis ra = {0, {0, 0}, 0};
+    uint32_t next = 0;
+    kidx__analyze(&an, d.title, d.title_len, 0, &next, on_token, &ra);
+    ra.field = 1;
+    kidx__analyze(&an, d.body, d.body_len, kidx__body_first_pos(next), NULL,
+                  on_token, &ra);
+    if (ra.count[0] != title_len || ra.count[1] != body_len) {
+      snprintf(what, sizeof what,
+               "its stored text has %lu title and %lu body words, the "
+               "document table says %lu and %lu",
+               (unsigned long)ra.count[0], (unsigned long)ra.count[1],
+               (unsigned long)title_len, (unsigned long)body_len);
+      rc = doc_problem(errmsg, path, s, doc, what);
+    } else if (ra.sum != x->sum) {
+      rc = doc_problem(errmsg, path, s, doc,
+                       "its postings do not match its stored text (words "
+                       "or positions differ)");
+    } else if (kidx__strmap_upsert(ids, d.id, d.id_len, doc, &old, &found)) {
+      rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    } else if (found) {
+      rc =
+          doc_problem(errmsg, path, s, doc, "another document has the same id");
+    }
+  }
+  kidx__stemcache_free(cache);
+  kidx__strmap_free(ids);
+  return rc;
+}
+
+int kidx__check_segment(const kidx__segment *s, const char *path,
+                        char *errmsg) {
+  doc_seen *seen = NULL;
+  size_t n = s->ndocs ? (size_t)s->ndocs : 1;
+  if (s->ndocs > SIZE_MAX / sizeof *seen || !(seen = calloc(n, sizeof *seen)))
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  uint32_t *pos = NULL;
+  size_t pos_cap = 0;
+  uint64_t tokens = 0;
+  int rc = KIDX_OK;
+  kidx__term prev = {0};
+  for (uint64_t i = 0; i < s->nterms && !rc; i++) {
+    kidx__term t;
+    kidx__segment_term(s, i, &t);
+    if (t.len == 0 || t.len > KIDX_MAX_TOKEN_BYTES ||
+        !valid_utf8(t.text, t.len))
+      rc = term_problem(errmsg, path, &t, i,
+                        "not a term the analysis can produce (empty, too "
+                        "long or invalid UTF-8)");
+    else if (i > 0 && kidx__term_cmp(prev.text, prev.len, t.text, t.len) >= 0)
+      rc = term_problem(errmsg, path, &t, i,
+                        "out of order in the term dictionary");
+    else
+      rc = check_list(s, path, &t, i, seen, &pos, &pos_cap, &tokens, errmsg);
+    prev = t;
+  }
+  /* The dictionary's sentinel entry carries df 0 (doc/FORMAT.md); open
+   * only reads its offsets. */
+  if (!rc && kidx__get_u32(s->sec[KIDX__SEC_TERMS] +
+                           s->nterms * KIDX__TERM_ENTRY + 16) != 0)
+    rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: the term table's last entry has a "
+                   "document frequency",
+                   path);
+  if (!rc)
+    rc = check_docs(s, path, seen, errmsg);
+  /* Implied by the per-document counts when open's check that the
+   * document lengths add up holds; kept so that this pass stands alone. */
+  if (!rc && tokens != s->ntokens)
+    rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: the postings hold %llu words, the header "
+                   "says %llu",
+                   path, (unsigned long long)tokens,
+                   (unsigned long long)s->ntokens);
+  free(pos);
+  free(seen);
+  return rc;
+}
