@@ -123,6 +123,16 @@ static int fail(int status, const char *fmt, ...) {
   return status;
 }
 
+/* Prints "kidx: MESSAGE" as one line on stderr: information, not an
+ * error. */
+static void notice(const char *fmt, ...) CLI_PRINTF(1, 2);
+static void notice(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vmessage("kidx: ", fmt, ap);
+  va_end(ap);
+}
+
 /* The library's message for a failure, or the status's generic text when
  * the handle has none. */
 static const char *lib_message(const char *msg, kidx_status st) {
@@ -176,7 +186,9 @@ typedef enum opt_id {
   OPT_HIGHLIGHT,
   OPT_EXPLAIN,
   OPT_BATCH,
-  OPT_JSONL
+  OPT_JSONL,
+  OPT_WAIT,
+  OPT_PRUNE
 } opt_id;
 
 typedef struct opt_spec {
@@ -194,6 +206,9 @@ typedef struct opt_spec {
   { OPT_INDEX, 'i', "index", true }
 #define OPT_SPEC_END                                                           \
   { OPT_HELP, 0, NULL, false }
+/* Waiting for the writer lock, shared by the commands that write. */
+#define OPT_SPEC_WAIT                                                          \
+  { OPT_WAIT, 0, "wait", false }
 /* The analysis options, shared by index and analyze. */
 #define OPT_SPEC_STEM                                                          \
   { OPT_STEM, 0, "stem", true }
@@ -253,6 +268,8 @@ typedef struct search_opts {
 /* Options as parsed, for whichever command. */
 typedef struct cli_args {
   bool help, version, json;
+  bool wait;         /* --wait: wait for the writer lock instead of failing */
+  bool prune;        /* index --prune */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;
   size_t limit, offset;
@@ -481,6 +498,12 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
     return apply_analyzer_option(&a->an, id, spelled, arg);
   case OPT_JSONL:
     return add_jsonl(a, spelled, arg);
+  case OPT_WAIT:
+    a->wait = true;
+    break;
+  case OPT_PRUNE:
+    a->prune = true;
+    break;
   default:
     return apply_search_option(&a->search, id, spelled, arg);
   }
@@ -673,8 +696,9 @@ static void analyzer_diff(const kidx_analyzer *a, const kidx_analyzer *b,
 /* ---------------------------------------------------------------------- */
 
 typedef struct file_entry {
-  char *path;    /* the document id */
-  uint64_t size; /* from the walk, for progress */
+  char *path;       /* the document id */
+  uint64_t size;    /* from the walk: for progress, and the stamp check */
+  int64_t mtime_ns; /* from the walk, for the stamp check */
 } file_entry;
 
 typedef struct byte_buf {
@@ -706,6 +730,12 @@ typedef struct index_run {
   size_t njsonl;
   size_t docs;       /* documents added */
   uint64_t bytes;    /* their input bytes, for the summary */
+  size_t docs_new;   /* of docs, those whose id was not in the index */
+  size_t unchanged;  /* files left alone: same stamp, or same content */
+  size_t removed;    /* documents deleted by --prune */
+  int64_t racy_from; /* files modified at or after this time (ns since the
+                        epoch) get a stamp that the next run does not
+                        trust, see stamp_for */
   size_t done_files; /* inputs done, for progress */
   uint64_t done_bytes;
   progress prog;
@@ -768,7 +798,20 @@ static char *join_path(const char *dir, const char *name) {
   return p;
 }
 
-static bool add_file(index_run *run, const char *path, uint64_t size) {
+/* A file's modification time in ns since the epoch, as stamps hold it. */
+static int64_t mtime_ns(const struct stat *st) {
+  int64_t sec = (int64_t)st->st_mtim.tv_sec;
+  /* Beyond +-292 years the product overflows; such dates are bogus and
+   * only need to compare equal to themselves. */
+  if (sec > INT64_MAX / 1000000000 - 1)
+    sec = INT64_MAX / 1000000000 - 1;
+  if (sec < INT64_MIN / 1000000000 + 1)
+    sec = INT64_MIN / 1000000000 + 1;
+  return sec * 1000000000 + (int64_t)st->st_mtim.tv_nsec;
+}
+
+static bool add_file(index_run *run, const char *path, const struct stat *st) {
+  uint64_t size = (uint64_t)st->st_size;
   if (run->nfiles == run->cap) {
     size_t cap = run->cap ? run->cap * 2 : 64;
     file_entry *f = realloc(run->files, cap * sizeof *f);
@@ -782,6 +825,7 @@ static bool add_file(index_run *run, const char *path, uint64_t size) {
     return false;
   run->files[run->nfiles].path = copy;
   run->files[run->nfiles].size = size;
+  run->files[run->nfiles].mtime_ns = mtime_ns(st);
   run->nfiles++;
   run->total_bytes += size;
   return true;
@@ -834,7 +878,7 @@ static bool walk_entry(index_run *run, const char *path, const char *name) {
     run->skipped++;
     return true;
   }
-  return add_file(run, path, (uint64_t)st.st_size);
+  return add_file(run, path, &st);
 }
 
 /* Collects the files under dir in sorted order, so that ids are added in
@@ -909,7 +953,7 @@ static bool walk_argument(index_run *run, const char *path) {
     run->skipped++;
     return true;
   }
-  return add_file(run, path, (uint64_t)st.st_size);
+  return add_file(run, path, &st);
 }
 
 typedef enum read_result {
@@ -919,9 +963,11 @@ typedef enum read_result {
   READ_ERROR /* errno value in *err */
 } read_result;
 
-/* Reads a whole file into buf.  Stops early on a binary file, so a large
- * image or archive in a tree costs one 8 KiB read. */
-static read_result read_input(const char *path, byte_buf *buf, int *err) {
+/* Reads a whole file into buf, and its status at open into *st.  Stops
+ * early on a binary file, so a large image or archive in a tree costs one
+ * 8 KiB read. */
+static read_result read_input(const char *path, byte_buf *buf, int *err,
+                              struct stat *st_out) {
   /* O_NONBLOCK: if a file was replaced by a FIFO since the walk, open()
    * must not hang; on regular files it changes nothing. */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -939,6 +985,7 @@ static read_result read_input(const char *path, byte_buf *buf, int *err) {
     close(fd);
     return READ_NOT_REGULAR;
   }
+  *st_out = st;
   read_result res = READ_OK;
   bool probed = false;
   /* One spare byte, so a file that did not grow ends with one read()
@@ -1035,12 +1082,75 @@ static void split_document(const char *text, size_t len, const char **title,
   *body_len = len - pos;
 }
 
-/* Reads and adds one file.  Returns ST_OK, or a fatal status (the library
- * ran out of memory or failed otherwise than on this one document). */
-static int index_one(index_run *run, kidx_writer *w, const file_entry *f,
-                     size_t *docs, uint64_t *bytes) {
+/* Stamp mtime of a file modified too recently to be trusted: no real
+ * time is this, so it never matches and the next run reads the file. */
+#define RACY_MTIME INT64_MIN
+/* How recent "too recent" is.  A file rewritten within the same tick of
+ * its file system's clock as the version we read keeps its size and mtime
+ * (git's "racily clean" problem): ticks are a few ms on Linux, 1 s on
+ * ext3 and HFS+, 2 s on FAT.  A file modified less than this before the
+ * run started is stamped RACY_MTIME, so the next run compares its content
+ * hash instead of trusting its mtime. */
+#define RACY_WINDOW_NS ((int64_t)2000000000)
+
+static int64_t realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
+}
+
+/* The stamp of content[0..len) read from a file whose status at open was
+ * st. */
+static kidx_stamp stamp_for(const index_run *run, const struct stat *st,
+                            const char *content, size_t len) {
+  kidx_stamp s;
+  s.size = (uint64_t)st->st_size;
+  s.mtime_ns = mtime_ns(st);
+  if (s.mtime_ns >= run->racy_from)
+    s.mtime_ns = RACY_MTIME;
+  s.hash = kidx_stamp_hash(content, len);
+  return s;
+}
+
+static bool same_stamp(const kidx_stamp *a, const kidx_stamp *b) {
+  return a->size == b->size && a->mtime_ns == b->mtime_ns && a->hash == b->hash;
+}
+
+/* Looks up the stamp of the document with this id: 1 (and *out) if there
+ * is one, 0 if not, or a fatal status (< 0) after reporting it. */
+static int lookup_stamp(index_run *run, kidx_writer *w, const char *id,
+                        size_t id_len, kidx_stamp *out) {
+  kidx_status st = kidx_writer_stamp(w, id, id_len, out);
+  if (st == KIDX_OK)
+    return 1;
+  if (st == KIDX_ENOTFOUND)
+    return 0;
+  progress_clear(&run->prog);
+  fail(ST_INDEX, "cannot index into %s: %s", run->c->index_dir,
+       lib_message(kidx_writer_errmsg(w), st));
+  return -1;
+}
+
+/* Indexes one file, if it changed since it was indexed.  Unchanged means
+ * the same size and mtime as the stamp stored with its document (then the
+ * file is not even opened), or, when those differ, the same content hash
+ * (a file touched or copied: only the stamp is updated).  Returns ST_OK,
+ * or a fatal status (the library ran out of memory or failed otherwise
+ * than on this one document). */
+static int index_one(index_run *run, kidx_writer *w, const file_entry *f) {
+  size_t id_len = strlen(f->path);
+  kidx_stamp old;
+  int found = lookup_stamp(run, w, f->path, id_len, &old);
+  if (found < 0)
+    return ST_INDEX;
+  if (found && old.size == f->size && old.mtime_ns == f->mtime_ns &&
+      old.mtime_ns != RACY_MTIME) {
+    run->unchanged++;
+    return ST_OK;
+  }
   int err = 0;
-  switch (read_input(f->path, &run->buf, &err)) {
+  struct stat st;
+  switch (read_input(f->path, &run->buf, &err, &st)) {
   case READ_OK:
     break;
   case READ_BINARY:
@@ -1057,26 +1167,39 @@ static int index_one(index_run *run, kidx_writer *w, const file_entry *f,
     run->skipped++;
     return ST_OK;
   }
-  const char *title, *body;
-  size_t title_len, body_len;
-  split_document(run->buf.p, run->buf.n, &title, &title_len, &body, &body_len);
-  kidx_status st = kidx_writer_add(w, f->path, strlen(f->path), title,
-                                   title_len, body, body_len);
-  if (st == KIDX_EINVAL || st == KIDX_ETOOBIG) {
-    /* This document only (an over-long path, a huge file): keep going. */
-    warn(run, "cannot index %s: %s", f->path,
-         lib_message(kidx_writer_errmsg(w), st));
-    run->unreadable++;
-    run->skipped++;
-    return ST_OK;
+  kidx_stamp now = stamp_for(run, &st, run->buf.p, run->buf.n);
+  kidx_status ks;
+  if (found && old.hash == now.hash && old.size == now.size) {
+    run->unchanged++;
+    if (same_stamp(&old, &now))
+      return ST_OK;
+    ks = kidx_writer_restamp(w, f->path, id_len, &now);
+  } else {
+    const char *title, *body;
+    size_t title_len, body_len;
+    split_document(run->buf.p, run->buf.n, &title, &title_len, &body,
+                   &body_len);
+    ks = kidx_writer_add_stamped(w, f->path, id_len, title, title_len, body,
+                                 body_len, &now);
+    if (ks == KIDX_EINVAL || ks == KIDX_ETOOBIG) {
+      /* This document only (an over-long path, a huge file): keep going. */
+      warn(run, "cannot index %s: %s", f->path,
+           lib_message(kidx_writer_errmsg(w), ks));
+      run->unreadable++;
+      run->skipped++;
+      return ST_OK;
+    }
+    if (ks == KIDX_OK) {
+      run->docs++;
+      run->docs_new += !found;
+      run->bytes += run->buf.n;
+    }
   }
-  if (st != KIDX_OK) {
+  if (ks != KIDX_OK) {
     progress_clear(&run->prog);
     return fail(ST_INDEX, "cannot index %s into %s: %s", f->path,
-                run->c->index_dir, lib_message(kidx_writer_errmsg(w), st));
+                run->c->index_dir, lib_message(kidx_writer_errmsg(w), ks));
   }
-  (*docs)++;
-  *bytes += run->buf.n;
   return ST_OK;
 }
 
@@ -1103,20 +1226,51 @@ static void dedupe_files(index_run *run) {
   run->nfiles = out;
 }
 
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+/* Bounds of the --wait polling interval.  The lock is flock(2)-based and
+ * has no wake-up, so waiting is polling: it starts fast, for the common
+ * case of a short commit by another process, and backs off to a second,
+ * which costs nothing while a long run holds the lock. */
+#define WAIT_FIRST_MS 50u
+#define WAIT_MAX_MS   1000u
+
 /* Opens the writer, mapping failures to messages that name the index.
- * an, when not NULL, is the analysis asked for on the command line. */
-static int open_writer(const cli *c, const kidx_analyzer *an,
+ * an, when not NULL, is the analysis asked for on the command line.  With
+ * wait, a lock held by another writer is waited for (saying so once on a
+ * terminal) instead of being an error. */
+static int open_writer(const cli *c, const kidx_analyzer *an, bool wait,
                        kidx_writer **out) {
   kidx_writer *w = NULL;
   *out = NULL;
-  kidx_status st = kidx_writer_new(&w);
-  if (st != KIDX_OK)
-    return fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
-                kidx_strerror(st));
-  if (an)
-    st = kidx_writer_set_analyzer(w, an);
-  if (st == KIDX_OK)
-    st = kidx_writer_open(w, c->index_dir);
+  kidx_status st;
+  unsigned delay = WAIT_FIRST_MS;
+  bool told = false;
+  for (;;) {
+    st = kidx_writer_new(&w);
+    if (st != KIDX_OK)
+      return fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
+                  kidx_strerror(st));
+    if (an)
+      st = kidx_writer_set_analyzer(w, an);
+    if (st == KIDX_OK)
+      st = kidx_writer_open(w, c->index_dir);
+    if (st != KIDX_EBUSY || !wait)
+      break;
+    kidx_writer_close(w);
+    w = NULL;
+    if (!told && isatty(STDERR_FILENO) == 1) {
+      notice("waiting for another writer to finish with the index at %s",
+             c->index_dir);
+      told = true;
+    }
+    sleep_ms(delay);
+    delay = delay * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : delay * 2;
+  }
   if (st != KIDX_OK) {
     const char *msg = lib_message(kidx_writer_errmsg(w), st);
     /* EINVAL: the analysis asked for is not the index's.  index_analyzer()
@@ -1127,7 +1281,7 @@ static int open_writer(const cli *c, const kidx_analyzer *an,
     else if (st == KIDX_EBUSY)
       fail(ST_INDEX,
            "index at %s is locked by another writer; try again when it "
-           "has finished",
+           "has finished, or use --wait",
            c->index_dir);
     else if (st == KIDX_ECORRUPT || st == KIDX_EFORMAT)
       fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir, msg);
@@ -1206,6 +1360,12 @@ static int index_jsonl(index_run *run, kidx_writer *w, const char *path) {
       line_error(run, name, lr.lineno, "%s", what);
       continue;
     }
+    kidx_stamp old;
+    int found = d.id_len > 0 ? lookup_stamp(run, w, d.id, d.id_len, &old) : 0;
+    if (found < 0) {
+      rc = ST_INDEX;
+      break;
+    }
     kidx_status st = kidx_writer_add(w, d.id, d.id_len, d.title, d.title_len,
                                      d.body, d.body_len);
     if (st == KIDX_EINVAL || st == KIDX_ETOOBIG) {
@@ -1221,6 +1381,7 @@ static int index_jsonl(index_run *run, kidx_writer *w, const char *path) {
       break;
     }
     run->docs++;
+    run->docs_new += !found;
     run->bytes += len;
     progress_draw(&run->prog, run->done_files, run->done_bytes + lr.bytes,
                   false);
@@ -1233,19 +1394,114 @@ static int index_jsonl(index_run *run, kidx_writer *w, const char *path) {
   return rc;
 }
 
-/* Adds the collected files, then the --jsonl inputs in the order given
- * (so on an id given twice the last one read wins), and commits once.
- * The whole run is one commit: this version of the library rewrites the
- * index on every commit, so committing in batches would make a big run
- * quadratic, and one commit also means an interrupted run leaves the
- * previous index untouched. */
-static int index_files(index_run *run, kidx_writer *w) {
+/* --prune: the documents whose ids lie under one of the PATH arguments,
+ * collected by kidx_writer_foreach (which does not allow changes while it
+ * runs) and then deleted if their file is gone. */
+typedef struct prune_list {
+  char *const *paths; /* the PATH arguments */
+  int npaths;
+  char **ids; /* NUL-terminated copies */
+  size_t n, cap;
+  bool nomem;
+} prune_list;
+
+/* Whether id names path or something under it.  Ids of walked files are
+ * the argument joined with "/" unless it ends in one (see join_path), so
+ * "corpus" and "corpus/" both cover "corpus/x.txt", and "corpus" does not
+ * cover "corpus2/x.txt". */
+static bool id_under(const char *id, size_t id_len, const char *path) {
+  size_t n = strlen(path);
+  if (n == 0 || id_len < n || memcmp(id, path, n) != 0)
+    return false;
+  return id_len == n || path[n - 1] == '/' || id[n] == '/';
+}
+
+static int collect_prunable(void *ctx, const char *id, size_t id_len,
+                            const kidx_stamp *stamp) {
+  prune_list *l = ctx;
+  (void)stamp;
+  /* An id with a NUL byte (possible from JSON Lines) is no path. */
+  if (memchr(id, '\0', id_len))
+    return 0;
+  bool under = false;
+  for (int i = 0; i < l->npaths && !under; i++)
+    under = id_under(id, id_len, l->paths[i]);
+  if (!under)
+    return 0;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 64;
+    char **grown = realloc(l->ids, cap * sizeof *grown);
+    if (!grown) {
+      l->nomem = true;
+      return 1;
+    }
+    l->ids = grown;
+    l->cap = cap;
+  }
+  char *copy = malloc(id_len + 1);
+  if (!copy) {
+    l->nomem = true;
+    return 1;
+  }
+  memcpy(copy, id, id_len);
+  copy[id_len] = '\0';
+  l->ids[l->n++] = copy;
+  return 0;
+}
+
+static int cmp_file_path(const void *key, const void *elem) {
+  const file_entry *f = elem;
+  return strcmp(key, f->path);
+}
+
+/* Deletes the documents under the PATH arguments whose files no longer
+ * exist.  A file found by this run's walk exists; others are looked up
+ * with stat(), and only "no such file" removes a document: a file that
+ * cannot be checked (permissions) keeps it. */
+static int prune_missing(index_run *run, kidx_writer *w, char *const *paths,
+                         int npaths) {
+  prune_list l = {paths, npaths, NULL, 0, 0, false};
+  kidx_status st = kidx_writer_foreach(w, collect_prunable, &l);
+  int rc = ST_OK;
+  if (st != KIDX_OK)
+    rc = fail(ST_INDEX, "cannot read index at %s: %s", run->c->index_dir,
+              lib_message(kidx_writer_errmsg(w), st));
+  else if (l.nomem)
+    rc = fail(ST_INDEX, "out of memory while pruning %s", run->c->index_dir);
+  for (size_t i = 0; i < l.n && rc == ST_OK; i++) {
+    struct stat sb;
+    /* run->files is sorted by path (dedupe_files). */
+    if (run->nfiles > 0 && bsearch(l.ids[i], run->files, run->nfiles,
+                                   sizeof *run->files, cmp_file_path) != NULL)
+      continue;
+    if (stat(l.ids[i], &sb) == 0 || (errno != ENOENT && errno != ENOTDIR))
+      continue;
+    st = kidx_writer_delete(w, l.ids[i], strlen(l.ids[i]));
+    if (st == KIDX_OK)
+      run->removed++;
+    else
+      rc = fail(ST_INDEX, "cannot delete %s from %s: %s", l.ids[i],
+                run->c->index_dir, lib_message(kidx_writer_errmsg(w), st));
+  }
+  for (size_t i = 0; i < l.n; i++)
+    free(l.ids[i]);
+  free(l.ids);
+  return rc;
+}
+
+/* Adds the collected files that changed, then the --jsonl inputs in the
+ * order given (so on an id given twice the last one read wins), prunes if
+ * asked to, and commits once, if anything changed.  The whole run is one
+ * commit: this version of the library rewrites the index on every commit,
+ * so committing in batches would make a big run quadratic, and one commit
+ * also means an interrupted run leaves the previous index untouched. */
+static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
   double start = now_seconds();
   run->prog.start = run->prog.last = start;
   run->prog.total_files = run->nfiles + run->njsonl;
   run->prog.total_bytes = run->total_bytes;
   for (size_t i = 0; i < run->nfiles; i++) {
-    int rc = index_one(run, w, &run->files[i], &run->docs, &run->bytes);
+    int rc = index_one(run, w, &run->files[i]);
     if (rc != ST_OK)
       return rc;
     run->done_bytes += run->files[i].size;
@@ -1256,12 +1512,20 @@ static int index_files(index_run *run, kidx_writer *w) {
     if (rc != ST_OK)
       return rc;
   }
+  if (a->prune) {
+    int rc = prune_missing(run, w, a->pos, a->npos);
+    if (rc != ST_OK)
+      return rc;
+  }
   if (run->prog.shown) {
     progress_clear(&run->prog);
     fputs("committing...", stderr);
     fflush(stderr);
     run->prog.shown = true;
   }
+  /* Without changes this writes nothing (unless there was no index yet:
+   * then an empty one), so an unchanged corpus leaves the index file as
+   * it was. */
   kidx_status st = kidx_writer_commit(w);
   progress_clear(&run->prog);
   if (st != KIDX_OK)
@@ -1271,9 +1535,11 @@ static int index_files(index_run *run, kidx_writer *w) {
   double secs = now_seconds() - start;
   char size[32];
   format_size(size, sizeof size, run->bytes);
-  printf("indexed %zu document%s (%s) in %.2f s, %.1f MB/s", run->docs,
-         run->docs == 1 ? "" : "s", size, secs,
-         (double)run->bytes / 1e6 / (secs > 1e-6 ? secs : 1e-6));
+  printf("indexed %zu document%s (%s) in %.2f s, %.1f MB/s: %zu new, %zu "
+         "changed, %zu unchanged, %zu removed",
+         run->docs, run->docs == 1 ? "" : "s", size, secs,
+         (double)run->bytes / 1e6 / (secs > 1e-6 ? secs : 1e-6), run->docs_new,
+         run->docs - run->docs_new, run->unchanged, run->removed);
   if (run->skipped || run->bad_lines)
     fputs(", skipped ", stdout);
   if (run->skipped)
@@ -1342,6 +1608,9 @@ static int cmd_index(const cli *c, const cli_args *a) {
   if (a->npos == 0 && a->njsonl == 0)
     return fail(ST_USAGE, "index needs at least one PATH or --jsonl FILE "
                           "(see 'kidx index --help')");
+  if (a->prune && a->npos == 0)
+    return fail(ST_USAGE, "--prune needs at least one PATH to prune under "
+                          "(see 'kidx index --help')");
   /* Check every argument before touching the index, so that a typo does
    * not leave a half-done run (or a new empty index) behind. */
   for (int i = 0; i < a->npos; i++) {
@@ -1362,12 +1631,19 @@ static int cmd_index(const cli *c, const cli_args *a) {
     if (rc != ST_OK)
       return rc;
   }
+  /* The lock first: the walk then sees the files as they are when this
+   * run owns the index, however long --wait waited. */
+  kidx_writer *w;
+  int rc = open_writer(c, set_analyzer ? &an : NULL, a->wait, &w);
+  if (rc != ST_OK)
+    return rc;
   index_run run;
   memset(&run, 0, sizeof run);
   run.c = c;
   run.jsonl = a->jsonl;
   run.njsonl = a->njsonl;
   run.prog.enabled = isatty(STDERR_FILENO) == 1;
+  run.racy_from = realtime_ns() - RACY_WINDOW_NS;
   struct stat ist;
   if (stat(c->index_dir, &ist) == 0) {
     run.have_index_id = true;
@@ -1376,18 +1652,14 @@ static int cmd_index(const cli *c, const cli_args *a) {
   }
   /* First pass: the list of files and their total size, which gives the
    * progress display its ETA and fixes the order of the run. */
-  for (int i = 0; i < a->npos; i++) {
-    if (!walk_argument(&run, a->pos[i])) {
-      free_run(&run);
-      return fail(ST_INDEX, "out of memory while listing %s", a->pos[i]);
-    }
+  for (int i = 0; i < a->npos && rc == ST_OK; i++)
+    if (!walk_argument(&run, a->pos[i]))
+      rc = fail(ST_INDEX, "out of memory while listing %s", a->pos[i]);
+  if (rc == ST_OK) {
+    dedupe_files(&run);
+    run.total_bytes += jsonl_bytes;
+    rc = index_files(&run, w, a);
   }
-  dedupe_files(&run);
-  run.total_bytes += jsonl_bytes;
-  kidx_writer *w;
-  int rc = open_writer(c, set_analyzer ? &an : NULL, &w);
-  if (rc == ST_OK)
-    rc = index_files(&run, w);
   kidx_writer_close(w); /* without a commit, discards everything */
   free_run(&run);
   return rc;
@@ -2185,6 +2457,150 @@ static int cmd_stats(const cli *c, const cli_args *a) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* kidx delete                                                            */
+/* ---------------------------------------------------------------------- */
+
+static int cmp_strings(const void *a, const void *b) {
+  const char *const *x = a, *const *y = b;
+  return strcmp(*x, *y);
+}
+
+static int cmd_delete(const cli *c, const cli_args *a) {
+  if (a->npos == 0)
+    return fail(ST_USAGE, "delete needs at least one ID (see 'kidx delete "
+                          "--help')");
+  /* The writer would create a missing index (and its directory) only to
+   * find nothing in it: make sure there is one to delete from.  This also
+   * verifies it, as the writer will again. */
+  kidx_reader *r;
+  int rc = open_reader(c, &r);
+  kidx_reader_close(r);
+  if (rc != ST_OK)
+    return rc;
+  /* Sorted, so that an id given twice is deleted once rather than
+   * reported as missing the second time. */
+  char **ids = malloc((size_t)a->npos * sizeof *ids);
+  if (!ids)
+    return fail(ST_INDEX, "out of memory");
+  memcpy(ids, a->pos, (size_t)a->npos * sizeof *ids);
+  qsort(ids, (size_t)a->npos, sizeof *ids, cmp_strings);
+  kidx_writer *w;
+  rc = open_writer(c, NULL, a->wait, &w);
+  size_t deleted = 0;
+  bool missing = false;
+  for (int i = 0; i < a->npos && rc == ST_OK; i++) {
+    if (i > 0 && strcmp(ids[i], ids[i - 1]) == 0)
+      continue;
+    kidx_status st = kidx_writer_delete(w, ids[i], strlen(ids[i]));
+    if (st == KIDX_OK) {
+      deleted++;
+    } else if (st == KIDX_ENOTFOUND || st == KIDX_EINVAL) {
+      /* EINVAL: an empty id, which no document has either. */
+      fail(ST_NO_HITS, "no document with id '%s'", ids[i]);
+      missing = true;
+    } else {
+      rc = fail(ST_INDEX, "cannot delete '%s' from %s: %s", ids[i],
+                c->index_dir, lib_message(kidx_writer_errmsg(w), st));
+    }
+  }
+  if (rc == ST_OK) {
+    kidx_status st = kidx_writer_commit(w);
+    if (st != KIDX_OK)
+      rc = fail(ST_INDEX, "cannot write index at %s: %s", c->index_dir,
+                lib_message(kidx_writer_errmsg(w), st));
+  }
+  if (rc == ST_OK) {
+    printf("deleted %zu document%s\n", deleted, deleted == 1 ? "" : "s");
+    rc = missing ? ST_NO_HITS : ST_OK;
+  }
+  kidx_writer_close(w);
+  free(ids);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* kidx check                                                             */
+/* ---------------------------------------------------------------------- */
+
+/* The library's damage messages read "FILE is damaged: what"; after
+ * "index at DIR is damaged: " that becomes "FILE: what", naming the file
+ * without saying "damaged" twice. */
+static void damage_detail(char *buf, size_t cap, const char *msg) {
+  static const char marker[] = " is damaged: ";
+  const char *m = strstr(msg, marker);
+  if (m)
+    snprintf(buf, cap, "%.*s: %s", (int)(m - msg), msg, m + strlen(marker));
+  else
+    snprintf(buf, cap, "%s", msg);
+}
+
+/* Reports a failed check: one line on stderr and, with --json, the same
+ * text as {"ok":false,"error":...} on stdout. */
+static int check_failed(bool json, const char *fmt, ...) CLI_PRINTF(2, 3);
+static int check_failed(bool json, const char *fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (json) {
+    fputs("{\"ok\":false,\"error\":", stdout);
+    json_put_string(stdout, buf, strlen(buf));
+    fputs("}\n", stdout);
+  }
+  return fail(ST_INDEX, "%s", buf);
+}
+
+static int cmd_check(const cli *c, const cli_args *a) {
+  if (a->npos > 0)
+    return fail(ST_USAGE,
+                "unexpected argument '%s' for 'check' (see 'kidx check "
+                "--help')",
+                a->pos[0]);
+  kidx_reader *r = NULL;
+  if (kidx_reader_new(&r) != KIDX_OK)
+    return check_failed(a->json, "cannot open index at %s: %s", c->index_dir,
+                        kidx_strerror(KIDX_ENOMEM));
+  char detail[1024];
+  kidx_status st = kidx_reader_open(r, c->index_dir);
+  int rc = ST_OK;
+  if (st == KIDX_OK)
+    st = kidx_reader_check(r);
+  if (st == KIDX_ENOINDEX) {
+    rc = check_failed(a->json,
+                      "no index at %s (run 'kidx index corpus/' "
+                      "first)",
+                      c->index_dir);
+  } else if (st == KIDX_ECORRUPT) {
+    damage_detail(detail, sizeof detail,
+                  lib_message(kidx_reader_errmsg(r), st));
+    rc = check_failed(a->json, "index at %s is damaged: %s", c->index_dir,
+                      detail);
+  } else if (st != KIDX_OK) {
+    /* Another format version, an I/O error, no memory: not known to be
+     * damaged, but not usable either. */
+    rc = check_failed(a->json, "index at %s is unusable: %s", c->index_dir,
+                      lib_message(kidx_reader_errmsg(r), st));
+  } else {
+    kidx_stats s;
+    if (kidx_reader_stats(r, &s) != KIDX_OK)
+      rc = check_failed(a->json, "index at %s is unusable: %s", c->index_dir,
+                        lib_message(kidx_reader_errmsg(r), KIDX_EINVAL));
+    else if (a->json)
+      printf("{\"ok\":true,\"documents\":%" PRIu64 ",\"terms\":%" PRIu64
+             ",\"tokens\":%" PRIu64 ",\"bytes\":%" PRIu64 "}\n",
+             s.documents, s.terms, s.tokens, s.bytes);
+    else
+      printf("ok: %" PRIu64 " document%s, %" PRIu64 " term%s, %" PRIu64
+             " bytes\n",
+             s.documents, s.documents == 1 ? "" : "s", s.terms,
+             s.terms == 1 ? "" : "s", s.bytes);
+  }
+  kidx_reader_close(r);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Command table, help and main                                           */
 /* ---------------------------------------------------------------------- */
 
@@ -2199,6 +2615,9 @@ static const char MAIN_HELP[] =
     "  search QUERY...   print the documents that best match QUERY\n"
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
+    "  delete ID...      remove documents from the index\n"
+    "  check             verify the whole index and report the first "
+    "problem\n"
     "  help [COMMAND]    print this help, or the help of COMMAND\n"
     "\n"
     "Options (also accepted after COMMAND):\n"
@@ -2209,12 +2628,14 @@ static const char MAIN_HELP[] =
     "  -V, --version     print the version\n"
     "\n"
     "Exit status:\n"
-    "  0  success; search: at least one hit; analyze: at least one term\n"
-    "  1  search found no hits, or analyze no terms\n"
+    "  0  success; search: at least one hit; analyze: at least one term;\n"
+    "     check: the index is intact\n"
+    "  1  search found no hits, analyze no terms, or delete was given ids\n"
+    "     that are not in the index (the others were deleted)\n"
     "  2  usage error, malformed query, or analysis options other than\n"
     "     those the index was created with\n"
-    "  3  index missing, corrupt, locked by another writer, or not "
-    "writable\n"
+    "  3  index missing, damaged (check: the problem found), locked by\n"
+    "     another writer (without --wait), or not writable\n"
     "  4  I/O error or bad input: some input files could not be read or\n"
     "     some JSON Lines were bad (the rest was indexed), standard input\n"
     "     or a --batch file could not be read, or the output could not be\n"
@@ -2226,31 +2647,50 @@ static const char MAIN_HELP[] =
     "  kidx analyze \"Kaspersky's transparency centres\"\n";
 
 static const char INDEX_HELP[] =
-    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--jsonl FILE]... "
-    "[PATH...]\n"
+    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [--wait]\n"
+    "                  [--jsonl FILE]... [PATH...]\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
-    "to the index; a file indexed before is replaced.  A document's id is\n"
-    "its path as given (kidx index corpus/ gives corpus/x.txt), its title\n"
-    "the file's first non-empty line, its body the rest of the file.\n"
-    "Directories are walked in sorted order.  Met while walking, hidden\n"
-    "files and directories (.git), the index directory and symbolic links\n"
-    "to directories are skipped; name them to index them.  Binary files\n"
-    "(a NUL byte in the first 8 KiB) are skipped with a warning.  All files\n"
-    "are committed at once at the end: an interrupted run changes nothing.\n"
-    "On a terminal, progress is shown on stderr.\n"
+    "to the index.  A document's id is its path as given (kidx index\n"
+    "corpus/ gives corpus/x.txt), its title the file's first non-empty\n"
+    "line, its body the rest of the file.  Directories are walked in sorted\n"
+    "order.  Met while walking, hidden files and directories (.git), the\n"
+    "index directory and symbolic links to directories are skipped; name\n"
+    "them to index them.  Binary files (a NUL byte in the first 8 KiB) are\n"
+    "skipped with a warning.  All changes are committed at once at the end:\n"
+    "an interrupted run changes nothing.  On a terminal, progress is shown\n"
+    "on stderr.\n"
+    "\n"
+    "Indexing is incremental.  Each document keeps its file's size,\n"
+    "modification time and a hash of its content.  A file whose size and\n"
+    "modification time are those recorded is not read at all; one whose\n"
+    "content hash is unchanged (touched, or copied back) keeps its\n"
+    "document; only new and changed files are read and indexed.  A file\n"
+    "modified in the 2 seconds before a run is read again by the next run\n"
+    "too, as its time stamp may not yet show a later change.  The summary\n"
+    "counts documents indexed (new and changed), files left unchanged, and\n"
+    "documents removed; nothing is written when nothing changed.\n"
+    "\n"
+    "--prune also removes the documents whose ids lie under the PATHs\n"
+    "given (a PATH itself, or PATH/...) and whose files no longer exist:\n"
+    "run 'kidx index --prune corpus/' to bring the index in line with\n"
+    "corpus/ after files were deleted or renamed.\n"
     "\n"
     "--jsonl FILE reads documents from JSON Lines (- for standard input):\n"
     "one JSON object per line with the string members \"id\" (required),\n"
     "\"title\" and \"body\" (default \"\"); other members are ignored and\n"
     "empty lines skipped.  It may be repeated and combined with PATHs: the\n"
     "files are added first, then the JSON Lines in the order given, so an\n"
-    "id seen twice keeps the last document read.  A bad line (invalid JSON\n"
-    "or UTF-8, not an object, \"id\" missing, empty or not a string, a lone\n"
-    "surrogate in a \\u escape...) is reported as 'kidx: FILE:LINE: what'\n"
-    "and skipped; the other lines are indexed and committed, and the exit\n"
-    "status is 4.\n"
-    "\n"
+    "id seen twice keeps the last document read.  These documents are\n"
+    "always indexed.  A bad line (invalid JSON or UTF-8, not an object,\n"
+    "\"id\" missing, empty or not a string, a lone surrogate in a \\u\n"
+    "escape...) is reported as 'kidx: FILE:LINE: what' and skipped; the\n"
+    "other lines are indexed and committed, and the exit status is 4.\n"
+    "\n";
+
+/* The rest of INDEX_HELP: ISO C only promises string literals of 4095
+ * bytes. */
+static const char INDEX_HELP_OPTIONS[] =
     "How text becomes terms (the analysis) is chosen when the index is\n"
     "created and kept in it, and queries are analysed the same way.  The\n"
     "analysis options apply when the index is created; given for an\n"
@@ -2272,14 +2712,21 @@ static const char INDEX_HELP[] =
     "\n"
     "Options:\n"
     "      --jsonl FILE        add the documents of a JSON Lines file\n"
+    "      --prune             remove documents of files gone from the PATHs\n"
+    "      --wait              if another writer has the index, wait for it\n"
+    "                          to finish instead of failing\n"
     "  -i, --index DIR         index directory (default: $KIDX_INDEX, else\n"
     "                          .kidx)\n"
     "  -h, --help              print this help\n"
     "\n"
+    "Output: 'indexed N documents (SIZE) in T s, R MB/s: A new, B changed,\n"
+    "C unchanged, D removed', then ', skipped ...' when files or lines were\n"
+    "skipped.\n"
+    "\n"
     "Exit status: 0 success, 2 usage error, missing PATH or FILE, or\n"
     "analysis options that differ from the index's, 3 index unusable, locked\n"
-    "or not writable, 4 some files could not be read or some JSON Lines\n"
-    "were bad (the rest was indexed).\n";
+    "(without --wait) or not writable, 4 some files could not be read or\n"
+    "some JSON Lines were bad (the rest was indexed).\n";
 
 static const char ANALYZE_HELP[] =
     "Usage: kidx analyze [OPTIONS] [TEXT...]\n"
@@ -2424,10 +2871,63 @@ static const char STATS_HELP[] =
     "\n"
     "Exit status: 0 success, 2 usage error, 3 index missing or unusable.\n";
 
-static const opt_spec INDEX_OPTS[] = {
-    OPT_SPEC_HELP,      OPT_SPEC_INDEX,      OPT_SPEC_STEM,
-    OPT_SPEC_STOPWORDS, OPT_SPEC_DIACRITICS, {OPT_JSONL, 0, "jsonl", true},
-    OPT_SPEC_END};
+static const char DELETE_HELP[] =
+    "Usage: kidx delete [-i DIR] [--wait] ID...\n"
+    "\n"
+    "Removes the documents with these ids (for files: their paths as they\n"
+    "were indexed, e.g. corpus/x.txt; put -- before an id that starts with\n"
+    "'-'), in one commit, and prints 'deleted N documents'.  An id that is\n"
+    "not in the index is reported as \"kidx: no document with id 'ID'\"; the\n"
+    "other ids are still deleted, and the exit status is 1.  To remove the\n"
+    "documents of files that were deleted, 'kidx index --prune PATH' finds\n"
+    "them for you.\n"
+    "\n"
+    "Options:\n"
+    "      --wait        if another writer has the index, wait for it to\n"
+    "                    finish instead of failing\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 every id deleted, 1 some ids not found (the others were\n"
+    "deleted), 2 usage error, 3 index missing, unusable, locked (without\n"
+    "--wait) or not writable.\n";
+
+static const char CHECK_HELP[] =
+    "Usage: kidx check [--json] [-i DIR]\n"
+    "\n"
+    "Verifies the whole index: every checksum and table, and then every\n"
+    "postings list decoded in full and compared with the document table\n"
+    "and with each document's stored text, analysed again.  Prints\n"
+    "'ok: N documents, T terms, B bytes', or the first problem found as one\n"
+    "line on stderr: 'kidx: index at DIR is damaged: FILE: what', naming\n"
+    "the term or document concerned.  It reads the whole index and analyses\n"
+    "every document again, in a fraction of the time indexing took, and\n"
+    "writes nothing.\n"
+    "\n"
+    "Options:\n"
+    "      --json        print one JSON object: {\"ok\":true,\"documents\":N,\n"
+    "                    \"terms\":T,\"tokens\":K,\"bytes\":B}, or\n"
+    "                    {\"ok\":false,\"error\":\"...\"} (with the line on\n"
+    "                    stderr as well)\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 the index is intact, 2 usage error, 3 no index, or the\n"
+    "index is damaged or unusable.\n";
+
+static const opt_spec INDEX_OPTS[] = {OPT_SPEC_HELP,
+                                      OPT_SPEC_INDEX,
+                                      OPT_SPEC_STEM,
+                                      OPT_SPEC_STOPWORDS,
+                                      OPT_SPEC_DIACRITICS,
+                                      {OPT_JSONL, 0, "jsonl", true},
+                                      {OPT_PRUNE, 0, "prune", false},
+                                      OPT_SPEC_WAIT,
+                                      OPT_SPEC_END};
+static const opt_spec DELETE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
+                                       OPT_SPEC_WAIT, OPT_SPEC_END};
+static const opt_spec CHECK_OPTS[] = {
+    OPT_SPEC_HELP, OPT_SPEC_INDEX, {OPT_JSON, 0, "json", false}, OPT_SPEC_END};
 static const opt_spec ANALYZE_OPTS[] = {OPT_SPEC_HELP,       OPT_SPEC_INDEX,
                                         OPT_SPEC_STEM,       OPT_SPEC_STOPWORDS,
                                         OPT_SPEC_DIACRITICS, OPT_SPEC_END};
@@ -2464,10 +2964,12 @@ typedef struct command {
 } command;
 
 static const command COMMANDS[] = {
-    {"index", {INDEX_HELP, NULL}, INDEX_OPTS, cmd_index},
+    {"index", {INDEX_HELP, INDEX_HELP_OPTIONS}, INDEX_OPTS, cmd_index},
     {"search", {SEARCH_HELP, SEARCH_HELP_OPTIONS}, SEARCH_OPTS, cmd_search},
     {"analyze", {ANALYZE_HELP, NULL}, ANALYZE_OPTS, cmd_analyze},
     {"stats", {STATS_HELP, NULL}, STATS_OPTS, cmd_stats},
+    {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cmd_delete},
+    {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cmd_check},
 };
 
 static void put_help(const command *cmd) {

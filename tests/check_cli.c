@@ -13,6 +13,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,127 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ID_2024   "corpus/2024-kaspersky-winds-down-us-operations.txt"
 #define ID_MARKET "corpus/2017-kaspersky-remains-in-us-market.txt"
 #define ID_FBI    "corpus/2017-kaspersky-responds-to-fbi-claims.txt"
-
-/* Temporary directories.  case_dir is made and removed by the test
- * runner process around each test case (an "unchecked" fixture), so it is
- * removed even when a test fails: a failing test exits its forked process
- * without running its own teardown.  Each test then works in a fresh
- * directory of its own inside it, work_dir (Check forks a process per
- * test, so these statics are per test). */
-static char *case_dir;
-static char *work_dir;
-
-static void case_setup(void) {
-  case_dir = tu_mkdtemp();
-}
-
-static void case_teardown(void) {
-  tu_rmtree(case_dir);
-  free(case_dir);
-  case_dir = NULL;
-}
-
-static void setup(void) {
-  size_t len = strlen(case_dir) + 16;
-  work_dir = malloc(len);
-  snprintf(work_dir, len, "%s/t.XXXXXX", case_dir);
-  ck_assert_msg(mkdtemp(work_dir) != NULL, "mkdtemp: %s", strerror(errno));
-}
-
-static void teardown(void) {
-  tu_rmtree(work_dir);
-  free(work_dir);
-  work_dir = NULL;
-}
-
-/* ---- running kidx ---- */
-
-/* Runs kidx with the given arguments (NULL-terminated) and environment
- * additions (NULL or a NULL-terminated list of "K=V") in work_dir. */
-static tu_run run_kidx_v(const char *const *env, va_list ap) {
-  const char *argv[64];
-  size_t n = 0;
-  argv[n++] = KIDX_BIN;
-  const char *a;
-  while ((a = va_arg(ap, const char *)) != NULL) {
-    ck_assert_uint_lt(n, 63);
-    argv[n++] = a;
-  }
-  argv[n] = NULL;
-  return tu_exec(work_dir, argv, env);
-}
-
-static tu_run run_kidx(const char *first, ...) {
-  va_list ap;
-  va_start(ap, first);
-  const char *argv[64];
-  size_t n = 0;
-  argv[n++] = KIDX_BIN;
-  for (const char *a = first; a; a = va_arg(ap, const char *)) {
-    ck_assert_uint_lt(n, 63);
-    argv[n++] = a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return tu_exec(work_dir, argv, NULL);
-}
-
-static tu_run run_kidx_env(const char *const *env, ...) {
-  va_list ap;
-  va_start(ap, env);
-  tu_run r = run_kidx_v(env, ap);
-  va_end(ap);
-  return r;
-}
-
-/* Runs kidx with standard input reading input[0..len). */
-static tu_run run_kidx_input(const char *input, size_t len, ...) {
-  va_list ap;
-  va_start(ap, len);
-  const char *argv[64];
-  size_t n = 0;
-  argv[n++] = KIDX_BIN;
-  const char *a;
-  while ((a = va_arg(ap, const char *)) != NULL) {
-    ck_assert_uint_lt(n, 63);
-    argv[n++] = a;
-  }
-  va_end(ap);
-  argv[n] = NULL;
-  return tu_exec_input(work_dir, argv, NULL, input, len);
-}
-
-#define KIDX(...)          run_kidx(__VA_ARGS__, (const char *)NULL)
-#define KIDX_ENV(env, ...) run_kidx_env(env, __VA_ARGS__, (const char *)NULL)
-#define KIDX_IN(input, len, ...)                                               \
-  run_kidx_input(input, len, __VA_ARGS__, (const char *)NULL)
-
-/* Asserts the status, with both outputs in the failure message. */
-#define ASSERT_STATUS(r, want)                                                 \
-  ck_assert_msg((r).status == (want),                                          \
-                "exit status %d, expected %d\n--- stdout:\n%s--- stderr:\n%s", \
-                (r).status, (want), (r).out, (r).err)
-
-static size_t count_lines(const char *s) {
-  size_t n = 0;
-  for (; *s; s++)
-    n += *s == '\n';
-  return n;
-}
-
-/* Asserts that s is exactly one line, starting with prefix. */
-static void assert_one_line(const char *s, const char *prefix) {
-  size_t len = strlen(s);
-  ck_assert_msg(len > 0 && s[len - 1] == '\n' && count_lines(s) == 1,
-                "expected one line, got:\n%s", s);
-  ck_assert_msg(strncmp(s, prefix, strlen(prefix)) == 0,
-                "expected a line starting with '%s', got:\n%s", prefix, s);
-}
 
 /* Copy of line i (0-based) of s without its newline; "" past the end. */
 static char *line_at(const char *s, size_t i) {
@@ -268,7 +154,7 @@ static int valid_utf8(const unsigned char *s, size_t n) {
 static void assert_json_hits(const char *out) {
   ck_assert_msg(valid_utf8((const unsigned char *)out, strlen(out)),
                 "output is not valid UTF-8:\n%s", out);
-  size_t n = count_lines(out);
+  size_t n = tu_count_lines(out);
   ck_assert_uint_gt(n, 0);
   for (size_t i = 0; i < n; i++) {
     char *line = line_at(out, i);
@@ -292,18 +178,11 @@ static void assert_json_hits(const char *out) {
 /* ---- files ---- */
 
 static void write_text(const char *name, const char *text) {
-  tu_write_file(work_dir, name, text, strlen(text));
-}
-
-static char *work_path(const char *name) {
-  size_t len = strlen(work_dir) + strlen(name) + 2;
-  char *p = malloc(len);
-  snprintf(p, len, "%s/%s", work_dir, name);
-  return p;
+  tu_write_file(tu_work_dir(), name, text, strlen(text));
 }
 
 static int exists(const char *name) {
-  char *p = work_path(name);
+  char *p = tu_work_path(name);
   struct stat st;
   int ok = lstat(p, &st) == 0;
   free(p);
@@ -311,7 +190,7 @@ static int exists(const char *name) {
 }
 
 static void make_symlink(const char *target, const char *name) {
-  char *p = work_path(name);
+  char *p = tu_work_path(name);
   ck_assert_msg(symlink(target, p) == 0, "symlink %s: %s", p, strerror(errno));
   free(p);
 }
@@ -328,7 +207,7 @@ static uint64_t next_random(uint64_t *state) {
 }
 
 static void index_corpus(void) {
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   tu_run r = KIDX("index", "corpus/");
   ASSERT_STATUS(r, 0);
   tu_run_free(&r);
@@ -370,14 +249,16 @@ static void largest_file(const char *dir, char *best, size_t cap,
 /* ====================================================================== */
 
 START_TEST(test_index_summary) {
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   tu_run r = KIDX("index", "corpus/");
   ASSERT_STATUS(r, 0);
   /* 3658 + 4094 + 8004 bytes, in decimal KB. */
   ck_assert_msg(strncmp(r.out, "indexed 3 documents (15.8 KB) in ", 33) == 0,
                 "unexpected summary: %s", r.out);
   ck_assert_ptr_nonnull(strstr(r.out, " MB/s"));
-  ck_assert_uint_eq(count_lines(r.out), 1);
+  ck_assert_ptr_nonnull(
+      strstr(r.out, " MB/s: 3 new, 0 changed, 0 unchanged, 0 removed\n"));
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
   /* stderr is not a terminal here: no progress display, no noise. */
   ck_assert_str_eq(r.err, "");
   tu_run_free(&r);
@@ -459,7 +340,7 @@ START_TEST(test_human_output) {
   double score;
   ck_assert_int_eq(sscanf(first, " 1 %lf", &score), 1);
   ck_assert_double_gt(score, 0.0);
-  size_t n = count_lines(r.out);
+  size_t n = tu_count_lines(r.out);
   char *last = line_at(r.out, n - 1);
   unsigned shown, total;
   ck_assert_msg(sscanf(last, "%u of %u matching document", &shown, &total) == 2,
@@ -506,14 +387,14 @@ START_TEST(test_limit_and_offset) {
   /* "Kaspersky" is in all three articles. */
   tu_run all = KIDX("search", "--json", "Kaspersky");
   ASSERT_STATUS(all, 0);
-  ck_assert_uint_eq(count_lines(all.out), 3);
+  ck_assert_uint_eq(tu_count_lines(all.out), 3);
   assert_json_hits(all.out);
   char *first = line_at(all.out, 0), *second = line_at(all.out, 1),
        *third = line_at(all.out, 2);
 
   tu_run r = KIDX("search", "--json", "-k", "1", "Kaspersky");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 1);
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
   char *line = line_at(r.out, 0);
   ck_assert_str_eq(line, first);
   free(line);
@@ -522,7 +403,7 @@ START_TEST(test_limit_and_offset) {
   /* --offset 1 starts at the second hit of the unpaged list, ranked 2. */
   r = KIDX("search", "--json", "--offset", "1", "Kaspersky");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 2);
+  ck_assert_uint_eq(tu_count_lines(r.out), 2);
   line = line_at(r.out, 0);
   ck_assert_str_eq(line, second);
   ck_assert_double_eq(json_num(line, "rank"), 2.0);
@@ -534,12 +415,12 @@ START_TEST(test_limit_and_offset) {
   ASSERT_STATUS(r, 0);
   line = line_at(r.out, 0);
   ck_assert_str_eq(line, third);
-  ck_assert_uint_eq(count_lines(r.out), 1);
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
   free(line);
   tu_run_free(&r);
   r = KIDX("search", "-k1", "--json", "Kaspersky");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 1);
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
   tu_run_free(&r);
 
   /* Past the last hit: nothing, status 1. */
@@ -580,7 +461,7 @@ START_TEST(test_rank_models) {
   ASSERT_STATUS(bm25, 0);
   ck_assert_str_eq(tfidf.out, deflt.out);
   assert_json_hits(bm25.out);
-  ck_assert_uint_eq(count_lines(bm25.out), count_lines(tfidf.out));
+  ck_assert_uint_eq(tu_count_lines(bm25.out), tu_count_lines(tfidf.out));
   /* Different models give different scores. */
   ck_assert_str_ne(tfidf.out, bm25.out);
   tu_run_free(&tfidf);
@@ -633,7 +514,7 @@ START_TEST(test_missing_index) {
 END_TEST
 
 START_TEST(test_index_option_and_env) {
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   tu_run r = KIDX("index", "-i", "idx1", "corpus");
   ASSERT_STATUS(r, 0);
   tu_run_free(&r);
@@ -707,13 +588,13 @@ START_TEST(test_random_bytes) {
     data[i] = (unsigned char)(next_random(&state) >> 56);
   /* With this seed there is a NUL early on: the file is binary. */
   ck_assert_ptr_nonnull(memchr(data, 0, 8192));
-  tu_write_file(work_dir, "in/random.bin", data, SIZE);
+  tu_write_file(tu_work_dir(), "in/random.bin", data, SIZE);
   /* The same noise without NUL bytes is "text" and reaches the library's
    * tokenizer: a harder test of it than a skipped file. */
   for (size_t i = 0; i < SIZE; i++)
     if (data[i] == 0)
       data[i] = 0x80;
-  tu_write_file(work_dir, "in/noise.txt", data, SIZE);
+  tu_write_file(tu_work_dir(), "in/noise.txt", data, SIZE);
   free(data);
   write_text("in/words.txt", "Plain title\nwombats and platypuses\n");
 
@@ -894,7 +775,7 @@ END_TEST
 
 START_TEST(test_empty_and_repeated) {
   /* An empty directory makes a valid, empty index. */
-  char *empty = work_path("empty");
+  char *empty = tu_work_path("empty");
   ck_assert_int_eq(mkdir(empty, 0755), 0);
   free(empty);
   tu_run r = KIDX("index", "empty");
@@ -910,7 +791,7 @@ START_TEST(test_empty_and_repeated) {
   ck_assert_double_eq(json_num(r.out, "documents"), 0.0);
   tu_run_free(&r);
   /* A file named twice is read once. */
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   r = KIDX("index", "corpus", "corpus/", ID_FBI, "corpus");
   ASSERT_STATUS(r, 0);
   ck_assert_msg(strncmp(r.out, "indexed 3 documents (15.8 KB)", 29) == 0,
@@ -920,7 +801,7 @@ START_TEST(test_empty_and_repeated) {
 END_TEST
 
 START_TEST(test_missing_path) {
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   tu_run r = KIDX("index", "corpus", "nope");
   ASSERT_STATUS(r, 2);
   ck_assert_str_eq(r.out, "");
@@ -949,7 +830,7 @@ START_TEST(test_walk_skips) {
   tu_run_free(&r);
   r = KIDX("search", "-i", "in/idx", "--json", "aardvark");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 3);
+  ck_assert_uint_eq(tu_count_lines(r.out), 3);
   ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"in/a.txt\""));
   ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"in/link.txt\""));
   ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"in/sub/deeper/d.txt\""));
@@ -996,7 +877,7 @@ static off_t flip_position(int i, off_t size) {
 
 START_TEST(test_flipped_byte) {
   index_corpus();
-  char *dir = work_path(".kidx"), path[4096] = "";
+  char *dir = tu_work_path(".kidx"), path[4096] = "";
   off_t size = 0;
   largest_file(dir, path, sizeof path, &size);
   ck_assert_int_gt(size, 16);
@@ -1015,11 +896,11 @@ START_TEST(test_flipped_byte) {
                 "flipping byte %lld of %s (%lld bytes): status %d\n%s%s",
                 (long long)pos, path, (long long)size, r.status, r.out, r.err);
   ck_assert_str_eq(r.out, "");
-  assert_one_line(r.err, "kidx: ");
+  tu_assert_one_line(r.err, "kidx: ");
   tu_run_free(&r);
   r = KIDX("stats");
   ASSERT_STATUS(r, 3);
-  assert_one_line(r.err, "kidx: ");
+  tu_assert_one_line(r.err, "kidx: ");
   tu_run_free(&r);
   free(dir);
 }
@@ -1029,7 +910,7 @@ START_TEST(test_flipped_byte_message) {
   /* The middle of the largest file is data under a checksum: the index is
    * there but unusable. */
   index_corpus();
-  char *dir = work_path(".kidx"), path[4096] = "";
+  char *dir = tu_work_path(".kidx"), path[4096] = "";
   off_t size = 0;
   largest_file(dir, path, sizeof path, &size);
   size_t len;
@@ -1041,7 +922,7 @@ START_TEST(test_flipped_byte_message) {
   free(data);
   tu_run r = KIDX("search", "transparency", "centre");
   ASSERT_STATUS(r, 3);
-  assert_one_line(r.err, "kidx: index at .kidx is unusable: ");
+  tu_assert_one_line(r.err, "kidx: index at .kidx is unusable: ");
   tu_run_free(&r);
   free(dir);
 }
@@ -1049,28 +930,28 @@ END_TEST
 
 START_TEST(test_truncated_index) {
   index_corpus();
-  char *dir = work_path(".kidx"), path[4096] = "";
+  char *dir = tu_work_path(".kidx"), path[4096] = "";
   off_t size = 0;
   largest_file(dir, path, sizeof path, &size);
   ck_assert_int_eq(truncate(path, _i == 0 ? size / 2 : 0), 0);
   tu_run r = KIDX("search", "transparency", "centre");
   ASSERT_STATUS(r, 3);
-  assert_one_line(r.err, "kidx: ");
+  tu_assert_one_line(r.err, "kidx: ");
   tu_run_free(&r);
   free(dir);
 }
 END_TEST
 
 START_TEST(test_lock_busy) {
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   /* This test process holds the writer lock; kidx runs in another. */
-  char *dir = work_path(".kidx");
+  char *dir = tu_work_path(".kidx");
   kidx_writer *w = NULL;
   ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
   ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
   tu_run r = KIDX("index", "corpus");
   ASSERT_STATUS(r, 3);
-  assert_one_line(r.err, "kidx: index at .kidx is locked by another writer");
+  tu_assert_one_line(r.err, "kidx: index at .kidx is locked by another writer");
   ck_assert_str_eq(r.out, "");
   tu_run_free(&r);
   kidx_writer_close(w);
@@ -1123,7 +1004,7 @@ START_TEST(test_stats) {
   index_corpus();
   tu_run r = KIDX("stats", "--json");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 1);
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
   ck_assert_double_eq(json_num(r.out, "documents"), 3.0);
   double terms = json_num(r.out, "terms"), tokens = json_num(r.out, "tokens");
   ck_assert_double_gt(terms, 100.0);
@@ -1273,7 +1154,7 @@ START_TEST(test_analyze_stdin_bytes) {
                 r.err);
   ck_assert_str_eq(r.err, "");
   ck_assert(valid_utf8((const unsigned char *)r.out, strlen(r.out)));
-  size_t n = count_lines(r.out), last_end = 0;
+  size_t n = tu_count_lines(r.out), last_end = 0;
   long last_pos = -1;
   for (size_t i = 0; i < n; i++) {
     char *line = line_at(r.out, i);
@@ -1310,7 +1191,7 @@ START_TEST(test_analyze_large_stdin) {
   tu_run r = KIDX_IN(text, len, "analyze", "--stem", "none");
   free(text);
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), WORDS);
+  ck_assert_uint_eq(tu_count_lines(r.out), WORDS);
   char *first = line_at(r.out, 0), *last = line_at(r.out, WORDS - 1);
   ck_assert_str_eq(first, "0\t0\t2\tw0");
   char want[64];
@@ -1371,7 +1252,7 @@ START_TEST(test_stopword_index) {
   r = KIDX("search", "the");
   ASSERT_STATUS(r, 2);
   ck_assert_str_eq(r.out, "");
-  assert_one_line(r.err, "kidx: query error: ");
+  tu_assert_one_line(r.err, "kidx: query error: ");
   tu_run_free(&r);
   r = KIDX("search", "--json", "the", "cat");
   ASSERT_STATUS(r, 0);
@@ -1413,7 +1294,7 @@ START_TEST(test_analyzer_mismatch) {
     argv[n++] = MISMATCHES[_i].argv[i];
   argv[n++] = "corpus/";
   argv[n] = NULL;
-  tu_run r = tu_exec(work_dir, argv, NULL);
+  tu_run r = tu_exec(tu_work_dir(), argv, NULL);
   ASSERT_STATUS(r, 2);
   ck_assert_str_eq(r.out, "");
   ck_assert_str_eq(r.err, MISMATCHES[_i].err);
@@ -1428,7 +1309,7 @@ END_TEST
 
 START_TEST(test_analyzer_mismatch_dir) {
   /* The message names the index given with -i. */
-  tu_copy_corpus(work_dir);
+  tu_copy_corpus(tu_work_dir());
   tu_run r = KIDX("index", "-i", "idx", "--stem", "none", "corpus");
   ASSERT_STATUS(r, 0);
   tu_run_free(&r);
@@ -1483,7 +1364,7 @@ START_TEST(test_stats_analyzer) {
   tu_run_free(&r);
   r = KIDX("stats", "--json");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 1);
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
   assert_json_analyzer(r.out, "none", "english", "off");
   tu_run_free(&r);
   r = KIDX("stats");
@@ -1528,10 +1409,13 @@ START_TEST(test_help) {
                   "exit status%s not documented", statuses[i]);
   ck_assert_ptr_nonnull(strstr(r.out, "KIDX_INDEX"));
   ck_assert_ptr_nonnull(strstr(r.out, "\n  analyze "));
+  ck_assert_ptr_nonnull(strstr(r.out, "\n  delete "));
+  ck_assert_ptr_nonnull(strstr(r.out, "\n  check "));
   ck_assert_str_eq(r.err, "");
   tu_run_free(&r);
 
-  const char *cmds[] = {"index", "search", "analyze", "stats"};
+  const char *cmds[] = {"index", "search", "analyze",
+                        "stats", "delete", "check"};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     r = KIDX(cmds[i], "--help");
     ASSERT_STATUS(r, 0);
@@ -1663,6 +1547,19 @@ static const struct {
      "kidx: option '--jsonl' needs a value (see 'kidx index --help')"},
     {{"search", "--all", "--stem", "none", "q"},
      "kidx: unknown option '--stem' for 'search' (see 'kidx search --help')"},
+    {{"delete"},
+     "kidx: delete needs at least one ID (see 'kidx delete --help')"},
+    {{"check", "extra"},
+     "kidx: unexpected argument 'extra' for 'check' (see 'kidx check --help')"},
+    {{"index", "--prune", "--jsonl", "-"},
+     "kidx: --prune needs at least one PATH to prune under (see 'kidx index "
+     "--help')"},
+    {{"index", "--prune=yes", "x"},
+     "kidx: option '--prune' takes no value (see 'kidx index --help')"},
+    {{"search", "--wait", "q"},
+     "kidx: unknown option '--wait' for 'search' (see 'kidx search --help')"},
+    {{"check", "--wait"},
+     "kidx: unknown option '--wait' for 'check' (see 'kidx check --help')"},
 };
 
 START_TEST(test_usage_error) {
@@ -1671,7 +1568,7 @@ START_TEST(test_usage_error) {
   for (size_t i = 0; USAGE_ERRORS[_i].argv[i]; i++)
     argv[n++] = USAGE_ERRORS[_i].argv[i];
   argv[n] = NULL;
-  tu_run r = tu_exec(work_dir, argv, NULL);
+  tu_run r = tu_exec(tu_work_dir(), argv, NULL);
   ASSERT_STATUS(r, 2);
   ck_assert_str_eq(r.out, "");
   char want[256];
@@ -1689,19 +1586,19 @@ START_TEST(test_query_error) {
     tu_run r = KIDX("search", queries[i]);
     ASSERT_STATUS(r, 2);
     ck_assert_str_eq(r.out, "");
-    assert_one_line(r.err, "kidx: query error: ");
+    tu_assert_one_line(r.err, "kidx: query error: ");
     tu_run_free(&r);
   }
   /* After "--", a word starting with '-' reaches the query, where it
    * excludes the word. */
   tu_run r = KIDX("search", "--json", "--", "-fbi", "Kaspersky");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 2);
+  ck_assert_uint_eq(tu_count_lines(r.out), 2);
   ck_assert_ptr_null(strstr(r.out, ID_FBI));
   tu_run_free(&r);
   r = KIDX("search", "--json", "Kaspersky");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 3);
+  ck_assert_uint_eq(tu_count_lines(r.out), 3);
   tu_run_free(&r);
 }
 END_TEST
@@ -1741,7 +1638,7 @@ static int cmp_str(const void *a, const void *b) {
 /* The ids of the hits of --json output, in rank order (or sorted, for
  * queries whose answer is a set), joined with spaces: "a d f". */
 static char *hit_ids(const char *out, int sorted) {
-  size_t n = count_lines(out), len = 1;
+  size_t n = tu_count_lines(out), len = 1;
   char **ids = calloc(n + 1, sizeof *ids);
   for (size_t i = 0; i < n; i++) {
     char *line = line_at(out, i);
@@ -1781,7 +1678,7 @@ static char *search_ids(int sorted, const char *query, ...) {
   argv[n++] = "--";
   argv[n++] = query;
   argv[n] = NULL;
-  tu_run r = tu_exec(work_dir, argv, NULL);
+  tu_run r = tu_exec(tu_work_dir(), argv, NULL);
   ck_assert_msg(r.status == 0 || r.status == 1, "query '%s': status %d\n%s",
                 query, r.status, r.err);
   ck_assert_str_eq(r.err, "");
@@ -1885,7 +1782,7 @@ START_TEST(test_all_any_counts) {
   for (size_t i = 0; i < 2; i++) {
     tu_run r = KIDX("search", "-i", "idx", modes[i], "-k", "1", "quick brown");
     ASSERT_STATUS(r, 0);
-    size_t n = count_lines(r.out);
+    size_t n = tu_count_lines(r.out);
     char *last = line_at(r.out, n - 1);
     unsigned shown, total;
     ck_assert_msg(sscanf(last, "%u of %u matching documents", &shown, &total) ==
@@ -1972,7 +1869,7 @@ START_TEST(test_bad_query) {
   char want[64];
   snprintf(want, sizeof want,
            "kidx: query error at column %u: ", BAD_QUERIES[_i].column);
-  assert_one_line(r.err, want);
+  tu_assert_one_line(r.err, want);
   ck_assert_msg(strlen(r.err) > strlen(want) + 3, "no description: %s", r.err);
   tu_run_free(&r);
 }
@@ -1988,7 +1885,7 @@ START_TEST(test_long_query) {
     len += (size_t)snprintf(q + len, cap - len, "w%d ", i);
   tu_run r = KIDX("search", "-i", "idx", q);
   ASSERT_STATUS(r, 2);
-  assert_one_line(r.err, "kidx: query error");
+  tu_assert_one_line(r.err, "kidx: query error");
   tu_run_free(&r);
   len = 0;
   for (int i = 0; i < 500; i++)
@@ -2128,7 +2025,7 @@ START_TEST(test_explain_sums) {
         KIDX("search", "--json", "--explain", "--rank", models[m], "Kaspersky",
              "transparency", "title:US", "FBI*", "\"Best Buy\"");
     ASSERT_STATUS(r, 0);
-    size_t n = count_lines(r.out);
+    size_t n = tu_count_lines(r.out);
     ck_assert_uint_eq(n, 3);
     for (size_t i = 0; i < n; i++) {
       char *line = line_at(r.out, i);
@@ -2159,7 +2056,7 @@ START_TEST(test_explain_sums) {
   tu_run r = KIDX("search", "--explain", "Kaspersky", "transparency", "US",
                   "FBI", "Lab", "Russia", "centre", "government");
   ASSERT_STATUS(r, 0);
-  size_t n = count_lines(r.out), tables = 0;
+  size_t n = tu_count_lines(r.out), tables = 0;
   long long units = 0;
   int in_table = 0;
   for (size_t i = 0; i < n; i++) {
@@ -2271,7 +2168,7 @@ START_TEST(test_snippet_utf8) {
   tu_run_free(&r);
   r = KIDX("search", "--snippet-words", "0", "wombat");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 2);
+  ck_assert_uint_eq(tu_count_lines(r.out), 2);
   tu_run_free(&r);
   r = KIDX("search", "--json", "--snippet-words", "0", "wombat");
   ASSERT_STATUS(r, 0);
@@ -2318,7 +2215,7 @@ START_TEST(test_batch) {
   ASSERT_STATUS(r, 2);
   ck_assert_str_eq(r.err, "kidx: line 3: query error at column 1: missing "
                           "')'\n");
-  ck_assert_uint_eq(count_lines(r.out), 7);
+  ck_assert_uint_eq(tu_count_lines(r.out), 7);
   for (size_t i = 0; i < 7; i++) {
     char *line = line_at(r.out, i);
     ck_assert_double_eq(json_num(line, "query"), i < 4 ? 1.0 : 5.0);
@@ -2366,7 +2263,7 @@ START_TEST(test_batch) {
   r = KIDX_IN("quick\nfox\n", 10, "search", "-i", "idx", "--batch", "-",
               "--json", "-k", "1", "--all");
   ASSERT_STATUS(r, 0);
-  ck_assert_uint_eq(count_lines(r.out), 2);
+  ck_assert_uint_eq(tu_count_lines(r.out), 2);
   tu_run_free(&r);
 }
 END_TEST
@@ -2509,7 +2406,7 @@ START_TEST(test_jsonl_limits) {
   n += strlen(tail);
   for (size_t i = 0; i < brackets; i++)
     line[n++] = '[';
-  tu_write_file(work_dir, "big.jsonl", line, n);
+  tu_write_file(tu_work_dir(), "big.jsonl", line, n);
   free(line);
   tu_run r = KIDX("index", "--jsonl", "big.jsonl");
   ASSERT_STATUS(r, 4);
@@ -2614,6 +2511,380 @@ START_TEST(test_search_help) {
   r = KIDX("stats", "--help");
   ck_assert_ptr_nonnull(strstr(r.out, "stored_bytes"));
   tu_run_free(&r);
+  r = KIDX("index", "--help");
+  const char *index_doc[] = {"--prune", "--wait", "incremental", "unchanged",
+                             "removed"};
+  for (size_t i = 0; i < sizeof index_doc / sizeof index_doc[0]; i++)
+    ck_assert_msg(strstr(r.out, index_doc[i]) != NULL,
+                  "'%s' not in 'kidx index --help'", index_doc[i]);
+  tu_run_free(&r);
+  r = KIDX("delete", "--help");
+  ck_assert_ptr_nonnull(strstr(r.out, "--wait"));
+  ck_assert_ptr_nonnull(strstr(r.out, "Exit status: 0"));
+  ck_assert_ptr_nonnull(strstr(r.out, "1 some ids not found"));
+  tu_run_free(&r);
+  r = KIDX("check", "--help");
+  ck_assert_ptr_nonnull(strstr(r.out, "--json"));
+  ck_assert_ptr_nonnull(strstr(r.out, "is damaged"));
+  tu_run_free(&r);
+}
+END_TEST
+
+/* ====================================================================== */
+/* Incremental indexing, --prune, delete, check                           */
+/* ====================================================================== */
+
+/* A fixed time in the past (2020-09-13), for files whose mtimes must be
+ * trusted: a file modified in the last seconds before a run is read again
+ * by the next run (see "racy" in kidx index --help). */
+#define PAST 1600000000
+
+static void set_mtime(const char *name, time_t sec) {
+  char *p = tu_work_path(name);
+  struct timespec times[2] = {{sec, 0}, {sec, 0}};
+  ck_assert_msg(utimensat(AT_FDCWD, p, times, 0) == 0, "utimensat %s: %s", p,
+                strerror(errno));
+  free(p);
+}
+
+static struct timespec get_mtime(const char *name) {
+  char *p = tu_work_path(name);
+  struct stat st;
+  ck_assert_int_eq(stat(p, &st), 0);
+  free(p);
+  return st.st_mtim;
+}
+
+/* Everything in the index directory, file by file, as one string: equal
+ * before and after a run that must not have written anything. */
+static char *index_dir_contents(void) {
+  char *dir = tu_work_path(".kidx");
+  DIR *d = opendir(dir);
+  ck_assert_ptr_nonnull(d);
+  char *names[64];
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.' && n < 64)
+      names[n++] = strdup(e->d_name);
+  closedir(d);
+  /* readdir order is arbitrary: sort by name. */
+  for (size_t i = 1; i < n; i++)
+    for (size_t k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
+      char *t = names[k];
+      names[k] = names[k - 1];
+      names[k - 1] = t;
+    }
+  size_t cap = 1, len = 0;
+  char *all = calloc(1, 1);
+  for (size_t i = 0; i < n; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    size_t flen;
+    char *data = tu_read_file(path, &flen);
+    ck_assert_ptr_nonnull(data);
+    size_t need = len + strlen(names[i]) + flen + 32;
+    if (need > cap) {
+      cap = need * 2;
+      all = realloc(all, cap);
+    }
+    len += (size_t)sprintf(all + len, "%s:%zu:", names[i], flen);
+    memcpy(all + len, data, flen);
+    len += flen;
+    all[len] = '\0';
+    free(data);
+    free(names[i]);
+  }
+  free(dir);
+  return all;
+}
+
+/* Runs kidx index with the arguments and checks the status and the
+ * counts of the summary ("A new, B changed, C unchanged, D removed"). */
+static void index_expect(const char *counts, ...) {
+  va_list ap;
+  va_start(ap, counts);
+  const char *argv[16];
+  size_t n = 0;
+  argv[n++] = KIDX_BIN;
+  argv[n++] = "index";
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL && n < 15)
+    argv[n++] = a;
+  va_end(ap);
+  argv[n] = NULL;
+  tu_run r = tu_exec(tu_work_dir(), argv, NULL);
+  ASSERT_STATUS(r, 0);
+  char want[128];
+  snprintf(want, sizeof want, " MB/s: %s\n", counts);
+  ck_assert_msg(strstr(r.out, want) != NULL, "expected '%s' in: %s", counts,
+                r.out);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+#define INDEX_EXPECT(counts, ...)                                              \
+  index_expect(counts, __VA_ARGS__, (const char *)NULL)
+
+static void assert_search_status(const char *word, int want) {
+  tu_run r = KIDX("search", word);
+  ASSERT_STATUS(r, want);
+  tu_run_free(&r);
+}
+
+static double stats_documents(void) {
+  tu_run r = KIDX("stats", "--json");
+  ASSERT_STATUS(r, 0);
+  double n = json_num(r.out, "documents");
+  tu_run_free(&r);
+  return n;
+}
+
+START_TEST(test_incremental_unchanged_not_read) {
+  write_text("docs/a.txt", "Alpha\noriginalword one\n");
+  write_text("docs/b.txt", "Beta\nbetaword two\n");
+  write_text("docs/c.txt", "Gamma\ngammaword three\n");
+  set_mtime("docs/a.txt", PAST);
+  set_mtime("docs/b.txt", PAST);
+  set_mtime("docs/c.txt", PAST);
+  INDEX_EXPECT("3 new, 0 changed, 0 unchanged, 0 removed", "docs");
+  char *before = index_dir_contents();
+
+  /* Other bytes of the same size under the same mtime: a run that read
+   * the file would index "replacedword".  It must not even open it. */
+  write_text("docs/a.txt", "Alpha\nreplacedword one\n");
+  set_mtime("docs/a.txt", PAST);
+  INDEX_EXPECT("0 new, 0 changed, 3 unchanged, 0 removed", "docs");
+  assert_search_status("originalword", 0);
+  assert_search_status("replacedword", 1);
+  /* Nothing changed, so nothing was written. */
+  char *after = index_dir_contents();
+  ck_assert_msg(strcmp(before, after) == 0,
+                "the index directory changed on an unchanged corpus");
+  free(after);
+  free(before);
+
+  /* A new mtime makes the file read: its content differs, it is
+   * re-indexed. */
+  set_mtime("docs/a.txt", PAST + 100);
+  INDEX_EXPECT("0 new, 1 changed, 2 unchanged, 0 removed", "docs/");
+  assert_search_status("originalword", 1);
+  assert_search_status("replacedword", 0);
+
+  /* Touched but not changed: read, found equal by its hash, kept; only
+   * the stamp is updated, so the next run trusts the new mtime (proved as
+   * above, with other bytes that are not read). */
+  set_mtime("docs/b.txt", PAST + 200);
+  INDEX_EXPECT("0 new, 0 changed, 3 unchanged, 0 removed", "docs");
+  write_text("docs/b.txt", "Beta\nbetawerd two\n");
+  set_mtime("docs/b.txt", PAST + 200);
+  INDEX_EXPECT("0 new, 0 changed, 3 unchanged, 0 removed", "docs");
+  assert_search_status("betaword", 0);
+  assert_search_status("betawerd", 1);
+
+  /* A new file is new; the summary counts only what was read and added. */
+  write_text("docs/d.txt", "Delta\ndeltaword\n");
+  set_mtime("docs/d.txt", PAST);
+  tu_run r = KIDX("index", "docs");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strncmp(r.out, "indexed 1 document (16 bytes) in ", 33) == 0 &&
+                    strstr(r.out, ": 1 new, 0 changed, 3 unchanged, 0 "
+                                  "removed\n"),
+                "got: %s", r.out);
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_documents(), 4.0);
+}
+END_TEST
+
+START_TEST(test_incremental_recent_file_is_read_again) {
+  /* A file modified just before a run can change again within the same
+   * tick of the file system's clock, keeping its size and mtime.  So its
+   * stamp is not trusted: the next run reads it again. */
+  write_text("r.txt", "Recent\nfirstword\n");
+  INDEX_EXPECT("1 new, 0 changed, 0 unchanged, 0 removed", "r.txt");
+  struct timespec m = get_mtime("r.txt");
+  write_text("r.txt", "Recent\nlastsword\n");
+  char *p = tu_work_path("r.txt");
+  struct timespec times[2] = {m, m};
+  ck_assert_int_eq(utimensat(AT_FDCWD, p, times, 0), 0);
+  free(p);
+  INDEX_EXPECT("0 new, 1 changed, 0 unchanged, 0 removed", "r.txt");
+  assert_search_status("firstword", 1);
+  assert_search_status("lastsword", 0);
+  /* Unchanged and still recent: read and compared, nothing written. */
+  INDEX_EXPECT("0 new, 0 changed, 1 unchanged, 0 removed", "r.txt");
+}
+END_TEST
+
+START_TEST(test_prune) {
+  write_text("docs/a.txt", "A\nalphaword\n");
+  write_text("docs/sub/b.txt", "B\nbetaword\n");
+  write_text("docs/keep.txt", "K\nkeepword\n");
+  write_text("docs2/c.txt", "C\ngammaword\n");
+  write_text("notes.txt", "N\nnoteword\n");
+  INDEX_EXPECT("5 new, 0 changed, 0 unchanged, 0 removed", "docs", "docs2",
+               "notes.txt");
+  for (const char *const *f =
+           (const char *const[]){"docs/a.txt", "docs/sub/b.txt", "docs2/c.txt",
+                                 "notes.txt", NULL};
+       *f; f++) {
+    char *p = tu_work_path(*f);
+    ck_assert_int_eq(unlink(p), 0);
+    free(p);
+  }
+  /* Without --prune, documents of deleted files stay. */
+  INDEX_EXPECT("0 new, 0 changed, 1 unchanged, 0 removed", "docs");
+  ck_assert_double_eq(stats_documents(), 5.0);
+  /* --prune docs/ removes those under docs (the trailing slash does not
+   * matter), not docs2/c.txt, whose path only starts with "docs", nor
+   * notes.txt, which is under no PATH given. */
+  INDEX_EXPECT("0 new, 0 changed, 1 unchanged, 2 removed", "--prune", "docs/");
+  ck_assert_double_eq(stats_documents(), 3.0);
+  assert_search_status("alphaword", 1);
+  assert_search_status("betaword", 1);
+  assert_search_status("keepword", 0);
+  assert_search_status("gammaword", 0);
+  assert_search_status("noteword", 0);
+  /* Pruning again finds nothing more. */
+  INDEX_EXPECT("0 new, 0 changed, 1 unchanged, 0 removed", "--prune", "docs");
+  INDEX_EXPECT("0 new, 0 changed, 0 unchanged, 1 removed", "docs2", "--prune");
+  assert_search_status("gammaword", 1);
+  ck_assert_double_eq(stats_documents(), 2.0);
+}
+END_TEST
+
+START_TEST(test_jsonl_counts) {
+  write_text("a.jsonl", "{\"id\":\"x\",\"body\":\"one\"}\n"
+                        "{\"id\":\"y\",\"body\":\"two\"}\n");
+  tu_run r = KIDX("index", "--jsonl", "a.jsonl");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(
+      strstr(r.out, ": 2 new, 0 changed, 0 unchanged, 0 removed\n"));
+  tu_run_free(&r);
+  /* JSON Lines carry no stamps: their documents are always indexed. */
+  r = KIDX("index", "--jsonl", "a.jsonl");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(
+      strstr(r.out, ": 0 new, 2 changed, 0 unchanged, 0 removed\n"));
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_delete) {
+  index_corpus();
+  tu_run r = KIDX("delete", ID_FBI, "nope", ID_FBI);
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "deleted 1 document\n");
+  /* Reported once, though given once; the id given twice is deleted. */
+  ck_assert_str_eq(r.err, "kidx: no document with id 'nope'\n");
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_documents(), 2.0);
+  r = KIDX("search", "--json", "FBI", "briefings");
+  ck_assert_ptr_null(strstr(r.out, ID_FBI));
+  tu_run_free(&r);
+  r = KIDX("delete", ID_FBI);
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "deleted 0 documents\n");
+  tu_run_free(&r);
+  r = KIDX("delete", "--", ID_2024, ID_MARKET);
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "deleted 2 documents\n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_documents(), 0.0);
+  r = KIDX("check");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  /* Re-indexing brings them back: they are new again. */
+  INDEX_EXPECT("3 new, 0 changed, 0 unchanged, 0 removed", "corpus");
+}
+END_TEST
+
+START_TEST(test_delete_no_index) {
+  tu_run r = KIDX("delete", "x");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(
+      r.err, "kidx: no index at .kidx (run 'kidx index corpus/' first)\n");
+  tu_run_free(&r);
+  /* Nothing created. */
+  ck_assert(!exists(".kidx"));
+}
+END_TEST
+
+START_TEST(test_check_command) {
+  tu_run r = KIDX("check");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(
+      r.err, "kidx: no index at .kidx (run 'kidx index corpus/' first)\n");
+  tu_run_free(&r);
+  r = KIDX("check", "--json");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "{\"ok\":false,\"error\":\"no index at .kidx "
+                          "(run 'kidx index corpus/' first)\"}\n");
+  tu_run_free(&r);
+  ck_assert(!exists(".kidx"));
+
+  index_corpus();
+  r = KIDX("check");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strncmp(r.out, "ok: 3 documents, ", 17) == 0 &&
+                    strstr(r.out, " terms, ") && tu_count_lines(r.out) == 1,
+                "got: %s", r.out);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  r = KIDX("check", "--json");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strncmp(r.out, "{\"ok\":true,", 10) == 0, "got: %s", r.out);
+  ck_assert_double_eq(json_num(r.out, "documents"), 3.0);
+  tu_run stats = KIDX("stats", "--json");
+  ck_assert_double_eq(json_num(r.out, "terms"), json_num(stats.out, "terms"));
+  ck_assert_double_eq(json_num(r.out, "bytes"), json_num(stats.out, "bytes"));
+  tu_run_free(&stats);
+  tu_run_free(&r);
+
+  /* Damage: one line naming the index, exit 3, JSON says so too. */
+  char *dir = tu_work_path(".kidx"), path[4096] = "";
+  off_t size = 0;
+  largest_file(dir, path, sizeof path, &size);
+  size_t len;
+  char *data = tu_read_file(path, &len);
+  data[len / 3] ^= 0x40;
+  FILE *f = fopen(path, "wb");
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  fclose(f);
+  free(data);
+  free(dir);
+  r = KIDX("check");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "");
+  tu_assert_one_line(r.err, "kidx: index at .kidx is damaged: .kidx/");
+  tu_run_free(&r);
+  r = KIDX("check", "--json");
+  ASSERT_STATUS(r, 3);
+  ck_assert_msg(strncmp(r.out,
+                        "{\"ok\":false,\"error\":\"index at .kidx is "
+                        "damaged: ",
+                        45) == 0,
+                "got: %s", r.out);
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_lock_busy_delete) {
+  index_corpus();
+  char *dir = tu_work_path(".kidx");
+  kidx_writer *w = NULL;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  tu_run r = KIDX("delete", ID_FBI);
+  ASSERT_STATUS(r, 3);
+  tu_assert_one_line(r.err, "kidx: index at .kidx is locked by another writer");
+  ck_assert_ptr_nonnull(strstr(r.err, "--wait"));
+  tu_run_free(&r);
+  kidx_writer_close(w);
+  free(dir);
+  ck_assert_double_eq(stats_documents(), 3.0);
 }
 END_TEST
 
@@ -2687,11 +2958,19 @@ static Suite *cli_suite(void) {
       {"stored_bytes", test_stored_bytes, 0},
       {"bm25_params", test_bm25_params, 0},
       {"search_help", test_search_help, 0},
+      {"incremental", test_incremental_unchanged_not_read, 0},
+      {"incremental_recent", test_incremental_recent_file_is_read_again, 0},
+      {"prune", test_prune, 0},
+      {"jsonl_counts", test_jsonl_counts, 0},
+      {"delete", test_delete, 0},
+      {"delete_no_index", test_delete_no_index, 0},
+      {"check", test_check_command, 0},
+      {"lock_delete", test_lock_busy_delete, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
-    tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, tu_case_setup, tu_case_teardown);
+    tcase_add_checked_fixture(tc, tu_work_setup, tu_work_teardown);
     if (cases[i].loops)
       tcase_add_loop_test(tc, cases[i].test, 0, cases[i].loops);
     else

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,4 +217,75 @@ int tu_run_suite(Suite *s) {
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Test-process state: Check forks a process per test, so these are per
+ * test (work_dir) or per test case (case_dir). */
+static char *case_dir;
+static char *work_dir;
+
+void tu_case_setup(void) {
+  case_dir = tu_mkdtemp();
+}
+
+void tu_case_teardown(void) {
+  tu_rmtree(case_dir);
+  free(case_dir);
+  case_dir = NULL;
+}
+
+void tu_work_setup(void) {
+  size_t len = strlen(case_dir) + 16;
+  work_dir = malloc(len);
+  snprintf(work_dir, len, "%s/t.XXXXXX", case_dir);
+  ck_assert_msg(mkdtemp(work_dir) != NULL, "mkdtemp: %s", strerror(errno));
+}
+
+void tu_work_teardown(void) {
+  tu_rmtree(work_dir);
+  free(work_dir);
+  work_dir = NULL;
+}
+
+const char *tu_work_dir(void) {
+  return work_dir;
+}
+
+char *tu_work_path(const char *name) {
+  size_t len = strlen(work_dir) + strlen(name) + 2;
+  char *p = malloc(len);
+  snprintf(p, len, "%s/%s", work_dir, name);
+  return p;
+}
+
+tu_run tu_kidx(const char *const *env, const char *input, size_t len, ...) {
+  const char *argv[64];
+  size_t n = 0;
+  va_list ap;
+  va_start(ap, len);
+  argv[n++] = KIDX_BIN;
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL) {
+    ck_assert_uint_lt(n, 63);
+    argv[n++] = a;
+  }
+  va_end(ap);
+  argv[n] = NULL;
+  return input ? tu_exec_input(work_dir, argv, env, input, len)
+               : tu_exec(work_dir, argv, env);
+}
+
+size_t tu_count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+void tu_assert_one_line(const char *s, const char *prefix) {
+  size_t len = strlen(s);
+  ck_assert_msg(len > 0 && s[len - 1] == '\n' && tu_count_lines(s) == 1,
+                "expected one line, got:\n%s", s);
+  ck_assert_msg(strncmp(s, prefix, strlen(prefix)) == 0,
+                "expected a line starting with '%s', got:\n%s", prefix, s);
 }

@@ -45,6 +45,43 @@ void tu_run_free(tu_run *r);
 /* Copies the bundled corpus/ directory into dir/corpus. */
 void tu_copy_corpus(const char *dir);
 
+/* ---- end-to-end suites: per-test directories and running kidx ---- */
+
+/* A directory per test case, made and removed by the runner process (an
+ * unchecked fixture, so it goes even when a test fails), and inside it a
+ * fresh directory per test (a checked fixture).  Register with
+ *   tcase_add_unchecked_fixture(tc, tu_case_setup, tu_case_teardown);
+ *   tcase_add_checked_fixture(tc, tu_work_setup, tu_work_teardown); */
+void tu_case_setup(void);
+void tu_case_teardown(void);
+void tu_work_setup(void);
+void tu_work_teardown(void);
+/* The current test's directory, and a malloc'ed path of name inside it. */
+const char *tu_work_dir(void);
+char *tu_work_path(const char *name);
+
+/* Runs the kidx binary in the work directory with the arguments that
+ * follow (NULL-terminated), extra environment env (NULL or a NULL-
+ * terminated "K=V" list) and standard input from input[0..len) (NULL:
+ * /dev/null). */
+tu_run tu_kidx(const char *const *env, const char *input, size_t len, ...);
+#define KIDX(...) tu_kidx(NULL, NULL, 0, __VA_ARGS__, (const char *)NULL)
+#define KIDX_ENV(env, ...)                                                     \
+  tu_kidx(env, NULL, 0, __VA_ARGS__, (const char *)NULL)
+#define KIDX_IN(input, len, ...)                                               \
+  tu_kidx(NULL, input, len, __VA_ARGS__, (const char *)NULL)
+
+/* Asserts an exit status, with both outputs in the failure message. */
+#define ASSERT_STATUS(r, want)                                                 \
+  ck_assert_msg((r).status == (want),                                          \
+                "exit status %d, expected %d\n--- stdout:\n%s--- stderr:\n%s", \
+                (r).status, (want), (r).out, (r).err)
+
+/* Number of '\n' in s. */
+size_t tu_count_lines(const char *s);
+/* Asserts that s is exactly one line, starting with prefix. */
+void tu_assert_one_line(const char *s, const char *prefix);
+
 /* Runs a Check suite and returns the process exit status (EXIT_SUCCESS if
  * every test passed): the body of every suite's main(). */
 struct Suite;
