@@ -458,8 +458,9 @@ KIDX_API void kidx_search_options_init(kidx_search_options *opt);
 
 typedef struct kidx_results kidx_results;
 
-/* Most distinct words a query may have: bounds the work of one query, and
- * is far above what people type. */
+/* Most terms a query may have (every word, phrase word, NEAR word and
+ * prefix counts, repeats included): bounds the work of one query, and is
+ * far above what people type. */
 #define KIDX_MAX_QUERY_TERMS 1024
 
 /* Allocates an empty results object.  One results object can receive any
