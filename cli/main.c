@@ -67,6 +67,9 @@ enum {
  * reported and skipped.  Far above real documents, it bounds memory when a
  * file without newlines is given by mistake. */
 #define JSONL_MAX_LINE ((size_t)256 << 20)
+/* Largest --k1, --title-weight and --body-weight: far above useful values,
+ * it keeps scores finite however many terms a query has. */
+#define MAX_PARAM 1e6
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */
@@ -101,15 +104,90 @@ static void put_text(FILE *f, const char *s, size_t len) {
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
     CLI_PRINTF(2, 0);
 static void vmessage(const char *prefix, const char *fmt, va_list ap) {
-  char buf[1024];
-  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  char small[1024];
+  char *text = small;
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
   size_t len = n < 0 ? 0 : (size_t)n;
-  if (len >= sizeof buf) /* long paths: keep the start, mark the cut */
-    len = sizeof buf - 1;
+  if (len >= sizeof small) { /* a long path: format it whole, for its end */
+    char *big = malloc(len + 1);
+    if (big && vsnprintf(big, len + 1, fmt, again) >= 0)
+      text = big;
+    else
+      len = sizeof small - 1;
+  }
+  va_end(again);
+  /* The whole line is cleaned into line[] and written at once, so that
+   * messages of concurrent processes sharing stderr never interleave. */
+  char line[1024];
+  static const char ELLIPSIS[] = "\xE2\x80\xA6"; /* U+2026 */
+  size_t pre = strlen(prefix);
+  if (pre > 64)
+    pre = 64;
+  memcpy(line, prefix, pre);
+  /* Clean into cl: controls become '?', invalid UTF-8 U+FFFD (3 bytes). */
+  char cl_small[3 * sizeof small];
+  char *cl = cl_small;
+  if (len >= sizeof small) {
+    cl = malloc(3 * len);
+    if (!cl) {
+      cl = cl_small;
+      len = sizeof small - 1;
+    }
+  }
+  size_t cn = 0;
+  const unsigned char *p = (const unsigned char *)text;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t k = cli_utf8_len(p + i, len - i, &cp);
+    if (k == 0) {
+      memcpy(cl + cn, "\xEF\xBF\xBD", 3);
+      cn += 3;
+      k = 1;
+    } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
+      cl[cn++] = '?';
+    } else {
+      memcpy(cl + cn, p + i, k);
+      cn += k;
+    }
+    i += k;
+  }
+  size_t room = sizeof line - pre - 1; /* for the text; 1 for '\n' */
+  size_t out = pre;
+  if (cn <= room) {
+    memcpy(line + out, cl, cn);
+    out += cn;
+  } else { /* too long: keep the start and the end (the reason) */
+    size_t keep = room - (sizeof ELLIPSIS - 1);
+    size_t head = keep / 3, tail = keep - head;
+    while (head > 0 && ((unsigned char)cl[head] & 0xC0) == 0x80)
+      head--; /* cut at a character boundary */
+    size_t from = cn - tail;
+    while (from < cn && ((unsigned char)cl[from] & 0xC0) == 0x80)
+      from++;
+    memcpy(line + out, cl, head);
+    out += head;
+    memcpy(line + out, ELLIPSIS, sizeof ELLIPSIS - 1);
+    out += sizeof ELLIPSIS - 1;
+    memcpy(line + out, cl + from, cn - from);
+    out += cn - from;
+  }
+  line[out++] = '\n';
+  if (cl != cl_small)
+    free(cl);
+  if (text != small)
+    free(text);
   fflush(stdout); /* keep stdout and stderr in order on a shared tty */
-  fputs(prefix, stderr);
-  put_text(stderr, buf, len);
-  fputc('\n', stderr);
+  fflush(stderr);
+  for (size_t done = 0; done < out;) { /* one write(2), unless it is cut */
+    ssize_t w = write(STDERR_FILENO, line + done, out - done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    done += (size_t)w;
+  }
 }
 
 /* Prints "kidx: MESSAGE" as one line on stderr and returns status, so that
@@ -309,7 +387,9 @@ static bool parse_double(const char *s, double *out) {
   errno = 0;
   char *end;
   double v = strtod(s, &end);
-  if (*end != '\0' || errno == ERANGE || !isfinite(v))
+  /* ERANGE with a tiny result is underflow (1e-400): the value is 0 or a
+   * denormal, both fine; only overflow (HUGE_VAL) is refused. */
+  if (*end != '\0' || !isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
     return false;
   *out = v;
   return true;
@@ -386,8 +466,9 @@ static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
     o->match = KIDX_MATCH_ANY;
     break;
   case OPT_K1:
-    if (!parse_double(arg, &o->k1) || o->k1 < 0)
-      return fail(ST_USAGE, "%s expects a number >= 0, got '%s'", spelled, arg);
+    if (!parse_double(arg, &o->k1) || o->k1 < 0 || o->k1 > MAX_PARAM)
+      return fail(ST_USAGE, "%s expects a number from 0 to 1e6, got '%s'",
+                  spelled, arg);
     o->have_k1 = true;
     break;
   case OPT_B:
@@ -399,8 +480,9 @@ static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
   case OPT_TITLE_WEIGHT:
   case OPT_BODY_WEIGHT: {
     double w;
-    if (!parse_double(arg, &w) || w < 0)
-      return fail(ST_USAGE, "%s expects a number >= 0, got '%s'", spelled, arg);
+    if (!parse_double(arg, &w) || w < 0 || w > MAX_PARAM)
+      return fail(ST_USAGE, "%s expects a number from 0 to 1e6, got '%s'",
+                  spelled, arg);
     if (id == OPT_TITLE_WEIGHT) {
       o->title_weight = w;
       o->have_title_weight = true;
@@ -723,6 +805,7 @@ typedef struct index_run {
   bool have_index_id; /* the index directory exists: skip it in walks */
   dev_t index_dev;
   ino_t index_ino;
+  bool prune;               /* --prune: a PATH may be gone */
   unsigned long unreadable; /* inputs that could not be read: exit 4 */
   unsigned long skipped;    /* inputs not indexed, for any reason */
   unsigned long bad_lines;  /* JSON Lines not indexed: exit 4 too */
@@ -850,12 +933,14 @@ static bool walk_entry(index_run *run, const char *path, const char *name) {
   if (lstat(path, &st) != 0) {
     warn(run, "cannot read %s: %s", path, strerror(errno));
     run->unreadable++;
+    run->skipped++;
     return true;
   }
   if (S_ISLNK(st.st_mode)) {
     if (stat(path, &st) != 0) { /* dangling link */
       warn(run, "cannot read %s: %s", path, strerror(errno));
       run->unreadable++;
+      run->skipped++;
       return true;
     }
     /* A linked directory may link back up the tree; not following them
@@ -889,6 +974,7 @@ static bool walk_dir(index_run *run, const char *dir) {
   if (!d) {
     warn(run, "cannot read %s: %s", dir, strerror(errno));
     run->unreadable++;
+    run->skipped++;
     return true;
   }
   char **names = NULL;
@@ -915,6 +1001,7 @@ static bool walk_dir(index_run *run, const char *dir) {
   if (ok && errno != 0) {
     warn(run, "cannot read %s: %s", dir, strerror(errno));
     run->unreadable++;
+    run->skipped++;
   }
   closedir(d);
   if (ok && n > 1)
@@ -937,8 +1024,12 @@ static bool walk_dir(index_run *run, const char *dir) {
 static bool walk_argument(index_run *run, const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) { /* vanished since it was checked */
+    /* With --prune, a PATH that is gone is only pruned under. */
+    if (run->prune && (errno == ENOENT || errno == ENOTDIR))
+      return true;
     warn(run, "cannot read %s: %s", path, strerror(errno));
     run->unreadable++;
+    run->skipped++;
     return true;
   }
   if (S_ISDIR(st.st_mode)) {
@@ -1143,7 +1234,10 @@ static int index_one(index_run *run, kidx_writer *w, const file_entry *f) {
   int found = lookup_stamp(run, w, f->path, id_len, &old);
   if (found < 0)
     return ST_INDEX;
-  if (found && old.size == f->size && old.mtime_ns == f->mtime_ns &&
+  /* An all-zero stamp is "none" (a document from --jsonl, or indexed
+   * before stamps existed): the file is read and indexed again. */
+  bool trusted = found && !(old.size == 0 && old.mtime_ns == 0 && old.hash == 0);
+  if (trusted && old.size == f->size && old.mtime_ns == f->mtime_ns &&
       old.mtime_ns != RACY_MTIME) {
     run->unchanged++;
     return ST_OK;
@@ -1169,7 +1263,7 @@ static int index_one(index_run *run, kidx_writer *w, const file_entry *f) {
   }
   kidx_stamp now = stamp_for(run, &st, run->buf.p, run->buf.n);
   kidx_status ks;
-  if (found && old.hash == now.hash && old.size == now.size) {
+  if (trusted && old.hash == now.hash && old.size == now.size) {
     run->unchanged++;
     if (same_stamp(&old, &now))
       return ST_OK;
@@ -1276,8 +1370,9 @@ static int open_writer(const cli *c, const kidx_analyzer *an, bool wait,
     /* EINVAL: the analysis asked for is not the index's.  index_analyzer()
      * has checked already, so this is an index created since then; the
      * library's message names the index and the settings. */
+    int status = ST_INDEX;
     if (st == KIDX_EINVAL)
-      fail(ST_USAGE, "%s", msg);
+      status = fail(ST_USAGE, "%s", msg);
     else if (st == KIDX_EBUSY)
       fail(ST_INDEX,
            "index at %s is locked by another writer; try again when it "
@@ -1288,7 +1383,7 @@ static int open_writer(const cli *c, const kidx_analyzer *an, bool wait,
     else
       fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir, msg);
     kidx_writer_close(w);
-    return ST_INDEX;
+    return status;
   }
   *out = w;
   return ST_OK;
@@ -1614,9 +1709,18 @@ static int cmd_index(const cli *c, const cli_args *a) {
   /* Check every argument before touching the index, so that a typo does
    * not leave a half-done run (or a new empty index) behind. */
   for (int i = 0; i < a->npos; i++) {
+    /* "t2//" is "t2/": ids are the same however many slashes are typed
+     * (join_path does not double the one that remains). */
+    char *p = a->pos[i];
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/' && p[n - 2] == '/')
+      p[--n] = '\0';
     struct stat st;
-    if (stat(a->pos[i], &st) != 0)
-      return fail(ST_USAGE, "cannot read %s: %s", a->pos[i], strerror(errno));
+    /* With --prune, a PATH that no longer exists is fine: the documents
+     * under it are removed. */
+    if (stat(p, &st) != 0 &&
+        !(a->prune && (errno == ENOENT || errno == ENOTDIR)))
+      return fail(ST_USAGE, "cannot read %s: %s", p, strerror(errno));
   }
   uint64_t jsonl_bytes = 0;
   for (size_t i = 0; i < a->njsonl; i++) {
@@ -1642,6 +1746,7 @@ static int cmd_index(const cli *c, const cli_args *a) {
   run.c = c;
   run.jsonl = a->jsonl;
   run.njsonl = a->njsonl;
+  run.prune = a->prune;
   run.prog.enabled = isatty(STDERR_FILENO) == 1;
   run.racy_from = realtime_ns() - RACY_WINDOW_NS;
   struct stat ist;
@@ -2175,6 +2280,12 @@ static int run_batch(search_run *s, int fd, const char *name) {
     query_outcome o = run_query(s, line, len, lr.lineno, &rc);
     if (o == Q_FATAL)
       break;
+    /* Output that cannot be written (a full disk) stops the run: answering
+     * the remaining queries would be wasted; main() reports it. */
+    if (ferror(stdout)) {
+      rc = ST_INPUT;
+      break;
+    }
     any_hits = any_hits || o == Q_HITS;
     any_bad = any_bad || o == Q_BAD;
   }
@@ -2230,8 +2341,13 @@ static int open_batch(const char *path, int *fd) {
   }
   int f = open(path, O_RDONLY | O_CLOEXEC);
   struct stat st;
-  if (f < 0)
-    return fail(ST_USAGE, "cannot read %s: %s", path, strerror(errno));
+  if (f < 0) {
+    /* A name that does not exist is a typo (2); a file that exists but
+     * cannot be read (permissions, I/O) is an input error (4). */
+    int e = errno;
+    return fail(e == ENOENT || e == ENOTDIR ? ST_USAGE : ST_INPUT,
+                "cannot read %s: %s", path, strerror(e));
+  }
   if (fstat(f, &st) == 0 && S_ISDIR(st.st_mode)) {
     close(f);
     return fail(ST_USAGE, "cannot read %s: %s", path, strerror(EISDIR));
@@ -2652,12 +2768,12 @@ static const char INDEX_HELP[] =
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
     "to the index.  A document's id is its path as given (kidx index\n"
-    "corpus/ gives corpus/x.txt), its title the file's first non-empty\n"
-    "line, its body the rest of the file.  Directories are walked in sorted\n"
-    "order.  Met while walking, hidden files and directories (.git), the\n"
-    "index directory and symbolic links to directories are skipped; name\n"
-    "them to index them.  Binary files (a NUL byte in the first 8 KiB) are\n"
-    "skipped with a warning.  All changes are committed at once at the end:\n"
+    "corpus, corpus/ and corpus// all give corpus/x.txt), its title the\n"
+    "file's first non-empty line, its body the rest of the file.\n"
+    "Directories are walked in sorted order.  Met while walking, hidden\n"
+    "files and directories (.git), the index directory and symbolic links\n"
+    "to directories are skipped; name them to index them.  Binary files\n"
+    "(a NUL byte in the first 8 KiB) are skipped with a warning.  All changes are committed at once at the end:\n"
     "an interrupted run changes nothing.  On a terminal, progress is shown\n"
     "on stderr.\n"
     "\n"
@@ -2674,7 +2790,8 @@ static const char INDEX_HELP[] =
     "--prune also removes the documents whose ids lie under the PATHs\n"
     "given (a PATH itself, or PATH/...) and whose files no longer exist:\n"
     "run 'kidx index --prune corpus/' to bring the index in line with\n"
-    "corpus/ after files were deleted or renamed.\n"
+    "corpus/ after files were deleted or renamed.  With --prune, a PATH\n"
+    "that no longer exists is not an error: its documents are removed.\n"
     "\n"
     "--jsonl FILE reads documents from JSON Lines (- for standard input):\n"
     "one JSON object per line with the string members \"id\" (required),\n"
@@ -2721,7 +2838,8 @@ static const char INDEX_HELP_OPTIONS[] =
     "\n"
     "Output: 'indexed N documents (SIZE) in T s, R MB/s: A new, B changed,\n"
     "C unchanged, D removed', then ', skipped ...' when files or lines were\n"
-    "skipped.\n"
+    "skipped: every input not indexed counts, binary, unreadable or not a\n"
+    "regular file, met while walking or while reading.\n"
     "\n"
     "Exit status: 0 success, 2 usage error, missing PATH or FILE, or\n"
     "analysis options that differ from the index's, 3 index unusable, locked\n"
@@ -2808,10 +2926,12 @@ static const char SEARCH_HELP_OPTIONS[] =
     "      --any, --all       any bare word suffices (default), or all are\n"
     "                         required\n"
     "      --rank MODEL       ranking model: tfidf (default) or bm25\n"
-    "      --k1 X, --b X      BM25 tf saturation (default 1.2) and length\n"
-    "                         normalisation (0 to 1, default 0.75)\n"
+    "      --k1 X, --b X      BM25 tf saturation (default 1.2, at most 1e6)\n"
+    "                         and length normalisation (0 to 1, default\n"
+    "                         0.75)\n"
     "      --title-weight X   weight of the title, w_title (default 2)\n"
-    "      --body-weight X    weight of the body, w_body (default 1)\n"
+    "      --body-weight X    weight of the body, w_body (default 1); weights\n"
+    "                         are from 0 to 1e6\n"
     "      --snippet-words N  words in each passage (default 30; 0: none)\n"
     "      --highlight MODE   how matched words are marked: bold (default on\n"
     "                         a terminal), brackets ([word], default\n"
@@ -2846,9 +2966,10 @@ static const char SEARCH_HELP_OPTIONS[] =
     "[title,body] pairs).\n"
     "\n"
     "Exit status: 0 hits found, 1 no hits, 2 usage error or malformed\n"
-    "query, 3 index missing or unusable, 4 the --batch input could not be\n"
-    "read.  With --batch: 2 if any line was malformed, else 0 if any query\n"
-    "had hits, else 1 (3 and 4 stop the run at once).\n";
+    "query or no such --batch FILE, 3 index missing or unusable, 4 the\n"
+    "--batch input could not be read or the output could not be written.\n"
+    "With --batch: 2 if any line was malformed, else 0 if any query had\n"
+    "hits, else 1 (3 and 4 stop the run at once).\n";
 
 static const char STATS_HELP[] =
     "Usage: kidx stats [--json] [-i DIR]\n"
@@ -3042,6 +3163,20 @@ static int run_cli(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* A closed standard descriptor would be reused by the next open() (the
+   * index's write.lock, a document): reading it as stdin or writing errors
+   * into it would corrupt data.  Put /dev/null there instead. */
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      int nfd = open("/dev/null", O_RDWR);
+      if (nfd == -1)
+        return ST_INDEX; /* nowhere safe to report it */
+      if (nfd != fd) { /* a lower closed fd took it: fill this one too */
+        if (dup2(nfd, fd) == -1)
+          return ST_INDEX;
+        close(nfd);
+      }
+    }
   int rc = run_cli(argc > 0 ? argc - 1 : 0, argv + (argc > 0));
   /* Output to a full disk or a closed pipe must not pass for success. */
   if (fflush(stdout) != 0 || ferror(stdout)) {

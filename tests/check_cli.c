@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1508,17 +1509,17 @@ static const struct {
      "kidx: unknown option '--stem' for 'search' (see 'kidx search --help')"},
     {{NULL}, "kidx: no command given (see 'kidx --help')"},
     {{"search", "--k1", "x", "--rank", "bm25", "q"},
-     "kidx: --k1 expects a number >= 0, got 'x'"},
+     "kidx: --k1 expects a number from 0 to 1e6, got 'x'"},
     {{"search", "--k1=inf", "q"},
-     "kidx: --k1 expects a number >= 0, got 'inf'"},
+     "kidx: --k1 expects a number from 0 to 1e6, got 'inf'"},
     {{"search", "--b", "1.5", "q"},
      "kidx: --b expects a number from 0 to 1, got '1.5'"},
     {{"search", "--title-weight", "-1", "q"},
-     "kidx: --title-weight expects a number >= 0, got '-1'"},
+     "kidx: --title-weight expects a number from 0 to 1e6, got '-1'"},
     {{"search", "--body-weight=nan", "q"},
-     "kidx: --body-weight expects a number >= 0, got 'nan'"},
+     "kidx: --body-weight expects a number from 0 to 1e6, got 'nan'"},
     {{"search", "--body-weight", " 1", "q"},
-     "kidx: --body-weight expects a number >= 0, got ' 1'"},
+     "kidx: --body-weight expects a number from 0 to 1e6, got ' 1'"},
     {{"search", "--highlight", "red", "q"},
      "kidx: --highlight expects 'bold', 'brackets' or 'none', got 'red'"},
     {{"search", "--snippet-words", "-1", "q"},
@@ -2888,6 +2889,228 @@ START_TEST(test_lock_busy_delete) {
 }
 END_TEST
 
+/* ---- reviewed defects ---- */
+
+/* Closed standard descriptors: the write.lock must not become stdin (its
+ * bytes read as JSON Lines) or stderr (messages written into it). */
+START_TEST(test_closed_std_fds) {
+  write_text("a.txt", "A\nalphaword\n");
+  INDEX_EXPECT("1 new, 0 changed, 0 unchanged, 0 removed", "a.txt");
+  static const char evil[] = "{\"id\":\"evil\",\"body\":\"evilword\"}\n";
+  write_text(".kidx/write.lock", evil);
+  pid_t pid = fork();
+  ck_assert_int_ne(pid, -1);
+  if (pid == 0) {
+    if (chdir(tu_work_dir()) != 0)
+      _exit(126);
+    int null = open("/dev/null", O_WRONLY);
+    if (null < 0 || dup2(null, 1) < 0)
+      _exit(126);
+    close(0);
+    close(2);
+    execl(KIDX_BIN, KIDX_BIN, "index", "--jsonl", "-", (char *)NULL);
+    _exit(127);
+  }
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  ck_assert_int_eq(WEXITSTATUS(status), 0);
+  ck_assert_double_eq(stats_documents(), 1.0);
+  assert_search_status("evilword", 1);
+  char *p = tu_work_path(".kidx/write.lock");
+  size_t len;
+  char *lock = tu_read_file(p, &len);
+  free(p);
+  ck_assert_ptr_nonnull(lock);
+  ck_assert_uint_eq(len, strlen(evil));
+  ck_assert_str_eq(lock, evil);
+  free(lock);
+}
+END_TEST
+
+/* A message longer than the buffer keeps its end (the reason) and is one
+ * line. */
+START_TEST(test_long_message_keeps_reason) {
+  char name[5001];
+  memset(name, 'n', sizeof name - 1);
+  name[sizeof name - 1] = '\0';
+  tu_run r = KIDX("index", name);
+  ASSERT_STATUS(r, 2);
+  tu_assert_one_line(r.err, "kidx: cannot read nnn");
+  size_t n = strlen(r.err);
+  const char *tail = ": File name too long\n";
+  ck_assert_uint_ge(n, strlen(tail));
+  ck_assert_str_eq(r.err + n - strlen(tail), tail);
+  ck_assert_ptr_nonnull(strstr(r.err, "\xE2\x80\xA6"));
+  ck_assert_uint_le(n, 1024);
+  tu_run_free(&r);
+  /* Control characters are still cleaned. */
+  r = KIDX("index", "bad\nname\x1b[31m");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: cannot read bad?name?[31m: No such file or "
+                          "directory\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* --batch FILE: missing is a usage error (2), unreadable an input error
+ * (4). */
+START_TEST(test_batch_unreadable) {
+  index_jsonl_text(OPS_JSONL);
+  tu_run r = KIDX("search", "-i", "idx", "--batch", "nosuch.txt");
+  ASSERT_STATUS(r, 2);
+  tu_run_free(&r);
+  /* A symbolic link loop exists but cannot be opened. */
+  char *loop = tu_work_path("loop.txt");
+  ck_assert_int_eq(symlink("loop.txt", loop), 0);
+  free(loop);
+  r = KIDX("search", "-i", "idx", "--batch", "loop.txt");
+  ASSERT_STATUS(r, 4);
+  tu_assert_one_line(r.err, "kidx: cannot read loop.txt: ");
+  tu_run_free(&r);
+  if (geteuid() != 0) { /* root reads any file */
+    write_text("q.txt", "fox\n");
+    char *q = tu_work_path("q.txt");
+    ck_assert_int_eq(chmod(q, 0), 0);
+    free(q);
+    r = KIDX("search", "-i", "idx", "--batch", "q.txt");
+    ASSERT_STATUS(r, 4);
+    ck_assert_str_eq(r.err, "kidx: cannot read q.txt: Permission denied\n");
+    tu_run_free(&r);
+  }
+}
+END_TEST
+
+/* --batch stops at the first write error on stdout, with status 4. */
+START_TEST(test_batch_write_error) {
+  index_jsonl_text(OPS_JSONL);
+  char *q = malloc(20000 * 4 + 1);
+  ck_assert_ptr_nonnull(q);
+  q[0] = '\0';
+  for (int i = 0; i < 20000; i++)
+    strcat(q + (size_t)i * 4, "fox\n");
+  write_text("q.txt", q);
+  free(q);
+  const char *argv[] = {"/bin/sh", "-c",
+                        "exec \"$0\" search -i idx --batch q.txt >/dev/full",
+                        KIDX_BIN, NULL};
+  tu_run r = tu_exec(tu_work_dir(), argv, NULL);
+  ASSERT_STATUS(r, 4);
+  tu_assert_one_line(r.err, "kidx: cannot write to standard output");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* "t2", "t2/" and "t2//" give the same ids. */
+START_TEST(test_trailing_slashes) {
+  write_text("t2/a.txt", "A\nalphaword\n");
+  write_text("t2/b.txt", "B\nbetaword\n");
+  write_text("t2/sub/c.txt", "C\ngammaword\n");
+  INDEX_EXPECT("3 new, 0 changed, 0 unchanged, 0 removed", "t2");
+  INDEX_EXPECT("0 new, 0 changed, 3 unchanged, 0 removed", "t2/");
+  INDEX_EXPECT("0 new, 0 changed, 3 unchanged, 0 removed", "t2//");
+  INDEX_EXPECT("0 new, 0 changed, 3 unchanged, 0 removed", "t2", "t2///");
+  ck_assert_double_eq(stats_documents(), 3.0);
+  tu_run r = KIDX("search", "--json", "gammaword");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"t2/sub/c.txt\""));
+  tu_run_free(&r);
+}
+END_TEST
+
+/* --prune with a PATH that no longer exists prunes under it. */
+START_TEST(test_prune_gone_path) {
+  write_text("p/sub/a.txt", "A\nalphaword\n");
+  write_text("p/b.txt", "B\nbetaword\n");
+  INDEX_EXPECT("2 new, 0 changed, 0 unchanged, 0 removed", "p");
+  char *a = tu_work_path("p/sub/a.txt"), *sub = tu_work_path("p/sub");
+  ck_assert_int_eq(unlink(a), 0);
+  ck_assert_int_eq(rmdir(sub), 0);
+  free(a);
+  free(sub);
+  INDEX_EXPECT("0 new, 0 changed, 0 unchanged, 1 removed", "--prune", "p/sub");
+  ck_assert_double_eq(stats_documents(), 1.0);
+  assert_search_status("alphaword", 1);
+  assert_search_status("betaword", 0);
+  /* Under a file (ENOTDIR) too; without --prune it stays an error. */
+  INDEX_EXPECT("0 new, 0 changed, 0 unchanged, 0 removed", "--prune",
+               "p/b.txt/x");
+  tu_run r = KIDX("index", "p/sub");
+  ASSERT_STATUS(r, 2);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* Every input not indexed is counted as skipped, walk-time failures too. */
+START_TEST(test_skipped_counts_walk_failures) {
+  write_text("w/a.txt", "A\nalphaword\n");
+  write_text("w/bin.dat", "x");
+  char *bin = tu_work_path("w/bin.dat");
+  FILE *f = fopen(bin, "wb");
+  ck_assert_ptr_nonnull(f);
+  fwrite("bin\0ary", 1, 7, f);
+  fclose(f);
+  free(bin);
+  char *dangling = tu_work_path("w/dangling.txt"),
+       *loop = tu_work_path("w/loop.txt"), *fifo = tu_work_path("w/fifo");
+  ck_assert_int_eq(symlink("nowhere.txt", dangling), 0);
+  ck_assert_int_eq(symlink("loop.txt", loop), 0);
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  free(dangling);
+  free(loop);
+  free(fifo);
+  tu_run r = KIDX("index", "w");
+  ASSERT_STATUS(r, 4);
+  ck_assert_msg(strstr(r.out, "1 new, 0 changed, 0 unchanged, 0 removed, "
+                              "skipped 4 files\n") != NULL,
+                "summary: %s", r.out);
+  ck_assert_uint_eq(tu_count_lines(r.err), 4);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* A document without a stamp (from --jsonl) is replaced by its file even
+ * when the file's size and mtime are zero, like an all-zero stamp. */
+START_TEST(test_zero_stamp_not_trusted) {
+  write_text("z.jsonl", "{\"id\":\"z.txt\",\"body\":\"jsonword\"}\n");
+  tu_run r = KIDX("index", "--jsonl", "z.jsonl");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  write_text("z.txt", "");
+  set_mtime("z.txt", 0);
+  INDEX_EXPECT("0 new, 1 changed, 0 unchanged, 0 removed", "z.txt");
+  assert_search_status("jsonword", 1);
+  ck_assert_double_eq(stats_documents(), 1.0);
+  /* Now it has a stamp... all zero again for an empty file at the epoch,
+   * so it is read again, but found unchanged by its hash. */
+  INDEX_EXPECT("0 new, 0 changed, 1 unchanged, 0 removed", "z.txt");
+}
+END_TEST
+
+/* Parameter ranges: at most 1e6; tiny values are not "below 0". */
+START_TEST(test_param_ranges) {
+  index_jsonl_text(OPS_JSONL);
+  tu_run r = KIDX("search", "-i", "idx", "--title-weight", "2e6", "fox");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: --title-weight expects a number from 0 to "
+                          "1e6, got '2e6'\n");
+  tu_run_free(&r);
+  r = KIDX("search", "-i", "idx", "--rank", "bm25", "--k1", "1000001", "fox");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: --k1 expects a number from 0 to 1e6, got "
+                          "'1000001'\n");
+  tu_run_free(&r);
+  r = KIDX("search", "-i", "idx", "--body-weight", "1e400", "fox");
+  ASSERT_STATUS(r, 2);
+  tu_run_free(&r);
+  r = KIDX("search", "-i", "idx", "--title-weight", "1e6", "--body-weight",
+           "1e-400", "--rank", "bm25", "--k1", "1e-320", "fox");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *cli_suite(void) {
   Suite *s = suite_create("cli");
   struct {
@@ -2966,6 +3189,15 @@ static Suite *cli_suite(void) {
       {"delete_no_index", test_delete_no_index, 0},
       {"check", test_check_command, 0},
       {"lock_delete", test_lock_busy_delete, 0},
+      {"closed_std_fds", test_closed_std_fds, 0},
+      {"long_message", test_long_message_keeps_reason, 0},
+      {"batch_unreadable", test_batch_unreadable, 0},
+      {"batch_write_error", test_batch_write_error, 0},
+      {"trailing_slashes", test_trailing_slashes, 0},
+      {"prune_gone_path", test_prune_gone_path, 0},
+      {"skipped_walk", test_skipped_counts_walk_failures, 0},
+      {"zero_stamp", test_zero_stamp_not_trusted, 0},
+      {"param_ranges", test_param_ranges, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
