@@ -254,10 +254,15 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
   size_t pos_cap = 0;
   uint64_t tokens = 0;
   int rc = KIDX_OK;
-  kidx__term prev = {0};
-  for (uint64_t i = 0; i < s->nterms && !rc; i++) {
-    kidx__term t;
-    kidx__segment_term(s, i, &t);
+  /* Terms come from a cursor whose text buffer is reused: keep a copy of
+   * the previous one for the order check. */
+  char prev_text[KIDX_MAX_TOKEN_BYTES];
+  kidx__term prev = {prev_text, 0, 0, NULL, 0};
+  kidx__termcur cur;
+  int on = kidx__termcur_seek(&cur, s, 0);
+  for (uint64_t i = 0; i < s->nterms && on && !rc;
+       i++, on = kidx__termcur_next(&cur)) {
+    kidx__term t = cur.term;
     if (t.len == 0 || t.len > KIDX_MAX_TOKEN_BYTES ||
         !valid_utf8(t.text, t.len))
       rc = term_problem(errmsg, path, &t, i,
@@ -268,16 +273,9 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
                         "out of order in the term dictionary");
     else
       rc = check_list(s, path, &t, i, seen, &pos, &pos_cap, &tokens, errmsg);
-    prev = t;
+    memcpy(prev_text, t.text, t.len);
+    prev.len = t.len;
   }
-  /* The dictionary's sentinel entry carries df 0 (doc/FORMAT.md); open
-   * only reads its offsets. */
-  if (!rc && kidx__get_u32(s->sec[KIDX__SEC_TERMS] +
-                           s->nterms * KIDX__TERM_ENTRY + 16) != 0)
-    rc = kidx__err(errmsg, KIDX_ECORRUPT,
-                   "%s is damaged: the term table's last entry has a "
-                   "document frequency",
-                   path);
   if (!rc)
     rc = check_docs(s, path, seen, errmsg);
   /* Implied by the per-document counts when open's check that the

@@ -471,7 +471,7 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** index file, format version 1, specified in doc/FORMAT.md.
 */
 
-#define KIDX__FORMAT_VERSION 4u
+#define KIDX__FORMAT_VERSION 5u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -479,15 +479,18 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 #define KIDX__ANALYSIS_VERSION 2u
 #define KIDX__HEADER_SIZE      256u
 #define KIDX__SECTABLE_OFFSET  56u
-/* A term entry: u64 postings offset, u64 text offset, u32 df. */
-#define KIDX__TERM_ENTRY 20u
+/* Terms per dictionary block: each block starts with a whole term (a
+ * binary-search key) and codes the others by their prefix shared with the
+ * previous one.  16 keeps a lookup's scan short while the index stays
+ * small (one 16-byte index entry per 16 terms). */
+#define KIDX__TERM_BLOCK 16u
 #define KIDX__INDEX_FILE "index.kidx"
 #define KIDX__LOCK_FILE  "write.lock"
 
 enum {
   KIDX__SEC_POSTINGS,
   KIDX__SEC_TERMS,
-  KIDX__SEC_TERMTEXT,
+  KIDX__SEC_TERMINDEX,
   KIDX__SEC_DOCLENS,
   KIDX__SEC_DOCOFFS,
   KIDX__SEC_DOCDATA,
@@ -511,10 +514,30 @@ typedef struct kidx__segment {
 int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg);
 void kidx__segment_close(kidx__segment *s);
 
-/* Term number i (< nterms), in dictionary order. */
-void kidx__segment_term(const kidx__segment *s, uint64_t i, kidx__term *out);
+/* A cursor over the term dictionary, in dictionary order.  The current
+ * term's text lives in the cursor (terms are prefix-coded in the file):
+ * valid until the cursor moves; copy the cursor and the copy's term still
+ * points at the original's text. */
+typedef struct kidx__termcur {
+  const kidx__segment *seg;
+  uint64_t index;   /* current term; nterms at the end */
+  const uint8_t *p; /* the next entry to decode */
+  uint64_t post;    /* postings offset of the next entry */
+  char text[KIDX_MAX_TOKEN_BYTES];
+  kidx__term term; /* the current term */
+} kidx__termcur;
 
-/* Binary search: 1 and *out if the term exists, else 0. */
+/* Puts c on term i (i >= nterms: at the end).  1 on a term, 0 at the end.
+ * Cost: one block's scan. */
+int kidx__termcur_seek(kidx__termcur *c, const kidx__segment *s, uint64_t i);
+/* Moves to the next term: 1 on a term, 0 at the end. */
+int kidx__termcur_next(kidx__termcur *c);
+/* Puts c on the first term >= text[0..len): 1 on a term, 0 at the end.
+ * Cost: a binary search over blocks and one block's scan. */
+int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
+                              const char *text, size_t len);
+
+/* 1 and *out if the term exists (out->text is the caller's text), else 0. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 
@@ -685,14 +708,15 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
                      char *errmsg);
 
 /* For matching documents docs[0..n), in strictly increasing order: appends
- * to explain[i] the score breakdown of docs[i] (kidx_explain entries whose
- * term pointers point into seg) and to positions[i] the sorted, distinct
- * positions of its words that matched (uint32_t, host order).  Either
- * array may be NULL.  Cost: one pass over the query's postings. */
+ * to explain[i] the score breakdown of docs[i] (kidx_explain entries with
+ * term NULL: their terms' bytes are appended to texts[i], in order, term_len
+ * each) and to positions[i] the sorted, distinct positions of its words
+ * that matched (uint32_t, host order).  explain (with texts) and positions
+ * may be NULL.  Cost: one pass over the query's postings. */
 int kidx__search_hits(const kidx__segment *seg, const char *path,
                       const kidx__qnode *root, const kidx__scorer *sc,
                       const uint32_t *docs, size_t n, kidx__buf *explain,
-                      kidx__buf *positions, char *errmsg);
+                      kidx__buf *texts, kidx__buf *positions, char *errmsg);
 
 /**************************************************************************
 ** Interface to code in check.c: deep verification of an index file.

@@ -171,8 +171,9 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   uint32_t *docs = calloc(n ? n : 1, sizeof *docs);
   kidx__buf *ex = calloc(n ? n : 1, sizeof *ex);
   kidx__buf *pos = calloc(n ? n : 1, sizeof *pos);
+  kidx__buf *texts = calloc(n ? n : 1, sizeof *texts);
   kidx__buf spans = {0};
-  if (!order || !docs || !ex || !pos) {
+  if (!order || !docs || !ex || !pos || !texts) {
     rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
     goto done;
   }
@@ -183,7 +184,7 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
     docs[i] = order[i].doc;
   if (o->explain || o->snippet_words) {
     rc = kidx__search_hits(&r->seg, r->path, root, sc, docs, n,
-                           o->explain ? ex : NULL,
+                           o->explain ? ex : NULL, texts,
                            o->snippet_words ? pos : NULL, errmsg);
     if (rc)
       goto done;
@@ -210,20 +211,29 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
       }
       snip = d.body ? d.body + a : "";
     }
+    /* Point the explanations at their terms (see kidx__search_hits). */
+    kidx_explain *e = (kidx_explain *)(void *)ex[k].p;
+    const char *t = (const char *)texts[k].p;
+    for (size_t i = 0; i < ex[k].n / sizeof *e; i++) {
+      e[i].term = t;
+      t += e[i].term_len;
+    }
     if (kidx__results_add(res, &d, page[j].score, snip, b - a, &spans,
                           o->explain ? &ex[k] : NULL))
       rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
 done:
-  for (size_t i = 0; ex && pos && i < n; i++) {
+  for (size_t i = 0; ex && pos && texts && i < n; i++) {
     kidx__buf_free(&ex[i]);
     kidx__buf_free(&pos[i]);
+    kidx__buf_free(&texts[i]);
   }
   kidx__buf_free(&spans);
   free(order);
   free(docs);
   free(ex);
   free(pos);
+  free(texts);
   return rc;
 }
 

@@ -45,6 +45,7 @@ struct matcher {
   const kidx__qnode *q;
   /* TERM */
   kidx__term term;
+  char text[KIDX_MAX_TOKEN_BYTES]; /* term.text points here */
   int exists;
   kidx__postings cur;
   double idf;
@@ -115,27 +116,14 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
   m->q = q;
   m->exists = exists;
   m->term = *t;
+  /* The text may live in a dictionary cursor that moves on. */
+  memcpy(m->text, t->text, t->len);
+  m->term.text = m->text;
   if (exists) {
     kidx__postings_init(&m->cur, t->post, t->post_len, t->df, s->seg->ndocs);
     m->idf = kidx__scorer_idf(s->sc, t->df);
   }
   return m;
-}
-
-/* The first dictionary term >= text. */
-static uint64_t lower_bound(const kidx__segment *seg, const char *text,
-                            size_t len) {
-  uint64_t lo = 0, hi = seg->nterms;
-  while (lo < hi) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    kidx__term t;
-    kidx__segment_term(seg, mid, &t);
-    if (kidx__term_cmp(t.text, t.len, text, len) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
 }
 
 static int build(search *s, const kidx__qnode *q, matcher **out);
@@ -154,13 +142,14 @@ static int build_kids(search *s, const kidx__qnode *q, matcher *m) {
 }
 
 static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
-  uint64_t first = lower_bound(s->seg, q->text, q->len), n = 0;
-  for (uint64_t i = first; i < s->seg->nterms; i++, n++) {
-    kidx__term t;
-    kidx__segment_term(s->seg, i, &t);
-    if (t.len < q->len || memcmp(t.text, q->text, q->len) != 0)
+  kidx__termcur cur;
+  uint64_t first = 0, n = 0;
+  int on = kidx__termcur_lower_bound(&cur, s->seg, q->text, q->len);
+  if (on)
+    first = cur.index;
+  for (; on; on = kidx__termcur_next(&cur), n++)
+    if (cur.term.len < q->len || memcmp(cur.term.text, q->text, q->len) != 0)
       break;
-  }
   if (n > MAX_PREFIX_TERMS) {
     *s->column = q->column;
     return kidx__err(s->errmsg, KIDX_EQUERY,
@@ -171,12 +160,10 @@ static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
   m->kids = calloc(n ? n : 1, sizeof *m->kids);
   if (!m->kids)
     return oom(s);
-  for (uint64_t i = 0; i < n; i++) {
-    kidx__term t;
-    kidx__segment_term(s->seg, first + i, &t);
-    if (!(m->kids[m->nkids++] = term_matcher(s, &t, 1, m->field, q)))
+  on = n > 0 && kidx__termcur_seek(&cur, s->seg, first);
+  for (uint64_t i = 0; i < n; i++, on = kidx__termcur_next(&cur))
+    if (!(m->kids[m->nkids++] = term_matcher(s, &cur.term, 1, m->field, q)))
       return oom(s);
-  }
   return KIDX_OK;
 }
 
@@ -546,6 +533,7 @@ typedef struct score_ctx {
   uint32_t dlen[2];
   double score;
   kidx__buf *explain; /* kidx_explain entries, or NULL */
+  kidx__buf *texts;   /* their terms' bytes, in the same order */
 } score_ctx;
 
 static int add_share(search *s, matcher *m, void *ctx) {
@@ -553,14 +541,21 @@ static int add_share(search *s, matcher *m, void *ctx) {
   kidx_explain e;
   term_share(s, m, c->dlen, &e);
   c->score += e.score;
-  if (c->explain && kidx__buf_append(c->explain, &e, sizeof e))
-    return oom(s);
+  if (c->explain) {
+    /* The term's text lives in the matcher, which the search frees: the
+     * caller gets a copy in texts and sets e.term (kidx__search_hits). */
+    if (kidx__buf_append(c->texts, e.term, e.term_len))
+      return oom(s);
+    e.term = NULL;
+    if (kidx__buf_append(c->explain, &e, sizeof e))
+      return oom(s);
+  }
   return KIDX_OK;
 }
 
 static int score_doc(search *s, matcher *root, uint32_t doc, double *score,
-                     kidx__buf *explain) {
-  score_ctx c = {{0, 0}, 0.0, explain};
+                     kidx__buf *explain, kidx__buf *texts) {
+  score_ctx c = {{0, 0}, 0.0, explain, texts};
   kidx__segment_doclens(s->seg, doc, &c.dlen[0], &c.dlen[1]);
   int rc = visit(s, root, doc, add_share, &c);
   *score = c.score;
@@ -609,7 +604,7 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
   while (!rc && m->doc != END) {
     double score;
     uint32_t doc = m->doc;
-    if ((rc = score_doc(&s, m, doc, &score, NULL)))
+    if ((rc = score_doc(&s, m, doc, &score, NULL, NULL)))
       break;
     (*total)++;
     kidx__topk_push(topk, score, doc);
@@ -627,7 +622,7 @@ static int cmp_u32(const void *a, const void *b) {
 int kidx__search_hits(const kidx__segment *seg, const char *path,
                       const kidx__qnode *root, const kidx__scorer *sc,
                       const uint32_t *docs, size_t n, kidx__buf *explain,
-                      kidx__buf *positions, char *errmsg) {
+                      kidx__buf *texts, kidx__buf *positions, char *errmsg) {
   size_t column = 0;
   search s = {seg, path, sc, errmsg, &column, NULL, 0, 0};
   matcher *m;
@@ -644,7 +639,7 @@ int kidx__search_hits(const kidx__segment *seg, const char *path,
       break;
     }
     double score;
-    if (explain && (rc = score_doc(&s, m, doc, &score, &explain[i])))
+    if (explain && (rc = score_doc(&s, m, doc, &score, &explain[i], &texts[i])))
       break;
     if (positions) {
       hits h = {&positions[i]};

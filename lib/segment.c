@@ -27,27 +27,75 @@ static int corrupt(char *errmsg, const char *path, const char *what) {
   return kidx__err(errmsg, KIDX_ECORRUPT, "%s is damaged: %s", path, what);
 }
 
+/* Decodes one dictionary entry at *pp (before end) into text (holding the
+ * previous term, *len bytes of it, on entry): shared prefix, suffix, df,
+ * postings length.  Returns 0, or -1 if the entry is malformed.  Open
+ * validates every entry with it, so later decoding cannot fail. */
+static int decode_entry(const uint8_t **pp, const uint8_t *end, char *text,
+                        size_t *len, uint64_t *df, uint64_t *post_len) {
+  const uint8_t *p = *pp;
+  uint64_t shared, suffix;
+  if (kidx__varint_get(&p, end, &shared) ||
+      kidx__varint_get(&p, end, &suffix) || shared > *len ||
+      suffix > KIDX_MAX_TOKEN_BYTES - shared || suffix > (size_t)(end - p))
+    return -1;
+  memcpy(text + shared, p, (size_t)suffix);
+  p += suffix;
+  *len = (size_t)(shared + suffix);
+  if (*len == 0 || kidx__varint_get(&p, end, df) ||
+      kidx__varint_get(&p, end, post_len))
+    return -1;
+  *pp = p;
+  return 0;
+}
+
+static uint64_t nblocks(uint64_t nterms) {
+  return (nterms + KIDX__TERM_BLOCK - 1) / KIDX__TERM_BLOCK;
+}
+
+/* Checks the dictionary: every entry decodes, terms are in strict order,
+ * blocks start where the index says with a whole term, and the postings
+ * lengths add up to the postings section. */
+static int check_terms(kidx__segment *s, const char *path, char *errmsg) {
+  const uint8_t *base = s->sec[KIDX__SEC_TERMS];
+  const uint8_t *p = base, *end = base + s->sec_len[KIDX__SEC_TERMS];
+  const uint8_t *index = s->sec[KIDX__SEC_TERMINDEX];
+  char text[KIDX_MAX_TOKEN_BYTES], prev[KIDX_MAX_TOKEN_BYTES];
+  size_t len = 0, prev_len = 0;
+  uint64_t post = 0;
+  for (uint64_t i = 0; i < s->nterms; i++) {
+    if (i % KIDX__TERM_BLOCK == 0) {
+      const uint8_t *e = index + (i / KIDX__TERM_BLOCK) * 16;
+      if (kidx__get_u64(e) != (uint64_t)(p - base) ||
+          kidx__get_u64(e + 8) != post)
+        return corrupt(errmsg, path, "term block index does not match");
+      len = 0; /* a block starts with a whole term */
+    }
+    uint64_t df, post_len;
+    if (decode_entry(&p, end, text, &len, &df, &post_len))
+      return corrupt(errmsg, path, "bad term entry");
+    if (df == 0 || df > s->ndocs)
+      return corrupt(errmsg, path, "bad document frequency");
+    if (post_len == 0 || post_len > s->sec_len[KIDX__SEC_POSTINGS] - post)
+      return corrupt(errmsg, path, "bad postings length");
+    if (i > 0 && kidx__term_cmp(prev, prev_len, text, len) >= 0)
+      return corrupt(errmsg, path, "terms out of order");
+    post += post_len;
+    memcpy(prev, text, len);
+    prev_len = len;
+  }
+  const uint8_t *e = index + nblocks(s->nterms) * 16;
+  if (p != end || post != s->sec_len[KIDX__SEC_POSTINGS] ||
+      kidx__get_u64(e) != (uint64_t)(p - base) || kidx__get_u64(e + 8) != post)
+    return corrupt(errmsg, path, "term dictionary does not match its sections");
+  return KIDX_OK;
+}
+
 /* Checks the structure that lookups rely on. */
 static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
-  const uint8_t *terms = s->sec[KIDX__SEC_TERMS];
-  uint64_t prev_post = 0, prev_text = 0;
-  for (uint64_t i = 0; i <= s->nterms; i++) {
-    const uint8_t *e = terms + i * KIDX__TERM_ENTRY;
-    uint64_t post = kidx__get_u64(e), text = kidx__get_u64(e + 8);
-    uint32_t df = kidx__get_u32(e + 16);
-    if (post < prev_post || text < prev_text)
-      return corrupt(errmsg, path, "term table out of order");
-    if (i < s->nterms && (df == 0 || df > s->ndocs))
-      return corrupt(errmsg, path, "bad document frequency");
-    if (i > 0 && text == prev_text)
-      return corrupt(errmsg, path, "empty term");
-    prev_post = post;
-    prev_text = text;
-  }
-  if (prev_post != s->sec_len[KIDX__SEC_POSTINGS] ||
-      prev_text != s->sec_len[KIDX__SEC_TERMTEXT])
-    return corrupt(errmsg, path, "term table does not match its sections");
-
+  int rc = check_terms(s, path, errmsg);
+  if (rc)
+    return rc;
   const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS];
   uint64_t prev = 0, tokens = 0;
   for (uint64_t d = 0; d <= s->ndocs; d++) {
@@ -117,7 +165,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   s->ndocs = kidx__get_u64(h + 32);
   s->nterms = kidx__get_u64(h + 40);
   s->ntokens = kidx__get_u64(h + 48);
-  if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / KIDX__TERM_ENTRY) {
+  if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / 16) {
     rc = corrupt(errmsg, path, "impossible counts in header");
     goto fail;
   }
@@ -137,7 +185,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
       goto fail;
     }
   }
-  if (s->sec_len[KIDX__SEC_TERMS] != (s->nterms + 1) * KIDX__TERM_ENTRY ||
+  if (s->sec_len[KIDX__SEC_TERMINDEX] != (nblocks(s->nterms) + 1) * 16 ||
       s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 8 ||
       s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 8) {
     rc = corrupt(errmsg, path, "section sizes do not match the counts");
@@ -156,32 +204,87 @@ void kidx__segment_close(kidx__segment *s) {
   memset(s, 0, sizeof *s);
 }
 
-void kidx__segment_term(const kidx__segment *s, uint64_t i, kidx__term *out) {
-  const uint8_t *e = s->sec[KIDX__SEC_TERMS] + i * KIDX__TERM_ENTRY;
-  uint64_t post = kidx__get_u64(e), text = kidx__get_u64(e + 8);
-  /* Offsets were checked monotonic and in range at open. */
-  out->text = (const char *)s->sec[KIDX__SEC_TERMTEXT] + text;
-  out->len = (size_t)(kidx__get_u64(e + KIDX__TERM_ENTRY + 8) - text);
-  out->df = kidx__get_u32(e + 16);
-  out->post = s->sec[KIDX__SEC_POSTINGS] + post;
-  out->post_len = (size_t)(kidx__get_u64(e + KIDX__TERM_ENTRY) - post);
+/* Decodes the entry at c->p as term c->index. */
+static void cur_decode(kidx__termcur *c) {
+  const kidx__segment *s = c->seg;
+  const uint8_t *end = s->sec[KIDX__SEC_TERMS] + s->sec_len[KIDX__SEC_TERMS];
+  uint64_t df, post_len;
+  size_t len = c->term.len;
+  if (c->index % KIDX__TERM_BLOCK == 0)
+    len = 0;
+  decode_entry(&c->p, end, c->text, &len, &df, &post_len); /* validated */
+  c->term.text = c->text;
+  c->term.len = len;
+  c->term.df = (uint32_t)df;
+  c->term.post = s->sec[KIDX__SEC_POSTINGS] + c->post;
+  c->term.post_len = (size_t)post_len;
+  c->post += post_len;
 }
 
-int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
-                       kidx__term *out) {
-  uint64_t lo = 0, hi = s->nterms;
+/* Puts c at the start of block b, before decoding its first term. */
+static void cur_block(kidx__termcur *c, const kidx__segment *s, uint64_t b) {
+  const uint8_t *e = s->sec[KIDX__SEC_TERMINDEX] + b * 16;
+  c->seg = s;
+  c->index = b * KIDX__TERM_BLOCK;
+  c->p = s->sec[KIDX__SEC_TERMS] + kidx__get_u64(e);
+  c->post = kidx__get_u64(e + 8);
+  c->term.len = 0;
+}
+
+int kidx__termcur_seek(kidx__termcur *c, const kidx__segment *s, uint64_t i) {
+  if (i >= s->nterms) {
+    c->seg = s;
+    c->index = s->nterms;
+    return 0;
+  }
+  cur_block(c, s, i / KIDX__TERM_BLOCK);
+  cur_decode(c);
+  while (c->index < i) {
+    c->index++;
+    cur_decode(c);
+  }
+  return 1;
+}
+
+int kidx__termcur_next(kidx__termcur *c) {
+  if (c->index >= c->seg->nterms)
+    return 0;
+  if (++c->index == c->seg->nterms)
+    return 0;
+  cur_decode(c);
+  return 1;
+}
+
+int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
+                              const char *text, size_t len) {
+  /* The last block whose first (whole) term is <= text. */
+  uint64_t lo = 0, hi = nblocks(s->nterms);
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    kidx__segment_term(s, mid, out);
-    int c = kidx__term_cmp(out->text, out->len, text, len);
-    if (c == 0)
-      return 1;
-    if (c < 0)
+    cur_block(c, s, mid);
+    cur_decode(c);
+    if (kidx__term_cmp(c->term.text, c->term.len, text, len) <= 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  return 0;
+  if (!kidx__termcur_seek(c, s, lo > 0 ? (lo - 1) * KIDX__TERM_BLOCK : 0))
+    return 0;
+  while (kidx__term_cmp(c->term.text, c->term.len, text, len) < 0)
+    if (!kidx__termcur_next(c))
+      return 0;
+  return 1;
+}
+
+int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
+                       kidx__term *out) {
+  kidx__termcur c;
+  if (!kidx__termcur_lower_bound(&c, s, text, len) ||
+      kidx__term_cmp(c.term.text, c.term.len, text, len) != 0)
+    return 0;
+  *out = c.term;
+  out->text = text;
+  return 1;
 }
 
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc,

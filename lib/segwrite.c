@@ -33,10 +33,12 @@ typedef struct merge {
   uint32_t *mem_map;  /* batch doc -> new doc or DROPPED */
   uint32_t ndocs;     /* documents in the new file */
   uint64_t nterms;
-  kidx__buf list;  /* the merged list being built */
-  kidx__buf terms; /* the term table */
-  kidx__buf text;  /* the term text */
-  uint32_t *pos;   /* positions of one entry */
+  kidx__buf list;                  /* the merged list being built */
+  kidx__buf terms;                 /* the term blocks */
+  kidx__buf index;                 /* the block index */
+  char prev[KIDX_MAX_TOKEN_BYTES]; /* the last term written */
+  size_t prev_len;
+  uint32_t *pos; /* positions of one entry */
   size_t pos_cap;
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   uint32_t sec_crc[KIDX__SEC_COUNT];
@@ -93,11 +95,26 @@ static int emit_term(merge *m, const kidx__term *a, const kidx__term *b) {
   if (df == 0)
     return KIDX_OK; /* every document with this term was deleted */
   const kidx__term *t = a ? a : b;
-  if (kidx__buf_put_u64(&m->terms, m->f.offset - m->sec_off[0]) ||
-      kidx__buf_put_u64(&m->terms, m->text.n) ||
-      kidx__buf_put_u32(&m->terms, df) ||
-      kidx__buf_append(&m->text, t->text, t->len))
+  /* A block starts with a whole term, indexed by its offsets; the others
+   * store only what differs from the term before (doc/FORMAT.md). */
+  size_t shared = 0;
+  if (m->nterms % KIDX__TERM_BLOCK == 0) {
+    if (kidx__buf_put_u64(&m->index, m->terms.n) ||
+        kidx__buf_put_u64(&m->index, m->f.offset - m->sec_off[0]))
+      return oom(m);
+  } else {
+    while (shared < m->prev_len && shared < t->len &&
+           m->prev[shared] == t->text[shared])
+      shared++;
+  }
+  if (kidx__buf_put_varint(&m->terms, shared) ||
+      kidx__buf_put_varint(&m->terms, t->len - shared) ||
+      kidx__buf_append(&m->terms, t->text + shared, t->len - shared) ||
+      kidx__buf_put_varint(&m->terms, df) ||
+      kidx__buf_put_varint(&m->terms, m->list.n))
     return oom(m);
+  memcpy(m->prev, t->text, t->len);
+  m->prev_len = t->len;
   m->nterms++;
   return kidx__wfile_write(&m->f, m->list.p, m->list.n);
 }
@@ -115,27 +132,28 @@ static void section_end(merge *m, int sec) {
 static int write_postings(merge *m) {
   kidx__term *mt = NULL;
   size_t nmt = 0, j = 0;
-  uint64_t i = 0, nbase = m->base ? m->base->nterms : 0;
+  kidx__termcur cur;
   int rc = kidx__memindex_terms(m->mi, &mt, &nmt);
   if (rc)
     return oom(m);
+  /* A merge of two sorted term sequences: the base's and the batch's. */
+  int in_base = m->base && kidx__termcur_seek(&cur, m->base, 0);
   section_begin(m, KIDX__SEC_POSTINGS);
-  while (!rc && (i < nbase || j < nmt)) {
-    kidx__term bt = {0};
-    if (i < nbase)
-      kidx__segment_term(m->base, i, &bt);
-    int c = i >= nbase ? 1
-            : j >= nmt ? -1
-                       : kidx__term_cmp(bt.text, bt.len, mt[j].text, mt[j].len);
+  while (!rc && (in_base || j < nmt)) {
+    const kidx__term *bt = &cur.term;
+    int c = !in_base ? 1
+            : j >= nmt
+                ? -1
+                : kidx__term_cmp(bt->text, bt->len, mt[j].text, mt[j].len);
     if (c < 0) {
-      rc = emit_term(m, &bt, NULL);
-      i++;
+      rc = emit_term(m, bt, NULL);
+      in_base = kidx__termcur_next(&cur);
     } else if (c > 0) {
       rc = emit_term(m, NULL, &mt[j]);
       j++;
     } else {
-      rc = emit_term(m, &bt, &mt[j]);
-      i++;
+      rc = emit_term(m, bt, &mt[j]);
+      in_base = kidx__termcur_next(&cur);
       j++;
     }
   }
@@ -143,17 +161,16 @@ static int write_postings(merge *m) {
   if (rc)
     return rc;
   section_end(m, KIDX__SEC_POSTINGS);
-  /* Sentinel entry: the ends of the last term's postings and text. */
-  if (kidx__buf_put_u64(&m->terms, m->sec_len[KIDX__SEC_POSTINGS]) ||
-      kidx__buf_put_u64(&m->terms, m->text.n) ||
-      kidx__buf_put_u32(&m->terms, 0))
+  /* Sentinel index entry: the ends of the blocks and of the postings. */
+  if (kidx__buf_put_u64(&m->index, m->terms.n) ||
+      kidx__buf_put_u64(&m->index, m->sec_len[KIDX__SEC_POSTINGS]))
     return oom(m);
   section_begin(m, KIDX__SEC_TERMS);
   kidx__wfile_write(&m->f, m->terms.p, m->terms.n);
   section_end(m, KIDX__SEC_TERMS);
-  section_begin(m, KIDX__SEC_TERMTEXT);
-  kidx__wfile_write(&m->f, m->text.p, m->text.n);
-  section_end(m, KIDX__SEC_TERMTEXT);
+  section_begin(m, KIDX__SEC_TERMINDEX);
+  kidx__wfile_write(&m->f, m->index.p, m->index.n);
+  section_end(m, KIDX__SEC_TERMINDEX);
   return m->f.rc;
 }
 
@@ -331,6 +348,6 @@ int kidx__segment_write(const char *path, const kidx__segment *base,
   free(m.pos);
   kidx__buf_free(&m.list);
   kidx__buf_free(&m.terms);
-  kidx__buf_free(&m.text);
+  kidx__buf_free(&m.index);
   return rc;
 }

@@ -228,12 +228,12 @@ END_TEST
 
 START_TEST(test_check_resealed_flips_are_found) {
   /* Every flip of every byte of the inverted index (postings, term table,
-   * term text, document lengths), with checksums made valid again, is
+   * term block index, document lengths), with checksums made valid again, is
    * refused at open or reported by the check: the postings are decoded in
    * full and compared with the stored text analysed again, so even a
    * moved position that still decodes is caught. */
   static const int sections[] = {KIDX__SEC_POSTINGS, KIDX__SEC_TERMS,
-                                 KIDX__SEC_TERMTEXT, KIDX__SEC_DOCLENS};
+                                 KIDX__SEC_TERMINDEX, KIDX__SEC_DOCLENS};
   char *copy = malloc(original_len);
   size_t tried = 0, by_check = 0;
   for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {

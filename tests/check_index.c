@@ -281,6 +281,46 @@ START_TEST(test_index_second_writer_is_busy) {
 }
 END_TEST
 
+START_TEST(test_index_dictionary_blocks) {
+  /* 1000 terms "w0000q".."w0999q" (10 per document) span 63 dictionary
+   * blocks: every one is found, prefixes count across block boundaries,
+   * and absent terms between and around them are not found. */
+  kidx_writer *w = open_writer();
+  for (int d = 0; d < 100; d++) {
+    char id[16], body[128] = "", word[16];
+    snprintf(id, sizeof id, "d%03d", d);
+    for (int k = 0; k < 10; k++) {
+      snprintf(word, sizeof word, "w%04dq ", d * 10 + k);
+      strcat(body, word);
+    }
+    add(w, id, "", body);
+  }
+  commit(w);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  uint64_t total;
+  for (int t = 0; t < 1000; t++) {
+    char q[16], want[8];
+    snprintf(q, sizeof q, "w%04dq", t);
+    snprintf(want, sizeof want, "d%03d", t / 10);
+    ck_assert_str_eq(search_ids(r, q, 10, 0, &total), want);
+  }
+  search_ids(r, "w01*", 1000, 0, &total);
+  ck_assert_uint_eq(total, 10); /* w0100q..w0199q: documents 10..19 */
+  search_ids(r, "w0*", 1000, 0, &total);
+  ck_assert_uint_eq(total, 100);
+  search_ids(r, "w0999*", 1000, 0, &total);
+  ck_assert_uint_eq(total, 1);
+  ck_assert_str_eq(search_ids(r, "w0500", 10, 0, &total), "");
+  ck_assert_str_eq(search_ids(r, "a", 10, 0, &total), "");
+  ck_assert_str_eq(search_ids(r, "zzz", 10, 0, &total), "");
+  search_ids(r, "x*", 10, 0, &total);
+  ck_assert_uint_eq(total, 0);
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
+  kidx_reader_close(r);
+}
+END_TEST
+
 START_TEST(test_index_prefix_limit_has_column) {
   /* 5000 distinct words starting with "pz": the prefix expands too far. */
   size_t cap = 5000 * 8 + 1; /* sprintf writes a NUL after each word */
@@ -498,6 +538,7 @@ static Suite *index_suite(void) {
   tcase_add_test(core, test_index_uncommitted_is_invisible);
   tcase_add_test(core, test_index_matches_model);
   tcase_add_test(core, test_index_stamps);
+  tcase_add_test(core, test_index_dictionary_blocks);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, setup, teardown);
