@@ -132,7 +132,7 @@
  * CAVEATS
  *
  *   - The index is rewritten as a whole on each commit in this version
- *     (format 5); commit after a batch of documents, not after each one.
+ *     (format 6); commit after a batch of documents, not after each one.
  *   - Do not use handles in a child process after fork().
  */
 #ifndef KIDX_H

@@ -109,7 +109,8 @@ static int check_list(const kidx__segment *s, const char *path,
   char what[256];
   uint64_t h = kidx__hash_bytes(t->text, t->len);
   kidx__postings c;
-  kidx__postings_init(&c, t->post, t->post_len, t->df, s->ndocs);
+  if (kidx__postings_init_skips(&c, t->post, t->post_len, t->df, s->ndocs))
+    return term_problem(errmsg, path, t, i, "bad skip table header");
   for (uint32_t entry = 1;; entry++) {
     int rc = kidx__postings_next(&c);
     if (rc == 0)
@@ -165,6 +166,11 @@ static int check_list(const kidx__segment *s, const char *path,
     d->body += tf_body;
     *tokens += c.tf;
   }
+  /* The entries are sound: the skip table must point into them exactly,
+   * or skipping searches would land in the wrong place. */
+  if (kidx__postings_verify_skips(t->post, t->post_len, t->df, s->ndocs))
+    return term_problem(errmsg, path, t, i,
+                        "its skip table does not match the list");
   return KIDX_OK;
 }
 

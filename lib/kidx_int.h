@@ -318,10 +318,38 @@ typedef struct kidx__postings {
   uint32_t tf_title;  /* how many of those are in the title */
   const uint8_t *pos; /* its encoded positions */
   int pos_read;       /* positions already consumed */
+  /* skip data (lists in index files; see kidx__postings_init_skips) */
+  uint32_t df;
+  const uint8_t *entries;           /* the first entry */
+  const uint8_t *skip_p, *skip_end; /* skip entries not yet read */
+  uint32_t skips_left, skip_k;      /* skip_k: the block of the loaded skip */
+  uint64_t skip_doc, skip_off;      /* loaded skip: last doc + 1, offset */
+  int skip_loaded;
 } kidx__postings;
 
+/* Entries per skip block: a list in an index file starts with one skip
+ * entry per full block but the last (doc/FORMAT.md), so a cursor can jump
+ * over 128 entries at a time. */
+#define KIDX__SKIP_BLOCK 128u
+
+/* A cursor over a list as built in memory (no skip table). */
 void kidx__postings_init(kidx__postings *c, const uint8_t *data, size_t len,
                          uint32_t df, uint64_t doc_limit);
+
+/* A cursor over a list in an index file, which starts with its skip table.
+ * KIDX_ECORRUPT if the table's header is malformed. */
+int kidx__postings_init_skips(kidx__postings *c, const uint8_t *data,
+                              size_t len, uint32_t df, uint64_t doc_limit);
+
+/* Moves the cursor forward by whole skip blocks while their last document
+ * is below target (never back), so that kidx__postings_next() continues
+ * at the block that may hold target.  KIDX_OK or KIDX_ECORRUPT. */
+int kidx__postings_skip_to(kidx__postings *c, uint64_t target);
+
+/* Decodes a whole list of an index file and checks its skip table against
+ * it.  KIDX_OK or KIDX_ECORRUPT. */
+int kidx__postings_verify_skips(const uint8_t *data, size_t len, uint32_t df,
+                                uint64_t doc_limit);
 
 /* Moves to the next entry: 1 (c->doc and c->tf are set), 0 at the end, or
  * KIDX_ECORRUPT if the list is malformed (out-of-order or out-of-range
@@ -471,7 +499,7 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** index file, format version 1, specified in doc/FORMAT.md.
 */
 
-#define KIDX__FORMAT_VERSION 5u
+#define KIDX__FORMAT_VERSION 6u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is

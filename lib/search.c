@@ -48,6 +48,7 @@ struct matcher {
   char text[KIDX_MAX_TOKEN_BYTES]; /* term.text points here */
   int exists;
   kidx__postings cur;
+  int bad; /* the list's skip table is malformed */
   double idf;
   uint32_t *pos; /* positions in the current document, once loaded */
   uint32_t npos, pos_cap;
@@ -120,7 +121,9 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
   memcpy(m->text, t->text, t->len);
   m->term.text = m->text;
   if (exists) {
-    kidx__postings_init(&m->cur, t->post, t->post_len, t->df, s->seg->ndocs);
+    /* A malformed skip table shows up as damage when the list is read. */
+    m->bad = kidx__postings_init_skips(&m->cur, t->post, t->post_len, t->df,
+                                       s->seg->ndocs) != KIDX_OK;
     m->idf = kidx__scorer_idf(s->sc, t->df);
   }
   return m;
@@ -358,6 +361,8 @@ static int advance_term(search *s, matcher *m, uint32_t target) {
   if (m->started && m->doc != END && m->doc >= target)
     return KIDX_OK;
   m->started = 1;
+  if (m->bad || kidx__postings_skip_to(&m->cur, target))
+    return damaged(s, m);
   for (;;) {
     int r = kidx__postings_next(&m->cur);
     if (r < 0)

@@ -33,9 +33,11 @@ typedef struct merge {
   uint32_t *mem_map;  /* batch doc -> new doc or DROPPED */
   uint32_t ndocs;     /* documents in the new file */
   uint64_t nterms;
-  kidx__buf list;                  /* the merged list being built */
-  kidx__buf terms;                 /* the term blocks */
-  kidx__buf index;                 /* the block index */
+  kidx__buf list;    /* the merged list being built */
+  kidx__buf terms;   /* the term blocks */
+  kidx__buf index;   /* the block index */
+  kidx__buf skips;   /* skip points of the list being built: u64 pairs */
+  kidx__buf skiphdr; /* its encoded skip table */
   char prev[KIDX_MAX_TOKEN_BYTES]; /* the last term written */
   size_t prev_len;
   uint32_t *pos; /* positions of one entry */
@@ -50,11 +52,18 @@ static int oom(merge *m) {
 }
 
 /* Appends the renumbered live entries of one source list to m->list. */
-static int append_list(merge *m, const kidx__term *t, uint64_t doc_limit,
-                       const uint32_t *map, uint64_t *base, uint32_t *df) {
+static int append_list(merge *m, const kidx__term *t, int in_file,
+                       uint64_t doc_limit, const uint32_t *map, uint64_t *base,
+                       uint32_t *df) {
   kidx__postings c;
-  int rc;
-  kidx__postings_init(&c, t->post, t->post_len, t->df, doc_limit);
+  int rc = KIDX_OK;
+  if (in_file)
+    rc = kidx__postings_init_skips(&c, t->post, t->post_len, t->df, doc_limit);
+  else
+    kidx__postings_init(&c, t->post, t->post_len, t->df, doc_limit);
+  if (rc)
+    return kidx__err(m->errmsg, KIDX_ECORRUPT,
+                     "damaged postings for a term while writing %s", m->f.path);
   while ((rc = kidx__postings_next(&c)) == 1) {
     if (c.tf > m->pos_cap) {
       size_t cap = c.tf < 64 ? 64 : c.tf;
@@ -72,7 +81,11 @@ static int append_list(merge *m, const kidx__term *t, uint64_t doc_limit,
     if (kidx__postings_put(&m->list, *base, doc, m->pos, c.tf, c.tf_title))
       return oom(m);
     *base = (uint64_t)doc + 1;
-    (*df)++;
+    /* A skip entry after every full block: where the next one starts. */
+    if (++*df % KIDX__SKIP_BLOCK == 0 &&
+        (kidx__buf_put_u64(&m->skips, *base) ||
+         kidx__buf_put_u64(&m->skips, m->list.n)))
+      return oom(m);
   }
   if (rc < 0)
     return kidx__err(m->errmsg, KIDX_ECORRUPT,
@@ -87,14 +100,31 @@ static int emit_term(merge *m, const kidx__term *a, const kidx__term *b) {
   uint32_t df = 0;
   int rc;
   m->list.n = 0;
-  if (a && (rc = append_list(m, a, m->base->ndocs, m->base_map, &base, &df)))
+  m->skips.n = 0;
+  if (a && (rc = append_list(m, a, 1, m->base->ndocs, m->base_map, &base, &df)))
     return rc;
-  if (b && (rc = append_list(m, b, kidx__memindex_ndocs(m->mi), m->mem_map,
+  if (b && (rc = append_list(m, b, 0, kidx__memindex_ndocs(m->mi), m->mem_map,
                              &base, &df)))
     return rc;
   if (df == 0)
     return KIDX_OK; /* every document with this term was deleted */
   const kidx__term *t = a ? a : b;
+  /* The list's skip table: one entry per full block but the last, as
+   * deltas of (last document + 1, offset of the next entry). */
+  uint64_t nskips = (df - 1) / KIDX__SKIP_BLOCK, prev_doc = 0, prev_off = 0;
+  m->skiphdr.n = 0;
+  for (uint64_t k = 0; k < nskips; k++) {
+    uint64_t d = kidx__get_u64(m->skips.p + k * 16);
+    uint64_t o = kidx__get_u64(m->skips.p + k * 16 + 8);
+    if (kidx__buf_put_varint(&m->skiphdr, d - prev_doc) ||
+        kidx__buf_put_varint(&m->skiphdr, o - prev_off))
+      return oom(m);
+    prev_doc = d;
+    prev_off = o;
+  }
+  uint8_t head[20];
+  size_t nhead = kidx__varint_encode(head, nskips);
+  nhead += kidx__varint_encode(head + nhead, m->skiphdr.n);
   /* A block starts with a whole term, indexed by its offsets; the others
    * store only what differs from the term before (doc/FORMAT.md). */
   size_t shared = 0;
@@ -111,11 +141,13 @@ static int emit_term(merge *m, const kidx__term *a, const kidx__term *b) {
       kidx__buf_put_varint(&m->terms, t->len - shared) ||
       kidx__buf_append(&m->terms, t->text + shared, t->len - shared) ||
       kidx__buf_put_varint(&m->terms, df) ||
-      kidx__buf_put_varint(&m->terms, m->list.n))
+      kidx__buf_put_varint(&m->terms, nhead + m->skiphdr.n + m->list.n))
     return oom(m);
   memcpy(m->prev, t->text, t->len);
   m->prev_len = t->len;
   m->nterms++;
+  kidx__wfile_write(&m->f, head, nhead);
+  kidx__wfile_write(&m->f, m->skiphdr.p, m->skiphdr.n);
   return kidx__wfile_write(&m->f, m->list.p, m->list.n);
 }
 
@@ -349,5 +381,7 @@ int kidx__segment_write(const char *path, const kidx__segment *base,
   kidx__buf_free(&m.list);
   kidx__buf_free(&m.terms);
   kidx__buf_free(&m.index);
+  kidx__buf_free(&m.skips);
+  kidx__buf_free(&m.skiphdr);
   return rc;
 }
