@@ -1,0 +1,707 @@
+/*
+ * common.c -- helpers shared by the commands of the kidx tool.
+ *
+ * This file owns the messages on stderr (cli_fail, cli_notice and the
+ * one-line, terminal-safe cli_vmessage they share), printing untrusted
+ * text for a terminal, size formatting, command-line option parsing
+ * (cli_parse_options and the parsers of every option's value), opening the
+ * index for reading and writing (with --wait), and the analysis settings:
+ * reading an index's, applying options on top, and describing how two
+ * differ.
+ */
+#include "cli.h"
+
+#include "json.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Largest --k1, --title-weight and --body-weight: far above useful values,
+ * it keeps scores finite however many terms a query has. */
+#define MAX_PARAM 1e6
+
+/* ---------------------------------------------------------------------- */
+/* Messages                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* Writes the character at p[0..n) (n > 0) for a terminal and returns the
+ * number of bytes it took: ids, titles, snippets and paths come from files
+ * and may hold control characters (an escape sequence in a title could
+ * reprogram the terminal, a newline in a file name would split a one-line
+ * error) or invalid UTF-8.  Controls become '?', invalid bytes U+FFFD. */
+size_t cli_put_char(FILE *f, const unsigned char *p, size_t n) {
+  uint32_t cp;
+  size_t len = cli_utf8_len(p, n, &cp);
+  if (len == 0) {
+    fputs("\xEF\xBF\xBD", f);
+    return 1;
+  }
+  if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+    fputc('?', f);
+  else
+    fwrite(p, 1, len, f);
+  return len;
+}
+
+/* Writes text for a terminal, see cli_put_char. */
+void cli_put_text(FILE *f, const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < len;)
+    i += cli_put_char(f, p + i, len - i);
+}
+
+void cli_vmessage(const char *prefix, const char *fmt, va_list ap) {
+  char small[1024];
+  char *text = small;
+  va_list again;
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  size_t len = n < 0 ? 0 : (size_t)n;
+  if (len >= sizeof small) { /* a long path: format it whole, for its end */
+    char *big = malloc(len + 1);
+    if (big && vsnprintf(big, len + 1, fmt, again) >= 0)
+      text = big;
+    else
+      len = sizeof small - 1;
+  }
+  va_end(again);
+  /* The whole line is cleaned into line[] and written at once, so that
+   * messages of concurrent processes sharing stderr never interleave. */
+  char line[1024];
+  static const char ELLIPSIS[] = "\xE2\x80\xA6"; /* U+2026 */
+  size_t pre = strlen(prefix);
+  if (pre > 64)
+    pre = 64;
+  memcpy(line, prefix, pre);
+  /* Clean into cl: controls become '?', invalid UTF-8 U+FFFD (3 bytes). */
+  char cl_small[3 * sizeof small];
+  char *cl = cl_small;
+  if (len >= sizeof small) {
+    cl = malloc(3 * len);
+    if (!cl) {
+      cl = cl_small;
+      len = sizeof small - 1;
+    }
+  }
+  size_t cn = 0;
+  const unsigned char *p = (const unsigned char *)text;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t k = cli_utf8_len(p + i, len - i, &cp);
+    if (k == 0) {
+      memcpy(cl + cn, "\xEF\xBF\xBD", 3);
+      cn += 3;
+      k = 1;
+    } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
+      cl[cn++] = '?';
+    } else {
+      memcpy(cl + cn, p + i, k);
+      cn += k;
+    }
+    i += k;
+  }
+  size_t room = sizeof line - pre - 1; /* for the text; 1 for '\n' */
+  size_t out = pre;
+  if (cn <= room) {
+    memcpy(line + out, cl, cn);
+    out += cn;
+  } else { /* too long: keep the start and the end (the reason) */
+    size_t keep = room - (sizeof ELLIPSIS - 1);
+    size_t head = keep / 3, tail = keep - head;
+    while (head > 0 && ((unsigned char)cl[head] & 0xC0) == 0x80)
+      head--; /* cut at a character boundary */
+    size_t from = cn - tail;
+    while (from < cn && ((unsigned char)cl[from] & 0xC0) == 0x80)
+      from++;
+    memcpy(line + out, cl, head);
+    out += head;
+    memcpy(line + out, ELLIPSIS, sizeof ELLIPSIS - 1);
+    out += sizeof ELLIPSIS - 1;
+    memcpy(line + out, cl + from, cn - from);
+    out += cn - from;
+  }
+  line[out++] = '\n';
+  if (cl != cl_small)
+    free(cl);
+  if (text != small)
+    free(text);
+  fflush(stdout); /* keep stdout and stderr in order on a shared tty */
+  fflush(stderr);
+  for (size_t done = 0; done < out;) { /* one write(2), unless it is cut */
+    ssize_t w = write(STDERR_FILENO, line + done, out - done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    done += (size_t)w;
+  }
+}
+
+/* Prints "kidx: MESSAGE" as one line on stderr and returns status, so that
+ * an error site reads `return cli_fail(ST_USAGE, ...)`. */
+int cli_fail(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vmessage("kidx: ", fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+/* Prints "kidx: MESSAGE" as one line on stderr: information, not an
+ * error. */
+void cli_notice(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vmessage("kidx: ", fmt, ap);
+  va_end(ap);
+}
+
+/* The library's message for a failure, or the status's generic text when
+ * the handle has none. */
+const char *cli_lib_message(const char *msg, kidx_status st) {
+  return msg && *msg ? msg : kidx_strerror(st);
+}
+
+double cli_now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "15.8 KB": decimal units, as MB/s rates conventionally are. */
+void cli_format_size(char *buf, size_t cap, uint64_t bytes) {
+  static const char *const units[] = {"KB", "MB", "GB", "TB"};
+  if (bytes < 1000) {
+    snprintf(buf, cap, "%" PRIu64 " bytes", bytes);
+    return;
+  }
+  double v = (double)bytes / 1000.0;
+  size_t u = 0;
+  while (v >= 999.95 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1000.0;
+    u++;
+  }
+  snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+bool cli_is_space(unsigned char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' ||
+         ch == '\f';
+}
+
+/* Joins the QUERY arguments with spaces into one query string. */
+char *cli_join_words(char **words, int n) {
+  size_t len = 0;
+  for (int i = 0; i < n; i++)
+    len += strlen(words[i]) + 1;
+  char *q = malloc(len + 1);
+  if (!q)
+    return NULL;
+  size_t pos = 0;
+  for (int i = 0; i < n; i++) {
+    size_t l = strlen(words[i]);
+    if (i > 0)
+      q[pos++] = ' ';
+    memcpy(q + pos, words[i], l);
+    pos += l;
+  }
+  q[pos] = '\0';
+  return q;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Command-line options                                                   */
+/* ---------------------------------------------------------------------- */
+
+const choice STEMMERS[] = {
+    {"english", KIDX_STEM_ENGLISH}, {"none", KIDX_STEM_NONE}, {NULL, 0}};
+const choice STOPWORD_LISTS[] = {{"english", KIDX_STOPWORDS_ENGLISH},
+                                 {"none", KIDX_STOPWORDS_NONE},
+                                 {NULL, 0}};
+const choice SWITCHES[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
+
+static const choice HIGHLIGHTS[] = {
+    {"bold", HL_BOLD}, {"brackets", HL_BRACKETS}, {"none", HL_NONE}, {NULL, 0}};
+
+/* Parses an unsigned decimal integer: digits only (strtoull alone would
+ * take "-1", " 5" and "5x"), no overflow. */
+static bool parse_size(const char *s, size_t *out) {
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0' || errno == ERANGE || v > SIZE_MAX)
+    return false;
+  *out = (size_t)v;
+  return true;
+}
+
+/* Parses a decimal number such as 1.2, .75 or 2e-1.  strtod alone would
+ * also take " 1", "inf", "nan" and hexadecimal, none of which a user
+ * means as a weight; the result must be finite. */
+static bool parse_double(const char *s, double *out) {
+  if (*s == '\0')
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' ||
+          *p == '+' || *p == '-'))
+      return false;
+  errno = 0;
+  char *end;
+  double v = strtod(s, &end);
+  /* ERANGE with a tiny result is underflow (1e-400): the value is 0 or a
+   * denormal, both fine; only overflow (HUGE_VAL) is refused. */
+  if (*end != '\0' || !isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool parse_choice(const choice *table, const char *arg, int *out) {
+  for (; table->name; table++)
+    if (strcmp(table->name, arg) == 0) {
+      *out = table->value;
+      return true;
+    }
+  return false;
+}
+
+/* The name of value in table; "unknown" for a setting newer than this
+ * tool (a newer library may have more stemmers than we can name). */
+const char *cli_choice_name(const choice *table, int value) {
+  for (; table->name; table++)
+    if (table->value == value)
+      return table->name;
+  return "unknown";
+}
+
+/* "--stem expects 'english' or 'none', got 'x'", listing the table. */
+static int bad_choice(const choice *table, const char *spelled,
+                      const char *arg) {
+  char list[128] = "";
+  size_t len = 0;
+  for (size_t i = 0; table[i].name && len < sizeof list; i++) {
+    const char *sep = i == 0 ? "" : table[i + 1].name ? ", " : " or ";
+    int n =
+        snprintf(list + len, sizeof list - len, "%s'%s'", sep, table[i].name);
+    len += n > 0 ? (size_t)n : 0;
+  }
+  return cli_fail(ST_USAGE, "%s expects %s, got '%s'", spelled, list, arg);
+}
+
+/* Stores one analysis option; see apply_option. */
+static int apply_analyzer_option(analyzer_opts *o, opt_id id,
+                                 const char *spelled, const char *arg) {
+  int v;
+  switch (id) {
+  case OPT_STEM:
+    if (!parse_choice(STEMMERS, arg, &v))
+      return bad_choice(STEMMERS, spelled, arg);
+    o->stem = (kidx_stemmer)v;
+    o->have_stem = true;
+    break;
+  case OPT_STOPWORDS:
+    if (!parse_choice(STOPWORD_LISTS, arg, &v))
+      return bad_choice(STOPWORD_LISTS, spelled, arg);
+    o->stopwords = (kidx_stopwords)v;
+    o->have_stopwords = true;
+    break;
+  default:
+    if (!parse_choice(SWITCHES, arg, &v))
+      return bad_choice(SWITCHES, spelled, arg);
+    o->diacritics = v != 0;
+    o->have_diacritics = true;
+    break;
+  }
+  return ST_OK;
+}
+
+/* Stores one search option; see apply_option. */
+static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
+                               const char *arg) {
+  int v;
+  switch (id) {
+  case OPT_ALL:
+    o->match = KIDX_MATCH_ALL; /* the last of --all / --any wins */
+    break;
+  case OPT_ANY:
+    o->match = KIDX_MATCH_ANY;
+    break;
+  case OPT_K1:
+    if (!parse_double(arg, &o->k1) || o->k1 < 0 || o->k1 > MAX_PARAM)
+      return cli_fail(ST_USAGE, "%s expects a number from 0 to 1e6, got '%s'",
+                      spelled, arg);
+    o->have_k1 = true;
+    break;
+  case OPT_B:
+    if (!parse_double(arg, &o->b) || o->b < 0 || o->b > 1)
+      return cli_fail(ST_USAGE, "%s expects a number from 0 to 1, got '%s'",
+                      spelled, arg);
+    o->have_b = true;
+    break;
+  case OPT_TITLE_WEIGHT:
+  case OPT_BODY_WEIGHT: {
+    double w;
+    if (!parse_double(arg, &w) || w < 0 || w > MAX_PARAM)
+      return cli_fail(ST_USAGE, "%s expects a number from 0 to 1e6, got '%s'",
+                      spelled, arg);
+    if (id == OPT_TITLE_WEIGHT) {
+      o->title_weight = w;
+      o->have_title_weight = true;
+    } else {
+      o->body_weight = w;
+      o->have_body_weight = true;
+    }
+    break;
+  }
+  case OPT_SNIPPET_WORDS:
+    if (!parse_size(arg, &o->snippet_words))
+      return cli_fail(ST_USAGE, "%s expects a non-negative integer, got '%s'",
+                      spelled, arg);
+    o->have_snippet_words = true;
+    break;
+  case OPT_HIGHLIGHT:
+    if (!parse_choice(HIGHLIGHTS, arg, &v))
+      return bad_choice(HIGHLIGHTS, spelled, arg);
+    o->highlight = (highlight_mode)v;
+    break;
+  case OPT_EXPLAIN:
+    o->explain = true;
+    break;
+  case OPT_BATCH:
+    if (*arg == '\0')
+      return cli_fail(ST_USAGE,
+                      "%s expects a file, or - for standard input, got ''",
+                      spelled);
+    o->batch = arg;
+    break;
+  default:
+    break;
+  }
+  return ST_OK;
+}
+
+/* Records one --jsonl FILE; they are read in the order given. */
+static int add_jsonl(cli_args *a, const char *spelled, const char *arg) {
+  if (*arg == '\0')
+    return cli_fail(ST_USAGE,
+                    "%s expects a file, or - for standard input, got ''",
+                    spelled);
+  for (size_t i = 0; i < a->njsonl; i++)
+    if (strcmp(arg, "-") == 0 && strcmp(a->jsonl[i], "-") == 0)
+      return cli_fail(ST_USAGE, "%s - (standard input) given twice", spelled);
+  const char **grown = realloc(a->jsonl, (a->njsonl + 1) * sizeof *grown);
+  if (!grown)
+    return cli_fail(ST_USAGE, "out of memory");
+  a->jsonl = grown;
+  a->jsonl[a->njsonl++] = arg;
+  return ST_OK;
+}
+
+/* Stores one option in a; `spelled` is the option as the user wrote it, so
+ * that messages quote it back ("-k" or "--limit"). */
+static int apply_option(cli_args *a, opt_id id, const char *spelled,
+                        const char *arg) {
+  switch (id) {
+  case OPT_HELP:
+    a->help = true;
+    break;
+  case OPT_VERSION:
+    a->version = true;
+    break;
+  case OPT_JSON:
+    a->json = true;
+    break;
+  case OPT_INDEX:
+    if (*arg == '\0')
+      return cli_fail(ST_USAGE, "%s expects a directory, got ''", spelled);
+    a->index = arg;
+    break;
+  case OPT_LIMIT:
+    if (!parse_size(arg, &a->limit) || a->limit == 0)
+      return cli_fail(ST_USAGE, "%s expects a positive integer, got '%s'",
+                      spelled, arg);
+    a->have_limit = true;
+    break;
+  case OPT_OFFSET:
+    if (!parse_size(arg, &a->offset))
+      return cli_fail(ST_USAGE, "%s expects a non-negative integer, got '%s'",
+                      spelled, arg);
+    break;
+  case OPT_RANK:
+    if (strcmp(arg, "tfidf") == 0)
+      a->rank = KIDX_RANK_TFIDF;
+    else if (strcmp(arg, "bm25") == 0)
+      a->rank = KIDX_RANK_BM25;
+    else
+      return cli_fail(ST_USAGE, "%s expects 'tfidf' or 'bm25', got '%s'",
+                      spelled, arg);
+    break;
+  case OPT_STEM:
+  case OPT_STOPWORDS:
+  case OPT_DIACRITICS:
+    return apply_analyzer_option(&a->an, id, spelled, arg);
+  case OPT_JSONL:
+    return add_jsonl(a, spelled, arg);
+  case OPT_WAIT:
+    a->wait = true;
+    break;
+  case OPT_PRUNE:
+    a->prune = true;
+    break;
+  default:
+    return apply_search_option(&a->search, id, spelled, arg);
+  }
+  return ST_OK;
+}
+
+/* Where to point the user after a usage error. */
+static void help_hint(char *buf, size_t cap, const char *cmd) {
+  if (cmd)
+    snprintf(buf, cap, "see 'kidx %s --help'", cmd);
+  else
+    snprintf(buf, cap, "see 'kidx --help'");
+}
+
+/* Parses argv[0..argc) against specs.  Options may come before, between
+ * or after positional arguments ("kidx search foo -k 3"); "--" ends the
+ * options, so a query word may start with '-'.  Accepted forms: -k 3, -k3,
+ * --limit 3, --limit=3.  With stop_at_positional, parsing ends at the
+ * first positional argument (the command name, for the global options).
+ * Positional arguments are compacted to the front of argv and recorded in
+ * a->pos.  cmd names the command in messages (NULL for the global ones). */
+int cli_parse_options(int argc, char **argv, const opt_spec *specs,
+                      const char *cmd, bool stop_at_positional, cli_args *a) {
+  char hint[64];
+  int npos = 0, i = 0;
+  bool only_positional = false;
+  help_hint(hint, sizeof hint, cmd);
+  for (; i < argc; i++) {
+    char *arg = argv[i];
+    if (only_positional || arg[0] != '-' || arg[1] == '\0') {
+      if (stop_at_positional)
+        break;
+      argv[npos++] = arg; /* npos <= i: never overwrites an unread one */
+      continue;
+    }
+    if (strcmp(arg, "--") == 0) {
+      only_positional = true;
+      continue;
+    }
+    const opt_spec *spec = NULL;
+    const char *value = NULL; /* attached value: --limit=3, -k3 */
+    char spelled[64];
+    if (arg[1] == '-') {
+      const char *name = arg + 2, *eq = strchr(name, '=');
+      size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+      for (const opt_spec *s = specs; s->long_name; s++)
+        if (strlen(s->long_name) == name_len &&
+            strncmp(s->long_name, name, name_len) == 0)
+          spec = s;
+      if (!spec)
+        return cli_fail(ST_USAGE, "unknown option '%.*s'%s%s%s (%s)",
+                        (int)(name_len + 2), arg, cmd ? " for '" : "",
+                        cmd ? cmd : "", cmd ? "'" : "", hint);
+      snprintf(spelled, sizeof spelled, "--%s", spec->long_name);
+      if (eq) {
+        if (!spec->has_arg)
+          return cli_fail(ST_USAGE, "option '%s' takes no value (%s)", spelled,
+                          hint);
+        value = eq + 1;
+      }
+    } else {
+      for (const opt_spec *s = specs; s->long_name; s++)
+        if (s->short_name && s->short_name == arg[1])
+          spec = s;
+      if (!spec || (!spec->has_arg && arg[2] != '\0'))
+        return cli_fail(ST_USAGE, "unknown option '%s'%s%s%s (%s)", arg,
+                        cmd ? " for '" : "", cmd ? cmd : "", cmd ? "'" : "",
+                        hint);
+      snprintf(spelled, sizeof spelled, "-%c", spec->short_name);
+      if (arg[2] != '\0')
+        value = arg + 2;
+    }
+    if (spec->has_arg && !value) {
+      if (i + 1 >= argc)
+        return cli_fail(ST_USAGE, "option '%s' needs a value (%s)", spelled,
+                        hint);
+      value = argv[++i];
+    }
+    int rc = apply_option(a, spec->id, spelled, value);
+    if (rc != ST_OK)
+      return rc;
+  }
+  /* Global options: what follows the command name is its own business. */
+  if (stop_at_positional) {
+    a->pos = argv + i;
+    a->npos = argc - i;
+  } else {
+    a->pos = argv;
+    a->npos = npos;
+  }
+  return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Opening the index                                                      */
+/* ---------------------------------------------------------------------- */
+
+/* Opens the index for reading, turning library failures into the CLI's
+ * messages and exit statuses.  On failure returns ST_INDEX and *out is
+ * NULL. */
+int cli_open_reader(const cli *c, kidx_reader **out) {
+  kidx_reader *r = NULL;
+  *out = NULL;
+  kidx_status st = kidx_reader_new(&r);
+  if (st != KIDX_OK)
+    return cli_fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
+                    kidx_strerror(st));
+  st = kidx_reader_open(r, c->index_dir);
+  if (st != KIDX_OK) {
+    if (st == KIDX_ENOINDEX)
+      cli_fail(ST_INDEX, "no index at %s (run 'kidx index corpus/' first)",
+               c->index_dir);
+    else
+      cli_fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
+               cli_lib_message(kidx_reader_errmsg(r), st));
+    kidx_reader_close(r);
+    return ST_INDEX;
+  }
+  *out = r;
+  return ST_OK;
+}
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+/* Bounds of the --wait polling interval.  The lock is flock(2)-based and
+ * has no wake-up, so waiting is polling: it starts fast, for the common
+ * case of a short commit by another process, and backs off to a second,
+ * which costs nothing while a long run holds the lock. */
+#define WAIT_FIRST_MS 50u
+#define WAIT_MAX_MS   1000u
+
+/* Opens the writer, mapping failures to messages that name the index.
+ * an, when not NULL, is the analysis asked for on the command line.  With
+ * wait, a lock held by another writer is waited for (saying so once on a
+ * terminal) instead of being an error. */
+int cli_open_writer(const cli *c, const kidx_analyzer *an, bool wait,
+                    kidx_writer **out) {
+  kidx_writer *w = NULL;
+  *out = NULL;
+  kidx_status st;
+  unsigned delay = WAIT_FIRST_MS;
+  bool told = false;
+  for (;;) {
+    st = kidx_writer_new(&w);
+    if (st != KIDX_OK)
+      return cli_fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir,
+                      kidx_strerror(st));
+    if (an)
+      st = kidx_writer_set_analyzer(w, an);
+    if (st == KIDX_OK)
+      st = kidx_writer_open(w, c->index_dir);
+    if (st != KIDX_EBUSY || !wait)
+      break;
+    kidx_writer_close(w);
+    w = NULL;
+    if (!told && isatty(STDERR_FILENO) == 1) {
+      cli_notice("waiting for another writer to finish with the index at %s",
+                 c->index_dir);
+      told = true;
+    }
+    sleep_ms(delay);
+    delay = delay * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : delay * 2;
+  }
+  if (st != KIDX_OK) {
+    const char *msg = cli_lib_message(kidx_writer_errmsg(w), st);
+    /* EINVAL: the analysis asked for is not the index's.  index_analyzer()
+     * has checked already, so this is an index created since then; the
+     * library's message names the index and the settings. */
+    int status = ST_INDEX;
+    if (st == KIDX_EINVAL)
+      status = cli_fail(ST_USAGE, "%s", msg);
+    else if (st == KIDX_EBUSY)
+      cli_fail(ST_INDEX,
+               "index at %s is locked by another writer; try again when it "
+               "has finished, or use --wait",
+               c->index_dir);
+    else if (st == KIDX_ECORRUPT || st == KIDX_EFORMAT)
+      cli_fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir, msg);
+    else
+      cli_fail(ST_INDEX, "cannot open index at %s: %s", c->index_dir, msg);
+    kidx_writer_close(w);
+    return status;
+  }
+  *out = w;
+  return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Analysis settings                                                      */
+/* ---------------------------------------------------------------------- */
+
+bool cli_have_analyzer_opts(const analyzer_opts *o) {
+  return o->have_stem || o->have_stopwords || o->have_diacritics;
+}
+
+void cli_apply_analyzer_opts(const analyzer_opts *o, kidx_analyzer *an) {
+  if (o->have_stem)
+    an->stemmer = o->stem;
+  if (o->have_stopwords)
+    an->stopwords = o->stopwords;
+  if (o->have_diacritics)
+    an->fold_diacritics = o->diacritics;
+}
+
+/* Reads the analysis of an open index into *out.  Initialised first:
+ * `size` tells the library how much of *out this tool knows about. */
+int cli_read_index_analyzer(const cli *c, const kidx_reader *r,
+                            kidx_analyzer *out) {
+  kidx_analyzer_init(out);
+  kidx_status st = kidx_reader_analyzer(r, out);
+  if (st != KIDX_OK)
+    return cli_fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
+                    cli_lib_message(kidx_reader_errmsg(r), st));
+  return ST_OK;
+}
+
+/* Appends " --stem english" (without the leading space when buf is
+ * empty). */
+static void append_setting(char *buf, size_t cap, const char *option,
+                           const char *value) {
+  size_t len = strlen(buf);
+  snprintf(buf + len, cap - len, "%s%s %s", len ? " " : "", option, value);
+}
+
+/* The settings in which a and b differ, written as options: into a_buf
+ * those of a ("--stem english"), into b_buf those of b.  Both stay empty
+ * when the two analyses agree. */
+void cli_analyzer_diff(const kidx_analyzer *a, const kidx_analyzer *b,
+                       char *a_buf, char *b_buf, size_t cap) {
+  a_buf[0] = b_buf[0] = '\0';
+  if (a->stemmer != b->stemmer) {
+    append_setting(a_buf, cap, "--stem", cli_choice_name(STEMMERS, a->stemmer));
+    append_setting(b_buf, cap, "--stem", cli_choice_name(STEMMERS, b->stemmer));
+  }
+  if (a->stopwords != b->stopwords) {
+    append_setting(a_buf, cap, "--stopwords",
+                   cli_choice_name(STOPWORD_LISTS, a->stopwords));
+    append_setting(b_buf, cap, "--stopwords",
+                   cli_choice_name(STOPWORD_LISTS, b->stopwords));
+  }
+  if (!a->fold_diacritics != !b->fold_diacritics) {
+    append_setting(a_buf, cap, "--diacritics",
+                   cli_choice_name(SWITCHES, a->fold_diacritics != 0));
+    append_setting(b_buf, cap, "--diacritics",
+                   cli_choice_name(SWITCHES, b->fold_diacritics != 0));
+  }
+}
