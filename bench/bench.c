@@ -29,6 +29,8 @@
  *   timed calls divided by their summed time (single thread).
  */
 #include "kidx.h"
+
+#include "benchutil.h"
 #include "peer.h"
 
 #include <dirent.h>
@@ -53,12 +55,6 @@
 /* Same title limit as the CLI: the title is returned with every hit. */
 #define TITLE_MAX 512
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
 /* Queries for the small news corpus shipped in corpus/ when no --queries
  * file is given: names, phrases and single words that occur there, plus
  * two that occur nowhere, so the miss path is timed as well. */
@@ -81,41 +77,6 @@ static const char *const default_queries[] = {"transparency centre",
 
 /* The temporary directory to remove at exit, if we made one. */
 static char *g_tmpdir;
-
-static void fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-/* Prints "kidx_bench: <message>" on one line and exits 1; the atexit
- * handler removes the temporary index. */
-static void fail(const char *fmt, ...) {
-  va_list ap;
-  fputs("kidx_bench: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(1);
-}
-
-static void *xmalloc(size_t n) {
-  void *p = malloc(n ? n : 1);
-  if (!p)
-    fail("out of memory");
-  return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-  p = realloc(p, n ? n : 1);
-  if (!p)
-    fail("out of memory");
-  return p;
-}
-
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = xmalloc(n);
-  memcpy(p, s, n);
-  return p;
-}
 
 /* a + "/" + b, freshly allocated. */
 static char *path_join(const char *a, const char *b) {
@@ -165,12 +126,6 @@ static void sv_free(strvec *s) {
   free(s->v);
   s->v = NULL;
   s->n = s->cap = 0;
-}
-
-static int cmp_str(const void *a, const void *b) {
-  const char *const *x = a;
-  const char *const *y = b;
-  return strcmp(*x, *y);
 }
 
 /* Appends the paths, relative to root, of the regular files under
@@ -789,18 +744,6 @@ typedef struct engine_run {
   index_summary ix[MAX_VARIANTS];
   query_timer qt;
 } engine_run;
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Sorts v and returns its median (mean of the middle two if n is even);
- * min and max are then v[0] and v[n - 1]. */
-static double median_sorted(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
 
 static double seconds(uint64_t ns) {
   return (double)ns / 1e9;

@@ -31,6 +31,8 @@
  */
 #include "kidx.h"
 
+#include "benchutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -53,25 +55,7 @@
 #define DEFAULT_MIN_MB 32u
 #define DEFAULT_RUNS   5u
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-static void fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
 static void note(const char *fmt, ...) PRINTF_LIKE(1, 2);
-
-/* Prints "kidx_bench_analyze: <message>" on one line and exits 1. */
-static void fail(const char *fmt, ...) {
-  va_list ap;
-  fputs("kidx_bench_analyze: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(1);
-}
 
 /* A warning on stderr that does not stop the benchmark. */
 static void note(const char *fmt, ...) {
@@ -81,20 +65,6 @@ static void note(const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputc('\n', stderr);
-}
-
-static void *xrealloc(void *p, size_t n) {
-  p = realloc(p, n ? n : 1);
-  if (!p)
-    fail("out of memory");
-  return p;
-}
-
-static char *xstrdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = xrealloc(NULL, n);
-  memcpy(p, s, n);
-  return p;
 }
 
 static uint64_t now_ns(void) {
@@ -144,10 +114,6 @@ static void append_file(buffer *b, const char *path) {
     buf_reserve(b, 1);
     b->p[b->len++] = '\n';
   }
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Appends the regular files of dir whose names end with suffix (any name
@@ -267,18 +233,6 @@ static uint64_t analyze_once(const kidx_analyzer *a, const input *in,
   if (st != KIDX_OK)
     fail("%s: kidx_analyze: %s", in->name, kidx_strerror(st));
   return t1 - t0 ? t1 - t0 : 1;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Sorts v and returns its median (mean of the middle two if n is even);
- * min and max are then v[0] and v[n - 1]. */
-static double median_sorted(double *v, size_t n) {
-  qsort(v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 typedef struct variant {

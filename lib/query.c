@@ -670,31 +670,35 @@ static int parse_primary(parser *p, unsigned depth, int field, item *out) {
   }
 }
 
+/* Consumes one NOT or '-' (the current token): notes the column of the
+ * first one, flips *neg, and checks that what follows can be negated. */
+static int take_negation(parser *p, int *neg, size_t *negcol,
+                         int (*follows)(int type), const char *what) {
+  size_t at = p->tok.start;
+  int rc;
+  if (!*negcol)
+    *negcol = column_of(p, at);
+  if ((rc = advance(p)) != KIDX_OK)
+    return rc;
+  if (!follows(p->tok.type))
+    return qerr(p, at, "%s", what);
+  *neg ^= 1;
+  return KIDX_OK;
+}
+
 /* unary := "NOT" unary | "-" primary | primary.  A loop, not recursion:
  * the only state a chain of NOTs leaves is its parity. */
 static int parse_unary(parser *p, unsigned depth, int field, item *out) {
   int neg = 0, rc;
   size_t negcol = 0;
-  while (p->tok.type == T_NOT) {
-    size_t at = p->tok.start;
-    if (!negcol)
-      negcol = column_of(p, at);
-    if ((rc = advance(p)) != KIDX_OK)
+  while (p->tok.type == T_NOT)
+    if ((rc = take_negation(p, &neg, &negcol, starts_operand,
+                            "NOT needs a word after it")) != KIDX_OK)
       return rc;
-    if (!starts_operand(p->tok.type))
-      return qerr(p, at, "NOT needs a word after it");
-    neg ^= 1;
-  }
-  if (p->tok.type == T_MINUS) {
-    size_t at = p->tok.start;
-    if (!negcol)
-      negcol = column_of(p, at);
-    if ((rc = advance(p)) != KIDX_OK)
-      return rc;
-    if (!starts_primary(p->tok.type))
-      return qerr(p, at, "'-' needs a word right after it");
-    neg ^= 1;
-  }
+  if (p->tok.type == T_MINUS &&
+      (rc = take_negation(p, &neg, &negcol, starts_primary,
+                          "'-' needs a word right after it")) != KIDX_OK)
+    return rc;
   if ((rc = parse_primary(p, depth, field, out)) != KIDX_OK)
     return rc;
   if (neg) {
