@@ -347,18 +347,48 @@ KIDX_API kidx_status kidx_writer_foreach(kidx_writer *w,
 KIDX_API kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
                                         size_t id_len);
 
-/* Makes all adds and deletes since the last commit visible, atomically:
- * the new index is written to a temporary file, flushed to disk, and put in
- * place with one rename followed by a flush of the directory.  A crash at
- * any moment leaves either the old or the new commit.  On failure the
+/* Makes all adds and deletes since the last commit visible, atomically.
+ * The index is a set of immutable segment files listed, with their
+ * deleted documents, in a file MANIFEST.  Commit writes the batch as a
+ * new segment, runs the merge policy, writes the new list to
+ * MANIFEST.tmp, flushes it to disk, renames it over MANIFEST and flushes
+ * the directory: that rename is the commit.  A crash at any moment leaves
+ * either the old or the new commit (files of neither are removed by the
+ * next writer).  Files only older commits list are removed after the
+ * commit; readers that have them open keep reading them.  On failure the
  * previous commit is untouched and the pending changes are kept, so the
- * commit can be retried -- with two exceptions, both saying so in the
- * message: when flushing the directory fails after the rename (KIDX_EIO),
- * the new commit is already visible, and retrying is harmless; when
- * reopening the new commit fails (KIDX_ENOMEM), it is published and the
- * writer is closed for use (only kidx_writer_close() is valid).
+ * commit can be retried; when flushing the directory fails after the
+ * rename (KIDX_EIO, saying so), the new commit is already visible.
  * Errors: KIDX_EIO, KIDX_ENOMEM, KIDX_ETOOBIG. */
 KIDX_API kidx_status kidx_writer_commit(kidx_writer *w);
+
+/* Smallest RAM budget kidx_writer_set_ram_budget() accepts. */
+#define KIDX_MIN_RAM_BUDGET (64u * 1024u)
+
+/* Sets the memory the batch of added documents may use (their text, terms
+ * and postings, as allocated) before it is written out as a new segment:
+ * default 64 MiB.  What indexing needs beyond it is small and fixed (a
+ * stem cache under 1 MiB, buffers, a merge's working set); see bench/ for
+ * the peak measured.  Segments written this way become visible at the
+ * next commit.  Errors: KIDX_EINVAL (below KIDX_MIN_RAM_BUDGET). */
+KIDX_API kidx_status kidx_writer_set_ram_budget(kidx_writer *w, size_t bytes);
+
+/* Sets the merge factor F (2 to 1000, default 10): segments are grouped
+ * in levels by size, each F times larger than the one below, and F
+ * segments of one level are merged into one of the next; so an index
+ * holds at most F - 1 segments per level, O(F log_F size) in all.
+ * Smaller F: fewer segments (faster search), more rewriting (slower
+ * indexing).  A segment with a quarter of its documents deleted is
+ * rewritten to reclaim their space.  Errors: KIDX_EINVAL. */
+KIDX_API kidx_status kidx_writer_set_merge_factor(kidx_writer *w,
+                                                  unsigned factor);
+
+/* Writes the batch out and merges all segments into one, without deleted
+ * documents (Lucene's forceMerge(1)); visible at the next commit.  Search
+ * gives the same hits and scores before and after: its statistics are
+ * always those of the live documents of the whole index.
+ * Errors: KIDX_EIO, KIDX_ENOMEM, KIDX_ETOOBIG. */
+KIDX_API kidx_status kidx_writer_optimize(kidx_writer *w);
 
 /* Number of documents added or deleted since the last commit. */
 KIDX_API uint64_t kidx_writer_pending(const kidx_writer *w);
@@ -395,12 +425,17 @@ KIDX_API const char *kidx_reader_errmsg(const kidx_reader *r);
 
 typedef struct kidx_stats {
   uint64_t documents; /* live documents */
-  uint64_t terms;     /* distinct terms */
+  uint64_t terms;     /* distinct terms in the segments (one that only
+                         deleted documents hold counts until a merge) */
   uint64_t tokens;    /* tokens indexed, over all documents */
   uint64_t bytes;     /* bytes on disk of the index files */
   uint64_t stored_bytes; /* of those, the stored document text (ids,
                             titles and bodies, kept for results and
                             snippets) */
+  uint64_t segments;   /* segment files of the commit */
+  uint64_t deleted;    /* deleted documents still held by segments (their
+                          space is reclaimed when a merge rewrites them) */
+  uint64_t generation; /* commits made to the index so far */
 } kidx_stats;
 
 /* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */

@@ -296,3 +296,39 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
   free(seen);
   return rc;
 }
+
+int kidx__check_snapshot(const kidx__snapshot *s, char *errmsg) {
+  for (size_t i = 0; i < s->nsegs; i++) {
+    int rc = kidx__check_segment(&s->segs[i].seg, s->segs[i].path, errmsg);
+    if (rc)
+      return rc;
+  }
+  /* Each segment's ids are unique (checked above); across segments, an
+   * id may only be live once. */
+  kidx__strmap *ids = NULL;
+  if (kidx__strmap_new(&ids))
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  int rc = KIDX_OK;
+  for (size_t i = 0; i < s->nsegs && !rc; i++) {
+    const kidx__segref *r = &s->segs[i];
+    for (uint64_t d = 0; d < r->seg.ndocs && !rc; d++) {
+      kidx__docinfo info;
+      uint32_t old;
+      int found;
+      if (kidx__bit_get(r->dead, d))
+        continue;
+      kidx__segment_doc(&r->seg, (uint32_t)d, &info); /* verified at open */
+      if (kidx__strmap_upsert(ids, info.id, info.id_len, (uint32_t)i, &old,
+                              &found))
+        rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+      else if (found)
+        rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                       "the index at %s is damaged: document id '%.*s' is "
+                       "live in %s and in %s",
+                       s->dir, (int)info.id_len, info.id, s->segs[old].path,
+                       r->path);
+    }
+  }
+  kidx__strmap_free(ids);
+  return rc;
+}

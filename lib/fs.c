@@ -13,6 +13,7 @@
 #define _DEFAULT_SOURCE /* flock() */
 #include "kidx_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,6 +113,29 @@ void kidx__fs_unmap(kidx__map *m) {
     munmap((void *)(uintptr_t)m->data, m->size);
   m->data = NULL;
   m->size = 0;
+}
+
+void kidx__fs_map_release(const kidx__map *m) {
+  /* On a read-only shared file mapping MADV_DONTNEED only drops this
+   * process's page table entries; the data stays in the page cache and
+   * comes back on the next touch.  Advice only: a failure changes nothing
+   * but memory use. */
+  if (m->data)
+    (void)madvise((void *)(uintptr_t)m->data, m->size, MADV_DONTNEED);
+}
+
+int kidx__fs_list(const char *dir, void (*fn)(void *ctx, const char *name),
+                  void *ctx, char *errmsg) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return kidx__err_os(errmsg, KIDX_EIO, errno, "cannot list directory %s",
+                        dir);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      fn(ctx, e->d_name);
+  closedir(d);
+  return KIDX_OK;
 }
 
 int kidx__wfile_open(kidx__wfile *f, const char *path, char *errmsg) {

@@ -277,6 +277,8 @@ typedef struct kidx__strmap kidx__strmap;
 int kidx__strmap_new(kidx__strmap **out);
 void kidx__strmap_free(kidx__strmap *m); /* NULL is a no-op */
 size_t kidx__strmap_count(const kidx__strmap *m);
+/* Memory the map holds: its table and its keys. */
+size_t kidx__strmap_bytes(const kidx__strmap *m);
 
 /* 1 and *value if key is present, else 0. */
 int kidx__strmap_get(const kidx__strmap *m, const char *key, size_t len,
@@ -384,6 +386,15 @@ typedef struct kidx__map {
 /* Maps path read-only; KIDX_ENOINDEX if it does not exist. */
 int kidx__fs_map(const char *path, kidx__map *m, char *errmsg);
 void kidx__fs_unmap(kidx__map *m);
+/* Gives back the resident pages of a mapping (they are read again from
+ * the file when next touched): bounds the memory of long sequential
+ * passes over mapped files. */
+void kidx__fs_map_release(const kidx__map *m);
+
+/* Calls fn(ctx, name) for every entry of dir but "." and "..".  KIDX_OK
+ * or KIDX_EIO. */
+int kidx__fs_list(const char *dir, void (*fn)(void *ctx, const char *name),
+                  void *ctx, char *errmsg);
 
 /* A new file written through a buffer, with a running CRC-32C of what was
  * written since the caller last reset `crc`.  Errors are sticky in rc and
@@ -484,6 +495,10 @@ void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
 int kidx__memindex_delete(kidx__memindex *mi, const char *id, size_t id_len);
 
 int kidx__memindex_status(const kidx__memindex *mi);
+/* Memory the batch holds (allocated capacity, the documents' text
+ * included): what the writer's RAM budget is compared with.  The stem
+ * cache, fixed in size (under 1 MiB), is not counted. */
+size_t kidx__memindex_bytes(const kidx__memindex *mi);
 uint32_t kidx__memindex_ndocs(const kidx__memindex *mi);
 void kidx__memindex_doc(const kidx__memindex *mi, uint32_t doc,
                         kidx__docinfo *out);
@@ -499,7 +514,7 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** index file, format version 1, specified in doc/FORMAT.md.
 */
 
-#define KIDX__FORMAT_VERSION 6u
+#define KIDX__FORMAT_VERSION 7u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -512,8 +527,9 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
  * previous one.  16 keeps a lookup's scan short while the index stays
  * small (one 16-byte index entry per 16 terms). */
 #define KIDX__TERM_BLOCK 16u
-#define KIDX__INDEX_FILE "index.kidx"
-#define KIDX__LOCK_FILE  "write.lock"
+#define KIDX__LOCK_FILE "write.lock"
+/* Entries of the id table: u64 hash of the id, u32 document. */
+#define KIDX__ID_ENTRY 12u
 
 enum {
   KIDX__SEC_POSTINGS,
@@ -522,6 +538,7 @@ enum {
   KIDX__SEC_DOCLENS,
   KIDX__SEC_DOCOFFS,
   KIDX__SEC_DOCDATA,
+  KIDX__SEC_IDS,
   KIDX__SEC_COUNT
 };
 
@@ -580,20 +597,141 @@ static inline void kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
   *body = kidx__get_u32(l + 4);
 }
 
-/* What a commit does with each document of the base (a byte per
- * document). */
-enum { KIDX__BASE_KEEP, KIDX__BASE_DROP, KIDX__BASE_RESTAMP };
+/* The document of s whose id is id[0..len): 1 and *doc, or 0.  Cost: a
+ * binary search of the id table, and one record read per hash match. */
+int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
+                          uint32_t *doc);
 
-/* Writes a new index file at path holding the live documents of base
- * (may be NULL; deleted[] is a KIDX__BASE_* per base document, and for
- * KIDX__BASE_RESTAMP restamp[doc] replaces the document's stamp)
- * followed by the live documents of mi.  The file is fsync'ed but not
- * published; on failure it is removed.  Cost: reads and re-encodes every
- * postings list once. */
-int kidx__segment_write(const char *path, const kidx__segment *base,
-                        const uint8_t *deleted, const kidx_stamp *restamp,
+/* Deletion bitmaps: bit d set when document d is deleted. */
+static inline int kidx__bit_get(const uint8_t *bits, uint64_t i) {
+  return bits && (bits[i >> 3] >> (i & 7)) & 1;
+}
+static inline void kidx__bit_set(uint8_t *bits, uint64_t i) {
+  bits[i >> 3] = (uint8_t)(bits[i >> 3] | (1u << (i & 7)));
+}
+
+/* One input of a segment write: a segment file without the documents its
+ * bitmap deletes (dead may be NULL). */
+typedef struct kidx__segsrc {
+  const kidx__segment *seg;
+  const uint8_t *dead;
+} kidx__segsrc;
+
+/* Writes a new segment file at path holding the live documents of the
+ * sources src[0..n), in order, followed by the live documents of mi (may
+ * be NULL).  The file is fsync'ed but not published; on failure it is
+ * removed.  *ndocs receives its document count.  Cost: reads and
+ * re-encodes every postings list once; the pages of the sources' mappings
+ * are given back as the merge goes, so that a merge of large segments does
+ * not grow the resident set by their size. */
+int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
                         const kidx__memindex *mi, unsigned an_flags,
-                        char *errmsg);
+                        uint64_t *ndocs, char *errmsg);
+
+/**************************************************************************
+** Interface to code in manifest.c: the commit record (doc/FORMAT.md).
+*/
+
+#define KIDX__MANIFEST_FILE "MANIFEST"
+#define KIDX__MANIFEST_TMP  "MANIFEST.tmp"
+/* The single file of format versions 1 to 6: refused as an old format. */
+#define KIDX__OLD_INDEX_FILE "index.kidx"
+#define KIDX__SEGNAME_MAX    48
+
+typedef struct kidx__manifest_seg {
+  uint64_t number;     /* file name: see kidx__segment_name */
+  uint64_t size;       /* file size in bytes */
+  uint64_t ndocs;      /* documents in the file, deleted included */
+  uint64_t ndead;      /* deleted documents */
+  uint32_t header_crc; /* the file's header checksum: binds entry and file */
+  uint8_t *dead;       /* deletion bitmap, NULL when ndead == 0 */
+} kidx__manifest_seg;
+
+typedef struct kidx__manifest {
+  uint64_t generation;   /* commits so far; 1 for the first */
+  uint64_t next_segment; /* above every number ever published */
+  unsigned an_flags;     /* KIDX__AN_* of every segment */
+  kidx__manifest_seg *segs;
+  size_t nsegs;
+  uint64_t bytes; /* size of the file read */
+} kidx__manifest;
+
+/* "seg-<number>.kidx", and back (1 and *number if name is one, else 0). */
+void kidx__segment_name(uint64_t number, char out[KIDX__SEGNAME_MAX]);
+int kidx__segment_number(const char *name, uint64_t *number);
+
+/* Reads and verifies a manifest.  KIDX_ENOINDEX if the file does not
+ * exist, KIDX_EFORMAT for another format, KIDX_ECORRUPT for damage.  The
+ * deletion bitmaps are owned by m: free with kidx__manifest_free. */
+int kidx__manifest_read(const char *path, kidx__manifest *m, char *errmsg);
+void kidx__manifest_free(kidx__manifest *m);
+/* Writes m (ndead is recomputed from the bitmaps) to a new file at path
+ * and fsyncs it; on failure the file is removed.  Publishing is the
+ * caller's (kidx__fs_publish). */
+int kidx__manifest_write(const char *path, const kidx__manifest *m,
+                         char *errmsg);
+
+/**************************************************************************
+** Interface to code in snapshot.c: one commit opened for reading -- its
+** segments mapped, their deletions, and the index-wide statistics that
+** make scores independent of how documents are split into segments.
+** Global document numbers run through the segments in manifest order:
+** segment i's document d is segs[i].base + d.
+*/
+
+typedef struct kidx__segref {
+  kidx__segment seg;
+  char *path;      /* the segment file, for messages */
+  uint64_t number; /* its name */
+  uint64_t base;   /* global number of its document 0 */
+  uint8_t *dead;   /* deletion bitmap (owned), NULL when none deleted */
+  uint64_t ndead;
+} kidx__segref;
+
+typedef struct kidx__snapshot {
+  char *dir;
+  uint64_t generation, next_segment;
+  unsigned an_flags;
+  kidx__segref *segs;
+  size_t nsegs;
+  uint64_t ndocs;  /* global numbers in use: the segments' documents */
+  uint64_t live;   /* of those, not deleted */
+  uint64_t tokens[2]; /* terms in the live documents' titles and bodies */
+  uint64_t bytes;     /* manifest and segment files */
+} kidx__snapshot;
+
+/* Opens the commit that dir's MANIFEST names: reads it, maps and verifies
+ * every segment (kidx__segment_open) and checks each against its entry.
+ * A writer may publish a new commit and remove files of the old one while
+ * this runs; then the manifest is read again.  KIDX_ENOINDEX when there
+ * is no index, KIDX_EFORMAT for an index of another format. */
+int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg);
+void kidx__snapshot_close(kidx__snapshot *s);
+
+/* Recomputes live, ndocs, tokens and the bases from the segments and
+ * their bitmaps (after the writer changed them).  KIDX_ETOOBIG when the
+ * global numbers would not fit in 32 bits. */
+int kidx__snapshot_update(kidx__snapshot *s, char *errmsg);
+
+/* The segment holding global document doc (< ndocs). */
+size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc);
+/* Global document doc's record (verified at open, so it cannot fail). */
+void kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
+                        kidx__docinfo *out);
+
+/* The documents of segment r that contain term t (a term of r) and are
+ * not deleted.  KIDX_ECORRUPT on a damaged list.  Cost: nothing without
+ * deletions, else a skip-assisted probe per deleted document. */
+int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
+                         uint64_t *df);
+
+/* Distinct terms over all segments (a merge of their dictionaries).
+ * KIDX_ENOMEM. */
+int kidx__count_terms(const kidx__snapshot *s, uint64_t *count);
+
+/* The live document with this id: 1 with *seg and *doc (local), or 0. */
+int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id,
+                           size_t len, size_t *seg, uint32_t *doc);
 
 /**************************************************************************
 ** Interface to code in score.c: TF-IDF and BM25 over weighted fields
@@ -726,14 +864,14 @@ void kidx__query_free(kidx__query *q); /* NULL is a no-op */
 ** Interface to code in search.c: evaluating a parsed query.
 */
 
-/* Runs the query tree against seg (whose file is path, for messages),
- * scoring with sc and offering every matching document to topk; *total
- * receives the number of matching documents.  KIDX_EQUERY for a prefix
- * that expands too far, KIDX_ECORRUPT on damaged postings. */
-int kidx__search_run(const kidx__segment *seg, const char *path,
-                     const kidx__qnode *root, const kidx__scorer *sc,
-                     kidx__topk *topk, uint64_t *total, size_t *column,
-                     char *errmsg);
+/* Runs the query tree against every segment of snap, scoring with sc (set
+ * up with snap's live statistics) and offering every matching live
+ * document, by global number, to topk; *total receives the number of
+ * matching documents.  KIDX_EQUERY for a prefix that expands too far (its
+ * column in *column), KIDX_ECORRUPT on damaged postings. */
+int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
+                     const kidx__scorer *sc, kidx__topk *topk,
+                     uint64_t *total, size_t *column, char *errmsg);
 
 /* For matching documents docs[0..n), in strictly increasing order: appends
  * to explain[i] the score breakdown of docs[i] (kidx_explain entries with
@@ -741,10 +879,10 @@ int kidx__search_run(const kidx__segment *seg, const char *path,
  * each) and to positions[i] the sorted, distinct positions of its words
  * that matched (uint32_t, host order).  explain (with texts) and positions
  * may be NULL.  Cost: one pass over the query's postings. */
-int kidx__search_hits(const kidx__segment *seg, const char *path,
-                      const kidx__qnode *root, const kidx__scorer *sc,
-                      const uint32_t *docs, size_t n, kidx__buf *explain,
-                      kidx__buf *texts, kidx__buf *positions, char *errmsg);
+int kidx__search_hits(const kidx__snapshot *snap, const kidx__qnode *root,
+                      const kidx__scorer *sc, const uint32_t *docs, size_t n,
+                      kidx__buf *explain, kidx__buf *texts,
+                      kidx__buf *positions, char *errmsg);
 
 /**************************************************************************
 ** Interface to code in check.c: deep verification of an index file.
@@ -760,6 +898,10 @@ int kidx__search_hits(const kidx__segment *seg, const char *path,
  * Cost: reads the whole file and analyses every document again. */
 int kidx__check_segment(const kidx__segment *seg, const char *path,
                         char *errmsg);
+
+/* kidx__check_segment on every segment of s, then what spans segments:
+ * no id live in two places.  KIDX_OK, KIDX_ECORRUPT or KIDX_ENOMEM. */
+int kidx__check_snapshot(const kidx__snapshot *s, char *errmsg);
 
 /**************************************************************************
 ** Interface to code in snippet.c: the passage shown with a hit.

@@ -53,6 +53,7 @@ struct kidx__memindex {
   size_t ndocs, docs_cap;
   kidx__buf docdata;
   uint64_t ntokens;
+  size_t post_bytes; /* capacity of all postings buffers */
   /* scratch of the document being added */
   occ *occs;
   size_t nocc, occ_cap;
@@ -182,9 +183,11 @@ static int flush_document(kidx__memindex *mi, uint32_t doc) {
       mi->posbuf[n++] = mi->occs[o].pos;
       in_title += mi->occs[o].pos < mi->body_first;
     }
+    size_t cap = term->post.cap;
     if ((rc = kidx__postings_put(&term->post, term->base, doc, mi->posbuf, n,
                                  in_title)))
       return rc;
+    mi->post_bytes += term->post.cap - cap;
     term->base = doc + 1;
     term->df++;
   }
@@ -292,6 +295,14 @@ int kidx__memindex_find(const kidx__memindex *mi, const char *id, size_t id_len,
 void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
                             const kidx_stamp *stamp) {
   mi->docs[doc].stamp = *stamp;
+}
+
+size_t kidx__memindex_bytes(const kidx__memindex *mi) {
+  return sizeof *mi + mi->post_bytes + mi->docdata.cap +
+         mi->terms_cap * sizeof *mi->terms + mi->docs_cap * sizeof *mi->docs +
+         mi->occ_cap * sizeof *mi->occs + mi->touched_cap * sizeof(uint32_t) +
+         mi->posbuf_cap * sizeof(uint32_t) +
+         kidx__strmap_bytes(mi->term_map) + kidx__strmap_bytes(mi->id_map);
 }
 
 int kidx__memindex_status(const kidx__memindex *mi) {

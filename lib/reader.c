@@ -1,6 +1,6 @@
 /*
  * reader.c -- the public read API: kidx_reader (an open, immutable view of
- * one commit) and kidx_search().  Top of the dependency order, with
+ * one commit: a snapshot, snapshot.c) and kidx_search().  Top of the dependency order, with
  * writer.c: a search parses the query (query.c), runs it (search.c) into
  * the top-k collector (topk.c), and for the hits of the page asks for
  * their explanations and snippets (search.c, snippet.c), which results.c
@@ -12,8 +12,7 @@
 
 struct kidx_reader {
   int open;
-  char *path; /* the index file */
-  kidx__segment seg;
+  kidx__snapshot snap;
   char errmsg[KIDX__ERRMSG_MAX];
 };
 
@@ -32,17 +31,9 @@ kidx_status kidx_reader_open(kidx_reader *r, const char *dir) {
     return kidx__err(r->errmsg, KIDX_EINVAL, "no index directory given");
   if (r->open)
     return kidx__err(r->errmsg, KIDX_EINVAL, "reader is already open");
-  char *path = kidx__path_join(dir, KIDX__INDEX_FILE);
-  if (!path)
-    return kidx__err(r->errmsg, KIDX_ENOMEM, "out of memory");
-  int rc = kidx__segment_open(&r->seg, path, r->errmsg);
-  if (rc) {
-    if (rc == KIDX_ENOINDEX)
-      kidx__err(r->errmsg, rc, "no index at %s", dir);
-    free(path);
+  int rc = kidx__snapshot_open(&r->snap, dir, r->errmsg);
+  if (rc)
     return rc;
-  }
-  r->path = path;
   r->open = 1;
   return KIDX_OK;
 }
@@ -51,8 +42,7 @@ void kidx_reader_close(kidx_reader *r) {
   if (!r)
     return;
   if (r->open)
-    kidx__segment_close(&r->seg);
-  free(r->path);
+    kidx__snapshot_close(&r->snap);
   free(r);
 }
 
@@ -63,12 +53,19 @@ const char *kidx_reader_errmsg(const kidx_reader *r) {
 kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out) {
   if (!r || !out || !r->open)
     return KIDX_EINVAL;
-  out->documents = r->seg.ndocs;
-  out->terms = r->seg.nterms;
-  out->tokens = r->seg.ntokens;
-  out->bytes = r->seg.map.size;
-  out->stored_bytes = r->seg.sec_len[KIDX__SEC_DOCDATA];
-  return KIDX_OK;
+  const kidx__snapshot *s = &r->snap;
+  memset(out, 0, sizeof *out);
+  out->documents = s->live;
+  out->tokens = s->tokens[0] + s->tokens[1];
+  out->bytes = s->bytes;
+  out->segments = s->nsegs;
+  out->generation = s->generation;
+  for (size_t i = 0; i < s->nsegs; i++) {
+    out->stored_bytes += s->segs[i].seg.sec_len[KIDX__SEC_DOCDATA];
+    out->deleted += s->segs[i].ndead;
+  }
+  /* Distinct terms: a merge of the segments' dictionaries. */
+  return kidx__count_terms(s, &out->terms);
 }
 
 kidx_status kidx_reader_check(kidx_reader *r) {
@@ -77,13 +74,13 @@ kidx_status kidx_reader_check(kidx_reader *r) {
   r->errmsg[0] = 0;
   if (!r->open)
     return kidx__err(r->errmsg, KIDX_EINVAL, "reader is not open");
-  return kidx__check_segment(&r->seg, r->path, r->errmsg);
+  return kidx__check_snapshot(&r->snap, r->errmsg);
 }
 
 kidx_status kidx_reader_analyzer(const kidx_reader *r, kidx_analyzer *out) {
   if (!r || !out || !r->open)
     return KIDX_EINVAL;
-  kidx__analyzer_from_flags(r->seg.an_flags, out);
+  kidx__analyzer_from_flags(r->snap.an_flags, out);
   return KIDX_OK;
 }
 
@@ -140,11 +137,10 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
 }
 
 static int id_cmp(const void *ctx, uint32_t a, uint32_t b) {
-  const kidx__segment *seg = ctx;
+  const kidx__snapshot *snap = ctx;
   kidx__docinfo x, y;
-  /* Records were verified at open, so these lookups cannot fail. */
-  kidx__segment_doc(seg, a, &x);
-  kidx__segment_doc(seg, b, &y);
+  kidx__snapshot_doc(snap, a, &x);
+  kidx__snapshot_doc(snap, b, &y);
   return kidx__term_cmp(x.id, x.id_len, y.id, y.id_len);
 }
 
@@ -183,7 +179,7 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   for (size_t i = 0; i < n; i++)
     docs[i] = order[i].doc;
   if (o->explain || o->snippet_words) {
-    rc = kidx__search_hits(&r->seg, r->path, root, sc, docs, n,
+    rc = kidx__search_hits(&r->snap, root, sc, docs, n,
                            o->explain ? ex : NULL, texts,
                            o->snippet_words ? pos : NULL, errmsg);
     if (rc)
@@ -193,11 +189,11 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
    * arrays filled above (indexed in document order). */
   for (size_t i = 0; i < n; i++)
     docs[order[i].rank] = (uint32_t)i;
-  kidx__analyzer an = {r->seg.an_flags, NULL};
+  kidx__analyzer an = {r->snap.an_flags, NULL};
   for (size_t j = 0; j < n && !rc; j++) {
     size_t k = docs[j];
     kidx__docinfo d;
-    kidx__segment_doc(&r->seg, page[j].doc, &d); /* verified at open */
+    kidx__snapshot_doc(&r->snap, page[j].doc, &d);
     const char *snip = NULL;
     size_t a = 0, b = 0;
     spans.n = 0;
@@ -252,7 +248,7 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
   if (rc)
     return rc;
 
-  kidx__analyzer an = {r->seg.an_flags, NULL};
+  kidx__analyzer an = {r->snap.an_flags, NULL};
   kidx__query *q = NULL;
   size_t column = 0;
   rc = kidx__query_parse(&an, query ? query : "", query_len,
@@ -266,22 +262,21 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
 
   kidx__scorer sc;
   double weight[KIDX__NFIELDS] = {o.title_weight, o.body_weight};
-  uint64_t tokens[KIDX__NFIELDS] = {r->seg.title_tokens,
-                                    r->seg.ntokens - r->seg.title_tokens};
-  kidx__scorer_init(&sc, o.rank, o.bm25_k1, o.bm25_b, weight, r->seg.ndocs,
-                    tokens);
+  /* Index-wide statistics over live documents: the same whatever the
+   * segments (see snapshot.c). */
+  kidx__scorer_init(&sc, o.rank, o.bm25_k1, o.bm25_b, weight, r->snap.live,
+                    r->snap.tokens);
   kidx__topk topk;
   /* Never ask for more slots than there are documents. */
   size_t k = o.offset + o.limit;
-  if (k > r->seg.ndocs)
-    k = (size_t)r->seg.ndocs;
-  if (kidx__topk_init(&topk, k, id_cmp, &r->seg)) {
+  if (k > r->snap.live)
+    k = (size_t)r->snap.live;
+  if (kidx__topk_init(&topk, k, id_cmp, &r->snap)) {
     kidx__query_free(q);
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
   uint64_t total = 0;
-  rc = kidx__search_run(&r->seg, r->path, root, &sc, &topk, &total, &column,
-                        errmsg);
+  rc = kidx__search_run(&r->snap, root, &sc, &topk, &total, &column, errmsg);
   if (!rc) {
     size_t n = kidx__topk_finish(&topk);
     if (n > o.offset)

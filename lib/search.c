@@ -1,7 +1,8 @@
 /*
- * search.c -- evaluating a parsed query (query.c) against one index file:
- * a tree of matchers mirrors the query tree, walks the postings
- * document-at-a-time, and every document the root matches is scored
+ * search.c -- evaluating a parsed query (query.c) against a snapshot of
+ * the index (snapshot.c), one segment after the other: a tree of matchers
+ * mirrors the query tree, walks the segment's postings
+ * document-at-a-time, and every live document the root matches is scored
  * (score.c) and offered to the top-k collector (topk.c).  For the few hits
  * shown, a second pass explains their scores and finds the positions of
  * the words that matched, for snippets (snippet.c).  Called by reader.c.
@@ -24,6 +25,12 @@
  * PHRASE and NEAR, and never anything under the excluded side of NOT.
  * Terms are visited in query order, so the floating-point sum is the same
  * on every run.
+ *
+ * Before any segment is searched, a first pass over the query finds every
+ * term's document frequency in the whole index, live documents only (and
+ * expands prefixes over all segments' dictionaries): the idf a term gets
+ * is then the same in every segment, and the same as after the segments
+ * are merged into one.
  */
 #include "kidx_int.h"
 
@@ -48,7 +55,8 @@ struct matcher {
   char text[KIDX_MAX_TOKEN_BYTES]; /* term.text points here */
   int exists;
   kidx__postings cur;
-  int bad; /* the list's skip table is malformed */
+  int bad;      /* the list's skip table is malformed */
+  uint32_t gdf; /* live documents with the term, in the whole index */
   double idf;
   uint32_t *pos; /* positions in the current document, once loaded */
   uint32_t npos, pos_cap;
@@ -59,8 +67,11 @@ struct matcher {
 };
 
 typedef struct search {
-  const kidx__segment *seg;
-  const char *path;
+  const kidx__snapshot *snap;
+  const kidx__segref *ref;  /* the segment being searched */
+  const kidx__segment *seg; /* &ref->seg */
+  const char *path;         /* ref->path */
+  kidx__strmap *dfs;        /* term -> live df in the whole index */
   const kidx__scorer *sc;
   char *errmsg;
   size_t *column; /* where a query error is, for KIDX_EQUERY */
@@ -120,11 +131,16 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
   /* The text may live in a dictionary cursor that moves on. */
   memcpy(m->text, t->text, t->len);
   m->term.text = m->text;
-  if (exists) {
+  /* A term in no live document of the index matches nothing here. */
+  uint32_t gdf = 0;
+  if (!kidx__strmap_get(s->dfs, t->text, t->len, &gdf) || gdf == 0)
+    m->exists = 0;
+  m->gdf = gdf;
+  if (m->exists) {
     /* A malformed skip table shows up as damage when the list is read. */
     m->bad = kidx__postings_init_skips(&m->cur, t->post, t->post_len, t->df,
                                        s->seg->ndocs) != KIDX_OK;
-    m->idf = kidx__scorer_idf(s->sc, t->df);
+    m->idf = kidx__scorer_idf(s->sc, gdf);
   }
   return m;
 }
@@ -144,22 +160,20 @@ static int build_kids(search *s, const kidx__qnode *q, matcher *m) {
   return KIDX_OK;
 }
 
+static int has_prefix(const kidx__term *t, const kidx__qnode *q) {
+  return t->len >= q->len && memcmp(t->text, q->text, q->len) == 0;
+}
+
+/* The segment's terms that start with the prefix (their count was bounded
+ * by the first pass, over the whole index). */
 static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
   kidx__termcur cur;
   uint64_t first = 0, n = 0;
   int on = kidx__termcur_lower_bound(&cur, s->seg, q->text, q->len);
   if (on)
     first = cur.index;
-  for (; on; on = kidx__termcur_next(&cur), n++)
-    if (cur.term.len < q->len || memcmp(cur.term.text, q->text, q->len) != 0)
-      break;
-  if (n > MAX_PREFIX_TERMS) {
-    *s->column = q->column;
-    return kidx__err(s->errmsg, KIDX_EQUERY,
-                     "query error at column %zu: '%.*s*' matches more than "
-                     "%d terms; use a longer prefix",
-                     q->column, (int)q->len, q->text, MAX_PREFIX_TERMS);
-  }
+  for (; on && has_prefix(&cur.term, q); on = kidx__termcur_next(&cur))
+    n++;
   m->kids = calloc(n ? n : 1, sizeof *m->kids);
   if (!m->kids)
     return oom(s);
@@ -179,6 +193,8 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
       t.text = q->text;
       t.len = q->len;
       t.df = 0;
+      t.post = NULL;
+      t.post_len = 0;
     }
     *out = term_matcher(s, &t, exists, q->field, q);
     return *out ? KIDX_OK : oom(s);
@@ -503,7 +519,7 @@ static void term_share(search *s, const matcher *m, const uint32_t dlen[2],
   e->field = m->field == KIDX__FIELD_TITLE  ? KIDX_FIELD_TITLE
              : m->field == KIDX__FIELD_BODY ? KIDX_FIELD_BODY
                                             : -1;
-  e->df = m->term.df;
+  e->df = m->gdf;
   e->idf = m->idf;
   for (int f = 0; f < KIDX__NFIELDS; f++) {
     e->tf[f] = tf[f];
@@ -594,28 +610,160 @@ static int collect_hits(search *s, matcher *m, uint32_t doc, hits *h) {
   }
 }
 
+/* ---- index-wide statistics (the first pass) ---- */
+
+static int damaged_term(search *s, const char *path, const char *text,
+                        size_t len) {
+  return kidx__err(s->errmsg, KIDX_ECORRUPT,
+                   "%s is damaged: bad postings for '%.*s'", path, (int)len,
+                   text);
+}
+
+static int put_df(search *s, const char *text, size_t len, uint64_t df) {
+  uint32_t old;
+  int found;
+  /* df < UINT32_MAX: it counts global document numbers. */
+  return kidx__strmap_upsert(s->dfs, text, len, (uint32_t)df, &old, &found)
+             ? oom(s)
+             : KIDX_OK;
+}
+
+/* Records the live df of a term over all segments, once per term. */
+static int term_df(search *s, const char *text, size_t len) {
+  uint32_t have;
+  if (kidx__strmap_get(s->dfs, text, len, &have))
+    return KIDX_OK;
+  uint64_t df = 0;
+  for (size_t i = 0; i < s->snap->nsegs; i++) {
+    const kidx__segref *r = &s->snap->segs[i];
+    kidx__term t;
+    uint64_t d;
+    if (!kidx__segment_find(&r->seg, text, len, &t))
+      continue;
+    if (kidx__segref_live_df(r, &t, &d))
+      return damaged_term(s, r->path, text, len);
+    df += d;
+  }
+  return put_df(s, text, len, df);
+}
+
+/* Records the live df of every term of the index that starts with the
+ * prefix: a merge of the segments' dictionaries from the prefix on.  Only
+ * terms in some live document count towards the expansion limit, as they
+ * alone would be left after a merge. */
+static int prefix_dfs(search *s, const kidx__qnode *q) {
+  size_t n = s->snap->nsegs, count = 0;
+  kidx__termcur *cur = calloc(n ? n : 1, sizeof *cur);
+  int *on = calloc(n ? n : 1, sizeof *on);
+  int rc = KIDX_OK;
+  if (!cur || !on) {
+    free(cur);
+    free(on);
+    return oom(s);
+  }
+  for (size_t i = 0; i < n; i++)
+    on[i] = kidx__termcur_lower_bound(&cur[i], &s->snap->segs[i].seg, q->text,
+                                      q->len) &&
+            has_prefix(&cur[i].term, q);
+  while (!rc) {
+    const kidx__term *t = NULL;
+    for (size_t i = 0; i < n; i++)
+      if (on[i] && (!t || kidx__term_cmp(cur[i].term.text, cur[i].term.len,
+                                         t->text, t->len) < 0))
+        t = &cur[i].term;
+    if (!t)
+      break;
+    char text[KIDX_MAX_TOKEN_BYTES];
+    size_t len = t->len;
+    memcpy(text, t->text, len);
+    uint64_t df = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+      if (!on[i] ||
+          kidx__term_cmp(cur[i].term.text, cur[i].term.len, text, len) != 0)
+        continue;
+      uint64_t d;
+      if (kidx__segref_live_df(&s->snap->segs[i], &cur[i].term, &d))
+        rc = damaged_term(s, s->snap->segs[i].path, text, len);
+      df += d;
+      on[i] = kidx__termcur_next(&cur[i]) && has_prefix(&cur[i].term, q);
+    }
+    if (!rc)
+      rc = put_df(s, text, len, df);
+    if (!rc && df > 0 && ++count > MAX_PREFIX_TERMS) {
+      *s->column = q->column;
+      rc = kidx__err(s->errmsg, KIDX_EQUERY,
+                     "query error at column %zu: '%.*s*' matches more than "
+                     "%d terms; use a longer prefix",
+                     q->column, (int)q->len, q->text, MAX_PREFIX_TERMS);
+    }
+  }
+  free(cur);
+  free(on);
+  return rc;
+}
+
+static int prepare(search *s, const kidx__qnode *q) {
+  if (q->kind == KIDX__Q_TERM)
+    return term_df(s, q->text, q->len);
+  if (q->kind == KIDX__Q_PREFIX)
+    return prefix_dfs(s, q);
+  for (size_t i = 0; i < q->nkids; i++) {
+    int rc = prepare(s, q->kids[i]);
+    if (rc)
+      return rc;
+  }
+  return KIDX_OK;
+}
+
+static int search_begin(search *s, const kidx__snapshot *snap,
+                        const kidx__qnode *root, const kidx__scorer *sc,
+                        size_t *column, char *errmsg) {
+  memset(s, 0, sizeof *s);
+  s->snap = snap;
+  s->sc = sc;
+  s->errmsg = errmsg;
+  s->column = column;
+  if (kidx__strmap_new(&s->dfs))
+    return oom(s);
+  return prepare(s, root);
+}
+
+static void search_segment(search *s, size_t i) {
+  s->ref = &s->snap->segs[i];
+  s->seg = &s->ref->seg;
+  s->path = s->ref->path;
+}
+
 /* ---- entry points ---- */
 
-int kidx__search_run(const kidx__segment *seg, const char *path,
-                     const kidx__qnode *root, const kidx__scorer *sc,
-                     kidx__topk *topk, uint64_t *total, size_t *column,
-                     char *errmsg) {
-  search s = {seg, path, sc, errmsg, column, NULL, 0, 0};
-  matcher *m;
+int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
+                     const kidx__scorer *sc, kidx__topk *topk,
+                     uint64_t *total, size_t *column, char *errmsg) {
+  search s;
   *total = 0;
-  int rc = build(&s, root, &m);
-  if (!rc)
-    rc = advance(&s, m, 0);
-  while (!rc && m->doc != END) {
-    double score;
-    uint32_t doc = m->doc;
-    if ((rc = score_doc(&s, m, doc, &score, NULL, NULL)))
-      break;
-    (*total)++;
-    kidx__topk_push(topk, score, doc);
-    rc = advance(&s, m, doc + 1);
+  int rc = search_begin(&s, snap, root, sc, column, errmsg);
+  for (size_t i = 0; i < snap->nsegs && !rc; i++) {
+    search_segment(&s, i);
+    matcher *m;
+    rc = build(&s, root, &m);
+    if (!rc)
+      rc = advance(&s, m, 0);
+    while (!rc && m->doc != END) {
+      uint32_t doc = m->doc;
+      /* Deleted documents are filtered here, at the root: whether a
+       * document matches never depends on another one. */
+      if (!kidx__bit_get(s.ref->dead, doc)) {
+        double score;
+        if ((rc = score_doc(&s, m, doc, &score, NULL, NULL)))
+          break;
+        (*total)++;
+        kidx__topk_push(topk, score, (uint32_t)(s.ref->base + doc));
+      }
+      rc = advance(&s, m, doc + 1);
+    }
+    free_matchers(&s);
   }
-  free_matchers(&s);
+  kidx__strmap_free(s.dfs);
   return rc;
 }
 
@@ -624,43 +772,52 @@ static int cmp_u32(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-int kidx__search_hits(const kidx__segment *seg, const char *path,
-                      const kidx__qnode *root, const kidx__scorer *sc,
-                      const uint32_t *docs, size_t n, kidx__buf *explain,
-                      kidx__buf *texts, kidx__buf *positions, char *errmsg) {
+int kidx__search_hits(const kidx__snapshot *snap, const kidx__qnode *root,
+                      const kidx__scorer *sc, const uint32_t *docs, size_t n,
+                      kidx__buf *explain, kidx__buf *texts,
+                      kidx__buf *positions, char *errmsg) {
   size_t column = 0;
-  search s = {seg, path, sc, errmsg, &column, NULL, 0, 0};
-  matcher *m;
-  int rc = build(&s, root, &m);
-  /* One pass: the documents come in increasing order, so each postings
-   * list is read once for the whole page instead of once per hit. */
-  for (size_t i = 0; i < n && !rc; i++) {
-    uint32_t doc = docs[i];
-    if ((rc = advance(&s, m, doc)))
-      break;
-    if (m->doc != doc) {
-      rc = kidx__err(errmsg, KIDX_ECORRUPT,
-                     "%s is damaged: a hit did not match again", path);
-      break;
-    }
-    double score;
-    if (explain && (rc = score_doc(&s, m, doc, &score, &explain[i], &texts[i])))
-      break;
-    if (positions) {
-      hits h = {&positions[i]};
-      kidx__buf *b = &positions[i];
-      if ((rc = collect_hits(&s, m, doc, &h)))
+  search s;
+  int rc = search_begin(&s, snap, root, sc, &column, errmsg);
+  /* One pass per segment: the documents come in increasing order, so each
+   * postings list is read once for the whole page instead of once per
+   * hit. */
+  size_t i = 0;
+  while (i < n && !rc) {
+    search_segment(&s, kidx__snapshot_seg_of(snap, docs[i]));
+    uint64_t end = s.ref->base + s.seg->ndocs;
+    matcher *m;
+    rc = build(&s, root, &m);
+    for (; i < n && docs[i] < end && !rc; i++) {
+      uint32_t doc = (uint32_t)(docs[i] - s.ref->base);
+      if ((rc = advance(&s, m, doc)))
         break;
-      /* Sorted and without duplicates (a word in two phrases). */
-      uint32_t *p = (uint32_t *)(void *)b->p;
-      size_t np = b->n / 4, k = 0;
-      qsort(p, np, sizeof *p, cmp_u32);
-      for (size_t j = 0; j < np; j++)
-        if (k == 0 || p[j] != p[k - 1])
-          p[k++] = p[j];
-      b->n = k * 4;
+      if (m->doc != doc) {
+        rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                       "%s is damaged: a hit did not match again", s.path);
+        break;
+      }
+      double score;
+      if (explain &&
+          (rc = score_doc(&s, m, doc, &score, &explain[i], &texts[i])))
+        break;
+      if (positions) {
+        hits h = {&positions[i]};
+        kidx__buf *b = &positions[i];
+        if ((rc = collect_hits(&s, m, doc, &h)))
+          break;
+        /* Sorted and without duplicates (a word in two phrases). */
+        uint32_t *p = (uint32_t *)(void *)b->p;
+        size_t np = b->n / 4, k = 0;
+        qsort(p, np, sizeof *p, cmp_u32);
+        for (size_t j = 0; j < np; j++)
+          if (k == 0 || p[j] != p[k - 1])
+            p[k++] = p[j];
+        b->n = k * 4;
+      }
     }
+    free_matchers(&s);
   }
-  free_matchers(&s);
+  kidx__strmap_free(s.dfs);
   return rc;
 }

@@ -16,10 +16,11 @@
 #include "kidx_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char *const section_names[KIDX__SEC_COUNT] = {
     "postings",         "terms",        "term text", "document lengths",
-    "document offsets", "document data"};
+    "document offsets", "document data", "ids"};
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
 
@@ -91,6 +92,38 @@ static int check_terms(kidx__segment *s, const char *path, char *errmsg) {
   return KIDX_OK;
 }
 
+/* Checks the id table: sorted by (hash, document), every document once,
+ * and each hash that of the document's id, so that lookups by id are
+ * exact. */
+static int check_ids(kidx__segment *s, const char *path, char *errmsg) {
+  const uint8_t *e = s->sec[KIDX__SEC_IDS];
+  uint8_t *seen = calloc(s->ndocs / 8 + 1, 1);
+  if (!seen)
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  uint64_t prev_hash = 0, prev_doc = 0;
+  int rc = KIDX_OK;
+  for (uint64_t i = 0; i < s->ndocs; i++, e += KIDX__ID_ENTRY) {
+    uint64_t h = kidx__get_u64(e);
+    uint32_t doc = kidx__get_u32(e + 8);
+    kidx__docinfo d;
+    if (doc >= s->ndocs || kidx__bit_get(seen, doc) ||
+        (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc)))) {
+      rc = corrupt(errmsg, path, "id table out of order");
+      break;
+    }
+    kidx__bit_set(seen, doc);
+    kidx__segment_doc(s, doc, &d); /* checked above */
+    if (kidx__hash_bytes(d.id, d.id_len) != h) {
+      rc = corrupt(errmsg, path, "id table does not match the documents");
+      break;
+    }
+    prev_hash = h;
+    prev_doc = doc;
+  }
+  free(seen);
+  return rc;
+}
+
 /* Checks the structure that lookups rely on. */
 static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
   int rc = check_terms(s, path, errmsg);
@@ -119,7 +152,7 @@ static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
     if (kidx__segment_doc(s, (uint32_t)d, &info) || info.id_len == 0)
       return corrupt(errmsg, path, "bad document record");
   }
-  return KIDX_OK;
+  return check_ids(s, path, errmsg);
 }
 
 int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
@@ -187,7 +220,8 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   }
   if (s->sec_len[KIDX__SEC_TERMINDEX] != (nblocks(s->nterms) + 1) * 16 ||
       s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 8 ||
-      s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 8) {
+      s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 8 ||
+      s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY) {
     rc = corrupt(errmsg, path, "section sizes do not match the counts");
     goto fail;
   }
@@ -320,4 +354,28 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
   out->deleted = 0;
   return KIDX_OK;
+}
+
+int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
+                          uint32_t *doc) {
+  const uint8_t *t = s->sec[KIDX__SEC_IDS];
+  uint64_t h = kidx__hash_bytes(id, len), lo = 0, hi = s->ndocs;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (kidx__get_u64(t + mid * KIDX__ID_ENTRY) < h)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  /* Every entry with this hash: almost always one at most. */
+  for (; lo < s->ndocs && kidx__get_u64(t + lo * KIDX__ID_ENTRY) == h; lo++) {
+    uint32_t d = kidx__get_u32(t + lo * KIDX__ID_ENTRY + 8);
+    kidx__docinfo info;
+    kidx__segment_doc(s, d, &info); /* verified at open */
+    if (info.id_len == len && memcmp(info.id, id, len) == 0) {
+      *doc = d;
+      return 1;
+    }
+  }
+  return 0;
 }

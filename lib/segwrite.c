@@ -1,19 +1,19 @@
 /*
- * segwrite.c -- writing an index file (format in doc/FORMAT.md; the reader
- * is segment.c).  Called by writer.c on commit: the committed index (minus
- * its deleted documents) and the in-memory batch are merged into one new
- * file, which writer.c then publishes with an atomic rename.
+ * segwrite.c -- writing a segment file (format in doc/FORMAT.md; the
+ * reader is segment.c).  Called by writer.c to flush the in-memory batch
+ * into a new segment, and to merge segments into one.
  *
- * Document numbers are reassigned densely: the base's live documents keep
- * their relative order and come first, then the batch's live documents.
- * Because every base number is below every batch number, each merged
- * postings list is simply the base's list followed by the batch's, both
- * renumbered.
+ * The inputs are segment files, each without the documents its deletion
+ * bitmap marks, and optionally the batch, in that order.  Document
+ * numbers are reassigned densely in input order, so each input's numbers
+ * are all below the next input's: a merged postings list is simply the
+ * inputs' lists one after the other, renumbered, and the term dictionary
+ * is a k-way merge of the inputs' sorted dictionaries.
  *
  * The postings section is streamed to the file term by term; the smaller
- * tables (terms, documents) are built in memory and written after it.  The
- * header, whose checksums are only known at the end, is written last over a
- * placeholder.
+ * tables (terms, documents, ids) are built in memory and written after it.
+ * The header, whose checksums are only known at the end, is written last
+ * over a placeholder.
  */
 #include "kidx_int.h"
 
@@ -21,18 +21,39 @@
 
 #define DROPPED UINT32_MAX
 
+/* Written bytes between two releases of the inputs' mapped pages: a merge
+ * reads its inputs front to back, so what lies behind is not needed again
+ * soon, and dropping it keeps the resident set near this much. */
+#define RELEASE_EVERY (32u << 20)
+
+typedef struct input {
+  const kidx__segment *seg; /* NULL: the batch */
+  const uint8_t *dead;      /* deletion bitmap, or NULL */
+  uint64_t ndocs;
+  uint32_t *map; /* input doc -> new doc, or DROPPED */
+  /* the current term, when `on` */
+  int on;
+  kidx__termcur cur;          /* segments */
+  kidx__term *mt;             /* the batch's sorted terms */
+  size_t nmt, j;              /* ... their count and the current one */
+  const kidx__term *term;     /* the current term */
+} input;
+
+typedef struct idrec {
+  uint64_t hash;
+  uint32_t doc;
+} idrec;
+
 typedef struct merge {
   kidx__wfile f;
   unsigned an_flags; /* analysis the terms were produced with */
   char *errmsg;
-  const kidx__segment *base;
-  const uint8_t *base_state; /* KIDX__BASE_* per base document */
-  const kidx_stamp *restamp;
+  input *in;
+  size_t nin;
   const kidx__memindex *mi;
-  uint32_t *base_map; /* base doc -> new doc or DROPPED */
-  uint32_t *mem_map;  /* batch doc -> new doc or DROPPED */
-  uint32_t ndocs;     /* documents in the new file */
+  uint32_t ndocs; /* documents in the new file */
   uint64_t nterms;
+  uint64_t released; /* output offset at the last release */
   kidx__buf list;    /* the merged list being built */
   kidx__buf terms;   /* the term blocks */
   kidx__buf index;   /* the block index */
@@ -42,6 +63,7 @@ typedef struct merge {
   size_t prev_len;
   uint32_t *pos; /* positions of one entry */
   size_t pos_cap;
+  idrec *ids; /* one per new document */
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   uint32_t sec_crc[KIDX__SEC_COUNT];
 } merge;
@@ -51,19 +73,24 @@ static int oom(merge *m) {
                    m->f.path);
 }
 
-/* Appends the renumbered live entries of one source list to m->list. */
-static int append_list(merge *m, const kidx__term *t, int in_file,
-                       uint64_t doc_limit, const uint32_t *map, uint64_t *base,
+static int damaged_input(merge *m, const input *in) {
+  (void)in;
+  return kidx__err(m->errmsg, KIDX_ECORRUPT,
+                   "damaged postings for a term while writing %s", m->f.path);
+}
+
+/* Appends the renumbered live entries of one input's list to m->list. */
+static int append_list(merge *m, const input *in, uint64_t *base,
                        uint32_t *df) {
+  const kidx__term *t = in->term;
   kidx__postings c;
   int rc = KIDX_OK;
-  if (in_file)
-    rc = kidx__postings_init_skips(&c, t->post, t->post_len, t->df, doc_limit);
+  if (in->seg)
+    rc = kidx__postings_init_skips(&c, t->post, t->post_len, t->df, in->ndocs);
   else
-    kidx__postings_init(&c, t->post, t->post_len, t->df, doc_limit);
+    kidx__postings_init(&c, t->post, t->post_len, t->df, in->ndocs);
   if (rc)
-    return kidx__err(m->errmsg, KIDX_ECORRUPT,
-                     "damaged postings for a term while writing %s", m->f.path);
+    return damaged_input(m, in);
   while ((rc = kidx__postings_next(&c)) == 1) {
     if (c.tf > m->pos_cap) {
       size_t cap = c.tf < 64 ? 64 : c.tf;
@@ -73,7 +100,7 @@ static int append_list(merge *m, const kidx__term *t, int in_file,
       m->pos = p;
       m->pos_cap = cap;
     }
-    uint32_t doc = map[c.doc];
+    uint32_t doc = in->map[c.doc];
     if (doc == DROPPED)
       continue; /* next() skips the unread positions */
     if ((rc = kidx__postings_positions(&c, m->pos)))
@@ -88,27 +115,12 @@ static int append_list(merge *m, const kidx__term *t, int in_file,
       return oom(m);
   }
   if (rc < 0)
-    return kidx__err(m->errmsg, KIDX_ECORRUPT,
-                     "damaged postings for a term while writing %s", m->f.path);
+    return damaged_input(m, in);
   return KIDX_OK;
 }
 
-/* Merges base term a and/or batch term b (either may be NULL; when both
- * are given they are the same term) into the new file. */
-static int emit_term(merge *m, const kidx__term *a, const kidx__term *b) {
-  uint64_t base = 0;
-  uint32_t df = 0;
-  int rc;
-  m->list.n = 0;
-  m->skips.n = 0;
-  if (a && (rc = append_list(m, a, 1, m->base->ndocs, m->base_map, &base, &df)))
-    return rc;
-  if (b && (rc = append_list(m, b, 0, kidx__memindex_ndocs(m->mi), m->mem_map,
-                             &base, &df)))
-    return rc;
-  if (df == 0)
-    return KIDX_OK; /* every document with this term was deleted */
-  const kidx__term *t = a ? a : b;
+/* Writes term t, whose merged list of df entries is in m->list. */
+static int emit_term(merge *m, const kidx__term *t, uint32_t df) {
   /* The list's skip table: one entry per full block but the last, as
    * deltas of (last document + 1, offset of the next entry). */
   uint64_t nskips = (df - 1) / KIDX__SKIP_BLOCK, prev_doc = 0, prev_off = 0;
@@ -151,6 +163,27 @@ static int emit_term(merge *m, const kidx__term *a, const kidx__term *b) {
   return kidx__wfile_write(&m->f, m->list.p, m->list.n);
 }
 
+/* Drops the inputs' resident pages every RELEASE_EVERY bytes written. */
+static void maybe_release(merge *m) {
+  if (m->f.offset - m->released < RELEASE_EVERY)
+    return;
+  m->released = m->f.offset;
+  for (size_t i = 0; i < m->nin; i++)
+    if (m->in[i].seg)
+      kidx__fs_map_release(&m->in[i].seg->map);
+}
+
+/* Moves input in to its next term. */
+static void input_next(input *in) {
+  if (in->seg) {
+    in->on = kidx__termcur_next(&in->cur);
+  } else {
+    in->j++;
+    in->on = in->j < in->nmt;
+    in->term = in->on ? &in->mt[in->j] : NULL;
+  }
+}
+
 static void section_begin(merge *m, int sec) {
   m->sec_off[sec] = m->f.offset;
   m->f.crc = 0;
@@ -162,36 +195,56 @@ static void section_end(merge *m, int sec) {
 }
 
 static int write_postings(merge *m) {
-  kidx__term *mt = NULL;
-  size_t nmt = 0, j = 0;
-  kidx__termcur cur;
-  int rc = kidx__memindex_terms(m->mi, &mt, &nmt);
-  if (rc)
-    return oom(m);
-  /* A merge of two sorted term sequences: the base's and the batch's. */
-  int in_base = m->base && kidx__termcur_seek(&cur, m->base, 0);
-  section_begin(m, KIDX__SEC_POSTINGS);
-  while (!rc && (in_base || j < nmt)) {
-    const kidx__term *bt = &cur.term;
-    int c = !in_base ? 1
-            : j >= nmt
-                ? -1
-                : kidx__term_cmp(bt->text, bt->len, mt[j].text, mt[j].len);
-    if (c < 0) {
-      rc = emit_term(m, bt, NULL);
-      in_base = kidx__termcur_next(&cur);
-    } else if (c > 0) {
-      rc = emit_term(m, NULL, &mt[j]);
-      j++;
+  int rc = KIDX_OK;
+  for (size_t i = 0; i < m->nin; i++) {
+    input *in = &m->in[i];
+    if (in->seg) {
+      in->on = kidx__termcur_seek(&in->cur, in->seg, 0);
+      in->term = &in->cur.term;
     } else {
-      rc = emit_term(m, bt, &mt[j]);
-      in_base = kidx__termcur_next(&cur);
-      j++;
+      if (kidx__memindex_terms(m->mi, &in->mt, &in->nmt))
+        return oom(m);
+      in->j = 0;
+      in->on = in->nmt > 0;
+      in->term = in->on ? &in->mt[0] : NULL;
     }
   }
-  free(mt);
-  if (rc)
-    return rc;
+  section_begin(m, KIDX__SEC_POSTINGS);
+  for (;;) {
+    /* The smallest current term; inputs are few (a merge takes about ten
+     * segments), so a linear scan beats a heap. */
+    const kidx__term *t = NULL;
+    for (size_t i = 0; i < m->nin; i++)
+      if (m->in[i].on &&
+          (!t || kidx__term_cmp(m->in[i].term->text, m->in[i].term->len,
+                                t->text, t->len) < 0))
+        t = m->in[i].term;
+    if (!t)
+      break;
+    /* t points into an input that moves on below: keep the text. */
+    char text[KIDX_MAX_TOKEN_BYTES];
+    kidx__term cur = *t;
+    memcpy(text, t->text, t->len);
+    cur.text = text;
+    uint64_t base = 0;
+    uint32_t df = 0;
+    m->list.n = 0;
+    m->skips.n = 0;
+    for (size_t i = 0; i < m->nin && !rc; i++) {
+      input *in = &m->in[i];
+      if (!in->on ||
+          kidx__term_cmp(in->term->text, in->term->len, text, cur.len) != 0)
+        continue;
+      rc = append_list(m, in, &base, &df);
+      input_next(in);
+    }
+    /* df == 0: every document with this term was deleted. */
+    if (!rc && df > 0)
+      rc = emit_term(m, &cur, df);
+    if (rc)
+      return rc;
+    maybe_release(m);
+  }
   section_end(m, KIDX__SEC_POSTINGS);
   /* Sentinel index entry: the ends of the blocks and of the postings. */
   if (kidx__buf_put_u64(&m->index, m->terms.n) ||
@@ -206,38 +259,40 @@ static int write_postings(merge *m) {
   return m->f.rc;
 }
 
-/* Calls fn for each live document in new-number order. */
-typedef int (*doc_fn)(merge *m, const kidx__docinfo *d, uint64_t *acc);
+/* Calls fn for each live document in new-number order, new number doc. */
+typedef int (*doc_fn)(merge *m, const kidx__docinfo *d, uint32_t doc,
+                      uint64_t *acc);
 
 static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
   kidx__docinfo d;
   int rc;
-  for (uint64_t i = 0; m->base && i < m->base->ndocs; i++) {
-    if (m->base_map[i] == DROPPED)
-      continue;
-    if (kidx__segment_doc(m->base, (uint32_t)i, &d))
-      return kidx__err(m->errmsg, KIDX_ECORRUPT,
-                       "damaged document table while writing %s", m->f.path);
-    if (m->base_state[i] == KIDX__BASE_RESTAMP)
-      d.stamp = m->restamp[i];
-    if ((rc = fn(m, &d, acc)))
-      return rc;
-  }
-  for (uint32_t i = 0; i < kidx__memindex_ndocs(m->mi); i++) {
-    if (m->mem_map[i] == DROPPED)
-      continue;
-    kidx__memindex_doc(m->mi, i, &d);
-    if ((rc = fn(m, &d, acc)))
-      return rc;
+  uint32_t doc = 0;
+  for (size_t i = 0; i < m->nin; i++) {
+    input *in = &m->in[i];
+    for (uint64_t k = 0; k < in->ndocs; k++) {
+      if (in->map[k] == DROPPED)
+        continue;
+      if (!in->seg)
+        kidx__memindex_doc(m->mi, (uint32_t)k, &d);
+      else if (kidx__segment_doc(in->seg, (uint32_t)k, &d))
+        return kidx__err(m->errmsg, KIDX_ECORRUPT,
+                         "damaged document table while writing %s",
+                         m->f.path);
+      if ((rc = fn(m, &d, doc++, acc)))
+        return rc;
+    }
+    maybe_release(m);
   }
   return KIDX_OK;
 }
 
-static int put_doclen(merge *m, const kidx__docinfo *d, uint64_t *acc) {
+static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
+                      uint64_t *acc) {
   uint8_t b[8];
   kidx__set_u32(b, d->title_tokens);
   kidx__set_u32(b + 4, d->body_tokens);
   *acc += (uint64_t)d->title_tokens + d->body_tokens;
+  m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
   return kidx__wfile_write(&m->f, b, 8);
 }
 
@@ -256,15 +311,19 @@ static uint64_t docdata_size(const kidx__docinfo *d) {
          kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8;
 }
 
-static int put_docoff(merge *m, const kidx__docinfo *d, uint64_t *acc) {
+static int put_docoff(merge *m, const kidx__docinfo *d, uint32_t doc,
+                      uint64_t *acc) {
   uint8_t b[8];
+  (void)doc;
   *acc += docdata_size(d);
   kidx__set_u64(b, *acc);
   return kidx__wfile_write(&m->f, b, 8);
 }
 
-static int put_docdata(merge *m, const kidx__docinfo *d, uint64_t *acc) {
+static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
+                       uint64_t *acc) {
   uint8_t v[10];
+  (void)doc;
   (void)acc;
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->id_len));
   kidx__wfile_write(&m->f, d->id, d->id_len);
@@ -277,6 +336,13 @@ static int put_docdata(merge *m, const kidx__docinfo *d, uint64_t *acc) {
                     kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
   kidx__set_u64(v, d->stamp.hash);
   return kidx__wfile_write(&m->f, v, 8);
+}
+
+static int cmp_idrec(const void *a, const void *b) {
+  const idrec *x = a, *y = b;
+  if (x->hash != y->hash)
+    return x->hash < y->hash ? -1 : 1;
+  return (x->doc > y->doc) - (x->doc < y->doc);
 }
 
 static int write_documents(merge *m, uint64_t *ntokens) {
@@ -297,6 +363,17 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   if ((rc = for_each_doc(m, put_docdata, NULL)))
     return rc;
   section_end(m, KIDX__SEC_DOCDATA);
+  /* The id table: documents by the hash of their id, for lookups by id
+   * that touch a few pages of this table instead of the stored text. */
+  qsort(m->ids, m->ndocs, sizeof *m->ids, cmp_idrec);
+  section_begin(m, KIDX__SEC_IDS);
+  for (uint32_t i = 0; i < m->ndocs; i++) {
+    uint8_t e[KIDX__ID_ENTRY];
+    kidx__set_u64(e, m->ids[i].hash);
+    kidx__set_u32(e + 8, m->ids[i].doc);
+    kidx__wfile_write(&m->f, e, sizeof e);
+  }
+  section_end(m, KIDX__SEC_IDS);
   return m->f.rc;
 }
 
@@ -323,47 +400,61 @@ static int write_header(merge *m, uint64_t ntokens) {
   return kidx__wfile_pwrite(&m->f, 0, h, sizeof h);
 }
 
-/* Builds the old -> new document number maps. */
-static int build_maps(merge *m, const uint8_t *deleted) {
-  uint64_t nbase = m->base ? m->base->ndocs : 0;
-  uint32_t nmem = kidx__memindex_ndocs(m->mi);
+/* Sets up the inputs and their old -> new document number maps. */
+static int build_maps(merge *m, const kidx__segsrc *src, size_t n) {
   uint64_t next = 0;
-  m->base_map = malloc((nbase ? nbase : 1) * sizeof *m->base_map);
-  m->mem_map = malloc((nmem ? nmem : 1) * sizeof *m->mem_map);
-  if (!m->base_map || !m->mem_map)
+  m->in = calloc(n + 1, sizeof *m->in);
+  if (!m->in)
     return oom(m);
-  for (uint64_t i = 0; i < nbase; i++)
-    m->base_map[i] = deleted[i] == KIDX__BASE_DROP ? DROPPED : (uint32_t)next++;
-  for (uint32_t i = 0; i < nmem; i++) {
-    kidx__docinfo d;
-    kidx__memindex_doc(m->mi, i, &d);
-    m->mem_map[i] = d.deleted ? DROPPED : (uint32_t)next++;
+  for (size_t i = 0; i <= n; i++) {
+    input *in = &m->in[m->nin];
+    if (i < n) {
+      in->seg = src[i].seg;
+      in->dead = src[i].dead;
+      in->ndocs = in->seg->ndocs;
+    } else if (m->mi) {
+      in->ndocs = kidx__memindex_ndocs(m->mi);
+    } else {
+      break;
+    }
+    m->nin++;
+    in->map = malloc((in->ndocs ? in->ndocs : 1) * sizeof *in->map);
+    if (!in->map)
+      return oom(m);
+    for (uint64_t k = 0; k < in->ndocs; k++) {
+      int gone;
+      if (in->seg) {
+        gone = kidx__bit_get(in->dead, k);
+      } else {
+        kidx__docinfo d;
+        kidx__memindex_doc(m->mi, (uint32_t)k, &d);
+        gone = d.deleted;
+      }
+      in->map[k] = gone ? DROPPED : (uint32_t)next++;
+      if (next >= UINT32_MAX)
+        return kidx__err(m->errmsg, KIDX_ETOOBIG,
+                         "too many documents for one segment (limit %u)",
+                         UINT32_MAX - 1);
+    }
   }
-  if (next >= UINT32_MAX)
-    return kidx__err(m->errmsg, KIDX_ETOOBIG,
-                     "too many documents for one index (limit %u)",
-                     UINT32_MAX - 1);
   m->ndocs = (uint32_t)next;
-  return KIDX_OK;
+  m->ids = malloc((next ? next : 1) * sizeof *m->ids);
+  return m->ids ? KIDX_OK : oom(m);
 }
 
-int kidx__segment_write(const char *path, const kidx__segment *base,
-                        const uint8_t *deleted, const kidx_stamp *restamp,
+int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
                         const kidx__memindex *mi, unsigned an_flags,
-                        char *errmsg) {
+                        uint64_t *ndocs, char *errmsg) {
   merge m;
   memset(&m, 0, sizeof m);
-  m.base_state = deleted;
-  m.restamp = restamp;
   m.an_flags = an_flags;
   m.errmsg = errmsg;
-  m.base = base;
   m.mi = mi;
   uint64_t ntokens = 0;
   uint8_t placeholder[KIDX__HEADER_SIZE] = {0};
   int rc = kidx__wfile_open(&m.f, path, errmsg);
   if (!rc)
-    rc = build_maps(&m, deleted);
+    rc = build_maps(&m, src, n);
   if (!rc)
     rc = kidx__wfile_write(&m.f, placeholder, sizeof placeholder);
   if (!rc)
@@ -375,8 +466,15 @@ int kidx__segment_write(const char *path, const kidx__segment *base,
   int close_rc = kidx__wfile_close(&m.f, rc == KIDX_OK);
   if (!rc)
     rc = close_rc;
-  free(m.base_map);
-  free(m.mem_map);
+  for (size_t i = 0; i < m.nin; i++) {
+    free(m.in[i].map);
+    free(m.in[i].mt);
+    if (m.in[i].seg)
+      kidx__fs_map_release(&m.in[i].seg->map);
+  }
+  *ndocs = m.ndocs;
+  free(m.in);
+  free(m.ids);
   free(m.pos);
   kidx__buf_free(&m.list);
   kidx__buf_free(&m.terms);

@@ -27,6 +27,10 @@ struct kidx__strmap {
   kidx__buf keys;
 };
 
+size_t kidx__strmap_bytes(const kidx__strmap *m) {
+  return sizeof *m + (m->mask + 1) * sizeof *m->slots + m->keys.cap;
+}
+
 int kidx__strmap_new(kidx__strmap **out) {
   kidx__strmap *m = calloc(1, sizeof *m);
   if (!m) {

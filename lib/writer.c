@@ -2,36 +2,57 @@
  * writer.c -- the public write API: kidx_writer.  Top of the dependency
  * order, with reader.c.
  *
- * A writer holds the directory's lock file, the committed index file
- * mapped as its "base", a map from the base's document ids to their
- * numbers, a byte per base document saying whether the pending batch
- * deletes (or replaces) it, and the batch itself (memindex.c).  Commit
- * merges base and batch into a new file (segwrite.c) under a temporary
- * name and publishes it with an atomic rename (fs.c); then the new file
- * becomes the base.  Until that rename, readers -- and a crash -- see only
- * the previous commit.
+ * A writer holds the directory's lock file, the index's segments (a
+ * snapshot, snapshot.c: those of the last commit plus any written since),
+ * their deletion bitmaps, and the batch being built in memory
+ * (memindex.c).  It changes the index in the way of Lucene's IndexWriter:
+ *
+ *   - Adding a document puts it in the batch.  When the batch's memory
+ *     passes the RAM budget, it is written out as a new segment (a flush,
+ *     segwrite.c) and a new batch starts.
+ *   - Deleting or replacing a document of a segment sets its bit in the
+ *     segment's deletion bitmap; segment files never change.
+ *   - After a flush and at commit, the merge policy merges segments of
+ *     about the same size, ten at a time, so that their number stays
+ *     logarithmic in the size of the index; and rewrites a segment that
+ *     has lost a quarter of its documents, to reclaim their space.
+ *   - Commit flushes the batch, then writes the list of segments and their
+ *     deletions to MANIFEST.tmp and renames it over MANIFEST (manifest.c,
+ *     fs.c).  Until that rename, readers -- and a crash -- see only the
+ *     previous commit: the segment files written since are not listed
+ *     anywhere.  After it, files no commit lists any more are removed.
+ *
+ * Leftovers of a writer that died (segments it wrote but never committed,
+ * a MANIFEST.tmp) are removed by the next writer when it opens.
  */
 #include "kidx_int.h"
 
 #include <stdlib.h>
 
-#define NO_DOC UINT32_MAX
+/* Default RAM budget of the batch, as documented in kidx.h. */
+#define DEFAULT_RAM_BUDGET ((size_t)64 << 20)
+#define DEFAULT_MERGE_FACTOR 10u
+/* Segments below this size all count as the smallest level, so that tiny
+ * flushes do not spread over many levels. */
+#define LEVEL_FLOOR ((uint64_t)1 << 20)
 
 struct kidx_writer {
   int open;
   char *dir;
-  char *path;     /* dir/index.kidx */
-  char *tmp_path; /* dir/index.kidx.tmp */
+  char *manifest;     /* dir/MANIFEST */
+  char *manifest_tmp; /* dir/MANIFEST.tmp */
   int lock_fd;
-  int have_base;
-  kidx__segment base;
-  kidx__strmap *base_ids; /* id -> base document number */
-  uint8_t *deleted;       /* per base document: KIDX__BASE_* */
-  kidx_stamp *restamp;    /* per base document, once one is restamped */
+  int have_snap;
+  kidx__snapshot snap; /* the segments, committed or not */
+  uint64_t *published; /* segment numbers the last commit lists */
+  size_t npublished;
   kidx__memindex *mi;
   unsigned an_flags; /* the index's analysis (KIDX__AN_*) */
   int an_set;        /* chosen with kidx_writer_set_analyzer */
   uint64_t pending;  /* adds and deletes since the last commit */
+  int changed;       /* segments or deletions differ from the last commit */
+  size_t ram_budget;
+  unsigned merge_factor;
   char errmsg[KIDX__ERRMSG_MAX];
 };
 
@@ -43,6 +64,8 @@ kidx_status kidx_writer_new(kidx_writer **out) {
   if (!w)
     return KIDX_ENOMEM;
   w->lock_fd = -1;
+  w->ram_budget = DEFAULT_RAM_BUDGET;
+  w->merge_factor = DEFAULT_MERGE_FACTOR;
   kidx__analyzer_flags(NULL, &w->an_flags);
   return KIDX_OK;
 }
@@ -64,74 +87,156 @@ kidx_status kidx_writer_set_analyzer(kidx_writer *w, const kidx_analyzer *a) {
   return KIDX_OK;
 }
 
-/* Drops the base and the batch (not the lock). */
-static void reset_state(kidx_writer *w) {
-  if (w->have_base)
-    kidx__segment_close(&w->base);
-  w->have_base = 0;
-  kidx__strmap_free(w->base_ids);
-  w->base_ids = NULL;
-  free(w->deleted);
-  w->deleted = NULL;
-  free(w->restamp);
-  w->restamp = NULL;
-  kidx__memindex_free(w->mi);
-  w->mi = NULL;
-  w->pending = 0;
+kidx_status kidx_writer_set_ram_budget(kidx_writer *w, size_t bytes) {
+  if (!w)
+    return KIDX_EINVAL;
+  w->errmsg[0] = 0;
+  if (bytes < KIDX_MIN_RAM_BUDGET)
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "RAM budget must be at least %u bytes (got %zu)",
+                     (unsigned)KIDX_MIN_RAM_BUDGET, bytes);
+  w->ram_budget = bytes;
+  return KIDX_OK;
 }
 
-/* Back to the state after kidx_writer_new: no base, no batch, no lock. */
+kidx_status kidx_writer_set_merge_factor(kidx_writer *w, unsigned factor) {
+  if (!w)
+    return KIDX_EINVAL;
+  w->errmsg[0] = 0;
+  if (factor < 2 || factor > 1000)
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "merge factor must be 2 to 1000 (got %u)", factor);
+  w->merge_factor = factor;
+  return KIDX_OK;
+}
+
+/* ---- files ---- */
+
+typedef struct cleanup_ctx {
+  kidx_writer *w;
+  const uint64_t *keep; /* sorted */
+  size_t nkeep;
+} cleanup_ctx;
+
+static void cleanup_one(void *ctx, const char *name) {
+  cleanup_ctx *c = ctx;
+  uint64_t number;
+  if (!kidx__segment_number(name, &number))
+    return;
+  size_t lo = 0, hi = c->nkeep;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->keep[mid] < number)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < c->nkeep && c->keep[lo] == number)
+    return;
+  char *path = kidx__path_join(c->w->dir, name);
+  if (path)
+    kidx__fs_remove(path);
+  free(path);
+}
+
+/* Removes the segment files the last commit does not list, and a
+ * MANIFEST.tmp.  Only the lock holder may: the files are either leftovers
+ * of a dead writer, or this writer's own uncommitted or merged-away
+ * segments.  A reader that mapped one keeps its mapping.  Best effort: a
+ * file that stays is removed by a later writer. */
+static void cleanup(kidx_writer *w) {
+  cleanup_ctx c = {w, w->published, w->npublished};
+  char msg[KIDX__ERRMSG_MAX];
+  kidx__fs_remove(w->manifest_tmp);
+  kidx__fs_list(w->dir, cleanup_one, &c, msg);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Records the writer's current segments as the published ones. */
+static int set_published(kidx_writer *w) {
+  uint64_t *p = malloc((w->snap.nsegs ? w->snap.nsegs : 1) * sizeof *p);
+  if (!p)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < w->snap.nsegs; i++)
+    p[i] = w->snap.segs[i].number;
+  qsort(p, w->snap.nsegs, sizeof *p, cmp_u64);
+  free(w->published);
+  w->published = p;
+  w->npublished = w->snap.nsegs;
+  return KIDX_OK;
+}
+
+/* ---- state ---- */
+
+/* Back to the state after kidx_writer_new: no segments, no batch, no
+ * lock.  Uncommitted segment files are removed first. */
 static void release(kidx_writer *w) {
-  reset_state(w);
+  if (w->open)
+    cleanup(w);
+  if (w->have_snap)
+    kidx__snapshot_close(&w->snap);
+  w->have_snap = 0;
+  kidx__memindex_free(w->mi);
+  w->mi = NULL;
+  free(w->published);
+  w->published = NULL;
+  w->npublished = 0;
+  w->pending = 0;
+  w->changed = 0;
   kidx__fs_unlock(w->lock_fd);
   w->lock_fd = -1;
   free(w->dir);
-  free(w->path);
-  free(w->tmp_path);
-  w->dir = w->path = w->tmp_path = NULL;
+  free(w->manifest);
+  free(w->manifest_tmp);
+  w->dir = w->manifest = w->manifest_tmp = NULL;
   w->open = 0;
 }
 
-/* Maps the committed index (if any) and starts an empty batch on it. */
-static int load_base(kidx_writer *w) {
-  int rc = kidx__segment_open(&w->base, w->path, w->errmsg);
+/* Opens the last commit (if any) and starts an empty batch. */
+static int load(kidx_writer *w) {
+  int rc = kidx__snapshot_open(&w->snap, w->dir, w->errmsg);
   if (rc == KIDX_ENOINDEX) {
+    /* A new index: no segments yet. */
     w->errmsg[0] = 0;
+    memset(&w->snap, 0, sizeof w->snap);
+    size_t n = strlen(w->dir) + 1;
+    if (!(w->snap.dir = malloc(n)))
+      return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+    memcpy(w->snap.dir, w->dir, n);
+    w->snap.next_segment = 1;
+    w->snap.an_flags = w->an_flags;
+    w->changed = 1; /* the first commit creates the manifest */
   } else if (rc) {
     return rc;
-  } else {
-    w->have_base = 1;
-    if (w->an_set && w->an_flags != w->base.an_flags) {
-      char diff[256];
-      kidx__analyzer_describe_diff(w->base.an_flags, w->an_flags, diff,
-                                   sizeof diff);
-      return kidx__err(w->errmsg, KIDX_EINVAL,
-                       "the index at %s was created with %s; the analysis "
-                       "of an index cannot change (delete it to rebuild)",
-                       w->dir, diff);
-    }
-    w->an_flags = w->base.an_flags;
+  } else if (w->an_set && w->an_flags != w->snap.an_flags) {
+    char diff[256];
+    kidx__analyzer_describe_diff(w->snap.an_flags, w->an_flags, diff,
+                                 sizeof diff);
+    kidx__snapshot_close(&w->snap);
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "the index at %s was created with %s; the analysis "
+                     "of an index cannot change (delete it to rebuild)",
+                     w->dir, diff);
   }
-  if (kidx__memindex_new(&w->mi, w->an_flags) || kidx__strmap_new(&w->base_ids))
+  w->have_snap = 1;
+  w->an_flags = w->snap.an_flags;
+  if ((rc = set_published(w)))
+    return rc;
+  if (kidx__memindex_new(&w->mi, w->an_flags))
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-  uint64_t n = w->have_base ? w->base.ndocs : 0;
-  w->deleted = calloc(n ? n : 1, 1);
-  if (!w->deleted)
-    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-  for (uint64_t d = 0; d < n; d++) {
-    kidx__docinfo info;
-    uint32_t old;
-    int found;
-    kidx__segment_doc(&w->base, (uint32_t)d, &info); /* verified at open */
-    if (kidx__strmap_upsert(w->base_ids, info.id, info.id_len, (uint32_t)d,
-                            &old, &found))
-      return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-    if (found)
-      return kidx__err(w->errmsg, KIDX_ECORRUPT,
-                       "%s is damaged: document id '%.*s' appears twice",
-                       w->path, (int)info.id_len, info.id);
-  }
   return KIDX_OK;
+}
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p)
+    memcpy(p, s, n);
+  return p;
 }
 
 kidx_status kidx_writer_open(kidx_writer *w, const char *dir) {
@@ -146,23 +251,22 @@ kidx_status kidx_writer_open(kidx_writer *w, const char *dir) {
   if (rc)
     return rc;
   char *lock = kidx__path_join(dir, KIDX__LOCK_FILE);
-  w->dir = malloc(strlen(dir) + 1);
-  w->path = kidx__path_join(dir, KIDX__INDEX_FILE);
-  w->tmp_path = kidx__path_join(dir, KIDX__INDEX_FILE ".tmp");
-  if (!lock || !w->dir || !w->path || !w->tmp_path) {
+  w->dir = dup_str(dir);
+  w->manifest = kidx__path_join(dir, KIDX__MANIFEST_FILE);
+  w->manifest_tmp = kidx__path_join(dir, KIDX__MANIFEST_TMP);
+  if (!lock || !w->dir || !w->manifest || !w->manifest_tmp) {
     rc = kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
     goto fail;
   }
-  memcpy(w->dir, dir, strlen(dir) + 1);
   if ((rc = kidx__fs_lock(lock, &w->lock_fd, w->errmsg)))
     goto fail;
-  /* Holding the lock, any temporary file is a leftover of a writer that
-   * died before publishing: it was never visible, so remove it. */
-  kidx__fs_remove(w->tmp_path);
-  if ((rc = load_base(w)))
+  if ((rc = load(w)))
     goto fail;
   free(lock);
   w->open = 1;
+  /* Holding the lock, files the commit does not list are leftovers of a
+   * writer that died before publishing: never visible, so remove them. */
+  cleanup(w);
   return KIDX_OK;
 fail:
   free(lock);
@@ -181,6 +285,216 @@ static int check_open(kidx_writer *w) {
                      "the writer (the last commit is intact)",
                      kidx_strerror((kidx_status)rc));
   return KIDX_OK;
+}
+
+/* ---- segments: flush and merge ---- */
+
+/* Writes a segment from src[0..n) and/or the batch, opens it and appends
+ * it to the writer's segments (the sources are the caller's to drop).
+ * *added says whether a segment was added: not when nothing was live. */
+static int write_segment(kidx_writer *w, const kidx__segsrc *src, size_t n,
+                         const kidx__memindex *mi, int *added) {
+  char name[KIDX__SEGNAME_MAX];
+  uint64_t number = w->snap.next_segment, ndocs = 0;
+  *added = 0;
+  kidx__segment_name(number, name);
+  char *path = kidx__path_join(w->dir, name);
+  kidx__segref *segs =
+      realloc(w->snap.segs, (w->snap.nsegs + 1) * sizeof *segs);
+  if (!path || !segs) {
+    free(path);
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  }
+  w->snap.segs = segs;
+  int rc = kidx__segment_write(path, src, n, mi, w->an_flags, &ndocs,
+                               w->errmsg);
+  if (!rc && ndocs == 0) {
+    kidx__fs_remove(path);
+    free(path);
+    return KIDX_OK;
+  }
+  kidx__segref *r = &segs[w->snap.nsegs];
+  memset(r, 0, sizeof *r);
+  if (!rc)
+    rc = kidx__segment_open(&r->seg, path, w->errmsg);
+  if (rc) {
+    kidx__fs_remove(path);
+    free(path);
+    return rc;
+  }
+  r->path = path;
+  r->number = number;
+  w->snap.nsegs++;
+  w->snap.next_segment++;
+  w->changed = 1;
+  *added = 1;
+  return kidx__snapshot_update(&w->snap, w->errmsg);
+}
+
+/* Writes the batch out as a segment and starts a new one. */
+static int flush(kidx_writer *w) {
+  if (kidx__memindex_ndocs(w->mi) == 0)
+    return KIDX_OK;
+  kidx__memindex *fresh;
+  if (kidx__memindex_new(&fresh, w->an_flags))
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  int added;
+  int rc = write_segment(w, NULL, 0, w->mi, &added);
+  if (rc) {
+    kidx__memindex_free(fresh);
+    return rc; /* the batch is intact: the caller may retry */
+  }
+  kidx__memindex_free(w->mi);
+  w->mi = fresh;
+  return KIDX_OK;
+}
+
+/* Merges the segments whose indexes are in which[0..n) (increasing) into
+ * one new segment, which replaces them at the end of the list. */
+static int merge(kidx_writer *w, const size_t *which, size_t n) {
+  kidx__segsrc *src = malloc((n ? n : 1) * sizeof *src);
+  if (!src)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    src[i] = (kidx__segsrc){&w->snap.segs[which[i]].seg,
+                            w->snap.segs[which[i]].dead};
+  int added;
+  int rc = write_segment(w, src, n, NULL, &added);
+  free(src);
+  if (rc)
+    return rc;
+  /* Drop the sources (which[] is increasing, and the new segment, if any,
+   * is last, after all of them).  Their files stay until the next commit
+   * no longer lists them. */
+  size_t out = 0, k = 0;
+  for (size_t i = 0; i < w->snap.nsegs; i++) {
+    kidx__segref *r = &w->snap.segs[i];
+    if (k < n && which[k] == i) {
+      k++;
+      kidx__segment_close(&r->seg);
+      free(r->path);
+      free(r->dead);
+      continue;
+    }
+    w->snap.segs[out++] = *r;
+  }
+  w->snap.nsegs = out;
+  w->changed = 1;
+  return kidx__snapshot_update(&w->snap, w->errmsg);
+}
+
+/* A segment's size as the merge policy sees it: its bytes, less the
+ * share of its deleted documents. */
+static uint64_t live_bytes(const kidx__segref *r) {
+  if (r->seg.ndocs == 0)
+    return 0;
+  return (uint64_t)((double)r->seg.map.size *
+                    (double)(r->seg.ndocs - r->ndead) /
+                    (double)r->seg.ndocs);
+}
+
+static unsigned level_of(const kidx_writer *w, const kidx__segref *r) {
+  unsigned level = 0;
+  for (uint64_t b = live_bytes(r); b >= LEVEL_FLOOR * w->merge_factor;
+       b /= w->merge_factor)
+    level++;
+  return level;
+}
+
+/* The merge policy (a logarithmic one, as Lucene's LogByteSizeMergePolicy):
+ * segments are grouped in levels by size, each level merge_factor times
+ * larger than the one below; whenever a level holds merge_factor segments
+ * they are merged into one of the next level.  So at most merge_factor - 1
+ * segments sit on each of the O(log size) levels.  A segment with a
+ * quarter of its documents deleted is rewritten on its own. */
+static int maybe_merge(kidx_writer *w) {
+  size_t *which = malloc((w->snap.nsegs + 1) * sizeof *which);
+  int rc = KIDX_OK;
+  if (!which)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  for (int again = 1; again && !rc;) {
+    again = 0;
+    size_t nsegs = w->snap.nsegs;
+    for (unsigned level = 0; level < 64 && !again; level++) {
+      size_t n = 0;
+      for (size_t i = 0; i < nsegs && n < w->merge_factor; i++)
+        if (level_of(w, &w->snap.segs[i]) == level)
+          which[n++] = i;
+      if (n == w->merge_factor) {
+        rc = merge(w, which, n);
+        again = 1;
+      }
+    }
+    for (size_t i = 0; i < w->snap.nsegs && !again && !rc; i++) {
+      const kidx__segref *r = &w->snap.segs[i];
+      if (r->ndead > 0 && r->ndead * 4 >= r->seg.ndocs) {
+        which[0] = i;
+        rc = merge(w, which, 1);
+        again = 1;
+      }
+    }
+    /* Each merge leaves fewer segments, so this ends; the array was sized
+     * for the segment count at the start. */
+  }
+  free(which);
+  return rc;
+}
+
+/* ---- documents ---- */
+
+/* The batch's memory is over budget: flush it, and merge. */
+static int after_add(kidx_writer *w) {
+  if (kidx__memindex_bytes(w->mi) < w->ram_budget)
+    return KIDX_OK;
+  int rc = flush(w);
+  if (!rc)
+    rc = maybe_merge(w);
+  /* The mapped segments were read by lookups and merges: give their pages
+   * back, so that the resident set stays near the budget. */
+  for (size_t i = 0; i < w->snap.nsegs; i++)
+    kidx__fs_map_release(&w->snap.segs[i].seg.map);
+  return rc;
+}
+
+/* Makes sure segment seg has a deletion bitmap, so that marking a
+ * document deleted cannot fail afterwards. */
+static int need_bitmap(kidx_writer *w, size_t seg) {
+  kidx__segref *r = &w->snap.segs[seg];
+  if (!r->dead && !(r->dead = calloc((size_t)(r->seg.ndocs / 8 + 1), 1)))
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  return KIDX_OK;
+}
+
+/* Marks local document doc of segment seg (with a bitmap) deleted. */
+static void mark_deleted(kidx_writer *w, size_t seg, uint32_t doc) {
+  kidx__segref *r = &w->snap.segs[seg];
+  if (!kidx__bit_get(r->dead, doc)) {
+    kidx__bit_set(r->dead, doc);
+    r->ndead++;
+    w->snap.live--;
+    w->changed = 1;
+  }
+}
+
+static int add_doc(kidx_writer *w, const char *id, size_t id_len,
+                   const char *title, size_t title_len, const char *body,
+                   size_t body_len, const kidx_stamp *stamp) {
+  size_t seg = 0;
+  uint32_t doc = 0, replaced;
+  int in_seg = kidx__snapshot_find_id(&w->snap, id, id_len, &seg, &doc);
+  /* The bitmap first, so that a failure leaves nothing half done. */
+  int rc = in_seg ? need_bitmap(w, seg) : KIDX_OK;
+  if (rc)
+    return rc;
+  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body,
+                              body_len, stamp, &replaced);
+  if (rc)
+    return kidx__err(w->errmsg, rc, "cannot add document '%.*s': %s",
+                     (int)id_len, id, kidx_strerror((kidx_status)rc));
+  if (in_seg)
+    mark_deleted(w, seg, doc); /* replaced by the batch's copy */
+  w->pending++;
+  return after_add(w);
 }
 
 kidx_status kidx_writer_add(kidx_writer *w, const char *id, size_t id_len,
@@ -210,31 +524,30 @@ kidx_status kidx_writer_add_stamped(kidx_writer *w, const char *id,
   if (title_len > UINT32_MAX - 2 || body_len > UINT32_MAX - 2 - title_len)
     return kidx__err(w->errmsg, KIDX_ETOOBIG,
                      "document '%.*s' is larger than 4 GiB", (int)id_len, id);
-  uint32_t replaced;
-  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body, body_len,
-                          stamp, &replaced);
-  if (rc)
-    return kidx__err(w->errmsg, rc, "cannot add document '%.*s': %s",
-                     (int)id_len, id, kidx_strerror((kidx_status)rc));
-  uint32_t d;
-  if (kidx__strmap_get(w->base_ids, id, id_len, &d))
-    w->deleted[d] = KIDX__BASE_DROP; /* replaced on commit */
-  w->pending++;
-  return KIDX_OK;
+  return add_doc(w, id, id_len, title, title_len, body, body_len, stamp);
 }
 
-/* The live base document with this id: 1 and *doc, or 0. */
-static int base_live(const kidx_writer *w, const char *id, size_t id_len,
-                     uint32_t *doc) {
-  return kidx__strmap_get(w->base_ids, id, id_len, doc) &&
-         w->deleted[*doc] != KIDX__BASE_DROP;
+/* The live document with this id, in the batch (*seg = SIZE_MAX) or in
+ * segment *seg: 1 and its record, or 0. */
+static int find_doc(const kidx_writer *w, const char *id, size_t id_len,
+                    size_t *seg, uint32_t *doc, kidx__docinfo *d) {
+  if (!id)
+    return 0;
+  if (kidx__memindex_find(w->mi, id, id_len, doc)) {
+    *seg = SIZE_MAX;
+    kidx__memindex_doc(w->mi, *doc, d);
+    return 1;
+  }
+  if (kidx__snapshot_find_id(&w->snap, id, id_len, seg, doc)) {
+    kidx__segment_doc(&w->snap.segs[*seg].seg, *doc, d); /* verified */
+    return 1;
+  }
+  return 0;
 }
 
-/* Base document doc as the next commit will write it. */
-static void base_doc(const kidx_writer *w, uint32_t doc, kidx__docinfo *d) {
-  kidx__segment_doc(&w->base, doc, d); /* verified at open */
-  if (w->deleted[doc] == KIDX__BASE_RESTAMP)
-    d->stamp = w->restamp[doc];
+static int not_found(kidx_writer *w, const char *id, size_t id_len) {
+  return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
+                   (int)id_len, id ? id : "");
 }
 
 kidx_status kidx_writer_stamp(kidx_writer *w, const char *id, size_t id_len,
@@ -244,15 +557,11 @@ kidx_status kidx_writer_stamp(kidx_writer *w, const char *id, size_t id_len,
   int rc = check_open(w);
   if (rc)
     return rc;
+  size_t seg;
   uint32_t doc;
   kidx__docinfo d;
-  if (id && kidx__memindex_find(w->mi, id, id_len, &doc))
-    kidx__memindex_doc(w->mi, doc, &d);
-  else if (id && base_live(w, id, id_len, &doc))
-    base_doc(w, doc, &d);
-  else
-    return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
-                     (int)id_len, id ? id : "");
+  if (!find_doc(w, id, id_len, &seg, &doc, &d))
+    return not_found(w, id, id_len);
   *out = d.stamp;
   return KIDX_OK;
 }
@@ -264,21 +573,21 @@ kidx_status kidx_writer_restamp(kidx_writer *w, const char *id, size_t id_len,
   int rc = check_open(w);
   if (rc)
     return rc;
+  size_t seg;
   uint32_t doc;
-  if (id && kidx__memindex_find(w->mi, id, id_len, &doc)) {
+  kidx__docinfo d;
+  if (!find_doc(w, id, id_len, &seg, &doc, &d))
+    return not_found(w, id, id_len);
+  if (seg == SIZE_MAX) {
     kidx__memindex_restamp(w->mi, doc, stamp);
-  } else if (id && base_live(w, id, id_len, &doc)) {
-    if (!w->restamp &&
-        !(w->restamp = calloc(w->base.ndocs, sizeof *w->restamp)))
-      return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-    w->restamp[doc] = *stamp;
-    w->deleted[doc] = KIDX__BASE_RESTAMP;
-  } else {
-    return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
-                     (int)id_len, id ? id : "");
+    w->pending++;
+    return KIDX_OK;
   }
-  w->pending++;
-  return KIDX_OK;
+  /* Segments never change: the document is added again, from its stored
+   * text, with the new stamp (analysis is deterministic, so its postings
+   * come out the same), replacing the old copy. */
+  return add_doc(w, d.id, d.id_len, d.title, d.title_len, d.body, d.body_len,
+                 stamp);
 }
 
 kidx_status kidx_writer_foreach(kidx_writer *w,
@@ -292,12 +601,15 @@ kidx_status kidx_writer_foreach(kidx_writer *w,
   if (rc)
     return rc;
   kidx__docinfo d;
-  for (uint64_t i = 0; w->have_base && i < w->base.ndocs; i++) {
-    if (w->deleted[i] == KIDX__BASE_DROP)
-      continue;
-    base_doc(w, (uint32_t)i, &d);
-    if (fn(ctx, d.id, d.id_len, &d.stamp))
-      return KIDX_OK;
+  for (size_t s = 0; s < w->snap.nsegs; s++) {
+    const kidx__segref *r = &w->snap.segs[s];
+    for (uint64_t i = 0; i < r->seg.ndocs; i++) {
+      if (kidx__bit_get(r->dead, i))
+        continue;
+      kidx__segment_doc(&r->seg, (uint32_t)i, &d); /* verified at open */
+      if (fn(ctx, d.id, d.id_len, &d.stamp))
+        return KIDX_OK;
+    }
   }
   for (uint32_t i = 0; i < kidx__memindex_ndocs(w->mi); i++) {
     kidx__memindex_doc(w->mi, i, &d);
@@ -319,15 +631,73 @@ kidx_status kidx_writer_delete(kidx_writer *w, const char *id, size_t id_len) {
     return rc;
   if (!id || id_len == 0)
     return kidx__err(w->errmsg, KIDX_EINVAL, "empty document id");
-  int in_batch = kidx__memindex_delete(w->mi, id, id_len) == KIDX_OK;
-  uint32_t d;
-  int in_base = base_live(w, id, id_len, &d);
-  if (in_base)
-    w->deleted[d] = KIDX__BASE_DROP;
-  if (!in_batch && !in_base)
-    return kidx__err(w->errmsg, KIDX_ENOTFOUND, "no document with id '%.*s'",
-                     (int)id_len, id);
+  size_t seg;
+  uint32_t doc;
+  /* An id is live in one place at most: the batch replaced any segment
+   * copy when it was added. */
+  if (kidx__memindex_delete(w->mi, id, id_len) == KIDX_OK) {
+    w->pending++;
+    return KIDX_OK;
+  }
+  if (!kidx__snapshot_find_id(&w->snap, id, id_len, &seg, &doc))
+    return not_found(w, id, id_len);
+  if ((rc = need_bitmap(w, seg)))
+    return rc;
+  mark_deleted(w, seg, doc);
   w->pending++;
+  return KIDX_OK;
+}
+
+/* Writes and publishes the manifest of the writer's segments. */
+static int publish(kidx_writer *w) {
+  kidx__manifest m;
+  memset(&m, 0, sizeof m);
+  m.generation = w->snap.generation + 1;
+  m.next_segment = w->snap.next_segment;
+  m.an_flags = w->an_flags;
+  m.nsegs = w->snap.nsegs;
+  m.segs = calloc(m.nsegs ? m.nsegs : 1, sizeof *m.segs);
+  if (!m.segs)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < m.nsegs; i++) {
+    const kidx__segref *r = &w->snap.segs[i];
+    kidx__manifest_seg *e = &m.segs[i];
+    e->number = r->number;
+    e->size = r->seg.map.size;
+    e->ndocs = r->seg.ndocs;
+    e->ndead = r->ndead;
+    e->header_crc = kidx__get_u32(r->seg.map.data + KIDX__HEADER_SIZE - 4);
+    e->dead = r->dead; /* borrowed: m.segs is freed, not the bitmaps */
+  }
+  int rc = kidx__manifest_write(w->manifest_tmp, &m, w->errmsg);
+  free(m.segs);
+  if (!rc)
+    rc = kidx__fs_publish(w->manifest_tmp, w->manifest, w->dir, w->errmsg);
+  if (rc)
+    return rc;
+  w->snap.generation = m.generation;
+  return KIDX_OK;
+}
+
+static int commit(kidx_writer *w) {
+  int rc = flush(w);
+  if (!rc)
+    rc = maybe_merge(w);
+  if (rc)
+    return rc; /* nothing published: the caller may retry */
+  if (!w->changed) {
+    w->pending = 0;
+    return KIDX_OK;
+  }
+  if ((rc = publish(w)))
+    return rc;
+  w->pending = 0;
+  w->changed = 0;
+  /* The new commit is durable: files only older commits list can go.
+   * (Readers that mapped them keep their mappings.) */
+  if ((rc = set_published(w)))
+    return rc;
+  cleanup(w);
   return KIDX_OK;
 }
 
@@ -337,32 +707,28 @@ kidx_status kidx_writer_commit(kidx_writer *w) {
   int rc = check_open(w);
   if (rc)
     return rc;
-  /* Nothing to do, unless no index file exists yet: then write an empty
-   * one, so that readers find an index where one was created. */
-  if (w->pending == 0 && w->have_base)
-    return KIDX_OK;
-  rc = kidx__segment_write(w->tmp_path, w->have_base ? &w->base : NULL,
-                           w->deleted, w->restamp, w->mi, w->an_flags,
-                           w->errmsg);
-  if (!rc)
-    rc = kidx__fs_publish(w->tmp_path, w->path, w->dir, w->errmsg);
+  return commit(w);
+}
+
+kidx_status kidx_writer_optimize(kidx_writer *w) {
+  if (!w)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
   if (rc)
-    return rc; /* the batch is kept: the caller may retry */
-  /* The new file is now the committed index: make it the base. */
-  reset_state(w);
-  if ((rc = load_base(w))) {
-    /* The commit is published; only this handle's view of it failed.  The
-     * handle cannot go on without it: release the lock and everything else
-     * now, so that the index is not locked until the handle is closed. */
-    char why[KIDX__ERRMSG_MAX];
-    memcpy(why, w->errmsg, sizeof why);
-    release(w);
-    return kidx__err(w->errmsg, rc,
-                     "the commit was published, but reopening it failed: %s; "
-                     "close the writer",
-                     why);
-  }
-  return KIDX_OK;
+    return rc;
+  if ((rc = flush(w)))
+    return rc;
+  size_t n = w->snap.nsegs;
+  if (n == 0 || (n == 1 && w->snap.segs[0].ndead == 0))
+    return KIDX_OK;
+  size_t *which = malloc(n * sizeof *which);
+  if (!which)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++)
+    which[i] = i;
+  rc = merge(w, which, n);
+  free(which);
+  return rc;
 }
 
 uint64_t kidx_writer_pending(const kidx_writer *w) {

@@ -1,0 +1,273 @@
+/*
+ * snapshot.c -- one commit, opened: the segment files its MANIFEST lists
+ * (manifest.c), each mapped and verified (segment.c), with its deletion
+ * bitmap, and the statistics of the whole index.  Used by reader.c (a
+ * reader is a snapshot) and writer.c (which starts from one).
+ *
+ * Index-wide statistics (N, the fields' total lengths, and a term's
+ * document frequency) count live documents only, over all segments, so a
+ * document scores the same whether the index is one segment or many, and
+ * with deleted documents still in their segments or merged away.
+ *
+ * Readers take no lock.  A writer may publish a new commit and remove the
+ * files the old one used while a reader opens; the reader then finds a
+ * file missing, and reads the (new) manifest again.  Once mapped, a
+ * removed file stays readable, so an open snapshot never changes.
+ */
+#include "kidx_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* How often to read the manifest again when a writer keeps replacing
+ * segments under an opening reader.  Each retry means a whole new commit
+ * was published during the open, so this is never reached in practice. */
+#define OPEN_RETRIES 100
+
+void kidx__snapshot_close(kidx__snapshot *s) {
+  for (size_t i = 0; s->segs && i < s->nsegs; i++) {
+    kidx__segment_close(&s->segs[i].seg);
+    free(s->segs[i].path);
+    free(s->segs[i].dead);
+  }
+  free(s->segs);
+  free(s->dir);
+  memset(s, 0, sizeof *s);
+}
+
+int kidx__snapshot_update(kidx__snapshot *s, char *errmsg) {
+  s->ndocs = s->live = 0;
+  s->tokens[0] = s->tokens[1] = 0;
+  for (size_t i = 0; i < s->nsegs; i++) {
+    kidx__segref *r = &s->segs[i];
+    r->base = s->ndocs;
+    s->ndocs += r->seg.ndocs;
+    s->live += r->seg.ndocs - r->ndead;
+    uint64_t title = r->seg.title_tokens;
+    uint64_t body = r->seg.ntokens - r->seg.title_tokens;
+    for (uint64_t d = 0; r->ndead && d < r->seg.ndocs; d++)
+      if (kidx__bit_get(r->dead, d)) {
+        uint32_t t, b;
+        kidx__segment_doclens(&r->seg, (uint32_t)d, &t, &b);
+        title -= t;
+        body -= b;
+      }
+    s->tokens[0] += title;
+    s->tokens[1] += body;
+  }
+  /* Global numbers are uint32_t, and UINT32_MAX marks "no document". */
+  if (s->ndocs >= UINT32_MAX)
+    return kidx__err(errmsg, KIDX_ETOOBIG,
+                     "the index at %s holds too many documents (limit %u)",
+                     s->dir, UINT32_MAX - 1);
+  return KIDX_OK;
+}
+
+/* Opens the segments of manifest m into s.  KIDX_ENOINDEX when a file is
+ * missing (a writer may have removed it: the caller retries). */
+static int open_segments(kidx__snapshot *s, kidx__manifest *m, char *errmsg) {
+  s->generation = m->generation;
+  s->next_segment = m->next_segment;
+  s->an_flags = m->an_flags;
+  s->bytes = m->bytes;
+  s->segs = calloc(m->nsegs ? m->nsegs : 1, sizeof *s->segs);
+  if (!s->segs)
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  for (size_t i = 0; i < m->nsegs; i++) {
+    kidx__manifest_seg *e = &m->segs[i];
+    kidx__segref *r = &s->segs[i];
+    char name[KIDX__SEGNAME_MAX];
+    kidx__segment_name(e->number, name);
+    if (!(r->path = kidx__path_join(s->dir, name)))
+      return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    int rc = kidx__segment_open(&r->seg, r->path, errmsg);
+    if (rc)
+      return rc;
+    s->nsegs++;
+    r->number = e->number;
+    r->dead = e->dead; /* moved from the manifest */
+    r->ndead = e->ndead;
+    e->dead = NULL;
+    const uint8_t *h = r->seg.map.data;
+    if (r->seg.map.size != e->size || r->seg.ndocs != e->ndocs ||
+        kidx__get_u32(h + KIDX__HEADER_SIZE - 4) != e->header_crc)
+      return kidx__err(errmsg, KIDX_ECORRUPT,
+                       "%s is damaged: it is not the file the manifest "
+                       "lists (size, documents or checksum differ)",
+                       r->path);
+    if (r->seg.an_flags != s->an_flags)
+      return kidx__err(errmsg, KIDX_ECORRUPT,
+                       "%s is damaged: its analysis settings differ from "
+                       "the manifest's",
+                       r->path);
+    s->bytes += r->seg.map.size;
+  }
+  return kidx__snapshot_update(s, errmsg);
+}
+
+int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg) {
+  memset(s, 0, sizeof *s);
+  char *mpath = kidx__path_join(dir, KIDX__MANIFEST_FILE);
+  char *old = kidx__path_join(dir, KIDX__OLD_INDEX_FILE);
+  int rc = KIDX_OK;
+  if (!mpath || !old) {
+    rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    goto done;
+  }
+  uint64_t last_generation = 0;
+  for (int attempt = 0;; attempt++) {
+    kidx__manifest m;
+    rc = kidx__manifest_read(mpath, &m, errmsg);
+    if (rc == KIDX_ENOINDEX && kidx__fs_exists(old)) {
+      rc = kidx__err(errmsg, KIDX_EFORMAT,
+                     "%s is an index of an older format (version 6 or "
+                     "before); this kidx reads version %u (rebuild the "
+                     "index)",
+                     dir, (unsigned)KIDX__FORMAT_VERSION);
+      goto done;
+    }
+    if (rc == KIDX_ENOINDEX)
+      kidx__err(errmsg, rc, "no index at %s", dir);
+    if (rc)
+      goto done;
+    size_t dlen = strlen(dir);
+    if (!(s->dir = malloc(dlen + 1))) {
+      kidx__manifest_free(&m);
+      rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+      goto done;
+    }
+    memcpy(s->dir, dir, dlen + 1);
+    rc = open_segments(s, &m, errmsg);
+    uint64_t generation = m.generation;
+    kidx__manifest_free(&m);
+    if (rc != KIDX_ENOINDEX)
+      break;
+    /* A segment file is missing.  If the manifest has changed since, a
+     * writer removed it after publishing a newer commit: start again.
+     * If it has not, the file was lost: the index is damaged. */
+    kidx__snapshot_close(s);
+    if ((attempt > 0 && generation == last_generation) ||
+        attempt == OPEN_RETRIES) {
+      char msg[KIDX__ERRMSG_MAX];
+      memcpy(msg, errmsg, sizeof msg);
+      rc = kidx__err(errmsg, KIDX_ECORRUPT,
+                     "the index at %s is damaged: a segment file it lists "
+                     "is missing (%s)",
+                     dir, msg);
+      goto done;
+    }
+    last_generation = generation;
+  }
+  if (rc)
+    kidx__snapshot_close(s);
+done:
+  free(mpath);
+  free(old);
+  return rc;
+}
+
+size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc) {
+  size_t lo = 0, hi = s->nsegs;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->segs[mid].base <= doc)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+void kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
+                        kidx__docinfo *out) {
+  const kidx__segref *r = &s->segs[kidx__snapshot_seg_of(s, doc)];
+  kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), out);
+}
+
+int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
+                         uint64_t *df) {
+  *df = t->df;
+  if (r->ndead == 0)
+    return KIDX_OK;
+  kidx__postings c;
+  if (kidx__postings_init_skips(&c, t->post, t->post_len, t->df,
+                                r->seg.ndocs))
+    return KIDX_ECORRUPT;
+  /* Walk the deleted documents in order, each probe moving the cursor
+   * forward with the skip table: a few deletions cost a few block
+   * decodes, many cost at most one pass over the list. */
+  int on = 0, rc; /* on: the cursor is on an entry */
+  for (uint64_t d = 0; d < r->seg.ndocs; d++) {
+    if (!kidx__bit_get(r->dead, d))
+      continue;
+    if (!on || c.doc < d) {
+      if ((rc = kidx__postings_skip_to(&c, d)))
+        return rc;
+      do {
+        if ((rc = kidx__postings_next(&c)) < 0)
+          return rc;
+        if (rc == 0)
+          return KIDX_OK; /* past the list's last document */
+      } while (c.doc < d);
+      on = 1;
+    }
+    if (c.doc == d)
+      (*df)--;
+  }
+  return KIDX_OK;
+}
+
+int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id,
+                           size_t len, size_t *seg, uint32_t *doc) {
+  /* Newest segments first: an id lives in at most one place, but the
+   * recent segments are the small ones. */
+  for (size_t i = s->nsegs; i-- > 0;) {
+    const kidx__segref *r = &s->segs[i];
+    uint32_t d;
+    if (kidx__segment_find_id(&r->seg, id, len, &d) &&
+        !kidx__bit_get(r->dead, d)) {
+      *seg = i;
+      *doc = d;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
+  size_t n = s->nsegs;
+  *count = 0;
+  if (n == 1)
+    *count = s->segs[0].seg.nterms;
+  if (n <= 1)
+    return KIDX_OK;
+  kidx__termcur *cur = calloc(n, sizeof *cur);
+  int *on = calloc(n, sizeof *on);
+  if (!cur || !on) {
+    free(cur);
+    free(on);
+    return KIDX_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++)
+    on[i] = kidx__termcur_seek(&cur[i], &s->segs[i].seg, 0);
+  for (;;) {
+    const kidx__term *t = NULL;
+    for (size_t i = 0; i < n; i++)
+      if (on[i] && (!t || kidx__term_cmp(cur[i].term.text, cur[i].term.len,
+                                         t->text, t->len) < 0))
+        t = &cur[i].term;
+    if (!t)
+      break;
+    char text[KIDX_MAX_TOKEN_BYTES];
+    size_t len = t->len;
+    memcpy(text, t->text, len);
+    for (size_t i = 0; i < n; i++)
+      if (on[i] &&
+          kidx__term_cmp(cur[i].term.text, cur[i].term.len, text, len) == 0)
+        on[i] = kidx__termcur_next(&cur[i]);
+    (*count)++;
+  }
+  free(cur);
+  free(on);
+  return KIDX_OK;
+}
