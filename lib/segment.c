@@ -24,6 +24,27 @@ static const char *const section_names[KIDX__SEC_COUNT] = {
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
 
+/* Verification reads the whole file once, front to back.  Every this many
+ * bytes it gives the pages read so far back (fs.c), so that opening a
+ * large segment does not grow the resident set by the segment's size: a
+ * writer opens every segment it merges, and a reader only needs the few
+ * pages its queries touch. */
+#define RELEASE_EVERY ((uint64_t)32 << 20)
+
+static uint32_t crc_released(const kidx__segment *s, const uint8_t *p,
+                             uint64_t len) {
+  uint32_t crc = 0;
+  while (len > 0) {
+    size_t n = (size_t)(len < RELEASE_EVERY ? len : RELEASE_EVERY);
+    crc = kidx__crc32c(crc, p, n);
+    p += n;
+    len -= n;
+    if (len > 0)
+      kidx__fs_map_release(&s->map);
+  }
+  return crc;
+}
+
 static int corrupt(char *errmsg, const char *path, const char *what) {
   return kidx__err(errmsg, KIDX_ECORRUPT, "%s is damaged: %s", path, what);
 }
@@ -92,36 +113,29 @@ static int check_terms(kidx__segment *s, const char *path, char *errmsg) {
   return KIDX_OK;
 }
 
-/* Checks the id table: sorted by (hash, document), every document once,
- * and each hash that of the document's id, so that lookups by id are
- * exact. */
-static int check_ids(kidx__segment *s, const char *path, char *errmsg) {
+/* Checks the id table against hash[doc], the hashes of the documents'
+ * ids: sorted by (hash, document), every document once, each with the
+ * hash of its id, so that lookups by id are exact. */
+static int check_ids(kidx__segment *s, uint64_t *hash, const char *path,
+                     char *errmsg) {
   const uint8_t *e = s->sec[KIDX__SEC_IDS];
-  uint8_t *seen = calloc(s->ndocs / 8 + 1, 1);
-  if (!seen)
-    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   uint64_t prev_hash = 0, prev_doc = 0;
-  int rc = KIDX_OK;
   for (uint64_t i = 0; i < s->ndocs; i++, e += KIDX__ID_ENTRY) {
     uint64_t h = kidx__get_u64(e);
     uint32_t doc = kidx__get_u32(e + 8);
-    kidx__docinfo d;
-    if (doc >= s->ndocs || kidx__bit_get(seen, doc) ||
-        (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc)))) {
-      rc = corrupt(errmsg, path, "id table out of order");
-      break;
-    }
-    kidx__bit_set(seen, doc);
-    kidx__segment_doc(s, doc, &d); /* checked above */
-    if (kidx__hash_bytes(d.id, d.id_len) != h) {
-      rc = corrupt(errmsg, path, "id table does not match the documents");
-      break;
-    }
+    if (doc >= s->ndocs ||
+        (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc))))
+      return corrupt(errmsg, path, "id table out of order");
+    /* Each document's hash is cleared once matched: the table is sorted,
+     * so a document listed twice would have the same hash twice and find
+     * it cleared (a real hash is never 0). */
+    if (hash[doc] != h)
+      return corrupt(errmsg, path, "id table does not match the documents");
+    hash[doc] = 0;
     prev_hash = h;
     prev_doc = doc;
   }
-  free(seen);
-  return rc;
+  return KIDX_OK;
 }
 
 /* Checks the structure that lookups rely on. */
@@ -147,12 +161,27 @@ static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
   if (tokens != s->ntokens)
     return corrupt(errmsg, path, "document lengths do not add up");
   /* Every record must decode, so that later lookups cannot fail. */
-  for (uint64_t d = 0; d < s->ndocs; d++) {
+  uint64_t *hash = malloc((s->ndocs ? s->ndocs : 1) * sizeof *hash);
+  if (!hash)
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  uint64_t released = 0;
+  for (uint64_t d = 0; d < s->ndocs && !rc; d++) {
     kidx__docinfo info;
-    if (kidx__segment_doc(s, (uint32_t)d, &info) || info.id_len == 0)
-      return corrupt(errmsg, path, "bad document record");
+    if (kidx__segment_doc(s, (uint32_t)d, &info) || info.id_len == 0) {
+      rc = corrupt(errmsg, path, "bad document record");
+      break;
+    }
+    hash[d] = kidx__hash_bytes(info.id, info.id_len);
+    uint64_t at = kidx__get_u64(offs + (d + 1) * 8);
+    if (at - released >= RELEASE_EVERY) {
+      kidx__fs_map_release(&s->map);
+      released = at;
+    }
   }
-  return check_ids(s, path, errmsg);
+  if (!rc)
+    rc = check_ids(s, hash, path, errmsg);
+  free(hash);
+  return rc;
 }
 
 int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
@@ -211,7 +240,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     }
     s->sec[i] = h + off;
     s->sec_len[i] = len;
-    if (kidx__crc32c(0, h + off, (size_t)len) != kidx__get_u32(e + 16)) {
+    if (crc_released(s, h + off, len) != kidx__get_u32(e + 16)) {
       char what[96];
       snprintf(what, sizeof what, "checksum mismatch in %s", section_names[i]);
       rc = corrupt(errmsg, path, what);
@@ -227,6 +256,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   }
   if ((rc = check_tables(s, path, errmsg)))
     goto fail;
+  kidx__fs_map_release(&s->map);
   return KIDX_OK;
 fail:
   kidx__segment_close(s);

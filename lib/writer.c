@@ -51,6 +51,7 @@ struct kidx_writer {
   int an_set;        /* chosen with kidx_writer_set_analyzer */
   uint64_t pending;  /* adds and deletes since the last commit */
   int changed;       /* segments or deletions differ from the last commit */
+  int broken;        /* a failure lost the batch: every call fails */
   size_t ram_budget;
   unsigned merge_factor;
   char errmsg[KIDX__ERRMSG_MAX];
@@ -187,6 +188,7 @@ static void release(kidx_writer *w) {
   w->npublished = 0;
   w->pending = 0;
   w->changed = 0;
+  w->broken = 0;
   kidx__fs_unlock(w->lock_fd);
   w->lock_fd = -1;
   free(w->dir);
@@ -278,7 +280,7 @@ static int check_open(kidx_writer *w) {
   w->errmsg[0] = 0;
   if (!w->open)
     return kidx__err(w->errmsg, KIDX_EINVAL, "writer is not open");
-  int rc = kidx__memindex_status(w->mi);
+  int rc = w->broken ? w->broken : kidx__memindex_status(w->mi);
   if (rc)
     return kidx__err(w->errmsg, rc,
                      "an earlier failure (%s) left the batch unusable; close "
@@ -289,46 +291,61 @@ static int check_open(kidx_writer *w) {
 
 /* ---- segments: flush and merge ---- */
 
-/* Writes a segment from src[0..n) and/or the batch, opens it and appends
- * it to the writer's segments (the sources are the caller's to drop).
- * *added says whether a segment was added: not when nothing was live. */
-static int write_segment(kidx_writer *w, const kidx__segsrc *src, size_t n,
-                         const kidx__memindex *mi, int *added) {
+/* Writes a new segment file from src[0..n) and/or the batch: *path
+ * (malloc'ed) receives its name, or NULL when no document was live and so
+ * no file was kept.  Nothing else changes. */
+static int write_file(kidx_writer *w, const kidx__segsrc *src, size_t n,
+                      const kidx__memindex *mi, char **path) {
   char name[KIDX__SEGNAME_MAX];
-  uint64_t number = w->snap.next_segment, ndocs = 0;
-  *added = 0;
-  kidx__segment_name(number, name);
-  char *path = kidx__path_join(w->dir, name);
+  uint64_t ndocs = 0;
+  *path = NULL;
+  kidx__segment_name(w->snap.next_segment, name);
+  char *p = kidx__path_join(w->dir, name);
   kidx__segref *segs =
       realloc(w->snap.segs, (w->snap.nsegs + 1) * sizeof *segs);
-  if (!path || !segs) {
-    free(path);
+  if (segs)
+    w->snap.segs = segs; /* room for the new one */
+  if (!p || !segs) {
+    free(p);
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
   }
-  w->snap.segs = segs;
-  int rc = kidx__segment_write(path, src, n, mi, w->an_flags, &ndocs,
-                               w->errmsg);
-  if (!rc && ndocs == 0) {
-    kidx__fs_remove(path);
-    free(path);
-    return KIDX_OK;
+  int rc = kidx__segment_write(p, src, n, mi, w->an_flags, &ndocs, w->errmsg);
+  if (rc || ndocs == 0) {
+    kidx__fs_remove(p);
+    free(p);
+    return rc;
   }
-  kidx__segref *r = &segs[w->snap.nsegs];
+  *path = p;
+  return KIDX_OK;
+}
+
+/* Opens the segment just written at path (taking the string) and appends
+ * it to the writer's segments. */
+static int add_segment(kidx_writer *w, char *path) {
+  kidx__segref *r = &w->snap.segs[w->snap.nsegs]; /* see write_file */
   memset(r, 0, sizeof *r);
-  if (!rc)
-    rc = kidx__segment_open(&r->seg, path, w->errmsg);
+  int rc = kidx__segment_open(&r->seg, path, w->errmsg);
   if (rc) {
     kidx__fs_remove(path);
     free(path);
     return rc;
   }
   r->path = path;
-  r->number = number;
+  r->number = w->snap.next_segment++;
   w->snap.nsegs++;
-  w->snap.next_segment++;
   w->changed = 1;
-  *added = 1;
   return kidx__snapshot_update(&w->snap, w->errmsg);
+}
+
+/* Makes every later call fail: the writer lost data it cannot restore. */
+static int broken(kidx_writer *w, int rc) {
+  char why[KIDX__ERRMSG_MAX];
+  memcpy(why, w->errmsg, sizeof why);
+  w->broken = rc;
+  return kidx__err(w->errmsg, rc,
+                   "%s; the documents added since the last commit are lost: "
+                   "close the writer (the last commit is intact)",
+                   why);
 }
 
 /* Writes the batch out as a segment and starts a new one. */
@@ -338,14 +355,18 @@ static int flush(kidx_writer *w) {
   kidx__memindex *fresh;
   if (kidx__memindex_new(&fresh, w->an_flags))
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-  int added;
-  int rc = write_segment(w, NULL, 0, w->mi, &added);
+  char *path;
+  int rc = write_file(w, NULL, 0, w->mi, &path);
   if (rc) {
     kidx__memindex_free(fresh);
     return rc; /* the batch is intact: the caller may retry */
   }
+  /* The batch is on disk: free it before the new segment is opened (and
+   * read through to verify it), so the two never take memory together. */
   kidx__memindex_free(w->mi);
   w->mi = fresh;
+  if (path && (rc = add_segment(w, path)))
+    return broken(w, rc);
   return KIDX_OK;
 }
 
@@ -358,11 +379,13 @@ static int merge(kidx_writer *w, const size_t *which, size_t n) {
   for (size_t i = 0; i < n; i++)
     src[i] = (kidx__segsrc){&w->snap.segs[which[i]].seg,
                             w->snap.segs[which[i]].dead};
-  int added;
-  int rc = write_segment(w, src, n, NULL, &added);
+  char *path;
+  int rc = write_file(w, src, n, NULL, &path);
   free(src);
+  if (!rc && path)
+    rc = add_segment(w, path);
   if (rc)
-    return rc;
+    return rc; /* the sources are intact */
   /* Drop the sources (which[] is increasing, and the new segment, if any,
    * is last, after all of them).  Their files stay until the next commit
    * no longer lists them. */
