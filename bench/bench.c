@@ -4,7 +4,7 @@
  * peer_fts5.c) measured in the same run, by the same code, for ratios.
  *
  *   kidx_bench [--index DIR] [--queries FILE] [--runs N] [--index-runs N]
- *              [--no-peer] [--json] CORPUS_DIR
+ *              [--no-peer] [--ram-budget MIB] [--json] CORPUS_DIR
  *
  * What is measured (the README says the same, at more length):
  *
@@ -77,6 +77,9 @@ static const char *const default_queries[] = {"transparency centre",
 
 /* The temporary directory to remove at exit, if we made one. */
 static char *g_tmpdir;
+/* --ram-budget: the writer's RAM budget in bytes, 0 for the library's
+ * default (64 MiB). */
+static size_t g_ram_budget;
 
 /* a + "/" + b, freshly allocated. */
 static char *path_join(const char *a, const char *b) {
@@ -601,6 +604,13 @@ static int kx_index_open(const char *path, unsigned variant, void **out,
     free(ix);
     return PEER_FAIL;
   }
+  if (g_ram_budget &&
+      kidx_writer_set_ram_budget(ix->w, g_ram_budget) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_writer_set_ram_budget: %s",
+             kidx_writer_errmsg(ix->w));
+    kx_index_close(ix);
+    return PEER_FAIL;
+  }
   if (kidx_writer_open(ix->w, path) != KIDX_OK) {
     snprintf(err, PEER_ERR_MAX, "kidx_writer_open(%s): %s", path,
              kidx_writer_errmsg(ix->w));
@@ -911,6 +921,13 @@ static void print_human(const figures *f) {
   printf("peak RSS          %.1f MiB (min %.1f, max %.1f; indexing child: "
          "writer + one file buffer + process baseline)\n",
          k->ix[0].rss, k->ix[0].rss_min, k->ix[0].rss_max);
+  double budget = (double)(g_ram_budget ? g_ram_budget : 64u << 20) / MIB;
+  printf("                  RAM budget %.1f MiB%s: peak RSS is the budget "
+         "%s %.1f MiB; %s segments\n",
+         budget, g_ram_budget ? "" : " (default)",
+         k->ix[0].rss >= budget ? "+" : "-",
+         k->ix[0].rss >= budget ? k->ix[0].rss - budget : budget - k->ix[0].rss,
+         grouped(f->st.segments, a));
   printf("                  %.1f MiB (query process: reader + query loop)\n",
          f->search_rss_mb);
   printf("queries           %zu from %s; %zu with hits\n", k->qt.rep.queries,
@@ -1080,9 +1097,12 @@ static void print_json(const figures *f) {
   printf(", \"index_runs\": %u, \"index_seconds_min\": %.6f, "
          "\"index_seconds_max\": %.6f, \"index_mb_per_s_min\": %.3f, "
          "\"index_mb_per_s_max\": %.3f, \"peak_rss_mb_min\": %.2f, "
-         "\"peak_rss_mb_max\": %.2f",
+         "\"peak_rss_mb_max\": %.2f, \"ram_budget_mb\": %.2f, "
+         "\"segments\": %llu",
          f->index_runs, ks->sec_min, ks->sec_max, ks->mbps_min, ks->mbps_max,
-         ks->rss_min, ks->rss_max);
+         ks->rss_min, ks->rss_max,
+         (double)(g_ram_budget ? g_ram_budget : 64u << 20) / MIB,
+         (unsigned long long)f->st.segments);
 
   /* Peers: <name>_status always; the figures only when it is "ok". */
 #ifndef KIDX_BENCH_SQLITE
@@ -1137,7 +1157,8 @@ static void print_json(const figures *f) {
 
 static void usage(FILE *f) {
   fputs("usage: kidx_bench [--index DIR] [--queries FILE] [--runs N]\n"
-        "                  [--index-runs N] [--no-peer] [--json] CORPUS_DIR\n"
+        "                  [--index-runs N] [--no-peer] [--ram-budget MIB]\n"
+        "                  [--json] CORPUS_DIR\n"
         "  --index DIR       build kidx's last index here and keep it (must be"
         " empty\n"
         "                    or absent); default: a temporary directory, "
@@ -1148,6 +1169,8 @@ static void usage(FILE *f) {
         "  --index-runs N    fresh index builds per engine (default 3); "
         "medians\n"
         "  --no-peer         measure kidx alone (no SQLite FTS5)\n"
+        "  --ram-budget MIB  kidx's indexing RAM budget (default: the "
+        "library's, 64)\n"
         "  --json            print one JSON object instead of the report\n",
         f);
 }
@@ -1196,7 +1219,8 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--no-peer") == 0) {
       no_peer = 1;
     } else if (strcmp(a, "--index") == 0 || strcmp(a, "--queries") == 0 ||
-               strcmp(a, "--runs") == 0 || strcmp(a, "--index-runs") == 0) {
+               strcmp(a, "--runs") == 0 || strcmp(a, "--index-runs") == 0 ||
+               strcmp(a, "--ram-budget") == 0) {
       if (i + 1 >= argc)
         fail("%s needs a value", a);
       const char *v = argv[++i];
@@ -1206,6 +1230,8 @@ int main(int argc, char **argv) {
         qfile = v;
       else if (strcmp(a, "--runs") == 0)
         runs = parse_count(a, v, 100000);
+      else if (strcmp(a, "--ram-budget") == 0)
+        g_ram_budget = (size_t)parse_count(a, v, 1u << 20) << 20;
       else
         index_runs = parse_count(a, v, 1000);
     } else if (a[0] == '-' && a[1] != '\0') {

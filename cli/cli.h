@@ -62,7 +62,9 @@ typedef enum opt_id {
   OPT_BATCH,
   OPT_JSONL,
   OPT_WAIT,
-  OPT_PRUNE
+  OPT_PRUNE,
+  OPT_RAM_BUDGET,
+  OPT_MERGE_FACTOR
 } opt_id;
 
 typedef struct opt_spec {
@@ -146,6 +148,11 @@ typedef struct cli_args {
   search_opts search;
   const char **jsonl; /* --jsonl FILE values in order (malloc'ed) */
   size_t njsonl;
+  /* index --ram-budget and --merge-factor: each goes to the writer only
+   * when given, so the defaults stay the library's. */
+  bool have_ram_budget, have_merge_factor;
+  size_t ram_budget;
+  unsigned merge_factor;
   char **pos; /* positional arguments (compacted into argv) */
   int npos;
 } cli_args;
@@ -185,7 +192,7 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
 
 /* common.c: the index and its analysis settings. */
 int cli_open_reader(const cli *c, kidx_reader **out);
-int cli_open_writer(const cli *c, const kidx_analyzer *an, bool wait,
+int cli_open_writer(const cli *c, const kidx_analyzer *an, const cli_args *a,
                     kidx_writer **out);
 bool cli_have_analyzer_opts(const analyzer_opts *o);
 void cli_apply_analyzer_opts(const analyzer_opts *o, kidx_analyzer *an);
@@ -201,5 +208,6 @@ int cli_cmd_analyze(const cli *c, const cli_args *a); /* cmd_admin.c */
 int cli_cmd_stats(const cli *c, const cli_args *a);
 int cli_cmd_delete(const cli *c, const cli_args *a);
 int cli_cmd_check(const cli *c, const cli_args *a);
+int cli_cmd_optimize(const cli *c, const cli_args *a);
 
 #endif /* KIDX_CLI_H */

@@ -1,11 +1,11 @@
 /*
- * cmd_admin.c -- kidx analyze, stats, delete and check.
+ * cmd_admin.c -- kidx analyze, stats, delete, optimize and check.
  *
  * This file owns the commands that look after an index rather than fill
  * or query it: analyze (the tokens a text becomes under the index's or
- * the given analysis), stats (the index's size and settings), delete
- * (removing documents by id) and check (verifying the index, as text or
- * JSON).
+ * the given analysis), stats (the index's size, segments and settings),
+ * delete (removing documents by id), optimize (merging the index into one
+ * segment) and check (verifying the index, as text or JSON).
  */
 #include "cli.h"
 
@@ -138,9 +138,11 @@ static void print_stats(const cli *c, const kidx_stats *s,
     printf("{\"documents\":%" PRIu64 ",\"terms\":%" PRIu64
            ",\"tokens\":%" PRIu64 ",\"bytes\":%" PRIu64
            ",\"stemmer\":\"%s\",\"stopwords\":\"%s\","
-           "\"diacritics\":\"%s\",\"stored_bytes\":%" PRIu64 "}\n",
+           "\"diacritics\":\"%s\",\"stored_bytes\":%" PRIu64
+           ",\"segments\":%" PRIu64 ",\"deleted\":%" PRIu64
+           ",\"generation\":%" PRIu64 "}\n",
            s->documents, s->terms, s->tokens, s->bytes, stem, stop, diacritics,
-           s->stored_bytes);
+           s->stored_bytes, s->segments, s->deleted, s->generation);
     return;
   }
   char size[32], stored[32];
@@ -155,6 +157,12 @@ static void print_stats(const cli *c, const kidx_stats *s,
    * snippets, the rest being the inverted index proper. */
   printf("stored     %12" PRIu64 "  (%s of ids, titles and bodies)\n",
          s->stored_bytes, stored);
+  printf("segments   %12" PRIu64 "\n", s->segments);
+  /* Deleted and replaced documents keep their space until a merge
+   * rewrites their segment: what 'kidx optimize' would reclaim. */
+  printf("deleted    %12" PRIu64 "  (documents not yet reclaimed)\n",
+         s->deleted);
+  printf("generation %12" PRIu64 "  (commits)\n", s->generation);
   printf("stemmer    %s\n", stem);
   printf("stopwords  %s\n", stop);
   printf("diacritics %s\n", diacritics);
@@ -213,7 +221,7 @@ int cli_cmd_delete(const cli *c, const cli_args *a) {
   memcpy(ids, a->pos, (size_t)a->npos * sizeof *ids);
   qsort(ids, (size_t)a->npos, sizeof *ids, cmp_strings);
   kidx_writer *w;
-  rc = cli_open_writer(c, NULL, a->wait, &w);
+  rc = cli_open_writer(c, NULL, a, &w);
   size_t deleted = 0;
   bool missing = false;
   for (int i = 0; i < a->npos && rc == ST_OK; i++) {
@@ -244,6 +252,77 @@ int cli_cmd_delete(const cli *c, const cli_args *a) {
   kidx_writer_close(w);
   free(ids);
   return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* kidx optimize                                                          */
+/* ---------------------------------------------------------------------- */
+
+/* The stats of the commit that is current now.  A reader opened while
+ * this process holds the writer lock sees the commit the writer started
+ * from, as no one else can commit meanwhile. */
+static int current_stats(const cli *c, kidx_stats *out) {
+  kidx_reader *r;
+  int rc = cli_open_reader(c, &r);
+  if (rc != ST_OK)
+    return rc;
+  kidx_status st = kidx_reader_stats(r, out);
+  if (st != KIDX_OK)
+    rc = cli_fail(ST_INDEX, "index at %s is unusable: %s", c->index_dir,
+                  cli_lib_message(kidx_reader_errmsg(r), st));
+  kidx_reader_close(r);
+  return rc;
+}
+
+static const char *plural(uint64_t n) {
+  return n == 1 ? "" : "s";
+}
+
+int cli_cmd_optimize(const cli *c, const cli_args *a) {
+  if (a->npos > 0)
+    return cli_fail(ST_USAGE,
+                    "unexpected argument '%s' for 'optimize' (see 'kidx "
+                    "optimize --help')",
+                    a->pos[0]);
+  /* The writer would create a missing index: make sure there is one, as
+   * delete does. */
+  kidx_reader *r;
+  int rc = cli_open_reader(c, &r);
+  kidx_reader_close(r);
+  if (rc != ST_OK)
+    return rc;
+  kidx_writer *w;
+  rc = cli_open_writer(c, NULL, a, &w);
+  if (rc != ST_OK)
+    return rc;
+  /* The "before" figures are read under the lock: with --wait, another
+   * writer may have committed since the check above. */
+  kidx_stats before, after;
+  rc = current_stats(c, &before);
+  if (rc == ST_OK) {
+    kidx_status st = kidx_writer_optimize(w);
+    /* An index that is one segment without deletions already is left as
+     * it is: the commit then writes nothing. */
+    if (st == KIDX_OK)
+      st = kidx_writer_commit(w);
+    if (st != KIDX_OK)
+      rc = cli_fail(ST_INDEX, "cannot write index at %s: %s", c->index_dir,
+                    cli_lib_message(kidx_writer_errmsg(w), st));
+  }
+  if (rc == ST_OK)
+    rc = current_stats(c, &after);
+  kidx_writer_close(w);
+  if (rc != ST_OK)
+    return rc;
+  uint64_t reclaimed =
+      before.deleted > after.deleted ? before.deleted - after.deleted : 0;
+  printf("optimized: %" PRIu64 " document%s in %" PRIu64
+         " segment%s (was %" PRIu64 " segment%s, %" PRIu64
+         " deleted document%s reclaimed)\n",
+         after.documents, plural(after.documents), after.segments,
+         plural(after.segments), before.segments, plural(before.segments),
+         reclaimed, plural(reclaimed));
+  return ST_OK;
 }
 
 /* ---------------------------------------------------------------------- */

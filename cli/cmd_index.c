@@ -1,5 +1,5 @@
 /*
- * cli_cmd_index.c -- kidx index: adding files and JSON Lines to the index.
+ * cmd_index.c -- kidx index: adding files and JSON Lines to the index.
  *
  * This file owns the indexing command: walking the PATH arguments
  * (skipping dot names and the index itself), reading files and splitting
@@ -770,10 +770,12 @@ static int prune_missing(index_run *run, kidx_writer *w, char *const *paths,
 
 /* Adds the collected files that changed, then the --jsonl inputs in the
  * order given (so on an id given twice the last one read wins), prunes if
- * asked to, and commits once, if anything changed.  The whole run is one
- * commit: this version of the library rewrites the index on every commit,
- * so committing in batches would make a big run quadratic, and one commit
- * also means an interrupted run leaves the previous index untouched. */
+ * asked to, and commits once, if anything changed.  Memory stays bounded
+ * without intermediate commits: the writer writes the batch out as a new
+ * segment whenever it outgrows the RAM budget, and a commit only writes
+ * the segments that are new.  The whole run is still one commit because
+ * an interrupted run must change nothing: the segments it wrote are
+ * listed nowhere until that commit, and the next writer removes them. */
 static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
   double start = cli_now_seconds();
   run->prog.start = run->prog.last = start;
@@ -923,7 +925,7 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
   /* The lock first: the walk then sees the files as they are when this
    * run owns the index, however long --wait waited. */
   kidx_writer *w;
-  int rc = cli_open_writer(c, set_analyzer ? &an : NULL, a->wait, &w);
+  int rc = cli_open_writer(c, set_analyzer ? &an : NULL, a, &w);
   if (rc != ST_OK)
     return rc;
   index_run run;

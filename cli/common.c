@@ -242,6 +242,45 @@ static bool parse_size(const char *s, size_t *out) {
   return true;
 }
 
+/* Parses a size in bytes: digits, optionally followed by K, M or G (upper
+ * or lower case) for binary units, as in 64K or 256M.  Binary because a
+ * memory budget is compared with what malloc hands out, and because "64M"
+ * is then exactly the library's default of 64 MiB. */
+static bool parse_byte_size(const char *s, size_t *out) {
+  if (*s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno == ERANGE)
+    return false;
+  unsigned shift = 0;
+  switch (*end) {
+  case '\0':
+    break;
+  case 'K':
+  case 'k':
+    shift = 10;
+    break;
+  case 'M':
+  case 'm':
+    shift = 20;
+    break;
+  case 'G':
+  case 'g':
+    shift = 30;
+    break;
+  default:
+    return false;
+  }
+  if (*end != '\0' && end[1] != '\0')
+    return false;
+  if (v > (SIZE_MAX >> shift))
+    return false;
+  *out = (size_t)v << shift;
+  return true;
+}
+
 /* Parses a decimal number such as 1.2, .75 or 2e-1.  strtod alone would
  * also take " 1", "inf", "nan" and hexadecimal, none of which a user
  * means as a weight; the result must be finite. */
@@ -455,6 +494,27 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_PRUNE:
     a->prune = true;
     break;
+  case OPT_RAM_BUDGET:
+    /* The library refuses less than its minimum as well; checking here
+     * makes it a usage error before the index is touched. */
+    if (!parse_byte_size(arg, &a->ram_budget) ||
+        a->ram_budget < KIDX_MIN_RAM_BUDGET)
+      return cli_fail(ST_USAGE,
+                      "%s expects a size of at least %uK (bytes, or a number "
+                      "with K, M or G), got '%s'",
+                      spelled, (unsigned)(KIDX_MIN_RAM_BUDGET / 1024), arg);
+    a->have_ram_budget = true;
+    break;
+  case OPT_MERGE_FACTOR: {
+    size_t f;
+    if (!parse_size(arg, &f) || f < 2 || f > 1000)
+      return cli_fail(ST_USAGE,
+                      "%s expects an integer from 2 to 1000, got '%s'", spelled,
+                      arg);
+    a->merge_factor = (unsigned)f;
+    a->have_merge_factor = true;
+    break;
+  }
   default:
     return apply_search_option(&a->search, id, spelled, arg);
   }
@@ -590,10 +650,12 @@ static void sleep_ms(unsigned ms) {
 #define WAIT_MAX_MS   1000u
 
 /* Opens the writer, mapping failures to messages that name the index.
- * an, when not NULL, is the analysis asked for on the command line.  With
- * wait, a lock held by another writer is waited for (saying so once on a
- * terminal) instead of being an error. */
-int cli_open_writer(const cli *c, const kidx_analyzer *an, bool wait,
+ * an, when not NULL, is the analysis asked for on the command line; a's
+ * --ram-budget and --merge-factor, when given, are set too, like the
+ * analysis before the open (settings first, then open, as with any
+ * handle).  With a->wait, a lock held by another writer is waited for
+ * (saying so once on a terminal) instead of being an error. */
+int cli_open_writer(const cli *c, const kidx_analyzer *an, const cli_args *a,
                     kidx_writer **out) {
   kidx_writer *w = NULL;
   *out = NULL;
@@ -607,9 +669,13 @@ int cli_open_writer(const cli *c, const kidx_analyzer *an, bool wait,
                       kidx_strerror(st));
     if (an)
       st = kidx_writer_set_analyzer(w, an);
+    if (st == KIDX_OK && a->have_ram_budget)
+      st = kidx_writer_set_ram_budget(w, a->ram_budget);
+    if (st == KIDX_OK && a->have_merge_factor)
+      st = kidx_writer_set_merge_factor(w, a->merge_factor);
     if (st == KIDX_OK)
       st = kidx_writer_open(w, c->index_dir);
-    if (st != KIDX_EBUSY || !wait)
+    if (st != KIDX_EBUSY || !a->wait)
       break;
     kidx_writer_close(w);
     w = NULL;
@@ -625,7 +691,9 @@ int cli_open_writer(const cli *c, const kidx_analyzer *an, bool wait,
     const char *msg = cli_lib_message(kidx_writer_errmsg(w), st);
     /* EINVAL: the analysis asked for is not the index's.  index_analyzer()
      * has checked already, so this is an index created since then; the
-     * library's message names the index and the settings. */
+     * library's message names the index and the settings.  (A RAM budget
+     * or merge factor the library refuses would be EINVAL too, but option
+     * parsing checked them against the same limits.) */
     int status = ST_INDEX;
     if (st == KIDX_EINVAL)
       status = cli_fail(ST_USAGE, "%s", msg);

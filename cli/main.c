@@ -5,7 +5,7 @@
  * statuses are part of the interface, scripts test them), each command's
  * option table, the command table and main(), which parses the global
  * options, picks the command and runs it with a `cli` context.  The
- * commands live in cli_cmd_index.c, cli_cmd_search.c and cmd_admin.c; what they
+ * commands live in cmd_index.c, cmd_search.c and cmd_admin.c; what they
  * share is declared in cli.h and defined in common.c.  Every indexing and
  * search operation goes through the public API in kidx.h, so the tool
  * exercises exactly what a program linking libkidx gets.  Input and
@@ -33,6 +33,8 @@ static const char MAIN_HELP[] =
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
     "  delete ID...      remove documents from the index\n"
+    "  optimize          merge the index into one segment, reclaiming the\n"
+    "                    space of deleted documents\n"
     "  check             verify the whole index and report the first "
     "problem\n"
     "  help [COMMAND]    print this help, or the help of COMMAND\n"
@@ -65,6 +67,7 @@ static const char MAIN_HELP[] =
 
 static const char INDEX_HELP[] =
     "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [--wait]\n"
+    "                  [--ram-budget SIZE] [--merge-factor N]\n"
     "                  [--jsonl FILE]... [PATH...]\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
@@ -134,6 +137,13 @@ static const char INDEX_HELP_OPTIONS[] =
     "      --prune             remove documents of files gone from the PATHs\n"
     "      --wait              if another writer has the index, wait for it\n"
     "                          to finish instead of failing\n"
+    "      --ram-budget SIZE   memory for documents not yet written out; past\n"
+    "                          it they become a new segment file (default\n"
+    "                          64M, at least 64K; K, M, G are KiB, MiB, GiB)\n"
+    "      --merge-factor N    merge N segments of about one size into one\n"
+    "                          (2 to 1000, default 10): a smaller N keeps\n"
+    "                          fewer segments (faster search) and rewrites\n"
+    "                          more (slower indexing)\n"
     "  -i, --index DIR         index directory (default: $KIDX_INDEX, else\n"
     "                          .kidx)\n"
     "  -h, --help              print this help\n"
@@ -278,8 +288,10 @@ static const char STATS_HELP[] =
     "\n"
     "Prints the number of documents, distinct terms and tokens in the index,\n"
     "its size on disk in bytes, how much of that is the stored text of the\n"
-    "documents (ids, titles and bodies, kept for results and snippets), and\n"
-    "the analysis it was created with\n"
+    "documents (ids, titles and bodies, kept for results and snippets), the\n"
+    "number of segment files, of deleted (or replaced) documents whose space\n"
+    "is not yet reclaimed (see 'kidx optimize'), and of commits made to the\n"
+    "index (its generation), and the analysis it was created with\n"
     "(stemmer english|none, stopwords english|none, diacritics on|off; see\n"
     "'kidx index --help').\n"
     "\n"
@@ -288,7 +300,8 @@ static const char STATS_HELP[] =
     "                    \"terms\", \"tokens\" and \"bytes\" (numbers), and\n"
     "                    \"stemmer\", \"stopwords\" and \"diacritics\" "
     "(strings),\n"
-    "                    then \"stored_bytes\" (number)\n"
+    "                    then \"stored_bytes\", \"segments\", \"deleted\" and\n"
+    "                    \"generation\" (numbers)\n"
     "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
     "  -h, --help        print this help\n"
     "\n"
@@ -315,6 +328,28 @@ static const char DELETE_HELP[] =
     "deleted), 2 usage error, 3 index missing, unusable, locked (without\n"
     "--wait) or not writable.\n";
 
+static const char OPTIMIZE_HELP[] =
+    "Usage: kidx optimize [-i DIR] [--wait]\n"
+    "\n"
+    "Merges all segments of the index into one, leaving out deleted and\n"
+    "replaced documents, in one commit, and prints 'optimized: N documents\n"
+    "in 1 segment (was S segments, D deleted documents reclaimed)'.  Search\n"
+    "gives the same hits and scores before and after; a search over one\n"
+    "segment is faster.  'kidx index' keeps the number of segments small by\n"
+    "itself, so this is for an index that is done changing, or after many\n"
+    "deletions.  It rewrites the whole index: for a while the disk holds it\n"
+    "twice.  An index that is one segment without deleted documents already\n"
+    "is left as it is.\n"
+    "\n"
+    "Options:\n"
+    "      --wait        if another writer has the index, wait for it to\n"
+    "                    finish instead of failing\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error, 3 index missing, unusable,\n"
+    "locked (without --wait) or not writable.\n";
+
 static const char CHECK_HELP[] =
     "Usage: kidx check [--json] [-i DIR]\n"
     "\n"
@@ -338,17 +373,22 @@ static const char CHECK_HELP[] =
     "Exit status: 0 the index is intact, 2 usage error, 3 no index, or the\n"
     "index is damaged or unusable.\n";
 
-static const opt_spec INDEX_OPTS[] = {OPT_SPEC_HELP,
-                                      OPT_SPEC_INDEX,
-                                      OPT_SPEC_STEM,
-                                      OPT_SPEC_STOPWORDS,
-                                      OPT_SPEC_DIACRITICS,
-                                      {OPT_JSONL, 0, "jsonl", true},
-                                      {OPT_PRUNE, 0, "prune", false},
-                                      OPT_SPEC_WAIT,
-                                      OPT_SPEC_END};
+static const opt_spec INDEX_OPTS[] = {
+    OPT_SPEC_HELP,
+    OPT_SPEC_INDEX,
+    OPT_SPEC_STEM,
+    OPT_SPEC_STOPWORDS,
+    OPT_SPEC_DIACRITICS,
+    {OPT_JSONL, 0, "jsonl", true},
+    {OPT_PRUNE, 0, "prune", false},
+    OPT_SPEC_WAIT,
+    {OPT_RAM_BUDGET, 0, "ram-budget", true},
+    {OPT_MERGE_FACTOR, 0, "merge-factor", true},
+    OPT_SPEC_END};
 static const opt_spec DELETE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
                                        OPT_SPEC_WAIT, OPT_SPEC_END};
+static const opt_spec OPTIMIZE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
+                                         OPT_SPEC_WAIT, OPT_SPEC_END};
 static const opt_spec CHECK_OPTS[] = {
     OPT_SPEC_HELP, OPT_SPEC_INDEX, {OPT_JSON, 0, "json", false}, OPT_SPEC_END};
 static const opt_spec ANALYZE_OPTS[] = {OPT_SPEC_HELP,       OPT_SPEC_INDEX,
@@ -392,6 +432,7 @@ static const command COMMANDS[] = {
     {"analyze", {ANALYZE_HELP, NULL}, ANALYZE_OPTS, cli_cmd_analyze},
     {"stats", {STATS_HELP, NULL}, STATS_OPTS, cli_cmd_stats},
     {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cli_cmd_delete},
+    {"optimize", {OPTIMIZE_HELP, NULL}, OPTIMIZE_OPTS, cli_cmd_optimize},
     {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cli_cmd_check},
 };
 

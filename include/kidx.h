@@ -131,8 +131,11 @@
  *
  * CAVEATS
  *
- *   - The index is rewritten as a whole on each commit in this version
- *     (format 6); commit after a batch of documents, not after each one.
+ *   - Each commit writes at least one new segment file and fsyncs it, the
+ *     MANIFEST and the directory: commit after a batch of documents, not
+ *     after each one (merges keep the segment count low either way).
+ *   - Merges run inside the writer's calls (an add that flushes, commit,
+ *     kidx_writer_optimize), not in the background.
  *   - Do not use handles in a child process after fork().
  */
 #ifndef KIDX_H
@@ -240,10 +243,10 @@ KIDX_API void kidx_analyzer_init(kidx_analyzer *a);
 
 /* One token produced by kidx_analyze(). */
 typedef struct kidx_token {
-  const char *text; /* the term, UTF-8; valid during the callback only */
-  size_t len;       /* its length in bytes */
-  size_t start;     /* byte offset of the word in the analysed text */
-  size_t end;       /* byte offset just past the word */
+  const char *text;  /* the term, UTF-8; valid during the callback only */
+  size_t len;        /* its length in bytes */
+  size_t start;      /* byte offset of the word in the analysed text */
+  size_t end;        /* byte offset just past the word */
   uint32_t position; /* word position, counting removed stop words and
                         dropped over-long words */
 } kidx_token;
@@ -313,8 +316,8 @@ KIDX_API uint64_t kidx_stamp_hash(const void *data, size_t len);
 /* kidx_writer_add() with a source stamp (NULL: none, stored as zeros). */
 KIDX_API kidx_status kidx_writer_add_stamped(kidx_writer *w, const char *id,
                                              size_t id_len, const char *title,
-                                             size_t title_len,
-                                             const char *body, size_t body_len,
+                                             size_t title_len, const char *body,
+                                             size_t body_len,
                                              const kidx_stamp *stamp);
 
 /* The stamp of the live document with this id, committed or pending (zeros
@@ -424,18 +427,18 @@ KIDX_API void kidx_reader_close(kidx_reader *r);
 KIDX_API const char *kidx_reader_errmsg(const kidx_reader *r);
 
 typedef struct kidx_stats {
-  uint64_t documents; /* live documents */
-  uint64_t terms;     /* distinct terms in the segments (one that only
-                         deleted documents hold counts until a merge) */
-  uint64_t tokens;    /* tokens indexed, over all documents */
-  uint64_t bytes;     /* bytes on disk of the index files */
+  uint64_t documents;    /* live documents */
+  uint64_t terms;        /* distinct terms in the segments (one that only
+                            deleted documents hold counts until a merge) */
+  uint64_t tokens;       /* tokens indexed, over all documents */
+  uint64_t bytes;        /* bytes on disk of the index files */
   uint64_t stored_bytes; /* of those, the stored document text (ids,
                             titles and bodies, kept for results and
                             snippets) */
-  uint64_t segments;   /* segment files of the commit */
-  uint64_t deleted;    /* deleted documents still held by segments (their
-                          space is reclaimed when a merge rewrites them) */
-  uint64_t generation; /* commits made to the index so far */
+  uint64_t segments;     /* segment files of the commit */
+  uint64_t deleted;      /* deleted documents still held by segments (their
+                            space is reclaimed when a merge rewrites them) */
+  uint64_t generation;   /* commits made to the index so far */
 } kidx_stats;
 
 /* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */
@@ -476,12 +479,12 @@ enum { KIDX_FIELD_TITLE = 0, KIDX_FIELD_BODY = 1, KIDX_NFIELDS = 2 };
  * then change fields: new fields are only ever appended, and `size` tells
  * the library which ones the caller knows about. */
 typedef struct kidx_search_options {
-  size_t size;    /* sizeof(kidx_search_options); set by init */
-  size_t limit;   /* hits to return; default 10 */
-  size_t offset;  /* best hits to skip first (paging); default 0 */
-  kidx_rank rank; /* ranking model; default KIDX_RANK_TFIDF */
-  double bm25_k1; /* BM25 tf saturation; default 1.2, must be >= 0 */
-  double bm25_b;  /* BM25 length normalisation; default 0.75, in [0,1] */
+  size_t size;          /* sizeof(kidx_search_options); set by init */
+  size_t limit;         /* hits to return; default 10 */
+  size_t offset;        /* best hits to skip first (paging); default 0 */
+  kidx_rank rank;       /* ranking model; default KIDX_RANK_TFIDF */
+  double bm25_k1;       /* BM25 tf saturation; default 1.2, must be >= 0 */
+  double bm25_b;        /* BM25 length normalisation; default 0.75, in [0,1] */
   kidx_match match;     /* default KIDX_MATCH_ANY */
   double title_weight;  /* field weight w_title; default 2.0, >= 0 */
   double body_weight;   /* field weight w_body; default 1.0, >= 0 */
@@ -575,18 +578,18 @@ KIDX_API const kidx_snippet *kidx_results_snippet(const kidx_results *res,
 /* One query term's share of a hit's score (with opt.explain set).  The
  * shares of a hit add up to its score. */
 typedef struct kidx_explain {
-  const char *term;  /* the analysed term (not NUL-terminated) */
+  const char *term; /* the analysed term (not NUL-terminated) */
   size_t term_len;
-  int field;         /* -1: both fields; else the KIDX_FIELD_* it was
-                        restricted to (title:word) */
-  uint64_t df;       /* documents containing the term */
-  double idf;        /* its inverse document frequency */
+  int field;                   /* -1: both fields; else the KIDX_FIELD_* it was
+                                  restricted to (title:word) */
+  uint64_t df;                 /* documents containing the term */
+  double idf;                  /* its inverse document frequency */
   uint32_t tf[KIDX_NFIELDS];   /* occurrences in each field */
   uint32_t len[KIDX_NFIELDS];  /* the field's length in terms */
   double norm[KIDX_NFIELDS];   /* length normalisation B_f */
   double weight[KIDX_NFIELDS]; /* field weight w_f (0 if excluded) */
-  double tfc;        /* combined frequency: sum of weight * tf / norm */
-  double score;      /* idf * saturation(tfc): this term's share */
+  double tfc;   /* combined frequency: sum of weight * tf / norm */
+  double score; /* idf * saturation(tfc): this term's share */
 } kidx_explain;
 
 /* Number of explanation entries of hit i, and entry j (owned by res;

@@ -495,9 +495,10 @@ void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
 int kidx__memindex_delete(kidx__memindex *mi, const char *id, size_t id_len);
 
 int kidx__memindex_status(const kidx__memindex *mi);
-/* Memory the batch holds (allocated capacity, the documents' text
- * included): what the writer's RAM budget is compared with.  The stem
- * cache, fixed in size (under 1 MiB), is not counted. */
+/* Memory the batch has taken since it was created empty (allocated
+ * capacity, the documents' text included): what the writer's RAM budget
+ * is compared with.  The empty batch's tables and the stem cache, fixed in
+ * size (about 1 MiB together), are not counted. */
 size_t kidx__memindex_bytes(const kidx__memindex *mi);
 uint32_t kidx__memindex_ndocs(const kidx__memindex *mi);
 void kidx__memindex_doc(const kidx__memindex *mi, uint32_t doc,
@@ -527,7 +528,7 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
  * previous one.  16 keeps a lookup's scan short while the index stays
  * small (one 16-byte index entry per 16 terms). */
 #define KIDX__TERM_BLOCK 16u
-#define KIDX__LOCK_FILE "write.lock"
+#define KIDX__LOCK_FILE  "write.lock"
 /* Entries of the id table: u64 hash of the id, u32 document. */
 #define KIDX__ID_ENTRY 12u
 
@@ -694,8 +695,8 @@ typedef struct kidx__snapshot {
   unsigned an_flags;
   kidx__segref *segs;
   size_t nsegs;
-  uint64_t ndocs;  /* global numbers in use: the segments' documents */
-  uint64_t live;   /* of those, not deleted */
+  uint64_t ndocs;     /* global numbers in use: the segments' documents */
+  uint64_t live;      /* of those, not deleted */
   uint64_t tokens[2]; /* terms in the live documents' titles and bodies */
   uint64_t bytes;     /* manifest and segment files */
 } kidx__snapshot;
@@ -730,8 +731,8 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
 int kidx__count_terms(const kidx__snapshot *s, uint64_t *count);
 
 /* The live document with this id: 1 with *seg and *doc (local), or 0. */
-int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id,
-                           size_t len, size_t *seg, uint32_t *doc);
+int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,
+                           size_t *seg, uint32_t *doc);
 
 /**************************************************************************
 ** Interface to code in score.c: TF-IDF and BM25 over weighted fields
@@ -870,8 +871,8 @@ void kidx__query_free(kidx__query *q); /* NULL is a no-op */
  * matching documents.  KIDX_EQUERY for a prefix that expands too far (its
  * column in *column), KIDX_ECORRUPT on damaged postings. */
 int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
-                     const kidx__scorer *sc, kidx__topk *topk,
-                     uint64_t *total, size_t *column, char *errmsg);
+                     const kidx__scorer *sc, kidx__topk *topk, uint64_t *total,
+                     size_t *column, char *errmsg);
 
 /* For matching documents docs[0..n), in strictly increasing order: appends
  * to explain[i] the score breakdown of docs[i] (kidx_explain entries with

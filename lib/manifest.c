@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const uint8_t manifest_magic[8] = {'K', 'I', 'D', 'X',
+static const uint8_t manifest_magic[8] = {'K', 'I',  'D',  'X',
                                           'M', '\r', '\n', 0x1a};
 
 #define HEAD_SIZE 48u /* fixed fields before the segment entries */
@@ -72,8 +72,7 @@ static int read_dead(kidx__manifest_seg *s, const uint8_t *p,
   for (uint64_t k = 0; k < s->ndead; k++) {
     uint64_t gap;
     /* gap = doc + 1 - next >= 1, so the list is strictly increasing */
-    if (kidx__varint_get(&p, end, &gap) || gap == 0 ||
-        gap > s->ndocs - next)
+    if (kidx__varint_get(&p, end, &gap) || gap == 0 || gap > s->ndocs - next)
       return KIDX_ECORRUPT;
     uint64_t doc = next + gap - 1;
     kidx__bit_set(s->dead, doc);
@@ -85,8 +84,7 @@ static int read_dead(kidx__manifest_seg *s, const uint8_t *p,
 static int parse(kidx__manifest *m, const uint8_t *p, size_t size,
                  const char *path, char *errmsg) {
   if (size < 8 || memcmp(p, manifest_magic, 8) != 0)
-    return kidx__err(errmsg, KIDX_ECORRUPT, "%s is not a kidx manifest",
-                     path);
+    return kidx__err(errmsg, KIDX_ECORRUPT, "%s is not a kidx manifest", path);
   if (size >= 12 && kidx__get_u32(p + 8) != KIDX__FORMAT_VERSION)
     return kidx__err(errmsg, KIDX_EFORMAT,
                      "%s has index format version %u; this kidx reads "

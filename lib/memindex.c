@@ -53,7 +53,8 @@ struct kidx__memindex {
   size_t ndocs, docs_cap;
   kidx__buf docdata;
   uint64_t ntokens;
-  size_t post_bytes; /* capacity of all postings buffers */
+  size_t post_bytes;  /* capacity of all postings buffers */
+  size_t empty_bytes; /* what an empty batch holds (its hash tables) */
   /* scratch of the document being added */
   occ *occs;
   size_t nocc, occ_cap;
@@ -85,6 +86,8 @@ static int grow_array(void **arr, size_t *cap, size_t need, size_t elem) {
   return KIDX_OK;
 }
 
+static size_t held_bytes(const kidx__memindex *mi);
+
 int kidx__memindex_new(kidx__memindex **out, unsigned an_flags) {
   kidx__memindex *mi = calloc(1, sizeof *mi);
   *out = NULL;
@@ -97,6 +100,7 @@ int kidx__memindex_new(kidx__memindex **out, unsigned an_flags) {
     kidx__memindex_free(mi);
     return KIDX_ENOMEM;
   }
+  mi->empty_bytes = held_bytes(mi);
   *out = mi;
   return KIDX_OK;
 }
@@ -297,12 +301,16 @@ void kidx__memindex_restamp(kidx__memindex *mi, uint32_t doc,
   mi->docs[doc].stamp = *stamp;
 }
 
-size_t kidx__memindex_bytes(const kidx__memindex *mi) {
+static size_t held_bytes(const kidx__memindex *mi) {
   return sizeof *mi + mi->post_bytes + mi->docdata.cap +
          mi->terms_cap * sizeof *mi->terms + mi->docs_cap * sizeof *mi->docs +
          mi->occ_cap * sizeof *mi->occs + mi->touched_cap * sizeof(uint32_t) +
-         mi->posbuf_cap * sizeof(uint32_t) +
-         kidx__strmap_bytes(mi->term_map) + kidx__strmap_bytes(mi->id_map);
+         mi->posbuf_cap * sizeof(uint32_t) + kidx__strmap_bytes(mi->term_map) +
+         kidx__strmap_bytes(mi->id_map);
+}
+
+size_t kidx__memindex_bytes(const kidx__memindex *mi) {
+  return held_bytes(mi) - mi->empty_bytes;
 }
 
 int kidx__memindex_status(const kidx__memindex *mi) {

@@ -1,8 +1,8 @@
 /*
  * reader.c -- the public read API: kidx_reader (an open, immutable view of
- * one commit: a snapshot, snapshot.c) and kidx_search().  Top of the dependency order, with
- * writer.c: a search parses the query (query.c), runs it (search.c) into
- * the top-k collector (topk.c), and for the hits of the page asks for
+ * one commit: a snapshot, snapshot.c) and kidx_search().  Top of the dependency
+ * order, with writer.c: a search parses the query (query.c), runs it (search.c)
+ * into the top-k collector (topk.c), and for the hits of the page asks for
  * their explanations and snippets (search.c, snippet.c), which results.c
  * copies into the caller's kidx_results.
  */
@@ -179,9 +179,8 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   for (size_t i = 0; i < n; i++)
     docs[i] = order[i].doc;
   if (o->explain || o->snippet_words) {
-    rc = kidx__search_hits(&r->snap, root, sc, docs, n,
-                           o->explain ? ex : NULL, texts,
-                           o->snippet_words ? pos : NULL, errmsg);
+    rc = kidx__search_hits(&r->snap, root, sc, docs, n, o->explain ? ex : NULL,
+                           texts, o->snippet_words ? pos : NULL, errmsg);
     if (rc)
       goto done;
   }

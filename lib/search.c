@@ -737,8 +737,8 @@ static void search_segment(search *s, size_t i) {
 /* ---- entry points ---- */
 
 int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
-                     const kidx__scorer *sc, kidx__topk *topk,
-                     uint64_t *total, size_t *column, char *errmsg) {
+                     const kidx__scorer *sc, kidx__topk *topk, uint64_t *total,
+                     size_t *column, char *errmsg) {
   search s;
   *total = 0;
   int rc = search_begin(&s, snap, root, sc, column, errmsg);

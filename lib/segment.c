@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 static const char *const section_names[KIDX__SEC_COUNT] = {
-    "postings",         "terms",        "term text", "document lengths",
+    "postings",         "terms",         "term text", "document lengths",
     "document offsets", "document data", "ids"};
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};

@@ -21,9 +21,10 @@
 
 #define DROPPED UINT32_MAX
 
-/* Written bytes between two releases of the inputs' mapped pages: a merge
- * reads its inputs front to back, so what lies behind is not needed again
- * soon, and dropping it keeps the resident set near this much. */
+/* Bytes read from the inputs between two releases of their mapped pages:
+ * a merge reads its inputs front to back (each pass over the documents
+ * too), so what lies behind is not needed again soon, and dropping it
+ * keeps the resident set near this much. */
 #define RELEASE_EVERY (32u << 20)
 
 typedef struct input {
@@ -33,10 +34,10 @@ typedef struct input {
   uint32_t *map; /* input doc -> new doc, or DROPPED */
   /* the current term, when `on` */
   int on;
-  kidx__termcur cur;          /* segments */
-  kidx__term *mt;             /* the batch's sorted terms */
-  size_t nmt, j;              /* ... their count and the current one */
-  const kidx__term *term;     /* the current term */
+  kidx__termcur cur;      /* segments */
+  kidx__term *mt;         /* the batch's sorted terms */
+  size_t nmt, j;          /* ... their count and the current one */
+  const kidx__term *term; /* the current term */
 } input;
 
 typedef struct idrec {
@@ -53,7 +54,8 @@ typedef struct merge {
   const kidx__memindex *mi;
   uint32_t ndocs; /* documents in the new file */
   uint64_t nterms;
-  uint64_t released; /* output offset at the last release */
+  uint64_t read;     /* bytes of the inputs read so far */
+  uint64_t released; /* `read` at the last release */
   kidx__buf list;    /* the merged list being built */
   kidx__buf terms;   /* the term blocks */
   kidx__buf index;   /* the block index */
@@ -163,11 +165,11 @@ static int emit_term(merge *m, const kidx__term *t, uint32_t df) {
   return kidx__wfile_write(&m->f, m->list.p, m->list.n);
 }
 
-/* Drops the inputs' resident pages every RELEASE_EVERY bytes written. */
+/* Drops the inputs' resident pages every RELEASE_EVERY bytes read. */
 static void maybe_release(merge *m) {
-  if (m->f.offset - m->released < RELEASE_EVERY)
+  if (m->read - m->released < RELEASE_EVERY)
     return;
-  m->released = m->f.offset;
+  m->released = m->read;
   for (size_t i = 0; i < m->nin; i++)
     if (m->in[i].seg)
       kidx__fs_map_release(&m->in[i].seg->map);
@@ -236,6 +238,7 @@ static int write_postings(merge *m) {
           kidx__term_cmp(in->term->text, in->term->len, text, cur.len) != 0)
         continue;
       rc = append_list(m, in, &base, &df);
+      m->read += in->term->post_len;
       input_next(in);
     }
     /* df == 0: every document with this term was deleted. */
@@ -276,12 +279,12 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
         kidx__memindex_doc(m->mi, (uint32_t)k, &d);
       else if (kidx__segment_doc(in->seg, (uint32_t)k, &d))
         return kidx__err(m->errmsg, KIDX_ECORRUPT,
-                         "damaged document table while writing %s",
-                         m->f.path);
+                         "damaged document table while writing %s", m->f.path);
       if ((rc = fn(m, &d, doc++, acc)))
         return rc;
+      m->read += d.id_len + d.title_len + d.body_len;
+      maybe_release(m);
     }
-    maybe_release(m);
   }
   return KIDX_OK;
 }

@@ -80,10 +80,10 @@ static int open_segments(kidx__snapshot *s, kidx__manifest *m, char *errmsg) {
     kidx__segment_name(e->number, name);
     if (!(r->path = kidx__path_join(s->dir, name)))
       return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    s->nsegs++; /* from here on, closing the snapshot frees r */
     int rc = kidx__segment_open(&r->seg, r->path, errmsg);
     if (rc)
       return rc;
-    s->nsegs++;
     r->number = e->number;
     r->dead = e->dead; /* moved from the manifest */
     r->ndead = e->ndead;
@@ -190,8 +190,7 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
   if (r->ndead == 0)
     return KIDX_OK;
   kidx__postings c;
-  if (kidx__postings_init_skips(&c, t->post, t->post_len, t->df,
-                                r->seg.ndocs))
+  if (kidx__postings_init_skips(&c, t->post, t->post_len, t->df, r->seg.ndocs))
     return KIDX_ECORRUPT;
   /* Walk the deleted documents in order, each probe moving the cursor
    * forward with the skip table: a few deletions cost a few block
@@ -217,8 +216,8 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
   return KIDX_OK;
 }
 
-int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id,
-                           size_t len, size_t *seg, uint32_t *doc) {
+int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,
+                           size_t *seg, uint32_t *doc) {
   /* Newest segments first: an id lives in at most one place, but the
    * recent segments are the small ones. */
   for (size_t i = s->nsegs; i-- > 0;) {

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 
 /* Default RAM budget of the batch, as documented in kidx.h. */
-#define DEFAULT_RAM_BUDGET ((size_t)64 << 20)
+#define DEFAULT_RAM_BUDGET   ((size_t)64 << 20)
 #define DEFAULT_MERGE_FACTOR 10u
 /* Segments below this size all count as the smallest level, so that tiny
  * flushes do not spread over many levels. */
@@ -291,9 +291,21 @@ static int check_open(kidx_writer *w) {
 
 /* ---- segments: flush and merge ---- */
 
+/* Makes room in the segment array for one more segment.  Called before
+ * anything points into the array: growing it may move it. */
+static int reserve_segment(kidx_writer *w) {
+  kidx__segref *segs =
+      realloc(w->snap.segs, (w->snap.nsegs + 1) * sizeof *segs);
+  if (!segs)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  w->snap.segs = segs;
+  return KIDX_OK;
+}
+
 /* Writes a new segment file from src[0..n) and/or the batch: *path
  * (malloc'ed) receives its name, or NULL when no document was live and so
- * no file was kept.  Nothing else changes. */
+ * no file was kept.  Nothing else changes.  Call reserve_segment() first:
+ * src may point into the segment array. */
 static int write_file(kidx_writer *w, const kidx__segsrc *src, size_t n,
                       const kidx__memindex *mi, char **path) {
   char name[KIDX__SEGNAME_MAX];
@@ -301,14 +313,8 @@ static int write_file(kidx_writer *w, const kidx__segsrc *src, size_t n,
   *path = NULL;
   kidx__segment_name(w->snap.next_segment, name);
   char *p = kidx__path_join(w->dir, name);
-  kidx__segref *segs =
-      realloc(w->snap.segs, (w->snap.nsegs + 1) * sizeof *segs);
-  if (segs)
-    w->snap.segs = segs; /* room for the new one */
-  if (!p || !segs) {
-    free(p);
+  if (!p)
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-  }
   int rc = kidx__segment_write(p, src, n, mi, w->an_flags, &ndocs, w->errmsg);
   if (rc || ndocs == 0) {
     kidx__fs_remove(p);
@@ -356,7 +362,9 @@ static int flush(kidx_writer *w) {
   if (kidx__memindex_new(&fresh, w->an_flags))
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
   char *path;
-  int rc = write_file(w, NULL, 0, w->mi, &path);
+  int rc = reserve_segment(w);
+  if (!rc)
+    rc = write_file(w, NULL, 0, w->mi, &path);
   if (rc) {
     kidx__memindex_free(fresh);
     return rc; /* the batch is intact: the caller may retry */
@@ -373,6 +381,9 @@ static int flush(kidx_writer *w) {
 /* Merges the segments whose indexes are in which[0..n) (increasing) into
  * one new segment, which replaces them at the end of the list. */
 static int merge(kidx_writer *w, const size_t *which, size_t n) {
+  int rc = reserve_segment(w); /* before pointing into the array */
+  if (rc)
+    return rc;
   kidx__segsrc *src = malloc((n ? n : 1) * sizeof *src);
   if (!src)
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
@@ -380,7 +391,7 @@ static int merge(kidx_writer *w, const size_t *which, size_t n) {
     src[i] = (kidx__segsrc){&w->snap.segs[which[i]].seg,
                             w->snap.segs[which[i]].dead};
   char *path;
-  int rc = write_file(w, src, n, NULL, &path);
+  rc = write_file(w, src, n, NULL, &path);
   free(src);
   if (!rc && path)
     rc = add_segment(w, path);
@@ -412,8 +423,7 @@ static uint64_t live_bytes(const kidx__segref *r) {
   if (r->seg.ndocs == 0)
     return 0;
   return (uint64_t)((double)r->seg.map.size *
-                    (double)(r->seg.ndocs - r->ndead) /
-                    (double)r->seg.ndocs);
+                    (double)(r->seg.ndocs - r->ndead) / (double)r->seg.ndocs);
 }
 
 static unsigned level_of(const kidx_writer *w, const kidx__segref *r) {
@@ -509,8 +519,8 @@ static int add_doc(kidx_writer *w, const char *id, size_t id_len,
   int rc = in_seg ? need_bitmap(w, seg) : KIDX_OK;
   if (rc)
     return rc;
-  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body,
-                              body_len, stamp, &replaced);
+  rc = kidx__memindex_add(w->mi, id, id_len, title, title_len, body, body_len,
+                          stamp, &replaced);
   if (rc)
     return kidx__err(w->errmsg, rc, "cannot add document '%.*s': %s",
                      (int)id_len, id, kidx_strerror((kidx_status)rc));

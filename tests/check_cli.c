@@ -1013,6 +1013,20 @@ START_TEST(test_stats) {
   ck_assert_double_gt(json_num(r.out, "bytes"), 0.0);
   /* The analysis of an index made without options: the defaults. */
   assert_json_analyzer(r.out, "english", "none", "on");
+  /* One run, one commit, one segment. */
+  ck_assert_double_eq(json_num(r.out, "segments"), 1.0);
+  ck_assert_double_eq(json_num(r.out, "deleted"), 0.0);
+  ck_assert_double_eq(json_num(r.out, "generation"), 1.0);
+  /* The keys added with segments come last, in this order. */
+  const char *order[] = {"\"diacritics\":", "\"stored_bytes\":",
+                         "\"segments\":", "\"deleted\":", "\"generation\":"};
+  for (size_t i = 1; i < sizeof order / sizeof order[0]; i++) {
+    const char *a = strstr(r.out, order[i - 1]), *b = strstr(r.out, order[i]);
+    ck_assert_msg(a && b && a < b, "%s before %s in: %s", order[i - 1],
+                  order[i], r.out);
+  }
+  ck_assert_msg(strstr(r.out, ",\"generation\":1}\n") != NULL,
+                "\"generation\" is not last in: %s", r.out);
   tu_run_free(&r);
 
   r = KIDX("stats");
@@ -1021,6 +1035,9 @@ START_TEST(test_stats) {
                         "\nterms ",
                         "\ntokens ",
                         "\nbytes ",
+                        "\nsegments              1\n",
+                        "\ndeleted               0  (",
+                        "\ngeneration            1  (commits)\n",
                         "\nstemmer    english\n",
                         "\nstopwords  none\n",
                         "\ndiacritics on\n"};
@@ -1412,11 +1429,12 @@ START_TEST(test_help) {
   ck_assert_ptr_nonnull(strstr(r.out, "\n  analyze "));
   ck_assert_ptr_nonnull(strstr(r.out, "\n  delete "));
   ck_assert_ptr_nonnull(strstr(r.out, "\n  check "));
+  ck_assert_ptr_nonnull(strstr(r.out, "\n  optimize "));
   ck_assert_str_eq(r.err, "");
   tu_run_free(&r);
 
-  const char *cmds[] = {"index", "search", "analyze",
-                        "stats", "delete", "check"};
+  const char *cmds[] = {"index",  "search", "analyze", "stats",
+                        "delete", "check",  "optimize"};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     r = KIDX(cmds[i], "--help");
     ASSERT_STATUS(r, 0);
@@ -1431,6 +1449,13 @@ START_TEST(test_help) {
     tu_run_free(&h);
     tu_run_free(&r2);
   }
+  r = KIDX("index", "--help");
+  ck_assert_ptr_nonnull(strstr(r.out, "--ram-budget SIZE"));
+  ck_assert_ptr_nonnull(strstr(r.out, "--merge-factor N"));
+  tu_run_free(&r);
+  r = KIDX("stats", "--help");
+  ck_assert_ptr_nonnull(strstr(r.out, "\"generation\""));
+  tu_run_free(&r);
   r = KIDX("search", "--help");
   ck_assert_ptr_nonnull(strstr(r.out, "--json"));
   ck_assert_ptr_nonnull(strstr(r.out, "--offset"));
@@ -1561,6 +1586,46 @@ static const struct {
      "kidx: unknown option '--wait' for 'search' (see 'kidx search --help')"},
     {{"check", "--wait"},
      "kidx: unknown option '--wait' for 'check' (see 'kidx check --help')"},
+    {{"index", "--ram-budget", "abc", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got 'abc'"},
+    {{"index", "--ram-budget=1K", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got '1K'"},
+    {{"index", "--ram-budget", "65535", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got '65535'"},
+    {{"index", "--ram-budget", "64KB", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got '64KB'"},
+    {{"index", "--ram-budget", "-64M", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got '-64M'"},
+    {{"index", "--ram-budget", "M", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got 'M'"},
+    {{"index", "--ram-budget", "99999999999999999G", "x"},
+     "kidx: --ram-budget expects a size of at least 64K (bytes, or a number "
+     "with K, M or G), got '99999999999999999G'"},
+    {{"index", "x", "--ram-budget"},
+     "kidx: option '--ram-budget' needs a value (see 'kidx index --help')"},
+    {{"index", "--merge-factor", "1", "x"},
+     "kidx: --merge-factor expects an integer from 2 to 1000, got '1'"},
+    {{"index", "--merge-factor=1001", "x"},
+     "kidx: --merge-factor expects an integer from 2 to 1000, got '1001'"},
+    {{"index", "--merge-factor", "ten", "x"},
+     "kidx: --merge-factor expects an integer from 2 to 1000, got 'ten'"},
+    {{"index", "--merge-factor", "-10", "x"},
+     "kidx: --merge-factor expects an integer from 2 to 1000, got '-10'"},
+    {{"search", "--ram-budget", "1M", "q"},
+     "kidx: unknown option '--ram-budget' for 'search' (see 'kidx search "
+     "--help')"},
+    {{"optimize", "extra"},
+     "kidx: unexpected argument 'extra' for 'optimize' (see 'kidx optimize "
+     "--help')"},
+    {{"optimize", "--merge-factor", "2"},
+     "kidx: unknown option '--merge-factor' for 'optimize' (see 'kidx "
+     "optimize --help')"},
 };
 
 START_TEST(test_usage_error) {
@@ -3111,6 +3176,270 @@ START_TEST(test_param_ranges) {
 }
 END_TEST
 
+/* ====================================================================== */
+/* Segments: --ram-budget, --merge-factor, optimize                       */
+/* ====================================================================== */
+
+/* Documents for the segment tests: enough text (about 110 KB) that the
+ * smallest RAM budget must write several segments. */
+#define GEN_DOCS  250
+#define GEN_VOCAB 400
+
+/* Writes GEN_DOCS files docs/dNNN.txt, a title of 5 words and a body of
+ * 60, drawn from a vocabulary of made-up words (fixed seed), which it
+ * returns in vocab. */
+static void write_generated_docs(char vocab[GEN_VOCAB][16]) {
+  static const char *const SYLLABLES[] = {"ka",  "to",  "ri", "mu",   "sel",
+                                          "van", "dor", "pi", "lex",  "qua",
+                                          "zen", "bo",  "fi", "gran", "tel"};
+  const size_t nsyl = sizeof SYLLABLES / sizeof SYLLABLES[0];
+  uint64_t seed = 42;
+  for (size_t i = 0; i < GEN_VOCAB; i++) {
+    vocab[i][0] = '\0';
+    for (uint64_t k = 2 + next_random(&seed) % 3; k > 0; k--)
+      strcat(vocab[i], SYLLABLES[next_random(&seed) % nsyl]);
+  }
+  for (size_t d = 0; d < GEN_DOCS; d++) {
+    char name[32], text[65 * 16 + 8];
+    size_t len = 0;
+    for (size_t w = 0; w < 65; w++) {
+      const char *word = vocab[next_random(&seed) % GEN_VOCAB];
+      len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", word,
+                              w == 4 || w == 64 ? "\n" : " ");
+    }
+    snprintf(name, sizeof name, "docs/d%03zu.txt", d);
+    write_text(name, text);
+  }
+}
+
+/* A number from 'kidx -i dir stats --json'. */
+static double stats_num(const char *dir, const char *key) {
+  tu_run r = KIDX("stats", "-i", dir, "--json");
+  ASSERT_STATUS(r, 0);
+  double v = json_num(r.out, key);
+  tu_run_free(&r);
+  return v;
+}
+
+/* Indexes docs/ into dir with the extra options (NULL-terminated). */
+static void index_docs(const char *dir, ...) {
+  const char *argv[16] = {KIDX_BIN, "index", "-i", dir};
+  size_t n = 4;
+  va_list ap;
+  va_start(ap, dir);
+  for (const char *a = va_arg(ap, const char *); a;
+       a = va_arg(ap, const char *)) {
+    ck_assert_uint_lt(n, 14);
+    argv[n++] = a;
+  }
+  va_end(ap);
+  argv[n++] = "docs";
+  argv[n] = NULL;
+  tu_run r = tu_exec(tu_work_dir(), argv, NULL);
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+#define INDEX_DOCS(...) index_docs(__VA_ARGS__, (const char *)NULL)
+
+/* Asserts that every query gives byte for byte the same --json output
+ * (ids, scores, snippets; with --explain, df and idf) from indexes a and
+ * b, with both ranking models. */
+static void assert_same_search(const char *a, const char *b,
+                               char vocab[GEN_VOCAB][16]) {
+  char any[64], all[64], op[64], prefix[16], phrase[64];
+  snprintf(any, sizeof any, "%s %s %s", vocab[1], vocab[2], vocab[3]);
+  snprintf(all, sizeof all, "%s %s", vocab[4], vocab[5]);
+  snprintf(op, sizeof op, "(%s OR %s) -%s", vocab[6], vocab[7], vocab[8]);
+  snprintf(prefix, sizeof prefix, "%.4s*", vocab[9]);
+  /* The first two words of docs/d000.txt: a phrase with a hit. */
+  char *first = tu_work_path("docs/d000.txt"),
+       *text = tu_read_file(first, NULL);
+  ck_assert_ptr_nonnull(text);
+  char *sp = strchr(text, ' '), *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
+  ck_assert_ptr_nonnull(sp2);
+  snprintf(phrase, sizeof phrase, "\"%.*s\"", (int)(sp2 - text), text);
+  free(text);
+  free(first);
+  const char *queries[] = {vocab[0], any, all, op, prefix, phrase};
+  const char *ranks[] = {"tfidf", "bm25"};
+  for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++)
+    for (size_t k = 0; k < 2; k++) {
+      const char *out[2];
+      tu_run r[2];
+      const char *dirs[2] = {a, b};
+      for (size_t i = 0; i < 2; i++) {
+        const char *argv[] = {KIDX_BIN,
+                              "search",
+                              "-i",
+                              dirs[i],
+                              "--json",
+                              "-k",
+                              "1000",
+                              "--rank",
+                              ranks[k],
+                              q == 2 ? "--all" : "--any",
+                              q == 0 ? "--explain" : "--any",
+                              "--",
+                              queries[q],
+                              NULL};
+        r[i] = tu_exec(tu_work_dir(), argv, NULL);
+        ASSERT_STATUS(r[i], 0);
+        out[i] = r[i].out;
+      }
+      ck_assert_msg(strcmp(out[0], out[1]) == 0,
+                    "'%s' (%s) differs between %s and %s:\n%s\n---\n%s",
+                    queries[q], ranks[k], a, b, out[0], out[1]);
+      tu_run_free(&r[0]);
+      tu_run_free(&r[1]);
+    }
+}
+
+/* A small RAM budget writes several segments; search over them gives the
+ * same hits and scores as over one; optimize merges them into one and
+ * reclaims deleted documents, and search still gives the same. */
+START_TEST(test_segments) {
+  char vocab[GEN_VOCAB][16];
+  write_generated_docs(vocab);
+  INDEX_DOCS("whole");
+  ck_assert_double_eq(stats_num("whole", "segments"), 1.0);
+  INDEX_DOCS("small", "--ram-budget", "64K");
+  double segments = stats_num("small", "segments");
+  ck_assert_msg(segments > 1.0, "%g segments with --ram-budget 64K", segments);
+  ck_assert_double_eq(stats_num("small", "documents"), GEN_DOCS);
+  ck_assert_double_eq(stats_num("small", "generation"), 1.0);
+  assert_same_search("whole", "small", vocab);
+
+  /* The merge factor reaches the writer: with 1000 no merge happens, with
+   * 2 at most one segment of each size is left. */
+  INDEX_DOCS("unmerged", "--ram-budget=64K", "--merge-factor", "1000");
+  INDEX_DOCS("merged", "--ram-budget", "65536", "--merge-factor=2");
+  double unmerged = stats_num("unmerged", "segments"),
+         merged = stats_num("merged", "segments");
+  ck_assert_msg(unmerged >= 2.0 && merged < unmerged,
+                "%g segments with --merge-factor 1000, %g with 2", unmerged,
+                merged);
+  assert_same_search("whole", "unmerged", vocab);
+  assert_same_search("whole", "merged", vocab);
+
+  tu_run r = KIDX("optimize", "-i", "small");
+  ASSERT_STATUS(r, 0);
+  char want[128];
+  snprintf(want, sizeof want,
+           "optimized: %d documents in 1 segment (was %.0f segments, 0 "
+           "deleted documents reclaimed)\n",
+           GEN_DOCS, segments);
+  ck_assert_str_eq(r.out, want);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_num("small", "segments"), 1.0);
+  ck_assert_double_eq(stats_num("small", "generation"), 2.0);
+  assert_same_search("whole", "small", vocab);
+  r = KIDX("check", "-i", "small");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+
+  /* Nothing to do: nothing written, no new commit. */
+  r = KIDX("optimize", "-i", "small");
+  ASSERT_STATUS(r, 0);
+  snprintf(want, sizeof want,
+           "optimized: %d documents in 1 segment (was 1 segment, 0 deleted "
+           "documents reclaimed)\n",
+           GEN_DOCS);
+  ck_assert_str_eq(r.out, want);
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_num("small", "generation"), 2.0);
+
+  /* A deleted document stays in its segment until optimize. */
+  const char *dirs[] = {"small", "whole"};
+  for (size_t i = 0; i < 2; i++) {
+    r = KIDX("delete", "-i", dirs[i], "docs/d007.txt");
+    ASSERT_STATUS(r, 0);
+    tu_run_free(&r);
+    ck_assert_double_eq(stats_num(dirs[i], "deleted"), 1.0);
+    ck_assert_double_eq(stats_num(dirs[i], "documents"), GEN_DOCS - 1);
+    ck_assert_double_eq(stats_num(dirs[i], "segments"), 1.0);
+  }
+  r = KIDX("optimize", "-i", "small");
+  ASSERT_STATUS(r, 0);
+  snprintf(want, sizeof want,
+           "optimized: %d documents in 1 segment (was 1 segment, 1 deleted "
+           "document reclaimed)\n",
+           GEN_DOCS - 1);
+  ck_assert_str_eq(r.out, want);
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_num("small", "deleted"), 0.0);
+  ck_assert_double_eq(stats_num("small", "segments"), 1.0);
+  ck_assert_double_eq(stats_num("small", "generation"), 4.0);
+  /* Statistics are those of the live documents: the same with the
+   * deleted document reclaimed (small) or still held (whole). */
+  assert_same_search("whole", "small", vocab);
+  r = KIDX("check", "-i", "small");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* The sizes --ram-budget takes: bytes, K, M, G, either case. */
+START_TEST(test_ram_budget_sizes) {
+  write_text("docs/a.txt", "Alpha\nalphaword\n");
+  const char *sizes[] = {"65536", "64K", "64k", "1M", "1m", "1G", "2g"};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    tu_run r = KIDX("index", "--ram-budget", sizes[i], "docs");
+    ASSERT_STATUS(r, 0);
+    ck_assert_str_eq(r.err, "");
+    tu_run_free(&r);
+  }
+  tu_run r =
+      KIDX("index", "--merge-factor", "1000", "--merge-factor=2", "docs");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  /* A usage error is found before the index is touched. */
+  r = KIDX("index", "-i", "other", "--ram-budget", "1K", "docs");
+  ASSERT_STATUS(r, 2);
+  tu_run_free(&r);
+  ck_assert(!exists("other"));
+}
+END_TEST
+
+START_TEST(test_optimize_no_index) {
+  tu_run r = KIDX("optimize");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(
+      r.err, "kidx: no index at .kidx (run 'kidx index corpus/' first)\n");
+  tu_run_free(&r);
+  r = KIDX("optimize", "-i", "missing/idx", "--wait");
+  ASSERT_STATUS(r, 3);
+  tu_assert_one_line(r.err, "kidx: no index at missing/idx");
+  tu_run_free(&r);
+  /* Nothing created. */
+  ck_assert(!exists(".kidx"));
+  ck_assert(!exists("missing"));
+}
+END_TEST
+
+START_TEST(test_optimize_locked) {
+  index_corpus();
+  char *dir = tu_work_path(".kidx");
+  kidx_writer *w = NULL;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  tu_run r = KIDX("optimize");
+  ASSERT_STATUS(r, 3);
+  ck_assert_str_eq(r.out, "");
+  tu_assert_one_line(r.err, "kidx: index at .kidx is locked by another writer");
+  tu_run_free(&r);
+  kidx_writer_close(w);
+  free(dir);
+  r = KIDX("optimize");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "optimized: 3 documents in 1 segment (was 1 "
+                          "segment, 0 deleted documents reclaimed)\n");
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *cli_suite(void) {
   Suite *s = suite_create("cli");
   struct {
@@ -3198,6 +3527,10 @@ static Suite *cli_suite(void) {
       {"skipped_walk", test_skipped_counts_walk_failures, 0},
       {"zero_stamp", test_zero_stamp_not_trusted, 0},
       {"param_ranges", test_param_ranges, 0},
+      {"segments", test_segments, 0},
+      {"ram_budget_sizes", test_ram_budget_sizes, 0},
+      {"optimize_no_index", test_optimize_no_index, 0},
+      {"optimize_locked", test_optimize_locked, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
