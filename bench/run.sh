@@ -20,6 +20,11 @@
 #                          analyzer (default 5)
 #   KIDX_BENCH_ANALYZE_ARGS  extra arguments for kidx_bench_analyze, e.g.
 #                          --json or --min-mb 64
+#   KIDX_BENCH_MEMORY_MB   also index a synthetic corpus of this many MiB
+#                          (e.g. 1024) with kidx alone, once, to measure
+#                          peak RSS against the RAM budget (default: skip)
+#   KIDX_BENCH_RAM_BUDGET  the RAM budget for that run, in MiB (default:
+#                          the library's, 64)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +65,25 @@ echo
 echo "=== $synth ($queries) ==="
 "$bin/kidx_bench" --runs "$runs" --index-runs "$index_runs" \
   --queries "$queries" ${extra[@]+"${extra[@]}"} "$synth"
+mem_mb=${KIDX_BENCH_MEMORY_MB:-}
+if [[ -n $mem_mb ]]; then
+  mem=/tmp/kidx-synth-${mem_mb}M
+  if [[ ! -d $mem ]]; then
+    rm -rf "$mem.partial" "$mem.queries.partial"
+    "$bin/kidx_gencorpus" --out "$mem.partial" --size "$mem_mb" \
+      --queries "$mem.queries.partial" --nqueries 200
+    mv "$mem.queries.partial" "$mem.queries"
+    mv "$mem.partial" "$mem"
+  fi
+  budget=()
+  [[ -n ${KIDX_BENCH_RAM_BUDGET:-} ]] &&
+    budget=(--ram-budget "$KIDX_BENCH_RAM_BUDGET")
+  echo
+  echo "=== $mem: memory bound (kidx alone, one build) ==="
+  "$bin/kidx_bench" --no-peer --index-runs 1 --runs 1 \
+    --queries "$mem.queries" ${budget[@]+"${budget[@]}"} "$mem"
+fi
+
 echo
 echo "=== analyzer throughput (kidx_bench_analyze) ==="
 "$bin/kidx_bench_analyze" --runs "$analyze_runs" \

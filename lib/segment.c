@@ -29,7 +29,7 @@ const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
  * large segment does not grow the resident set by the segment's size: a
  * writer opens every segment it merges, and a reader only needs the few
  * pages its queries touch. */
-#define RELEASE_EVERY ((uint64_t)32 << 20)
+#define RELEASE_EVERY ((uint64_t)8 << 20)
 
 static uint32_t crc_released(const kidx__segment *s, const uint8_t *p,
                              uint64_t len) {

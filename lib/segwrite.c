@@ -25,7 +25,7 @@
  * a merge reads its inputs front to back (each pass over the documents
  * too), so what lies behind is not needed again soon, and dropping it
  * keeps the resident set near this much. */
-#define RELEASE_EVERY (32u << 20)
+#define RELEASE_EVERY (8u << 20)
 
 typedef struct input {
   const kidx__segment *seg; /* NULL: the batch */
