@@ -1,6 +1,6 @@
 /*
- * check.c -- deep verification of an index file, for kidx_reader_check()
- * and `kidx check`.
+ * check.c -- deep verification of segment files and of a snapshot (ids
+ * across segments), for kidx_reader_check() and `kidx check`.
  *
  * Opening a file (segment.c) already verifies every checksum and every
  * table that lookups depend on, so a file damaged by the disk or a torn

@@ -1,14 +1,16 @@
 /*
  * fs.c -- the file system operations the index needs, in one place: the
- * writer lock, read-only mappings of index files, buffered checksummed
- * writing of a new file, and the durable rename that publishes a commit.
- * POSIX only (plus flock, present on Linux, the BSDs and macOS).
+ * writer lock, read-only mappings of index files (and giving their pages
+ * back), listing the directory, buffered checksummed writing of a new
+ * file, and the durable rename that publishes a commit.  POSIX only (plus
+ * flock, present on Linux, the BSDs and macOS).
  *
- * Durability (as SQLite and LMDB do it): a new index file is written under
- * a temporary name, fsync'ed, renamed over the old name, and then the
- * directory is fsync'ed so the rename itself is on disk.  rename(2) is
- * atomic, so a reader or a crash sees either the old file or the new one,
- * never a mixture.
+ * Durability (as SQLite and LMDB do it): a new file is written, fsync'ed,
+ * and the MANIFEST naming it is written under a temporary name, fsync'ed,
+ * renamed over the old one, and then the directory is fsync'ed so the
+ * rename itself (and the new files' entries) are on disk.  rename(2) is
+ * atomic, so a reader or a crash sees either the old MANIFEST or the new
+ * one, never a mixture.
  */
 #define _DEFAULT_SOURCE /* flock() */
 #include "kidx_int.h"

@@ -511,8 +511,8 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
                          size_t *count);
 
 /**************************************************************************
-** Interface to code in segment.c (reading) and segwrite.c (writing): the
-** index file, format version 1, specified in doc/FORMAT.md.
+** Interface to code in segment.c (reading) and segwrite.c (writing): a
+** segment file, format version 7, specified in doc/FORMAT.md.
 */
 
 #define KIDX__FORMAT_VERSION 7u
@@ -582,6 +582,11 @@ int kidx__termcur_next(kidx__termcur *c);
  * Cost: a binary search over blocks and one block's scan. */
 int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
                               const char *text, size_t len);
+
+/* Of the cursors cur[i] with on[i] set, the smallest current term, or
+ * NULL when none is on: one step of a merge of several dictionaries. */
+const kidx__term *kidx__termcur_smallest(const kidx__termcur *cur,
+                                         const int *on, size_t n);
 
 /* 1 and *out if the term exists (out->text is the caller's text), else 0. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,

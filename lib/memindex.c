@@ -2,8 +2,8 @@
  * memindex.c -- the in-memory inverted index of the batch being built
  * between two commits: a term dictionary (strmap.c) with one growing,
  * already-encoded postings list per term (postings.c), and the table of the
- * batch's documents.  writer.c fills it; on commit segwrite.c merges it
- * with the committed index into a new index file.
+ * batch's documents.  writer.c fills it; when it passes the RAM budget,
+ * and on commit, segwrite.c writes it out as a new segment file.
  *
  * Documents of the batch are numbered 0, 1, 2, ... in the order added.  An
  * id added twice leaves the first document in place but marked deleted;

@@ -666,11 +666,7 @@ static int prefix_dfs(search *s, const kidx__qnode *q) {
                                       q->len) &&
             has_prefix(&cur[i].term, q);
   while (!rc) {
-    const kidx__term *t = NULL;
-    for (size_t i = 0; i < n; i++)
-      if (on[i] && (!t || kidx__term_cmp(cur[i].term.text, cur[i].term.len,
-                                         t->text, t->len) < 0))
-        t = &cur[i].term;
+    const kidx__term *t = kidx__termcur_smallest(cur, on, n);
     if (!t)
       break;
     char text[KIDX_MAX_TOKEN_BYTES];

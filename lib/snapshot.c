@@ -250,11 +250,7 @@ int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
   for (size_t i = 0; i < n; i++)
     on[i] = kidx__termcur_seek(&cur[i], &s->segs[i].seg, 0);
   for (;;) {
-    const kidx__term *t = NULL;
-    for (size_t i = 0; i < n; i++)
-      if (on[i] && (!t || kidx__term_cmp(cur[i].term.text, cur[i].term.len,
-                                         t->text, t->len) < 0))
-        t = &cur[i].term;
+    const kidx__term *t = kidx__termcur_smallest(cur, on, n);
     if (!t)
       break;
     char text[KIDX_MAX_TOKEN_BYTES];
