@@ -317,7 +317,7 @@ int kidx__check_snapshot(const kidx__snapshot *s, char *errmsg) {
       int found;
       if (kidx__bit_get(r->dead, d))
         continue;
-      kidx__segment_doc(&r->seg, (uint32_t)d, &info); /* verified at open */
+      kidx__segment_key(&r->seg, (uint32_t)d, &info); /* verified at open */
       if (kidx__strmap_upsert(ids, info.id, info.id_len, (uint32_t)i, &old,
                               &found))
         rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");

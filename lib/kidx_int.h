@@ -540,6 +540,7 @@ enum {
   KIDX__SEC_DOCOFFS,
   KIDX__SEC_DOCDATA,
   KIDX__SEC_IDS,
+  KIDX__SEC_KEYS,
   KIDX__SEC_COUNT
 };
 
@@ -591,6 +592,11 @@ const kidx__term *kidx__termcur_smallest(const kidx__termcur *cur,
 /* 1 and *out if the term exists (out->text is the caller's text), else 0. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
+
+/* Document doc's id and stamp only (title and body NULL): what lookups by
+ * id read, without touching the stored text.  KIDX_ECORRUPT on bad data. */
+int kidx__segment_key(const kidx__segment *s, uint32_t doc,
+                      kidx__docinfo *out);
 
 /* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);

@@ -20,7 +20,7 @@
 
 static const char *const section_names[KIDX__SEC_COUNT] = {
     "postings",         "terms",         "term text", "document lengths",
-    "document offsets", "document data", "ids"};
+    "document offsets", "document data", "ids",       "keys"};
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
 
@@ -144,19 +144,22 @@ static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
   if (rc)
     return rc;
   const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS];
-  uint64_t prev = 0, tokens = 0;
+  uint64_t prev = 0, prev_key = 0, tokens = 0;
   for (uint64_t d = 0; d <= s->ndocs; d++) {
-    uint64_t off = kidx__get_u64(offs + d * 8);
-    if (off < prev || (d == 0 && off != 0))
+    uint64_t off = kidx__get_u64(offs + d * 16);
+    uint64_t key = kidx__get_u64(offs + d * 16 + 8);
+    if (off < prev || key < prev_key || (d == 0 && (off != 0 || key != 0)))
       return corrupt(errmsg, path, "document table out of order");
     prev = off;
+    prev_key = key;
     if (d < s->ndocs) {
       const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + d * 8;
       s->title_tokens += kidx__get_u32(l);
       tokens += (uint64_t)kidx__get_u32(l) + kidx__get_u32(l + 4);
     }
   }
-  if (prev != s->sec_len[KIDX__SEC_DOCDATA])
+  if (prev != s->sec_len[KIDX__SEC_DOCDATA] ||
+      prev_key != s->sec_len[KIDX__SEC_KEYS])
     return corrupt(errmsg, path, "document table does not match its data");
   if (tokens != s->ntokens)
     return corrupt(errmsg, path, "document lengths do not add up");
@@ -172,7 +175,7 @@ static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
       break;
     }
     hash[d] = kidx__hash_bytes(info.id, info.id_len);
-    uint64_t at = kidx__get_u64(offs + (d + 1) * 8);
+    uint64_t at = kidx__get_u64(offs + (d + 1) * 16);
     if (at - released >= RELEASE_EVERY) {
       kidx__fs_map_release(&s->map);
       released = at;
@@ -249,7 +252,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   }
   if (s->sec_len[KIDX__SEC_TERMINDEX] != (nblocks(s->nterms) + 1) * 16 ||
       s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 8 ||
-      s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 8 ||
+      s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 16 ||
       s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY) {
     rc = corrupt(errmsg, path, "section sizes do not match the counts");
     goto fail;
@@ -361,30 +364,20 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
   return 1;
 }
 
-int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
+int kidx__segment_key(const kidx__segment *s, uint32_t doc,
                       kidx__docinfo *out) {
-  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + (size_t)doc * 8;
-  const uint8_t *p = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs);
-  const uint8_t *end = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs + 8);
-  uint64_t id_len, title_len, body_len;
+  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + (size_t)doc * 16 + 8;
+  const uint8_t *p = s->sec[KIDX__SEC_KEYS] + kidx__get_u64(offs);
+  const uint8_t *end = s->sec[KIDX__SEC_KEYS] + kidx__get_u64(offs + 16);
+  uint64_t id_len, size, zz;
+  memset(out, 0, sizeof *out);
   if (kidx__varint_get(&p, end, &id_len) || id_len > (size_t)(end - p))
     return KIDX_ECORRUPT;
   out->id = (const char *)p;
   out->id_len = (size_t)id_len;
   p += id_len;
-  if (kidx__varint_get(&p, end, &title_len) || title_len > (size_t)(end - p))
-    return KIDX_ECORRUPT;
-  out->title = (const char *)p;
-  out->title_len = (size_t)title_len;
-  p += title_len;
-  if (kidx__varint_get(&p, end, &body_len) || body_len > (size_t)(end - p))
-    return KIDX_ECORRUPT;
-  out->body = (const char *)p;
-  out->body_len = (size_t)body_len;
-  p += body_len;
   /* The stamp: varint size, varint zigzag mtime, u64 hash, ending the
    * record exactly. */
-  uint64_t size, zz;
   if (kidx__varint_get(&p, end, &size) || kidx__varint_get(&p, end, &zz) ||
       end - p != 8)
     return KIDX_ECORRUPT;
@@ -392,7 +385,27 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   out->stamp.mtime_ns = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
   out->stamp.hash = kidx__get_u64(p);
   kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
-  out->deleted = 0;
+  return KIDX_OK;
+}
+
+int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
+                      kidx__docinfo *out) {
+  int rc = kidx__segment_key(s, doc, out);
+  if (rc)
+    return rc;
+  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + (size_t)doc * 16;
+  const uint8_t *p = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs);
+  const uint8_t *end = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs + 16);
+  uint64_t title_len, body_len;
+  if (kidx__varint_get(&p, end, &title_len) || title_len > (size_t)(end - p))
+    return KIDX_ECORRUPT;
+  out->title = (const char *)p;
+  out->title_len = (size_t)title_len;
+  p += title_len;
+  if (kidx__varint_get(&p, end, &body_len) || body_len != (size_t)(end - p))
+    return KIDX_ECORRUPT;
+  out->body = (const char *)p;
+  out->body_len = (size_t)body_len;
   return KIDX_OK;
 }
 
@@ -411,7 +424,7 @@ int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
   for (; lo < s->ndocs && kidx__get_u64(t + lo * KIDX__ID_ENTRY) == h; lo++) {
     uint32_t d = kidx__get_u32(t + lo * KIDX__ID_ENTRY + 8);
     kidx__docinfo info;
-    kidx__segment_doc(s, d, &info); /* verified at open */
+    kidx__segment_key(s, d, &info); /* verified at open */
     if (info.id_len == len && memcmp(info.id, id, len) == 0) {
       *doc = d;
       return 1;

@@ -305,22 +305,31 @@ static uint64_t zigzag(int64_t v) {
   return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
 
-static uint64_t docdata_size(const kidx__docinfo *d) {
+/* Sizes of a document's two records: its text (title, body) in the
+ * document data, its key (id, stamp) in the keys section. */
+static uint64_t text_size(const kidx__docinfo *d) {
+  uint8_t tmp[10];
+  return kidx__varint_encode(tmp, d->title_len) + d->title_len +
+         kidx__varint_encode(tmp, d->body_len) + d->body_len;
+}
+
+static uint64_t key_size(const kidx__docinfo *d) {
   uint8_t tmp[10];
   return kidx__varint_encode(tmp, d->id_len) + d->id_len +
-         kidx__varint_encode(tmp, d->title_len) + d->title_len +
-         kidx__varint_encode(tmp, d->body_len) + d->body_len +
          kidx__varint_encode(tmp, d->stamp.size) +
          kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8;
 }
 
+/* acc[0], acc[1]: the ends so far of the text and key records. */
 static int put_docoff(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc) {
-  uint8_t b[8];
+  uint8_t b[16];
   (void)doc;
-  *acc += docdata_size(d);
-  kidx__set_u64(b, *acc);
-  return kidx__wfile_write(&m->f, b, 8);
+  acc[0] += text_size(d);
+  acc[1] += key_size(d);
+  kidx__set_u64(b, acc[0]);
+  kidx__set_u64(b + 8, acc[1]);
+  return kidx__wfile_write(&m->f, b, 16);
 }
 
 static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
@@ -328,12 +337,19 @@ static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
   uint8_t v[10];
   (void)doc;
   (void)acc;
-  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->id_len));
-  kidx__wfile_write(&m->f, d->id, d->id_len);
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->title_len));
   kidx__wfile_write(&m->f, d->title, d->title_len);
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->body_len));
-  kidx__wfile_write(&m->f, d->body, d->body_len);
+  return kidx__wfile_write(&m->f, d->body, d->body_len);
+}
+
+static int put_key(merge *m, const kidx__docinfo *d, uint32_t doc,
+                   uint64_t *acc) {
+  uint8_t v[10];
+  (void)doc;
+  (void)acc;
+  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->id_len));
+  kidx__wfile_write(&m->f, d->id, d->id_len);
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->stamp.size));
   kidx__wfile_write(&m->f, v,
                     kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
@@ -349,7 +365,7 @@ static int cmp_idrec(const void *a, const void *b) {
 }
 
 static int write_documents(merge *m, uint64_t *ntokens) {
-  uint64_t acc = 0;
+  uint64_t acc[2] = {0, 0};
   int rc;
   *ntokens = 0;
   section_begin(m, KIDX__SEC_DOCLENS);
@@ -357,9 +373,9 @@ static int write_documents(merge *m, uint64_t *ntokens) {
     return rc;
   section_end(m, KIDX__SEC_DOCLENS);
   section_begin(m, KIDX__SEC_DOCOFFS);
-  uint8_t zero[8] = {0};
-  kidx__wfile_write(&m->f, zero, 8);
-  if ((rc = for_each_doc(m, put_docoff, &acc)))
+  uint8_t zero[16] = {0};
+  kidx__wfile_write(&m->f, zero, 16);
+  if ((rc = for_each_doc(m, put_docoff, acc)))
     return rc;
   section_end(m, KIDX__SEC_DOCOFFS);
   section_begin(m, KIDX__SEC_DOCDATA);
@@ -377,6 +393,10 @@ static int write_documents(merge *m, uint64_t *ntokens) {
     kidx__wfile_write(&m->f, e, sizeof e);
   }
   section_end(m, KIDX__SEC_IDS);
+  section_begin(m, KIDX__SEC_KEYS);
+  if ((rc = for_each_doc(m, put_key, NULL)))
+    return rc;
+  section_end(m, KIDX__SEC_KEYS);
   return m->f.rc;
 }
 

@@ -572,7 +572,8 @@ static int find_doc(const kidx_writer *w, const char *id, size_t id_len,
     return 1;
   }
   if (kidx__snapshot_find_id(&w->snap, id, id_len, seg, doc)) {
-    kidx__segment_doc(&w->snap.segs[*seg].seg, *doc, d); /* verified */
+    /* the key only: a lookup must not read the stored text */
+    kidx__segment_key(&w->snap.segs[*seg].seg, *doc, d); /* verified */
     return 1;
   }
   return 0;
@@ -619,6 +620,7 @@ kidx_status kidx_writer_restamp(kidx_writer *w, const char *id, size_t id_len,
   /* Segments never change: the document is added again, from its stored
    * text, with the new stamp (analysis is deterministic, so its postings
    * come out the same), replacing the old copy. */
+  kidx__segment_doc(&w->snap.segs[seg].seg, doc, &d); /* verified */
   return add_doc(w, d.id, d.id_len, d.title, d.title_len, d.body, d.body_len,
                  stamp);
 }
@@ -639,7 +641,7 @@ kidx_status kidx_writer_foreach(kidx_writer *w,
     for (uint64_t i = 0; i < r->seg.ndocs; i++) {
       if (kidx__bit_get(r->dead, i))
         continue;
-      kidx__segment_doc(&r->seg, (uint32_t)i, &d); /* verified at open */
+      kidx__segment_key(&r->seg, (uint32_t)i, &d); /* verified at open */
       if (fn(ctx, d.id, d.id_len, &d.stamp))
         return KIDX_OK;
     }
