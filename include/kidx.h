@@ -327,8 +327,10 @@ KIDX_API kidx_status kidx_writer_stamp(kidx_writer *w, const char *id,
 
 /* Replaces the stamp of the live document with this id, keeping its text
  * and terms (for a source that was touched but did not change): applied on
- * commit, counted as a pending change.  Errors: KIDX_ENOTFOUND,
- * KIDX_EINVAL, KIDX_ENOMEM. */
+ * commit, counted as a pending change.  Segments never change, so a
+ * committed document is added again from its stored text with the new
+ * stamp (the cost of adding it, without reading its source).
+ * Errors: KIDX_ENOTFOUND, KIDX_EINVAL, KIDX_ENOMEM, KIDX_EIO. */
 KIDX_API kidx_status kidx_writer_restamp(kidx_writer *w, const char *id,
                                          size_t id_len,
                                          const kidx_stamp *stamp);
