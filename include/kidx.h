@@ -363,7 +363,11 @@ KIDX_API kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
  * commit; readers that have them open keep reading them.  On failure the
  * previous commit is untouched and the pending changes are kept, so the
  * commit can be retried; when flushing the directory fails after the
- * rename (KIDX_EIO, saying so), the new commit is already visible.
+ * rename (KIDX_EIO, saying so), the new commit is already visible (and
+ * the files of the previous one are kept, in case a power loss brings its
+ * MANIFEST back).  A merge that fails (say, no room for its output) is
+ * skipped, its segments left as they were: merging only saves space and
+ * search time, so it never keeps documents from being committed.
  * Errors: KIDX_EIO, KIDX_ENOMEM, KIDX_ETOOBIG. */
 KIDX_API kidx_status kidx_writer_commit(kidx_writer *w);
 
@@ -432,7 +436,7 @@ typedef struct kidx_stats {
   uint64_t documents;    /* live documents */
   uint64_t terms;        /* distinct terms in the segments (one that only
                             deleted documents hold counts until a merge) */
-  uint64_t tokens;       /* tokens indexed, over all documents */
+  uint64_t tokens;       /* tokens indexed, over the live documents */
   uint64_t bytes;        /* bytes on disk of the index files */
   uint64_t stored_bytes; /* of those, the stored document text (ids,
                             titles and bodies, kept for results and
@@ -443,7 +447,9 @@ typedef struct kidx_stats {
   uint64_t generation;   /* commits made to the index so far */
 } kidx_stats;
 
-/* Fills *out for an open reader.  Errors: KIDX_EINVAL (not open). */
+/* Fills *out for an open reader.  Cost: counting distinct terms merges
+ * the segments' dictionaries.  Errors: KIDX_EINVAL (not open),
+ * KIDX_ENOMEM. */
 KIDX_API kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out);
 
 /* Verifies the open index beyond what kidx_reader_open() already checked

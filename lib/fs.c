@@ -228,13 +228,15 @@ int kidx__wfile_close(kidx__wfile *f, int keep) {
 }
 
 int kidx__fs_publish(const char *tmp, const char *path, const char *dir,
-                     char *errmsg) {
+                     int *renamed, char *errmsg) {
+  *renamed = 0;
   if (rename(tmp, path) != 0) {
     int e = errno;
     unlink(tmp);
     return kidx__err_os(errmsg, KIDX_EIO, e, "cannot rename %s to %s", tmp,
                         path);
   }
+  *renamed = 1;
   int fd = open(dir, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return kidx__err_os(errmsg, KIDX_EIO, errno, "cannot open directory %s",

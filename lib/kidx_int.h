@@ -419,9 +419,11 @@ int kidx__wfile_pwrite(kidx__wfile *f, uint64_t offset, const void *data,
  * close and delete it.  Returns the sticky status. */
 int kidx__wfile_close(kidx__wfile *f, int keep);
 
-/* Renames tmp over path and fsyncs dir, making the new file durable. */
+/* Renames tmp over path and fsyncs dir, making the new file durable.
+ * *renamed says whether the rename happened: a failure after it (of the
+ * directory's fsync) leaves the new file visible but maybe not durable. */
 int kidx__fs_publish(const char *tmp, const char *path, const char *dir,
-                     char *errmsg);
+                     int *renamed, char *errmsg);
 int kidx__fs_exists(const char *path);
 int kidx__fs_remove(const char *path);
 
@@ -595,8 +597,7 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
 
 /* Document doc's id and stamp only (title and body NULL): what lookups by
  * id read, without touching the stored text.  KIDX_ECORRUPT on bad data. */
-int kidx__segment_key(const kidx__segment *s, uint32_t doc,
-                      kidx__docinfo *out);
+int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
 /* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
@@ -727,13 +728,18 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg);
 
 /* The segment holding global document doc (< ndocs). */
 size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc);
+/* Global document doc's id and stamp only (kidx__segment_key). */
+void kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
+                        kidx__docinfo *out);
 /* Global document doc's record (verified at open, so it cannot fail). */
 void kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
                         kidx__docinfo *out);
 
 /* The documents of segment r that contain term t (a term of r) and are
  * not deleted.  KIDX_ECORRUPT on a damaged list.  Cost: nothing without
- * deletions, else a skip-assisted probe per deleted document. */
+ * deletions, else a scan of the deletion bitmap (a byte test per 8
+ * documents) and a skip-assisted probe per deleted document, stopping at
+ * the end of the list. */
 int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
                          uint64_t *df);
 

@@ -63,7 +63,9 @@ static int read_dead(kidx__manifest_seg *s, const uint8_t *p,
                      const uint8_t *end) {
   if (s->ndead == 0)
     return p == end ? KIDX_OK : KIDX_ECORRUPT;
-  if (s->ndead > s->ndocs)
+  /* Every entry takes at least a byte: a count the list cannot hold is
+   * refused before a bitmap is allocated for it. */
+  if (s->ndead > s->ndocs || s->ndead > (uint64_t)(end - p))
     return KIDX_ECORRUPT;
   s->dead = calloc((size_t)(s->ndocs / 8 + 1), 1);
   if (!s->dead)
@@ -105,6 +107,8 @@ static int parse(kidx__manifest *m, const uint8_t *p, size_t size,
   uint32_t nsegs = kidx__get_u32(p + 20);
   m->generation = kidx__get_u64(p + 24);
   m->next_segment = kidx__get_u64(p + 32);
+  if (m->next_segment == 0 || m->next_segment == UINT64_MAX)
+    return damaged(errmsg, path, "impossible next segment number");
   const uint8_t *q = p + HEAD_SIZE, *end = p + size - 4;
   if (nsegs > (size_t)(end - q) / SEG_SIZE)
     return damaged(errmsg, path, "impossible segment count");

@@ -139,8 +139,9 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
 static int id_cmp(const void *ctx, uint32_t a, uint32_t b) {
   const kidx__snapshot *snap = ctx;
   kidx__docinfo x, y;
-  kidx__snapshot_doc(snap, a, &x);
-  kidx__snapshot_doc(snap, b, &y);
+  /* ids only: a tie-break must not read the stored text */
+  kidx__snapshot_key(snap, a, &x);
+  kidx__snapshot_key(snap, b, &y);
   return kidx__term_cmp(x.id, x.id_len, y.id, y.id_len);
 }
 

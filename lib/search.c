@@ -164,23 +164,29 @@ static int has_prefix(const kidx__term *t, const kidx__qnode *q) {
   return t->len >= q->len && memcmp(t->text, q->text, q->len) == 0;
 }
 
-/* The segment's terms that start with the prefix (their count was bounded
- * by the first pass, over the whole index). */
+/* The segment's terms that start with the prefix and are in some live
+ * document (the first pass, over the whole index, bounded their number;
+ * terms only deleted documents hold get no matcher). */
 static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
   kidx__termcur cur;
   uint64_t first = 0, n = 0;
   int on = kidx__termcur_lower_bound(&cur, s->seg, q->text, q->len);
   if (on)
     first = cur.index;
+  uint32_t gdf;
   for (; on && has_prefix(&cur.term, q); on = kidx__termcur_next(&cur))
-    n++;
+    n += kidx__strmap_get(s->dfs, cur.term.text, cur.term.len, &gdf) && gdf;
   m->kids = calloc(n ? n : 1, sizeof *m->kids);
   if (!m->kids)
     return oom(s);
   on = n > 0 && kidx__termcur_seek(&cur, s->seg, first);
-  for (uint64_t i = 0; i < n; i++, on = kidx__termcur_next(&cur))
+  for (; on && m->nkids < n && has_prefix(&cur.term, q);
+       on = kidx__termcur_next(&cur)) {
+    if (!kidx__strmap_get(s->dfs, cur.term.text, cur.term.len, &gdf) || !gdf)
+      continue;
     if (!(m->kids[m->nkids++] = term_matcher(s, &cur.term, 1, m->field, q)))
       return oom(s);
+  }
   return KIDX_OK;
 }
 
@@ -683,7 +689,9 @@ static int prefix_dfs(search *s, const kidx__qnode *q) {
       df += d;
       on[i] = kidx__termcur_next(&cur[i]) && has_prefix(&cur[i].term, q);
     }
-    if (!rc)
+    /* Only terms of live documents are recorded: the others match
+     * nothing, and must take no memory however many there are. */
+    if (!rc && df > 0)
       rc = put_df(s, text, len, df);
     if (!rc && df > 0 && ++count > MAX_PREFIX_TERMS) {
       *s->column = q->column;

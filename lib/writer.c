@@ -157,18 +157,26 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Records the writer's current segments as the published ones. */
-static int set_published(kidx_writer *w) {
-  uint64_t *p = malloc((w->snap.nsegs ? w->snap.nsegs : 1) * sizeof *p);
+/* The writer's current segment numbers, sorted, in a new array; with
+ * keep_old, the published ones too (duplicates are harmless). */
+static uint64_t *segment_numbers(kidx_writer *w, int keep_old, size_t *n) {
+  size_t old = keep_old ? w->npublished : 0;
+  uint64_t *p = malloc((w->snap.nsegs + old + 1) * sizeof *p);
   if (!p)
-    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+    return NULL;
   for (size_t i = 0; i < w->snap.nsegs; i++)
     p[i] = w->snap.segs[i].number;
-  qsort(p, w->snap.nsegs, sizeof *p, cmp_u64);
+  if (old)
+    memcpy(p + w->snap.nsegs, w->published, old * sizeof *p);
+  *n = w->snap.nsegs + old;
+  qsort(p, *n, sizeof *p, cmp_u64);
+  return p;
+}
+
+static void set_published(kidx_writer *w, uint64_t *numbers, size_t n) {
   free(w->published);
-  w->published = p;
-  w->npublished = w->snap.nsegs;
-  return KIDX_OK;
+  w->published = numbers;
+  w->npublished = n;
 }
 
 /* ---- state ---- */
@@ -226,8 +234,11 @@ static int load(kidx_writer *w) {
   }
   w->have_snap = 1;
   w->an_flags = w->snap.an_flags;
-  if ((rc = set_published(w)))
-    return rc;
+  size_t n;
+  uint64_t *numbers = segment_numbers(w, 0, &n);
+  if (!numbers)
+    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  set_published(w, numbers, n);
   if (kidx__memindex_new(&w->mi, w->an_flags))
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
   return KIDX_OK;
@@ -326,7 +337,9 @@ static int write_file(kidx_writer *w, const kidx__segsrc *src, size_t n,
 }
 
 /* Opens the segment just written at path (taking the string) and appends
- * it to the writer's segments. */
+ * it to the writer's segments.  The caller then calls
+ * kidx__snapshot_update() (a merge first drops the sources, so that the
+ * document count is checked without counting them twice). */
 static int add_segment(kidx_writer *w, char *path) {
   kidx__segref *r = &w->snap.segs[w->snap.nsegs]; /* see write_file */
   memset(r, 0, sizeof *r);
@@ -340,7 +353,7 @@ static int add_segment(kidx_writer *w, char *path) {
   r->number = w->snap.next_segment++;
   w->snap.nsegs++;
   w->changed = 1;
-  return kidx__snapshot_update(&w->snap, w->errmsg);
+  return KIDX_OK;
 }
 
 /* Makes every later call fail: the writer lost data it cannot restore. */
@@ -373,7 +386,8 @@ static int flush(kidx_writer *w) {
    * read through to verify it), so the two never take memory together. */
   kidx__memindex_free(w->mi);
   w->mi = fresh;
-  if (path && (rc = add_segment(w, path)))
+  if (path && ((rc = add_segment(w, path)) ||
+               (rc = kidx__snapshot_update(&w->snap, w->errmsg))))
     return broken(w, rc);
   return KIDX_OK;
 }
@@ -480,8 +494,12 @@ static int after_add(kidx_writer *w) {
   if (kidx__memindex_bytes(w->mi) < w->ram_budget)
     return KIDX_OK;
   int rc = flush(w);
-  if (!rc)
-    rc = maybe_merge(w);
+  /* The document is in: a failed merge (optional, its sources intact)
+   * must not report it as not added. */
+  if (!rc) {
+    (void)maybe_merge(w);
+    w->errmsg[0] = 0;
+  }
   /* The mapped segments were read by lookups and merges: give their pages
    * back, so that the resident set stays near the budget. */
   for (size_t i = 0; i < w->snap.nsegs; i++)
@@ -704,36 +722,56 @@ static int publish(kidx_writer *w) {
     e->header_crc = kidx__get_u32(r->seg.map.data + KIDX__HEADER_SIZE - 4);
     e->dead = r->dead; /* borrowed: m.segs is freed, not the bitmaps */
   }
-  int rc = kidx__manifest_write(w->manifest_tmp, &m, w->errmsg);
+  /* Both possible lists of files to keep, made before the rename so that
+   * nothing can fail once it has happened. */
+  size_t nnew, nboth;
+  uint64_t *now = segment_numbers(w, 0, &nnew);
+  uint64_t *both = segment_numbers(w, 1, &nboth);
+  int rc = now && both ? kidx__manifest_write(w->manifest_tmp, &m, w->errmsg)
+                       : kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
   free(m.segs);
+  int renamed = 0;
   if (!rc)
-    rc = kidx__fs_publish(w->manifest_tmp, w->manifest, w->dir, w->errmsg);
-  if (rc)
-    return rc;
+    rc = kidx__fs_publish(w->manifest_tmp, w->manifest, w->dir, &renamed,
+                          w->errmsg);
+  if (!renamed) {
+    free(now);
+    free(both);
+    return rc; /* nothing published: the caller may retry */
+  }
+  /* Published.  The commit is done even when flushing the directory failed
+   * (rc): readers see it.  But then a power loss could bring back the old
+   * MANIFEST, so the old commit's files must stay too. */
   w->snap.generation = m.generation;
+  w->pending = 0;
+  w->changed = 0;
+  if (rc) {
+    set_published(w, both, nboth);
+    free(now);
+    return rc;
+  }
+  set_published(w, now, nnew);
+  free(both);
+  /* Durable: files only older commits list can go.  (Readers that mapped
+   * them keep their mappings.) */
+  cleanup(w);
   return KIDX_OK;
 }
 
 static int commit(kidx_writer *w) {
   int rc = flush(w);
-  if (!rc)
-    rc = maybe_merge(w);
   if (rc)
     return rc; /* nothing published: the caller may retry */
+  /* Merging is an optimisation: a merge that fails (a full disk, with
+   * room for the new segment but not for the merge) must not keep the
+   * flushed documents from being committed.  Its sources are intact. */
+  (void)maybe_merge(w);
+  w->errmsg[0] = 0;
   if (!w->changed) {
     w->pending = 0;
     return KIDX_OK;
   }
-  if ((rc = publish(w)))
-    return rc;
-  w->pending = 0;
-  w->changed = 0;
-  /* The new commit is durable: files only older commits list can go.
-   * (Readers that mapped them keep their mappings.) */
-  if ((rc = set_published(w)))
-    return rc;
-  cleanup(w);
-  return KIDX_OK;
+  return publish(w);
 }
 
 kidx_status kidx_writer_commit(kidx_writer *w) {
