@@ -234,7 +234,7 @@ static int load(kidx_writer *w) {
   }
   w->have_snap = 1;
   w->an_flags = w->snap.an_flags;
-  size_t n;
+  size_t n = 0;
   uint64_t *numbers = segment_numbers(w, 0, &n);
   if (!numbers)
     return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
@@ -724,7 +724,7 @@ static int publish(kidx_writer *w) {
   }
   /* Both possible lists of files to keep, made before the rename so that
    * nothing can fail once it has happened. */
-  size_t nnew, nboth;
+  size_t nnew = 0, nboth = 0;
   uint64_t *now = segment_numbers(w, 0, &nnew);
   uint64_t *both = segment_numbers(w, 1, &nboth);
   int rc = now && both ? kidx__manifest_write(w->manifest_tmp, &m, w->errmsg)
