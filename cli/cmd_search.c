@@ -556,6 +556,21 @@ static int search_settings(const cli_args *a, kidx_search_options *opt) {
   return ST_OK;
 }
 
+/* The markers of matched words: --highlight's, else bold when colour is
+ * on (cli_color_enabled) and brackets when it is off.  --color never
+ * promises no escape sequences at all, so it turns an explicit bold into
+ * brackets (the words stay marked) rather than either flag being ignored
+ * or the pair being an error.  An explicit bold with --color auto stays
+ * bold even into a pipe (for `| less -R`), as before --color existed. */
+static highlight_mode resolve_highlight(const cli_args *a) {
+  highlight_mode hl = a->search.highlight;
+  if (hl == HL_AUTO)
+    return cli_color_enabled(a->color, STDOUT_FILENO) ? HL_BOLD : HL_BRACKETS;
+  if (hl == HL_BOLD && a->color == COLOR_NEVER)
+    return HL_BRACKETS;
+  return hl;
+}
+
 /* Opens the --batch file before the index, so that a typo in its name is
  * a usage error (2) like a missing PATH for index.  *fd is -1 when there
  * is no batch. */
@@ -598,9 +613,7 @@ int cli_cmd_search(const cli *c, const cli_args *a) {
   s.c = c;
   s.a = a;
   s.batch = so->batch != NULL;
-  s.hl = so->highlight != HL_AUTO     ? so->highlight
-         : isatty(STDOUT_FILENO) == 1 ? HL_BOLD
-                                      : HL_BRACKETS;
+  s.hl = resolve_highlight(a);
   int rc = search_settings(a, &s.opt);
   if (rc != ST_OK)
     return rc;

@@ -215,6 +215,38 @@ char *cli_join_words(char **words, int n) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* Terminals and colour                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* True if fd is a terminal that understands escape sequences (bold,
+ * erase to end of line): a tty whose TERM is set and is not "dumb".  An
+ * unset TERM counts as dumb, as in ripgrep and ncurses: a real terminal
+ * emulator always sets it, and what runs without it (an editor's
+ * subprocess buffer, a serial console) may print escapes as garbage. */
+bool cli_stream_is_capable_terminal(int fd) {
+  if (isatty(fd) != 1)
+    return false;
+  const char *term = getenv("TERM");
+  return term && *term && strcmp(term, "dumb") != 0;
+}
+
+/* Whether output to fd may be coloured, for --color MODE.  "always" and
+ * "never" are the user's word on this invocation and override the
+ * environment, as command-line flags do (no-color.org); "auto" colours a
+ * capable terminal unless NO_COLOR is set to a non-empty value (an empty
+ * NO_COLOR means unset, per no-color.org). */
+bool cli_color_enabled(color_mode mode, int fd) {
+  if (mode == COLOR_ALWAYS)
+    return true;
+  if (mode == COLOR_NEVER)
+    return false;
+  const char *no_color = getenv("NO_COLOR");
+  if (no_color && *no_color)
+    return false;
+  return cli_stream_is_capable_terminal(fd);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Command-line options                                                   */
 /* ---------------------------------------------------------------------- */
 
@@ -227,6 +259,10 @@ const choice SWITCHES[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
 
 static const choice HIGHLIGHTS[] = {
     {"bold", HL_BOLD}, {"brackets", HL_BRACKETS}, {"none", HL_NONE}, {NULL, 0}};
+static const choice COLORS[] = {{"auto", COLOR_AUTO},
+                                {"always", COLOR_ALWAYS},
+                                {"never", COLOR_NEVER},
+                                {NULL, 0}};
 
 /* Parses an unsigned decimal integer: digits only (strtoull alone would
  * take "-1", " 5" and "5x"), no overflow. */
@@ -491,6 +527,13 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_WAIT:
     a->wait = true;
     break;
+  case OPT_COLOR: {
+    int v;
+    if (!parse_choice(COLORS, arg, &v))
+      return bad_choice(COLORS, spelled, arg);
+    a->color = (color_mode)v;
+    break;
+  }
   case OPT_PRUNE:
     a->prune = true;
     break;

@@ -245,9 +245,13 @@ static const char SEARCH_HELP_OPTIONS[] =
     "      --body-weight X    weight of the body, w_body (default 1); weights\n"
     "                         are from 0 to 1e6\n"
     "      --snippet-words N  words in each passage (default 30; 0: none)\n"
-    "      --highlight MODE   how matched words are marked: bold (default on\n"
-    "                         a terminal), brackets ([word], default\n"
-    "                         otherwise) or none\n"
+    "      --highlight MODE   how matched words are marked: bold, brackets\n"
+    "                         ([word]) or none (default: bold when colour is\n"
+    "                         on, brackets otherwise)\n"
+    "      --color WHEN       auto (default), always or never: auto colours\n"
+    "                         when stdout is a terminal, TERM is set and not\n"
+    "                         'dumb', and NO_COLOR is unset or empty; never\n"
+    "                         also turns --highlight bold into brackets\n"
     "      --explain          print each hit's score term by term: field\n"
     "                         scope, tf and length in title/body, df, idf,\n"
     "                         length norm and weight of title/body, tfc (the\n"
@@ -409,6 +413,7 @@ static const opt_spec SEARCH_OPTS[] = {
     {OPT_BODY_WEIGHT, 0, "body-weight", true},
     {OPT_SNIPPET_WORDS, 0, "snippet-words", true},
     {OPT_HIGHLIGHT, 0, "highlight", true},
+    OPT_SPEC_COLOR,
     {OPT_EXPLAIN, 0, "explain", false},
     {OPT_BATCH, 0, "batch", true},
     OPT_SPEC_END};

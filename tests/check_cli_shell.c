@@ -1,0 +1,377 @@
+/*
+ * check_cli_shell.c -- end-to-end tests of how kidx behaves in a shell:
+ * colour and terminal detection (--color, NO_COLOR, TERM), what a search
+ * with no hits says, help, hints for query words that look like options,
+ * JSON ids that are not UTF-8, and --vimgrep output for editors.
+ *
+ * Terminal behaviour can only be seen on a terminal, so these tests run
+ * the binary with its standard output (and, when asked, standard error) on
+ * a pseudo-terminal; see run_pty.
+ */
+/* posix_openpt, grantpt, unlockpt and ptsname are XSI. */
+#define _XOPEN_SOURCE 700
+
+#include "kidx.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- running kidx on a pseudo-terminal ---- */
+
+/* Which of the child's descriptors go to the terminal; the others are
+ * captured in files, so a test can still tell stdout from stderr. */
+enum { PTY_OUT = 1, PTY_ERR = 2 };
+
+/* A test that waits longer than this for kidx has found a hang. */
+#define PTY_TIMEOUT_MS 30000
+
+static char *read_all(int fd) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  ck_assert_ptr_nonnull(buf);
+  for (;;) {
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    n += (size_t)got;
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+      ck_assert_ptr_nonnull(buf);
+    }
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+static int capture_file(void) {
+  char path[] = "/tmp/kidx-pty.XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+  unlink(path);
+  return fd;
+}
+
+/* The child's environment: KIDX_INDEX removed (as tu_exec does), TERM set
+ * to a capable terminal and NO_COLOR removed, so that the settings of
+ * whoever runs the tests cannot change their outcome; then env's entries,
+ * "K=V" to set and a bare "K" to remove. */
+static void child_env(const char *const *env) {
+  unsetenv("KIDX_INDEX");
+  unsetenv("NO_COLOR");
+  setenv("TERM", "xterm", 1);
+  for (size_t i = 0; env && env[i]; i++) {
+    char kv[4096];
+    snprintf(kv, sizeof kv, "%s", env[i]);
+    char *eq = strchr(kv, '=');
+    if (eq) {
+      *eq = '\0';
+      setenv(kv, eq + 1, 1);
+    } else {
+      unsetenv(kv);
+    }
+  }
+}
+
+/* Reads the terminal's master side until the child has closed the slave
+ * (read gives EIO or 0), for at most PTY_TIMEOUT_MS: a child that never
+ * finishes is killed and the test fails instead of hanging. */
+static char *read_master(int master, pid_t pid) {
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  ck_assert_ptr_nonnull(buf);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long waited = (long)(now.tv_sec - t0.tv_sec) * 1000L +
+                  (now.tv_nsec - t0.tv_nsec) / 1000000L;
+    struct pollfd p = {master, POLLIN, 0};
+    int ready = waited < PTY_TIMEOUT_MS
+                    ? poll(&p, 1, (int)(PTY_TIMEOUT_MS - waited))
+                    : 0;
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      ck_abort_msg("kidx on a terminal did not finish in %d ms",
+                   PTY_TIMEOUT_MS);
+    }
+    ssize_t got = read(master, buf + n, cap - n);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (got <= 0) /* EIO: the slave side is closed, all was read */
+      break;
+    n += (size_t)got;
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+      ck_assert_ptr_nonnull(buf);
+    }
+  }
+  buf[n] = '\0';
+  return buf;
+}
+
+/* Runs kidx with argv[1..] = args in the work directory, stdin from
+ * /dev/null, the descriptors in on_pty (PTY_OUT, PTY_ERR) on a new
+ * pseudo-terminal and the others captured.  What the terminal received
+ * goes to out (stdout on it) or err (stderr only); with both on it, both
+ * go to out, in order, and err is "". */
+static tu_run run_pty(unsigned on_pty, const char *const *env,
+                      const char *const *args) {
+  const char *argv[64];
+  size_t n = 0;
+  argv[n++] = KIDX_BIN;
+  for (; args[n - 1]; n++) {
+    ck_assert_uint_lt(n, 63);
+    argv[n] = args[n - 1];
+  }
+  argv[n] = NULL;
+
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ck_assert_msg(master >= 0, "posix_openpt: %s", strerror(errno));
+  ck_assert_msg(grantpt(master) == 0 && unlockpt(master) == 0,
+                "grantpt/unlockpt: %s", strerror(errno));
+  const char *name = ptsname(master);
+  ck_assert_ptr_nonnull(name);
+  int slave = open(name, O_RDWR | O_NOCTTY);
+  ck_assert_msg(slave >= 0, "open %s: %s", name, strerror(errno));
+  /* No output processing: "\n" stays "\n" rather than becoming "\r\n", so
+   * the text read back is what kidx wrote. */
+  struct termios t;
+  ck_assert_int_eq(tcgetattr(slave, &t), 0);
+  t.c_oflag &= ~(tcflag_t)OPOST;
+  ck_assert_int_eq(tcsetattr(slave, TCSANOW, &t), 0);
+  int outfd = capture_file(), errfd = capture_file();
+  int in = open("/dev/null", O_RDONLY);
+  ck_assert_int_ge(in, 0);
+
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    close(master);
+    dup2(in, 0);
+    dup2(on_pty & PTY_OUT ? slave : outfd, 1);
+    dup2(on_pty & PTY_ERR ? slave : errfd, 2);
+    if (chdir(tu_work_dir()) != 0)
+      _exit(126);
+    child_env(env);
+    execv(argv[0], (char *const *)(uintptr_t)argv);
+    _exit(127);
+  }
+  /* Only the child may hold the slave open: its exit is our EOF. */
+  close(slave);
+  close(in);
+  char *term = read_master(master, pid);
+  close(master);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  tu_run r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  lseek(outfd, 0, SEEK_SET);
+  lseek(errfd, 0, SEEK_SET);
+  char *out = read_all(outfd), *err = read_all(errfd);
+  close(outfd);
+  close(errfd);
+  /* Both on the terminal: err's file stays empty, and r.err is "". */
+  r.out = on_pty & PTY_OUT ? term : out;
+  r.err = (on_pty & PTY_ERR) && !(on_pty & PTY_OUT) ? term : err;
+  if (r.out != out && r.err != out)
+    free(out);
+  if (r.err != err)
+    free(err);
+  if (r.out != term && r.err != term)
+    free(term);
+  return r;
+}
+
+/* KIDX_PTY(PTY_OUT, env, "search", "q"): kidx with stdout on a terminal. */
+#define KIDX_PTY(on, env, ...)                                                 \
+  run_pty(on, env, (const char *const[]){__VA_ARGS__, NULL})
+
+/* ---- fixtures and small helpers ---- */
+
+static void index_corpus(void) {
+  tu_copy_corpus(tu_work_dir());
+  tu_run r = KIDX("index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+}
+
+#define BOLD "\033[1m"
+
+/* Asserts that s holds no escape sequence at all. */
+static void assert_no_escape(const char *s) {
+  ck_assert_msg(strchr(s, '\033') == NULL, "escape sequence in:\n%s", s);
+}
+
+/* ---- colour ---- */
+
+/* The default on a terminal: matched words in bold, and nothing on the
+ * terminal that a pipe would not get apart from the markers. */
+START_TEST(test_color_terminal_default) {
+  index_corpus();
+  tu_run r = KIDX_PTY(PTY_OUT, NULL, "search", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strstr(r.out, BOLD "transparency\033[0m") != NULL,
+                "no bold on a terminal:\n%s", r.out);
+  ck_assert_ptr_null(strstr(r.out, "[transparency]"));
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* --color auto, spelled out, is the default. */
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--color=auto", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency"));
+  tu_run_free(&r);
+}
+END_TEST
+
+/* Everything that turns colour off on a terminal: brackets instead. */
+START_TEST(test_color_off_on_terminal) {
+  index_corpus();
+  static const struct {
+    const char *env[3];
+    const char *opt;
+  } OFF[] = {
+      {{"NO_COLOR=1"}, NULL},    {{"NO_COLOR=anything"}, NULL},
+      {{"TERM=dumb"}, NULL},     {{"TERM"}, NULL}, /* no TERM at all */
+      {{"TERM="}, NULL},                           /* empty TERM */
+      {{NULL}, "--color=never"}, {{"NO_COLOR="}, "--color=never"},
+  };
+  for (size_t i = 0; i < sizeof OFF / sizeof OFF[0]; i++) {
+    tu_run r = OFF[i].opt
+                   ? KIDX_PTY(PTY_OUT, OFF[i].env, "search", OFF[i].opt,
+                              "transparency")
+                   : KIDX_PTY(PTY_OUT, OFF[i].env, "search", "transparency");
+    ASSERT_STATUS(r, 0);
+    assert_no_escape(r.out);
+    ck_assert_msg(strstr(r.out, "[transparency]") != NULL,
+                  "case %zu (%s %s): no brackets:\n%s", i,
+                  OFF[i].env[0] ? OFF[i].env[0] : "",
+                  OFF[i].opt ? OFF[i].opt : "", r.out);
+    tu_run_free(&r);
+  }
+}
+END_TEST
+
+START_TEST(test_color_on) {
+  index_corpus();
+  /* An empty NO_COLOR is no NO_COLOR (no-color.org). */
+  const char *empty[] = {"NO_COLOR=", NULL};
+  tu_run r = KIDX_PTY(PTY_OUT, empty, "search", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency"));
+  tu_run_free(&r);
+  /* --color always: bold into a pipe, and over NO_COLOR and TERM=dumb,
+   * as a flag on the command line overrides the environment. */
+  r = KIDX("search", "--color", "always", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency\033[0m"));
+  tu_run_free(&r);
+  const char *no_color[] = {"NO_COLOR=1", "TERM=dumb", NULL};
+  r = KIDX_ENV(no_color, "search", "--color=always", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency"));
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, no_color, "search", "--color=always", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency"));
+  tu_run_free(&r);
+  /* A pipe without --color: brackets, as always. */
+  r = KIDX("search", "transparency");
+  ASSERT_STATUS(r, 0);
+  assert_no_escape(r.out);
+  ck_assert_ptr_nonnull(strstr(r.out, "[transparency]"));
+  tu_run_free(&r);
+}
+END_TEST
+
+/* --highlight chooses the markers; --color never forbids escapes. */
+START_TEST(test_color_and_highlight) {
+  index_corpus();
+  /* --color never wins over --highlight bold: brackets, not bold. */
+  tu_run r = KIDX_PTY(PTY_OUT, NULL, "search", "--highlight", "bold", "--color",
+                      "never", "transparency");
+  ASSERT_STATUS(r, 0);
+  assert_no_escape(r.out);
+  ck_assert_ptr_nonnull(strstr(r.out, "[transparency]"));
+  tu_run_free(&r);
+  /* --highlight bold alone is a flag too: it beats NO_COLOR, and still
+   * writes bold into a pipe. */
+  const char *no_color[] = {"NO_COLOR=1", NULL};
+  r = KIDX_PTY(PTY_OUT, no_color, "search", "--highlight=bold", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency"));
+  tu_run_free(&r);
+  r = KIDX("search", "--highlight=bold", "transparency");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, BOLD "transparency"));
+  tu_run_free(&r);
+  /* Brackets and none are chosen markers, whatever --color says. */
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--highlight=brackets",
+               "--color=always", "transparency");
+  ASSERT_STATUS(r, 0);
+  assert_no_escape(r.out);
+  ck_assert_ptr_nonnull(strstr(r.out, "[transparency]"));
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--highlight=none", "transparency");
+  ASSERT_STATUS(r, 0);
+  assert_no_escape(r.out);
+  ck_assert_ptr_null(strstr(r.out, "[transparency]"));
+  ck_assert_ptr_nonnull(strstr(r.out, "transparency"));
+  tu_run_free(&r);
+  /* A bad value is a usage error naming the choices. */
+  r = KIDX("search", "--color", "yes", "transparency");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err,
+                   "kidx: --color expects 'auto', 'always' or 'never', got "
+                   "'yes'\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+static Suite *shell_suite(void) {
+  Suite *s = suite_create("cli_shell");
+  struct {
+    const char *name;
+    const TTest *test;
+  } cases[] = {
+      {"color_terminal_default", test_color_terminal_default},
+      {"color_off_on_terminal", test_color_off_on_terminal},
+      {"color_on", test_color_on},
+      {"color_and_highlight", test_color_and_highlight},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    TCase *tc = tcase_create(cases[i].name);
+    tcase_add_unchecked_fixture(tc, tu_case_setup, tu_case_teardown);
+    tcase_add_checked_fixture(tc, tu_work_setup, tu_work_teardown);
+    tcase_add_test(tc, cases[i].test);
+    suite_add_tcase(s, tc);
+  }
+  return s;
+}
+
+int main(void) {
+  return tu_run_suite(shell_suite());
+}
