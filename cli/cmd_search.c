@@ -436,6 +436,23 @@ static void query_error(const kidx_results *res, kidx_status st,
     cli_fail(ST_USAGE, "%squery error: %s", where, msg);
 }
 
+/* Says on stderr why nothing was printed, for a person at a terminal: an
+ * empty screen and a silent prompt read as "did it even run?".  Into a
+ * pipe stdout stays empty and stderr quiet, as scripts expect (they test
+ * the exit status).  Past the last hit, the total tells the user how far
+ * --offset may go. */
+static void report_no_hits(const search_run *s) {
+  uint64_t total = kidx_results_total(s->res);
+  if (total == 0) {
+    cli_notice("no matching documents");
+    return;
+  }
+  cli_notice("no hits at offset %zu: %s%" PRIu64 " matching document%s",
+             s->opt.offset,
+             kidx_results_total_is_exact(s->res) ? "" : "at least ", total,
+             total == 1 ? "" : "s");
+}
+
 /* Runs one query and prints its hits; lineno is its line in --batch mode,
  * else 0.  On Q_FATAL the exit status is in *fatal. */
 static query_outcome run_query(search_run *s, const char *query, size_t len,
@@ -468,8 +485,9 @@ static query_outcome run_query(search_run *s, const char *query, size_t len,
     putchar('\n');
     print_hits_text(s);
   } else if (n > 0) {
-    print_hits_text(s); /* no hits: stdout stays empty, scripts test the
-                           status */
+    print_hits_text(s);
+  } else if (isatty(STDOUT_FILENO) == 1) {
+    report_no_hits(s);
   }
   return n > 0 ? Q_HITS : Q_NO_HITS;
 }

@@ -218,6 +218,10 @@ static void index_corpus(void) {
   tu_run_free(&r);
 }
 
+static void write_text(const char *name, const char *text) {
+  tu_write_file(tu_work_dir(), name, text, strlen(text));
+}
+
 #define BOLD "\033[1m"
 
 /* Asserts that s holds no escape sequence at all. */
@@ -351,6 +355,75 @@ START_TEST(test_color_and_highlight) {
 }
 END_TEST
 
+/* ---- searches without hits ---- */
+
+/* On a terminal, an empty result is said on stderr; into a pipe stdout
+ * and stderr stay empty, as before.  The exit status is 1 either way. */
+START_TEST(test_no_hits_terminal) {
+  index_corpus();
+  tu_run r = KIDX_PTY(PTY_OUT, NULL, "search", "zzyzx");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: no matching documents\n");
+  tu_run_free(&r);
+  /* Both streams on the terminal: the message is all there is. */
+  r = KIDX_PTY(PTY_OUT | PTY_ERR, NULL, "search", "zzyzx", "quux");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "kidx: no matching documents\n");
+  tu_run_free(&r);
+  r = KIDX("search", "zzyzx");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* --json is for programs: nothing on stderr even on a terminal. */
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--json", "zzyzx");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* --batch prints its "0 of 0" block for every query already. */
+  write_text("queries.txt", "zzyzx\n");
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--batch", "queries.txt");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "# line 1: zzyzx\n0 of 0 matching documents\n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* --offset past the last hit: how many there were, exit status 1. */
+START_TEST(test_no_hits_past_offset) {
+  index_corpus();
+  tu_run r = KIDX_PTY(PTY_OUT, NULL, "search", "--offset", "20", "kaspersky");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: no hits at offset 20: 3 matching documents\n");
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--offset=3", "kaspersky");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.err, "kidx: no hits at offset 3: 3 matching documents\n");
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--offset=1", "transparency");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.err, "kidx: no hits at offset 1: 1 matching document\n");
+  tu_run_free(&r);
+  /* The last page is a page: hits, status 0, no message. */
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--offset=2", "kaspersky");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, "1 of 3 matching documents (from rank "
+                                      "3)\n"));
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* Into a pipe: silent, as before. */
+  r = KIDX("search", "--offset", "20", "kaspersky");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *shell_suite(void) {
   Suite *s = suite_create("cli_shell");
   struct {
@@ -361,6 +434,8 @@ static Suite *shell_suite(void) {
       {"color_off_on_terminal", test_color_off_on_terminal},
       {"color_on", test_color_on},
       {"color_and_highlight", test_color_and_highlight},
+      {"no_hits_terminal", test_no_hits_terminal},
+      {"no_hits_past_offset", test_no_hits_past_offset},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
