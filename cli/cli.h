@@ -208,7 +208,8 @@ bool cli_color_enabled(color_mode mode, int fd);
 /* common.c: options. */
 const char *cli_choice_name(const choice *table, int value);
 int cli_parse_options(int argc, char **argv, const opt_spec *specs,
-                      const char *cmd, bool stop_at_positional, cli_args *a);
+                      const char *cmd, const char *word,
+                      bool stop_at_positional, cli_args *a);
 
 /* common.c: the index and its analysis settings. */
 int cli_open_reader(const cli *c, kidx_reader **out);

@@ -434,16 +434,31 @@ typedef struct command {
   const char *help[2]; /* printed one after the other; [1] may be NULL */
   const opt_spec *opts;
   int (*run)(const cli *c, const cli_args *a);
+  /* What the arguments are, for the hint that one starting with '-' goes
+   * after "--" (see cli_parse_options); NULL for commands without any. */
+  const char *word;
 } command;
 
 static const command COMMANDS[] = {
-    {"index", {INDEX_HELP, INDEX_HELP_OPTIONS}, INDEX_OPTS, cli_cmd_index},
-    {"search", {SEARCH_HELP, SEARCH_HELP_OPTIONS}, SEARCH_OPTS, cli_cmd_search},
-    {"analyze", {ANALYZE_HELP, NULL}, ANALYZE_OPTS, cli_cmd_analyze},
-    {"stats", {STATS_HELP, NULL}, STATS_OPTS, cli_cmd_stats},
-    {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cli_cmd_delete},
-    {"optimize", {OPTIMIZE_HELP, NULL}, OPTIMIZE_OPTS, cli_cmd_optimize},
-    {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cli_cmd_check},
+    {"index",
+     {INDEX_HELP, INDEX_HELP_OPTIONS},
+     INDEX_OPTS,
+     cli_cmd_index,
+     "a PATH"},
+    {"search",
+     {SEARCH_HELP, SEARCH_HELP_OPTIONS},
+     SEARCH_OPTS,
+     cli_cmd_search,
+     "a query word"},
+    {"analyze",
+     {ANALYZE_HELP, NULL},
+     ANALYZE_OPTS,
+     cli_cmd_analyze,
+     "a word of TEXT"},
+    {"stats", {STATS_HELP, NULL}, STATS_OPTS, cli_cmd_stats, NULL},
+    {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cli_cmd_delete, "an ID"},
+    {"optimize", {OPTIMIZE_HELP, NULL}, OPTIMIZE_OPTS, cli_cmd_optimize, NULL},
+    {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cli_cmd_check, NULL},
 };
 
 static void put_help(const command *cmd) {
@@ -475,7 +490,8 @@ static int run_help(int argc, char **argv) {
 static int run_cli(int argc, char **argv) {
   cli_args global;
   memset(&global, 0, sizeof global);
-  int rc = cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, true, &global);
+  int rc =
+      cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, NULL, true, &global);
   if (rc != ST_OK)
     return rc;
   if (global.help) {
@@ -500,7 +516,7 @@ static int run_cli(int argc, char **argv) {
   args.rank = KIDX_RANK_TFIDF;
   args.index = global.index;
   rc = cli_parse_options(global.npos - 1, global.pos + 1, cmd->opts, cmd->name,
-                         false, &args);
+                         cmd->word, false, &args);
   /* args.jsonl is the one allocation of option parsing: every path below
    * ends here, to free it. */
   if (rc == ST_OK && args.help) {

@@ -424,6 +424,59 @@ START_TEST(test_no_hits_past_offset) {
 }
 END_TEST
 
+/* ---- a query word that looks like an option ---- */
+
+START_TEST(test_dash_word_hint) {
+  index_corpus();
+  static const struct {
+    const char *argv[10];
+    const char *err;
+  } HINTS[] = {
+      {{"search", "kaspersky", "-russia"},
+       "kidx: unknown option '-russia' (a query word starting with '-' goes "
+       "after '--': kidx search -- kaspersky -russia)\n"},
+      /* Options stay before "--", words keep their order, and words a
+       * shell would split or expand are quoted. */
+      {{"search", "-k", "3", "kaspersky", "-russia", "--json", "a b", "it's"},
+       "kidx: unknown option '-russia' (a query word starting with '-' goes "
+       "after '--': kidx search -k 3 --json -- kaspersky -russia 'a b' "
+       "'it'\\''s')\n"},
+      {{"search", "-2024", "--", "-x"},
+       "kidx: unknown option '-2024' (a query word starting with '-' goes "
+       "after '--': kidx search -- -2024 -x)\n"},
+      {{"delete", "corpus/a.txt", "-old.txt"},
+       "kidx: unknown option '-old.txt' (an ID starting with '-' goes after "
+       "'--': kidx delete -- corpus/a.txt -old.txt)\n"},
+      /* A single letter reads as a mistyped option; a command without
+       * arguments has no words; --name is always an option. */
+      {{"search", "kaspersky", "-z"},
+       "kidx: unknown option '-z' for 'search' (see 'kidx search --help')\n"},
+      {{"stats", "-russia"},
+       "kidx: unknown option '-russia' for 'stats' (see 'kidx stats "
+       "--help')\n"},
+      {{"search", "kaspersky", "--russia"},
+       "kidx: unknown option '--russia' for 'search' (see 'kidx search "
+       "--help')\n"},
+  };
+  for (size_t i = 0; i < sizeof HINTS / sizeof HINTS[0]; i++) {
+    const char *argv[12] = {KIDX_BIN};
+    for (size_t k = 0; HINTS[i].argv[k]; k++)
+      argv[k + 1] = HINTS[i].argv[k];
+    tu_run r = tu_exec(tu_work_dir(), argv, NULL);
+    ASSERT_STATUS(r, 2);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_str_eq(r.err, HINTS[i].err);
+    tu_run_free(&r);
+  }
+  /* What the hint says works: -crimea is then NOT crimea. */
+  tu_run r = KIDX("search", "--json", "--", "kaspersky", "-crimea");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_null(strstr(r.out, "winds-down"));
+  ck_assert_ptr_nonnull(strstr(r.out, "remains-in-us-market"));
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *shell_suite(void) {
   Suite *s = suite_create("cli_shell");
   struct {
@@ -436,6 +489,7 @@ static Suite *shell_suite(void) {
       {"color_and_highlight", test_color_and_highlight},
       {"no_hits_terminal", test_no_hits_terminal},
       {"no_hits_past_offset", test_no_hits_past_offset},
+      {"dash_word_hint", test_dash_word_hint},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
