@@ -382,6 +382,20 @@ static const char CHECK_HELP[] =
     "Exit status: 0 the index is intact, 2 usage error, 3 no index, or the\n"
     "index is damaged or unusable.\n";
 
+static const char HELP_HELP[] =
+    "Usage: kidx help [COMMAND]\n"
+    "\n"
+    "Prints the list of commands and the options they share (as 'kidx\n"
+    "--help' and 'kidx -h' do), or with COMMAND the help of that command (as\n"
+    "'kidx COMMAND --help', 'kidx COMMAND -h' and 'kidx --help COMMAND' do).\n"
+    "'kidx help help' prints this.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error: COMMAND is not a command, or more\n"
+    "than one was given.\n";
+
 static const opt_spec INDEX_OPTS[] = {
     OPT_SPEC_HELP,
     OPT_SPEC_INDEX,
@@ -422,12 +436,16 @@ static const opt_spec SEARCH_OPTS[] = {
     {OPT_EXPLAIN, 0, "explain", false},
     {OPT_BATCH, 0, "batch", true},
     OPT_SPEC_END};
+static const opt_spec HELP_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
+                                     OPT_SPEC_END};
 static const opt_spec STATS_OPTS[] = {
     OPT_SPEC_HELP, OPT_SPEC_INDEX, {OPT_JSON, 0, "json", false}, OPT_SPEC_END};
 static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
                                        OPT_SPEC_INDEX,
                                        {OPT_VERSION, 'V', "version", false},
                                        OPT_SPEC_END};
+
+static int cmd_help(const cli *c, const cli_args *a);
 
 typedef struct command {
   const char *name;
@@ -459,6 +477,7 @@ static const command COMMANDS[] = {
     {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cli_cmd_delete, "an ID"},
     {"optimize", {OPTIMIZE_HELP, NULL}, OPTIMIZE_OPTS, cli_cmd_optimize, NULL},
     {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cli_cmd_check, NULL},
+    {"help", {HELP_HELP, NULL}, HELP_OPTS, cmd_help, NULL},
 };
 
 static void put_help(const command *cmd) {
@@ -473,18 +492,30 @@ static const command *find_command(const char *name) {
   return NULL;
 }
 
-/* `kidx help [COMMAND]`. */
-static int run_help(int argc, char **argv) {
-  if (argc == 0) {
+/* Prints the help of the command named (main help if name is NULL). */
+static int print_help_of(const char *name) {
+  if (!name) {
     fputs(MAIN_HELP, stdout);
     return ST_OK;
   }
-  const command *cmd = find_command(argv[0]);
+  const command *cmd = find_command(name);
   if (!cmd)
-    return cli_fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')",
-                    argv[0]);
+    return cli_fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", name);
   put_help(cmd);
   return ST_OK;
+}
+
+/* `kidx help [COMMAND]`: a command like the others, so that its options
+ * (kidx help -h) and `kidx help help` work; a second argument is refused
+ * rather than ignored, as another command's would be. */
+static int cmd_help(const cli *c, const cli_args *a) {
+  (void)c;
+  if (a->npos > 1)
+    return cli_fail(ST_USAGE,
+                    "unexpected argument '%s' for 'help' (see 'kidx help "
+                    "--help')",
+                    a->pos[1]);
+  return print_help_of(a->npos == 1 ? a->pos[0] : NULL);
 }
 
 static int run_cli(int argc, char **argv) {
@@ -494,10 +525,10 @@ static int run_cli(int argc, char **argv) {
       cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, NULL, true, &global);
   if (rc != ST_OK)
     return rc;
-  if (global.help) {
-    fputs(MAIN_HELP, stdout);
-    return ST_OK;
-  }
+  /* kidx --help [COMMAND ...]: what follows a help request is not run,
+   * only looked up, as with `kidx search --help QUERY`. */
+  if (global.help)
+    return print_help_of(global.npos > 0 ? global.pos[0] : NULL);
   if (global.version) {
     printf("kidx %s\n", kidx_version_string());
     return ST_OK;
@@ -505,8 +536,6 @@ static int run_cli(int argc, char **argv) {
   if (global.npos == 0)
     return cli_fail(ST_USAGE, "no command given (see 'kidx --help')");
   const char *name = global.pos[0];
-  if (strcmp(name, "help") == 0)
-    return run_help(global.npos - 1, global.pos + 1);
   const command *cmd = find_command(name);
   if (!cmd)
     return cli_fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", name);

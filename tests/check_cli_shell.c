@@ -222,6 +222,16 @@ static void write_text(const char *name, const char *text) {
   tu_write_file(tu_work_dir(), name, text, strlen(text));
 }
 
+/* Runs kidx with argv (NULL-terminated, at most 8) in the work dir. */
+static tu_run kidx_argv(const char *const *args) {
+  const char *argv[10] = {KIDX_BIN};
+  for (size_t k = 0; args[k]; k++) {
+    ck_assert_uint_lt(k, 8);
+    argv[k + 1] = args[k];
+  }
+  return tu_exec(tu_work_dir(), argv, NULL);
+}
+
 #define BOLD "\033[1m"
 
 /* Asserts that s holds no escape sequence at all. */
@@ -459,10 +469,7 @@ START_TEST(test_dash_word_hint) {
        "--help')\n"},
   };
   for (size_t i = 0; i < sizeof HINTS / sizeof HINTS[0]; i++) {
-    const char *argv[12] = {KIDX_BIN};
-    for (size_t k = 0; HINTS[i].argv[k]; k++)
-      argv[k + 1] = HINTS[i].argv[k];
-    tu_run r = tu_exec(tu_work_dir(), argv, NULL);
+    tu_run r = kidx_argv(HINTS[i].argv);
     ASSERT_STATUS(r, 2);
     ck_assert_str_eq(r.out, "");
     ck_assert_str_eq(r.err, HINTS[i].err);
@@ -474,6 +481,81 @@ START_TEST(test_dash_word_hint) {
   ck_assert_ptr_null(strstr(r.out, "winds-down"));
   ck_assert_ptr_nonnull(strstr(r.out, "remains-in-us-market"));
   tu_run_free(&r);
+}
+END_TEST
+
+/* ---- help ---- */
+
+/* Every spelling of a help request prints the same text, exit 0. */
+static void assert_same_help(const char *const spellings[][5], size_t n,
+                             const char *usage) {
+  tu_run first = kidx_argv(spellings[0]);
+  ASSERT_STATUS(first, 0);
+  ck_assert_msg(strncmp(first.out, usage, strlen(usage)) == 0,
+                "expected '%s...', got:\n%s", usage, first.out);
+  ck_assert_str_eq(first.err, "");
+  for (size_t i = 1; i < n; i++) {
+    tu_run r = kidx_argv(spellings[i]);
+    ASSERT_STATUS(r, 0);
+    ck_assert_msg(strcmp(r.out, first.out) == 0,
+                  "'kidx %s %s' differs from 'kidx %s %s'", spellings[i][0],
+                  spellings[i][1] ? spellings[i][1] : "", spellings[0][0],
+                  spellings[0][1] ? spellings[0][1] : "");
+    ck_assert_str_eq(r.err, "");
+    tu_run_free(&r);
+  }
+  tu_run_free(&first);
+}
+
+START_TEST(test_help_spellings) {
+  const char *const main_help[][5] = {
+      {"help"}, {"--help"}, {"-h"}, {"help", "-i", "elsewhere"}};
+  assert_same_help(main_help, 4, "Usage: kidx [-i DIR] COMMAND");
+  const char *cmds[] = {"index",  "search", "analyze", "stats",
+                        "delete", "check",  "optimize"};
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    /* What follows a help request is not run, not even checked, except
+     * that options must exist. */
+    const char *const spellings[][5] = {
+        {"help", cmds[i]},        {cmds[i], "--help"},
+        {cmds[i], "-h"},          {"--help", cmds[i]},
+        {"-h", cmds[i], "extra"}, {cmds[i], "extra", "--help"}};
+    char usage[64];
+    snprintf(usage, sizeof usage, "Usage: kidx %s ", cmds[i]);
+    assert_same_help(spellings, 6, usage);
+  }
+  const char *const help_help[][5] = {
+      {"help", "help"}, {"help", "--help"}, {"help", "-h"}, {"--help", "help"}};
+  assert_same_help(help_help, 4, "Usage: kidx help [COMMAND]\n");
+}
+END_TEST
+
+START_TEST(test_help_errors) {
+  static const struct {
+    const char *argv[5];
+    const char *err;
+  } ERRORS[] = {
+      {{"help", "search", "extra"},
+       "kidx: unexpected argument 'extra' for 'help' (see 'kidx help "
+       "--help')\n"},
+      {{"help", "frobnicate"},
+       "kidx: unknown command 'frobnicate' (see 'kidx --help')\n"},
+      {{"--help", "frobnicate"},
+       "kidx: unknown command 'frobnicate' (see 'kidx --help')\n"},
+      {{"help", "--bogus"},
+       "kidx: unknown option '--bogus' for 'help' (see 'kidx help "
+       "--help')\n"},
+      {{"search", "--help", "--bogus"},
+       "kidx: unknown option '--bogus' for 'search' (see 'kidx search "
+       "--help')\n"},
+  };
+  for (size_t i = 0; i < sizeof ERRORS / sizeof ERRORS[0]; i++) {
+    tu_run r = kidx_argv(ERRORS[i].argv);
+    ASSERT_STATUS(r, 2);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_str_eq(r.err, ERRORS[i].err);
+    tu_run_free(&r);
+  }
 }
 END_TEST
 
@@ -490,6 +572,8 @@ static Suite *shell_suite(void) {
       {"no_hits_terminal", test_no_hits_terminal},
       {"no_hits_past_offset", test_no_hits_past_offset},
       {"dash_word_hint", test_dash_word_hint},
+      {"help_spellings", test_help_spellings},
+      {"help_errors", test_help_errors},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
