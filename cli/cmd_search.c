@@ -345,7 +345,7 @@ static void print_hits_json(const search_run *s, uint64_t lineno) {
     const char *id = kidx_results_id(res, i, &id_len);
     const char *title = kidx_results_title(res, i, &title_len);
     printf("{\"rank\":%zu,\"id\":", s->opt.offset + i + 1);
-    json_put_string(stdout, id ? id : "", id ? id_len : 0);
+    json_put_id(stdout, id ? id : "", id ? id_len : 0);
     fputs(",\"score\":", stdout);
     json_put_number(stdout, kidx_results_score(res, i));
     fputs(",\"title\":", stdout);

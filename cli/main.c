@@ -272,7 +272,10 @@ static const char SEARCH_HELP_OPTIONS[] =
     "  -i, --index DIR        index directory (default: $KIDX_INDEX, else\n"
     "                         .kidx)\n"
     "  -h, --help             print this help\n"
-    "\n"
+    "\n";
+
+/* The third part of SEARCH_HELP: the output formats and exit status. */
+static const char SEARCH_HELP_OUTPUT[] =
     "JSON keys, in this order: \"rank\", \"id\", \"score\", \"title\"; "
     "\"snippet\"\n"
     "(the passage), \"snippet_offset\" (its byte offset in the body) and\n"
@@ -283,14 +286,16 @@ static const char SEARCH_HELP_OPTIONS[] =
     "\"idf\",\n"
     "\"norm\", \"weight\", \"tfc\" and \"share\"; tf, len, norm and weight "
     "are\n"
-    "[title,body] pairs).\n"
+    "[title,body] pairs).  An id that is not valid UTF-8 (file names are\n"
+    "bytes) is written {\"bytes\":\"BASE64\"}: its bytes in standard base64,\n"
+    "as ripgrep does, so that it can be given back to 'kidx delete'.\n"
     "\n"
     "Exit status: 0 hits found, 1 no hits (also when --offset is past the\n"
-    "last hit), 2 usage error or malformed\n"
-    "query or no such --batch FILE, 3 index missing or unusable, 4 the\n"
-    "--batch input could not be read or the output could not be written.\n"
-    "With --batch: 2 if any line was malformed, else 0 if any query had\n"
-    "hits, else 1 (3 and 4 stop the run at once).\n";
+    "last hit), 2 usage error, malformed query or no such --batch FILE,\n"
+    "3 index missing or unusable, 4 the --batch input could not be read\n"
+    "or the output could not be written.  With --batch: 2 if any line was\n"
+    "malformed, else 0 if any query had hits, else 1 (3 and 4 stop the run\n"
+    "at once).\n";
 
 static const char STATS_HELP[] =
     "Usage: kidx stats [--json] [-i DIR]\n"
@@ -449,7 +454,7 @@ static int cmd_help(const cli *c, const cli_args *a);
 
 typedef struct command {
   const char *name;
-  const char *help[2]; /* printed one after the other; [1] may be NULL */
+  const char *help[3]; /* printed one after the other, up to a NULL */
   const opt_spec *opts;
   int (*run)(const cli *c, const cli_args *a);
   /* What the arguments are, for the hint that one starting with '-' goes
@@ -464,7 +469,7 @@ static const command COMMANDS[] = {
      cli_cmd_index,
      "a PATH"},
     {"search",
-     {SEARCH_HELP, SEARCH_HELP_OPTIONS},
+     {SEARCH_HELP, SEARCH_HELP_OPTIONS, SEARCH_HELP_OUTPUT},
      SEARCH_OPTS,
      cli_cmd_search,
      "a query word"},
@@ -481,7 +486,7 @@ static const command COMMANDS[] = {
 };
 
 static void put_help(const command *cmd) {
-  for (size_t i = 0; i < 2 && cmd->help[i]; i++)
+  for (size_t i = 0; i < 3 && cmd->help[i]; i++)
     fputs(cmd->help[i], stdout);
 }
 

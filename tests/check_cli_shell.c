@@ -559,6 +559,136 @@ START_TEST(test_help_errors) {
 }
 END_TEST
 
+/* ---- JSON ids that are not UTF-8 ---- */
+
+/* Decodes standard padded base64 into out (malloc'ed, length in *len);
+ * fails the test on anything else. */
+static char *base64_decode(const char *s, size_t *len) {
+  static const char DIGITS[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t n = strlen(s);
+  ck_assert_msg(n % 4 == 0, "base64 length %zu: %s", n, s);
+  char *out = malloc(n / 4 * 3 + 1);
+  ck_assert_ptr_nonnull(out);
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (size_t k = 0; k < 4; k++) {
+      const char *d = strchr(DIGITS, s[i + k]);
+      if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+        pad++;
+        v <<= 6;
+        continue;
+      }
+      ck_assert_msg(d && s[i + k] && !pad, "bad base64: %s", s);
+      v = v << 6 | (uint32_t)(d - DIGITS);
+    }
+    out[o++] = (char)(v >> 16);
+    if (pad < 2)
+      out[o++] = (char)(v >> 8 & 0xff);
+    if (pad < 1)
+      out[o++] = (char)(v & 0xff);
+  }
+  out[o] = '\0';
+  *len = o;
+  return out;
+}
+
+/* The raw id of a --json hit line: the string, or the bytes of
+ * {"bytes":"..."}; *is_bytes says which form it had. */
+static char *json_hit_id(const char *line, size_t *len, int *is_bytes) {
+  const char *p = strstr(line, "\"id\":");
+  ck_assert_msg(p != NULL, "no id in: %s", line);
+  p += 5;
+  static const char obj[] = "{\"bytes\":\"";
+  if (strncmp(p, obj, sizeof obj - 1) == 0) {
+    p += sizeof obj - 1;
+    const char *end = strstr(p, "\"}");
+    ck_assert_msg(end != NULL, "unterminated id object in: %s", line);
+    char *b64 = strndup(p, (size_t)(end - p));
+    char *raw = base64_decode(b64, len);
+    free(b64);
+    *is_bytes = 1;
+    return raw;
+  }
+  ck_assert_msg(*p == '"', "id neither string nor object in: %s", line);
+  const char *end = strchr(p + 1, '"'); /* these ids hold no escapes */
+  ck_assert_ptr_nonnull(end);
+  *len = (size_t)(end - p - 1);
+  *is_bytes = 0;
+  return strndup(p + 1, *len);
+}
+
+static double stats_documents(void) {
+  tu_run r = KIDX("stats", "--json");
+  ASSERT_STATUS(r, 0);
+  const char *p = strstr(r.out, "\"documents\":");
+  ck_assert_ptr_nonnull(p);
+  double n = strtod(p + strlen("\"documents\":"), NULL);
+  tu_run_free(&r);
+  return n;
+}
+
+START_TEST(test_json_id_bytes) {
+  /* Latin-1 é, a byte pair no UTF-8 has, and a valid UTF-8 é. */
+  static const char *const NAMES[] = {"in/caf\xe9.txt", "in/\xff\xfe.txt",
+                                      "in/caf\xc3\xa9.txt"};
+  for (size_t i = 0; i < 3; i++) {
+    char text[64];
+    snprintf(text, sizeof text, "Document %zu\nwombat number %zu\n", i, i);
+    write_text(NAMES[i], text);
+  }
+  tu_run r = KIDX("index", "in");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  ck_assert_double_eq(stats_documents(), 3);
+
+  r = KIDX("search", "--json", "wombat");
+  ASSERT_STATUS(r, 0);
+  ck_assert_uint_eq(tu_count_lines(r.out), 3);
+  int seen[3] = {0, 0, 0};
+  for (const char *line = r.out; *line; line = strchr(line, '\n') + 1) {
+    size_t len;
+    int is_bytes;
+    char *id = json_hit_id(line, &len, &is_bytes);
+    size_t k = 0;
+    while (k < 3 &&
+           !(strlen(NAMES[k]) == len && memcmp(NAMES[k], id, len) == 0))
+      k++;
+    ck_assert_msg(k < 3, "id of %s is no file's name", line);
+    /* Only the names that are not UTF-8 take the object form. */
+    ck_assert_int_eq(is_bytes, k < 2);
+    seen[k]++;
+    free(id);
+  }
+  ck_assert(seen[0] == 1 && seen[1] == 1 && seen[2] == 1);
+  /* The exact encoding: "in/caf\xe9.txt" is aW4vY2Fm6S50eHQ=. */
+  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":{\"bytes\":\"aW4vY2Fm6S50eHQ=\"},"
+                                      "\"score\":"));
+  tu_run_free(&r);
+
+  /* Round trip: the decoded id deletes its document. */
+  r = KIDX("search", "--json", "number", "AND", "1");
+  ASSERT_STATUS(r, 0);
+  size_t len;
+  int is_bytes;
+  char *id = json_hit_id(r.out, &len, &is_bytes);
+  ck_assert(is_bytes);
+  ck_assert_str_eq(id, NAMES[1]);
+  tu_run_free(&r);
+  r = KIDX("delete", id);
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "deleted 1 document\n");
+  tu_run_free(&r);
+  free(id);
+  ck_assert_double_eq(stats_documents(), 2);
+  r = KIDX("search", "--json", "number", "AND", "1");
+  ASSERT_STATUS(r, 1);
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *shell_suite(void) {
   Suite *s = suite_create("cli_shell");
   struct {
@@ -574,6 +704,7 @@ static Suite *shell_suite(void) {
       {"dash_word_hint", test_dash_word_hint},
       {"help_spellings", test_help_spellings},
       {"help_errors", test_help_errors},
+      {"json_id_bytes", test_json_id_bytes},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
