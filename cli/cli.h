@@ -145,6 +145,7 @@ typedef struct search_opts {
   size_t snippet_words;
   highlight_mode highlight;
   bool explain;
+  bool vimgrep;      /* --vimgrep: path:line:column:text per hit */
   const char *batch; /* --batch FILE, "-" for standard input */
 } search_opts;
 
@@ -210,6 +211,9 @@ const char *cli_choice_name(const choice *table, int value);
 int cli_parse_options(int argc, char **argv, const opt_spec *specs,
                       const char *cmd, const char *word,
                       bool stop_at_positional, cli_args *a);
+
+/* common.c: documents' files. */
+char *cli_id_path(const cli *c, const char *id, size_t len);
 
 /* common.c: the index and its analysis settings. */
 int cli_open_reader(const cli *c, kidx_reader **out);

@@ -449,6 +449,9 @@ static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
   case OPT_EXPLAIN:
     o->explain = true;
     break;
+  case OPT_VIMGREP:
+    o->vimgrep = true;
+    break;
   case OPT_BATCH:
     if (*arg == '\0')
       return cli_fail(ST_USAGE,
@@ -758,6 +761,31 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
     a->npos = npos;
   }
   return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Documents' files                                                       */
+/* ---------------------------------------------------------------------- */
+
+/* The path, from the current directory, of the file that the document id
+ * id[0..len) was indexed from: malloc'ed and NUL-terminated, for the
+ * caller to free.  NULL when the id cannot be a path (it holds a NUL
+ * byte, as a --jsonl id may) or memory is short.  Today an id is the path
+ * as given to 'kidx index' from the current directory, so this is a copy
+ * of it; when ids become relative to the directory holding the index,
+ * this is where they are joined to that directory.  Every command that
+ * opens a document's file goes through here, so that change is made once.
+ * c is unused until then. */
+char *cli_id_path(const cli *c, const char *id, size_t len) {
+  (void)c;
+  if (len == 0 || memchr(id, '\0', len))
+    return NULL;
+  char *path = malloc(len + 1);
+  if (!path)
+    return NULL;
+  memcpy(path, id, len);
+  path[len] = '\0';
+  return path;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -263,6 +263,8 @@ static const char SEARCH_HELP_OPTIONS[] =
     "                         score; the shares add up to the score\n"
     "      --json             print one JSON object per hit per line and\n"
     "                         nothing else (keys below)\n"
+    "      --vimgrep          print one line per hit, PATH:LINE:COLUMN:TEXT,\n"
+    "                         for editors: vim -q <(kidx search --vimgrep q)\n"
     "      --batch FILE       read queries from FILE (- for standard input),\n"
     "                         one per line, each answered in turn; empty\n"
     "                         lines are skipped but counted.  Each query's\n"
@@ -289,6 +291,18 @@ static const char SEARCH_HELP_OUTPUT[] =
     "[title,body] pairs).  An id that is not valid UTF-8 (file names are\n"
     "bytes) is written {\"bytes\":\"BASE64\"}: its bytes in standard base64,\n"
     "as ripgrep does, so that it can be given back to 'kidx delete'.\n"
+    "\n"
+    "--vimgrep prints, per hit, the line of its file holding the first\n"
+    "matched word of its passage, as PATH:LINE:COLUMN:TEXT: LINE and COLUMN\n"
+    "count from 1, COLUMN in bytes, and TEXT is the line as it is in the file\n"
+    "(no colour, no markers).  A hit matched in its title only points at the\n"
+    "title's line.  When the file is gone or no longer ends with the body\n"
+    "that was indexed (it changed since), or the document came from --jsonl,\n"
+    "LINE and COLUMN count in the stored text instead: the title on line 1,\n"
+    "the body from line 2.  -k and --offset apply; with --batch the hits of\n"
+    "all queries follow each other, without '# line' headers.  It cannot be\n"
+    "combined with --json or --explain, and needs --snippet-words of 1 or\n"
+    "more.\n"
     "\n"
     "Exit status: 0 hits found, 1 no hits (also when --offset is past the\n"
     "last hit), 2 usage error, malformed query or no such --batch FILE,\n"
@@ -440,6 +454,7 @@ static const opt_spec SEARCH_OPTS[] = {
     OPT_SPEC_COLOR,
     {OPT_EXPLAIN, 0, "explain", false},
     {OPT_BATCH, 0, "batch", true},
+    {OPT_VIMGREP, 0, "vimgrep", false},
     OPT_SPEC_END};
 static const opt_spec HELP_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
                                      OPT_SPEC_END};

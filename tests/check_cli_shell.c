@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -689,6 +690,220 @@ START_TEST(test_json_id_bytes) {
 }
 END_TEST
 
+/* ---- --vimgrep ---- */
+
+/* A file whose title is not on line 1 and whose body has blank lines, so
+ * that file lines and stored-text lines differ. */
+#define NOTES                                                                  \
+  "\n"                                                                         \
+  "  My Title  \n"                                                             \
+  "\n"                                                                         \
+  "first body line\n"                                                          \
+  "second line has the wombat word\n"                                          \
+  "\tthird: wombat again\n"
+
+START_TEST(test_vimgrep_lines) {
+  write_text("notes/a.txt", NOTES);
+  write_text("notes/crlf.txt", "Windows\r\nbody with a zebra\r\nend\r\n");
+  write_text("notes/bom.txt", "\xEF\xBB\xBF"
+                              "Bom heading\nplain body\n");
+  write_text("notes/tab.txt", "Tabs\n\n\tquagga at a tab\n");
+  tu_run r = KIDX("index", "notes");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  static const struct {
+    const char *query, *want;
+  } CASES[] = {
+      /* The first matched word of the passage: line 5, byte 21. */
+      {"wombat", "notes/a.txt:5:21:second line has the wombat word\n"},
+      /* A title-only match: the title's line, at its first character,
+       * the line as it is (spaces kept). */
+      {"title:title", "notes/a.txt:2:3:  My Title  \n"},
+      /* CRLF: the line ends before its '\r'. */
+      {"zebra", "notes/crlf.txt:2:13:body with a zebra\n"},
+      /* The byte order mark is in the line, and counts in the column. */
+      {"title:heading", "notes/bom.txt:1:4:\xEF\xBB\xBF"
+                        "Bom heading\n"},
+      /* A tab is one byte. */
+      {"quagga", "notes/tab.txt:3:2:\tquagga at a tab\n"},
+  };
+  for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+    r = KIDX("search", "--vimgrep", CASES[i].query);
+    ASSERT_STATUS(r, 0);
+    ck_assert_str_eq(r.out, CASES[i].want);
+    ck_assert_str_eq(r.err, "");
+    tu_run_free(&r);
+  }
+  /* Several hits: one line each, in rank order, -k respected. */
+  r = KIDX("search", "--vimgrep", "wombat", "zebra", "quagga");
+  ASSERT_STATUS(r, 0);
+  ck_assert_uint_eq(tu_count_lines(r.out), 3);
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "-k", "2", "wombat", "zebra", "quagga");
+  ASSERT_STATUS(r, 0);
+  ck_assert_uint_eq(tu_count_lines(r.out), 2);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* When the file no longer holds the indexed text, or is gone, or the
+ * document was never a file, lines count in the stored text: the title is
+ * line 1 and the body starts on line 2. */
+START_TEST(test_vimgrep_fallback) {
+  write_text("notes/a.txt", NOTES);
+  tu_run r = KIDX("index", "notes");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  /* Lines added before the title leave the body the file's tail: still
+   * found in the file, two lines further down. */
+  write_text("notes/a.txt", "new line\nand another\n" NOTES);
+  r = KIDX("search", "--vimgrep", "wombat");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "notes/a.txt:7:21:second line has the wombat word\n");
+  tu_run_free(&r);
+  /* A changed body: the stored text's lines.  Its body is "\nfirst body
+   * line\nsecond line has the wombat word\n...", from line 2. */
+  write_text("notes/a.txt", NOTES "appended\n");
+  r = KIDX("search", "--vimgrep", "wombat");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "notes/a.txt:4:21:second line has the wombat word\n");
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "title:title");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "notes/a.txt:1:1:My Title\n");
+  tu_run_free(&r);
+  /* Gone, or not a regular file: the same. */
+  char *path = tu_work_path("notes/a.txt");
+  ck_assert_int_eq(unlink(path), 0);
+  ck_assert_int_eq(mkdir(path, 0755), 0);
+  free(path);
+  r = KIDX("search", "--vimgrep", "wombat");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "notes/a.txt:4:21:second line has the wombat word\n");
+  tu_run_free(&r);
+  /* A --jsonl document; its title's line ends at a newline in it. */
+  static const char jsonl[] =
+      "{\"id\":\"doc:1\",\"title\":\"Two\\nlines\",\"body\":\"a\\nb "
+      "okapi\\n\"}\n";
+  r = KIDX_IN(jsonl, sizeof jsonl - 1, "index", "--jsonl", "-");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "okapi");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "doc:1:3:3:b okapi\n");
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "title:lines");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "doc:1:1:1:Two\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* Every line of the corpus's --vimgrep output names a line of a file
+ * that holds, at that column, a word of the query. */
+START_TEST(test_vimgrep_corpus) {
+  index_corpus();
+  tu_run r =
+      KIDX("search", "--vimgrep", "-k", "100", "kaspersky", "market", "fbi");
+  ASSERT_STATUS(r, 0);
+  ck_assert_uint_eq(tu_count_lines(r.out), 3);
+  for (const char *line = r.out; *line; line = strchr(line, '\n') + 1) {
+    char file[256];
+    size_t lineno, column;
+    int used = 0;
+    ck_assert_msg(sscanf(line, "%255[^:]:%zu:%zu:%n", file, &lineno, &column,
+                         &used) == 3 &&
+                      used > 0,
+                  "not path:line:column:text: %s", line);
+    char *path = tu_work_path(file);
+    char *data = tu_read_file(path, NULL);
+    ck_assert_ptr_nonnull(data);
+    const char *l = data;
+    for (size_t k = 1; k < lineno; k++) {
+      l = strchr(l, '\n');
+      ck_assert_ptr_nonnull(l);
+      l++;
+    }
+    size_t len = strcspn(l, "\n");
+    const char *text = line + used;
+    ck_assert_msg(strncmp(text, l, len) == 0 && text[len] == '\n',
+                  "line %zu of %s is not the text in: %s", lineno, file, line);
+    ck_assert_uint_le(column, len);
+    const char *word = l + column - 1;
+    ck_assert_msg(strncasecmp(word, "kaspersky", 9) == 0 ||
+                      strncasecmp(word, "market", 6) == 0 ||
+                      strncasecmp(word, "fbi", 3) == 0,
+                  "no query word at column %zu: %s", column, line);
+    free(data);
+    free(path);
+  }
+  /* --offset pages as it does for the other formats. */
+  tu_run page = KIDX("search", "--vimgrep", "--offset", "1", "kaspersky",
+                     "market", "fbi");
+  ASSERT_STATUS(page, 0);
+  ck_assert_str_eq(page.out, strchr(r.out, '\n') + 1);
+  tu_run_free(&page);
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_vimgrep_options) {
+  index_corpus();
+  /* Formats that cannot share its lines, and no passage to place. */
+  static const struct {
+    const char *argv[6];
+    const char *err;
+  } ERRORS[] = {
+      {{"search", "--vimgrep", "--json", "fbi"},
+       "kidx: --vimgrep and --json cannot be combined\n"},
+      {{"search", "--explain", "--vimgrep", "fbi"},
+       "kidx: --vimgrep and --explain cannot be combined\n"},
+      {{"search", "--vimgrep", "--snippet-words=0", "fbi"},
+       "kidx: --vimgrep needs passages: --snippet-words must be at least "
+       "1\n"},
+  };
+  for (size_t i = 0; i < sizeof ERRORS / sizeof ERRORS[0]; i++) {
+    tu_run r = kidx_argv(ERRORS[i].argv);
+    ASSERT_STATUS(r, 2);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_str_eq(r.err, ERRORS[i].err);
+    tu_run_free(&r);
+  }
+  /* --batch: the hits of every line, no "# line" headers: what the
+   * queries print one by one, one after the other. */
+  write_text("queries.txt", "fbi\nzzyzx\ntitle:thinkstock\n");
+  tu_run r = KIDX("search", "--vimgrep", "-k", "1", "--batch", "queries.txt");
+  ASSERT_STATUS(r, 0);
+  tu_run one = KIDX("search", "--vimgrep", "-k", "1", "fbi");
+  tu_run two = KIDX("search", "--vimgrep", "-k", "1", "title:thinkstock");
+  ASSERT_STATUS(one, 0);
+  ASSERT_STATUS(two, 0);
+  ck_assert_str_eq(two.out,
+                   "corpus/2017-kaspersky-responds-to-fbi-claims.txt:1:1:FBI "
+                   "Thinkstock\n");
+  ck_assert_uint_eq(strlen(r.out), strlen(one.out) + strlen(two.out));
+  ck_assert(strncmp(r.out, one.out, strlen(one.out)) == 0);
+  ck_assert_str_eq(r.out + strlen(one.out), two.out);
+  tu_run_free(&one);
+  tu_run_free(&two);
+  tu_run_free(&r);
+  /* No colour, no markers, even asked for, even on a terminal; no hits
+   * are said on a terminal as for the human output. */
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--vimgrep", "--color=always",
+               "--highlight=brackets", "transparency");
+  ASSERT_STATUS(r, 0);
+  assert_no_escape(r.out);
+  ck_assert_ptr_null(strchr(r.out, '['));
+  ck_assert_uint_eq(tu_count_lines(r.out), 1);
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--vimgrep", "zzyzx");
+  ASSERT_STATUS(r, 1);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: no matching documents\n");
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *shell_suite(void) {
   Suite *s = suite_create("cli_shell");
   struct {
@@ -705,6 +920,10 @@ static Suite *shell_suite(void) {
       {"help_spellings", test_help_spellings},
       {"help_errors", test_help_errors},
       {"json_id_bytes", test_json_id_bytes},
+      {"vimgrep_lines", test_vimgrep_lines},
+      {"vimgrep_fallback", test_vimgrep_fallback},
+      {"vimgrep_corpus", test_vimgrep_corpus},
+      {"vimgrep_options", test_vimgrep_options},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
