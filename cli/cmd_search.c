@@ -4,7 +4,8 @@
  * This file owns the search command: turning the options into the
  * library's search settings, one query or a --batch of them, and the
  * output of hits, as text (titles, scores, highlighted snippets and the
- * --explain table of score shares) or as JSON.
+ * --explain table of score shares), as JSON, or as --vimgrep lines
+ * pointing into the documents' files.
  */
 #include "cli.h"
 

@@ -3,11 +3,13 @@
  *
  * This file owns the messages on stderr (cli_fail, cli_notice and the
  * one-line, terminal-safe cli_vmessage they share), printing untrusted
- * text for a terminal, size formatting, command-line option parsing
- * (cli_parse_options and the parsers of every option's value), opening the
- * index for reading and writing (with --wait), and the analysis settings:
- * reading an index's, applying options on top, and describing how two
- * differ.
+ * text for a terminal, size formatting, whether a stream gets colour and
+ * escape sequences (cli_color_enabled, cli_stream_is_capable_terminal),
+ * command-line option parsing (cli_parse_options and the parsers of every
+ * option's value), the path of a document's file (cli_id_path), opening
+ * the index for reading and writing (with --wait), and the analysis
+ * settings: reading an index's, applying options on top, and describing
+ * how two differ.
  */
 #include "cli.h"
 
