@@ -64,7 +64,9 @@ typedef enum opt_id {
   OPT_WAIT,
   OPT_PRUNE,
   OPT_RAM_BUDGET,
-  OPT_MERGE_FACTOR
+  OPT_MERGE_FACTOR,
+  OPT_COLOR,
+  OPT_VIMGREP
 } opt_id;
 
 typedef struct opt_spec {
@@ -92,6 +94,9 @@ typedef struct opt_spec {
   { OPT_STOPWORDS, 0, "stopwords", true }
 #define OPT_SPEC_DIACRITICS                                                    \
   { OPT_DIACRITICS, 0, "diacritics", true }
+/* --color auto|always|never, for any command that may colour its output. */
+#define OPT_SPEC_COLOR                                                         \
+  { OPT_COLOR, 0, "color", true }
 
 /* The analysis options as given.  Each one applies only when its have_
  * flag is set, on top of the defaults or of an existing index's analysis,
@@ -114,9 +119,17 @@ extern const choice STEMMERS[];
 extern const choice STOPWORD_LISTS[];
 extern const choice SWITCHES[];
 
+/* --color: whether output may hold colour and other escape sequences. */
+typedef enum color_mode {
+  COLOR_AUTO, /* if the stream is a capable terminal and NO_COLOR is not set
+                 (the default); see cli_color_enabled */
+  COLOR_ALWAYS,
+  COLOR_NEVER
+} color_mode;
+
 /* How matched words are marked in human output. */
 typedef enum highlight_mode {
-  HL_AUTO, /* bold on a terminal, brackets otherwise (the default) */
+  HL_AUTO, /* bold when colour is on, brackets otherwise (the default) */
   HL_BOLD,
   HL_BRACKETS,
   HL_NONE
@@ -132,6 +145,7 @@ typedef struct search_opts {
   size_t snippet_words;
   highlight_mode highlight;
   bool explain;
+  bool vimgrep;      /* --vimgrep: path:line:column:text per hit */
   const char *batch; /* --batch FILE, "-" for standard input */
 } search_opts;
 
@@ -139,6 +153,7 @@ typedef struct search_opts {
 typedef struct cli_args {
   bool help, version, json;
   bool wait;         /* --wait: wait for the writer lock instead of failing */
+  color_mode color;  /* --color; COLOR_AUTO when not given */
   bool prune;        /* index --prune */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;
@@ -185,10 +200,20 @@ void cli_format_size(char *buf, size_t cap, uint64_t bytes);
 bool cli_is_space(unsigned char ch);
 char *cli_join_words(char **words, int n);
 
+/* common.c: terminals and colour.  The one place that decides whether a
+ * stream gets escape sequences, so that every command (and the progress
+ * line of index) follows the same rules. */
+bool cli_stream_is_capable_terminal(int fd);
+bool cli_color_enabled(color_mode mode, int fd);
+
 /* common.c: options. */
 const char *cli_choice_name(const choice *table, int value);
 int cli_parse_options(int argc, char **argv, const opt_spec *specs,
-                      const char *cmd, bool stop_at_positional, cli_args *a);
+                      const char *cmd, const char *word,
+                      bool stop_at_positional, cli_args *a);
+
+/* common.c: documents' files. */
+char *cli_id_path(const cli *c, const char *id, size_t len);
 
 /* common.c: the index and its analysis settings. */
 int cli_open_reader(const cli *c, kidx_reader **out);

@@ -4,7 +4,8 @@
  * This file owns the search command: turning the options into the
  * library's search settings, one query or a --batch of them, and the
  * output of hits, as text (titles, scores, highlighted snippets and the
- * --explain table of score shares) or as JSON.
+ * --explain table of score shares), as JSON, or as --vimgrep lines
+ * pointing into the documents' files.
  */
 #include "cli.h"
 
@@ -345,7 +346,7 @@ static void print_hits_json(const search_run *s, uint64_t lineno) {
     const char *id = kidx_results_id(res, i, &id_len);
     const char *title = kidx_results_title(res, i, &title_len);
     printf("{\"rank\":%zu,\"id\":", s->opt.offset + i + 1);
-    json_put_string(stdout, id ? id : "", id ? id_len : 0);
+    json_put_id(stdout, id ? id : "", id ? id_len : 0);
     fputs(",\"score\":", stdout);
     json_put_number(stdout, kidx_results_score(res, i));
     fputs(",\"title\":", stdout);
@@ -416,6 +417,178 @@ static void print_hits_text(const search_run *s) {
   putchar('\n');
 }
 
+/* ---- --vimgrep: path:line:column:text ---- */
+
+/* Where a hit points: a 1-based line and byte column, and that line's
+ * text (in the file or the stored text, without its newline). */
+typedef struct vim_pos {
+  size_t line, column;
+  const char *text;
+  size_t text_len;
+} vim_pos;
+
+/* Reads the regular file at path whole into *out; false if it cannot be
+ * read or is not a regular file.  O_NONBLOCK: an id naming a FIFO must
+ * not hang the search waiting for a writer (it is refused once fstat
+ * says what it is; for a regular file the flag changes nothing). */
+static bool read_regular_file(const char *path, byte_buf *out) {
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+            (uint64_t)st.st_size < SIZE_MAX;
+  size_t cap = ok ? (size_t)st.st_size + 1 : 0; /* +1 to see EOF at once */
+  out->p = ok ? malloc(cap) : NULL;
+  out->n = 0;
+  out->cap = cap;
+  ok = ok && out->p;
+  while (ok) {
+    if (out->n == out->cap) { /* the file grew while being read */
+      char *grown = realloc(out->p, out->cap * 2);
+      if (!grown) {
+        ok = false;
+        break;
+      }
+      out->p = grown;
+      out->cap *= 2;
+    }
+    ssize_t got = read(fd, out->p + out->n, out->cap - out->n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got < 0)
+      ok = false;
+    if (got <= 0)
+      break;
+    out->n += (size_t)got;
+  }
+  close(fd);
+  if (!ok) {
+    free(out->p);
+    out->p = NULL;
+    out->n = out->cap = 0;
+  }
+  return ok;
+}
+
+/* The line of text[0..len) that holds byte `at` (at <= len): its number
+ * counted from first_line, the column of `at` in it, and its text without
+ * the newline (nor a '\r' before it: a CRLF file's lines end at the '\r'
+ * for an editor too). */
+static void line_of(const char *text, size_t len, size_t at, size_t first_line,
+                    vim_pos *pos) {
+  size_t line = first_line, start = 0;
+  for (size_t i = 0; i < at; i++)
+    if (text[i] == '\n') {
+      line++;
+      start = i + 1;
+    }
+  const char *nl = memchr(text + at, '\n', len - at);
+  size_t end = nl ? (size_t)(nl - text) : len;
+  if (end > start && text[end - 1] == '\r')
+    end--;
+  pos->line = line;
+  pos->column = at - start + 1;
+  pos->text = text + start;
+  pos->text_len = end - start;
+}
+
+/* The byte offset in the body of the hit's first matched word, or false
+ * when the snippet marks none (a title-only match).  Highlights are
+ * trusted only when sane, as in put_passage. */
+static bool first_match(const kidx_snippet *sn, size_t body_len, size_t *at) {
+  for (size_t h = 0; sn && sn->highlights && h < sn->nhighlights; h++) {
+    const kidx_span *sp = &sn->highlights[h];
+    if (sp->start < sp->end && sp->end <= sn->len && sn->offset <= body_len &&
+        sp->start < body_len - sn->offset) {
+      *at = sn->offset + sp->start;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Places the hit in the file f, if f still holds the text indexed: the
+ * body is everything after the title's line, so it is the file's tail,
+ * and a body offset is a file offset past the head (title, blank lines,
+ * byte order mark).  A title-only match points at the title's line, the
+ * head's first non-blank one.  False when the file's tail is not the
+ * body: it changed since it was indexed. */
+static bool place_in_file(const byte_buf *f, const char *body, size_t body_len,
+                          bool matched, size_t at, vim_pos *pos) {
+  if (f->n < body_len || memcmp(f->p + (f->n - body_len), body, body_len) != 0)
+    return false;
+  size_t head = f->n - body_len;
+  if (!matched) {
+    /* A UTF-8 byte order mark before the title is not part of it, as in
+     * kidx index; with no title in the head, the body's start. */
+    size_t i = head >= 3 && memcmp(f->p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    while (i < head && cli_is_space((unsigned char)f->p[i]))
+      i++;
+    at = i;
+  } else {
+    at += head;
+  }
+  line_of(f->p, f->n, at, 1, pos);
+  return true;
+}
+
+/* Places the hit in the stored text, laid out as the title on line 1 and
+ * the body from line 2: for documents whose file is gone or changed, or
+ * that never were files (--jsonl). */
+static void place_in_stored(const char *title, size_t title_len,
+                            const char *body, size_t body_len, bool matched,
+                            size_t at, vim_pos *pos) {
+  if (matched) {
+    line_of(body, body_len, at, 2, pos);
+    return;
+  }
+  /* A --jsonl title may hold a newline; line 1 ends there. */
+  const char *nl = memchr(title, '\n', title_len);
+  pos->line = 1;
+  pos->column = 1;
+  pos->text = title;
+  pos->text_len = nl ? (size_t)(nl - title) : title_len;
+  if (pos->text_len > 0 && title[pos->text_len - 1] == '\r')
+    pos->text_len--;
+}
+
+/* One line per hit, path:line:column:text, as grep -n and ripgrep's
+ * --vimgrep print them, for an editor's quickfix list (vim -q).  The
+ * line is that of the hit's first matched word in the passage, read from
+ * the file when it still holds the text indexed (see place_in_file),
+ * else from the stored text (place_in_stored).  Path and text are
+ * written as the bytes they are, as grep does: an editor must get the
+ * file's real name, and the line as it is in the file. */
+static void print_hits_vimgrep(const search_run *s) {
+  const kidx_results *res = s->res;
+  size_t n = kidx_results_count(res);
+  for (size_t i = 0; i < n; i++) {
+    size_t id_len = 0, title_len = 0, body_len = 0, at = 0;
+    const char *id = kidx_results_id(res, i, &id_len);
+    const char *title = kidx_results_title(res, i, &title_len);
+    const char *body = kidx_results_body(res, i, &body_len);
+    if (!id || !title || !body)
+      continue; /* not with a library that honours opt.bodies */
+    bool matched = first_match(kidx_results_snippet(res, i), body_len, &at);
+    char *path = cli_id_path(s->c, id, id_len);
+    byte_buf file = {NULL, 0, 0};
+    vim_pos pos;
+    if (!path || !read_regular_file(path, &file) ||
+        !place_in_file(&file, body, body_len, matched, at, &pos))
+      place_in_stored(title, title_len, body, body_len, matched, at, &pos);
+    if (path)
+      fputs(path, stdout);
+    else
+      fwrite(id, 1, id_len, stdout);
+    printf(":%zu:%zu:", pos.line, pos.column);
+    fwrite(pos.text, 1, pos.text_len, stdout);
+    putchar('\n');
+    free(file.p);
+    free(path);
+  }
+}
+
 /* Reports a query error as one line on stderr: "kidx: [line N: ]query
  * error at column C: what".  The library's message already reads "query
  * error at column C: what" when the error is at a place; an error that is
@@ -434,6 +607,23 @@ static void query_error(const kidx_results *res, kidx_status st,
     cli_fail(ST_USAGE, "%squery error at column %zu: %s", where, column, msg);
   else
     cli_fail(ST_USAGE, "%squery error: %s", where, msg);
+}
+
+/* Says on stderr why nothing was printed, for a person at a terminal: an
+ * empty screen and a silent prompt read as "did it even run?".  Into a
+ * pipe stdout stays empty and stderr quiet, as scripts expect (they test
+ * the exit status).  Past the last hit, the total tells the user how far
+ * --offset may go. */
+static void report_no_hits(const search_run *s) {
+  uint64_t total = kidx_results_total(s->res);
+  if (total == 0) {
+    cli_notice("no matching documents");
+    return;
+  }
+  cli_notice("no hits at offset %zu: %s%" PRIu64 " matching document%s",
+             s->opt.offset,
+             kidx_results_total_is_exact(s->res) ? "" : "at least ", total,
+             total == 1 ? "" : "s");
 }
 
 /* Runs one query and prints its hits; lineno is its line in --batch mode,
@@ -458,6 +648,11 @@ static query_outcome run_query(search_run *s, const char *query, size_t len,
   size_t n = kidx_results_count(s->res);
   if (s->a->json) {
     print_hits_json(s, lineno);
+  } else if (s->a->search.vimgrep) {
+    /* No "# line N" blocks with --batch: every line stays a hit. */
+    print_hits_vimgrep(s);
+    if (n == 0 && !s->batch && isatty(STDOUT_FILENO) == 1)
+      report_no_hits(s);
   } else if (s->batch) {
     /* Every query gets its block, hits or not, so the output can be read
      * against the query file. */
@@ -468,8 +663,9 @@ static query_outcome run_query(search_run *s, const char *query, size_t len,
     putchar('\n');
     print_hits_text(s);
   } else if (n > 0) {
-    print_hits_text(s); /* no hits: stdout stays empty, scripts test the
-                           status */
+    print_hits_text(s);
+  } else if (isatty(STDOUT_FILENO) == 1) {
+    report_no_hits(s);
   }
   return n > 0 ? Q_HITS : Q_NO_HITS;
 }
@@ -553,7 +749,23 @@ static int search_settings(const cli_args *a, kidx_search_options *opt) {
   if (so->have_snippet_words)
     opt->snippet_words = so->snippet_words;
   opt->explain = so->explain;
+  opt->bodies = so->vimgrep;
   return ST_OK;
+}
+
+/* The markers of matched words: --highlight's, else bold when colour is
+ * on (cli_color_enabled) and brackets when it is off.  --color never
+ * promises no escape sequences at all, so it turns an explicit bold into
+ * brackets (the words stay marked) rather than either flag being ignored
+ * or the pair being an error.  An explicit bold with --color auto stays
+ * bold even into a pipe (for `| less -R`), as before --color existed. */
+static highlight_mode resolve_highlight(const cli_args *a) {
+  highlight_mode hl = a->search.highlight;
+  if (hl == HL_AUTO)
+    return cli_color_enabled(a->color, STDOUT_FILENO) ? HL_BOLD : HL_BRACKETS;
+  if (hl == HL_BOLD && a->color == COLOR_NEVER)
+    return HL_BRACKETS;
+  return hl;
 }
 
 /* Opens the --batch file before the index, so that a typo in its name is
@@ -593,14 +805,20 @@ int cli_cmd_search(const cli *c, const cli_args *a) {
   if (!so->batch && a->npos == 0)
     return cli_fail(ST_USAGE,
                     "search needs a QUERY (see 'kidx search --help')");
+  /* --vimgrep is an output format of its own: the others cannot share its
+   * lines, and it needs the passage to find a hit's line. */
+  if (so->vimgrep && (a->json || so->explain))
+    return cli_fail(ST_USAGE, "--vimgrep and %s cannot be combined",
+                    a->json ? "--json" : "--explain");
+  if (so->vimgrep && so->have_snippet_words && so->snippet_words == 0)
+    return cli_fail(ST_USAGE, "--vimgrep needs passages: --snippet-words "
+                              "must be at least 1");
   search_run s;
   memset(&s, 0, sizeof s);
   s.c = c;
   s.a = a;
   s.batch = so->batch != NULL;
-  s.hl = so->highlight != HL_AUTO     ? so->highlight
-         : isatty(STDOUT_FILENO) == 1 ? HL_BOLD
-                                      : HL_BRACKETS;
+  s.hl = resolve_highlight(a);
   int rc = search_settings(a, &s.opt);
   if (rc != ST_OK)
     return rc;

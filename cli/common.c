@@ -3,11 +3,13 @@
  *
  * This file owns the messages on stderr (cli_fail, cli_notice and the
  * one-line, terminal-safe cli_vmessage they share), printing untrusted
- * text for a terminal, size formatting, command-line option parsing
- * (cli_parse_options and the parsers of every option's value), opening the
- * index for reading and writing (with --wait), and the analysis settings:
- * reading an index's, applying options on top, and describing how two
- * differ.
+ * text for a terminal, size formatting, whether a stream gets colour and
+ * escape sequences (cli_color_enabled, cli_stream_is_capable_terminal),
+ * command-line option parsing (cli_parse_options and the parsers of every
+ * option's value), the path of a document's file (cli_id_path), opening
+ * the index for reading and writing (with --wait), and the analysis
+ * settings: reading an index's, applying options on top, and describing
+ * how two differ.
  */
 #include "cli.h"
 
@@ -215,6 +217,38 @@ char *cli_join_words(char **words, int n) {
 }
 
 /* ---------------------------------------------------------------------- */
+/* Terminals and colour                                                   */
+/* ---------------------------------------------------------------------- */
+
+/* True if fd is a terminal that understands escape sequences (bold,
+ * erase to end of line): a tty whose TERM is set and is not "dumb".  An
+ * unset TERM counts as dumb, as in ripgrep and ncurses: a real terminal
+ * emulator always sets it, and what runs without it (an editor's
+ * subprocess buffer, a serial console) may print escapes as garbage. */
+bool cli_stream_is_capable_terminal(int fd) {
+  if (isatty(fd) != 1)
+    return false;
+  const char *term = getenv("TERM");
+  return term && *term && strcmp(term, "dumb") != 0;
+}
+
+/* Whether output to fd may be coloured, for --color MODE.  "always" and
+ * "never" are the user's word on this invocation and override the
+ * environment, as command-line flags do (no-color.org); "auto" colours a
+ * capable terminal unless NO_COLOR is set to a non-empty value (an empty
+ * NO_COLOR means unset, per no-color.org). */
+bool cli_color_enabled(color_mode mode, int fd) {
+  if (mode == COLOR_ALWAYS)
+    return true;
+  if (mode == COLOR_NEVER)
+    return false;
+  const char *no_color = getenv("NO_COLOR");
+  if (no_color && *no_color)
+    return false;
+  return cli_stream_is_capable_terminal(fd);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Command-line options                                                   */
 /* ---------------------------------------------------------------------- */
 
@@ -227,6 +261,10 @@ const choice SWITCHES[] = {{"on", 1}, {"off", 0}, {NULL, 0}};
 
 static const choice HIGHLIGHTS[] = {
     {"bold", HL_BOLD}, {"brackets", HL_BRACKETS}, {"none", HL_NONE}, {NULL, 0}};
+static const choice COLORS[] = {{"auto", COLOR_AUTO},
+                                {"always", COLOR_ALWAYS},
+                                {"never", COLOR_NEVER},
+                                {NULL, 0}};
 
 /* Parses an unsigned decimal integer: digits only (strtoull alone would
  * take "-1", " 5" and "5x"), no overflow. */
@@ -413,6 +451,9 @@ static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
   case OPT_EXPLAIN:
     o->explain = true;
     break;
+  case OPT_VIMGREP:
+    o->vimgrep = true;
+    break;
   case OPT_BATCH:
     if (*arg == '\0')
       return cli_fail(ST_USAGE,
@@ -491,6 +532,13 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_WAIT:
     a->wait = true;
     break;
+  case OPT_COLOR: {
+    int v;
+    if (!parse_choice(COLORS, arg, &v))
+      return bad_choice(COLORS, spelled, arg);
+    a->color = (color_mode)v;
+    break;
+  }
   case OPT_PRUNE:
     a->prune = true;
     break;
@@ -529,20 +577,131 @@ static void help_hint(char *buf, size_t cap, const char *cmd) {
     snprintf(buf, cap, "see 'kidx --help'");
 }
 
+/* The option of specs that arg (starting with '-') names, or NULL; *value
+ * is set to an attached value (--limit=3, -k3) or NULL.  Long options must
+ * be spelled in full. */
+static const opt_spec *find_option(const opt_spec *specs, const char *arg,
+                                   const char **value) {
+  const opt_spec *spec = NULL;
+  *value = NULL;
+  if (arg[1] == '-') {
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+    for (const opt_spec *s = specs; s->long_name; s++)
+      if (strlen(s->long_name) == name_len &&
+          strncmp(s->long_name, name, name_len) == 0)
+        spec = s;
+    if (spec && eq)
+      *value = eq + 1;
+  } else {
+    for (const opt_spec *s = specs; s->long_name; s++)
+      if (s->short_name && s->short_name == arg[1])
+        spec = s;
+    if (spec && arg[2] != '\0') {
+      if (!spec->has_arg)
+        return NULL; /* -hx: no clustering of flags */
+      *value = arg + 2;
+    }
+  }
+  return spec;
+}
+
+/* Appends s to buf[*len..cap) as one shell word: quoted with '...' unless
+ * it is made of characters no shell treats specially, so that the command
+ * a hint shows can be pasted back.  Sets *len past cap when it does not
+ * fit. */
+static void append_shell_word(char *buf, size_t cap, size_t *len,
+                              const char *s) {
+  bool plain = *s != '\0';
+  for (const char *p = s; *p && plain; p++)
+    plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-_./:=+,@%^", *p) != NULL;
+  const char *sep = *len > 0 ? " " : "";
+  for (const char *p = sep; *p && *len < cap; p++)
+    buf[(*len)++] = *p;
+  if (!plain && *len < cap)
+    buf[(*len)++] = '\'';
+  for (const char *p = s; *p && *len < cap; p++) {
+    if (*p == '\'') { /* ' ends the quote: '\'' is a quoted quote */
+      for (const char *q = "'\\''"; *q && *len < cap; q++)
+        buf[(*len)++] = *q;
+    } else {
+      buf[(*len)++] = *p;
+    }
+  }
+  if (!plain && *len < cap)
+    buf[(*len)++] = '\'';
+  if (*len >= cap)
+    *len = cap + 1;
+}
+
+/* The usage error for an unknown option such as -russia given to a
+ * command whose arguments (`word`: "a query word") may start with '-':
+ * most likely a word meant as one, so the message shows where '--' goes,
+ * with the command line rewritten: its options first, then '--', then
+ * its other arguments in their order.  args[0..argc) is the command's
+ * command line as given (the global options before the command are not
+ * part of it). */
+static int unknown_dash_word(const opt_spec *specs, const char *cmd,
+                             const char *word, const char *bad,
+                             char *const *args, int argc) {
+  char opts[512], words[512];
+  size_t olen = 0, wlen = 0;
+  bool only_words = false;
+  for (int i = 0; args && i < argc; i++) {
+    const char *arg = args[i], *value;
+    const opt_spec *spec = NULL;
+    if (!only_words && strcmp(arg, "--") == 0) {
+      only_words = true;
+      continue;
+    }
+    if (!only_words && arg[0] == '-' && arg[1] != '\0')
+      spec = find_option(specs, arg, &value);
+    if (!spec) {
+      append_shell_word(words, sizeof words, &wlen, arg);
+      continue;
+    }
+    append_shell_word(opts, sizeof opts, &olen, arg);
+    if (spec->has_arg && !value && i + 1 < argc)
+      append_shell_word(opts, sizeof opts, &olen, args[++i]);
+  }
+  if (!args || olen > sizeof opts || wlen > sizeof words)
+    return cli_fail(ST_USAGE,
+                    "unknown option '%s' (%s starting with '-' goes after "
+                    "'--')",
+                    bad, word);
+  return cli_fail(ST_USAGE,
+                  "unknown option '%s' (%s starting with '-' goes after "
+                  "'--': kidx %s%s%.*s -- %.*s)",
+                  bad, word, cmd, olen ? " " : "", (int)olen, opts, (int)wlen,
+                  words);
+}
+
 /* Parses argv[0..argc) against specs.  Options may come before, between
  * or after positional arguments ("kidx search foo -k 3"); "--" ends the
  * options, so a query word may start with '-'.  Accepted forms: -k 3, -k3,
  * --limit 3, --limit=3.  With stop_at_positional, parsing ends at the
  * first positional argument (the command name, for the global options).
  * Positional arguments are compacted to the front of argv and recorded in
- * a->pos.  cmd names the command in messages (NULL for the global ones). */
+ * a->pos.  cmd names the command in messages (NULL for the global ones).
+ * word, when not NULL, says what the command's arguments are ("a query
+ * word"), for commands where one may start with '-': an unknown option
+ * such as -russia then gets a hint to put it after "--". */
 int cli_parse_options(int argc, char **argv, const opt_spec *specs,
-                      const char *cmd, bool stop_at_positional, cli_args *a) {
+                      const char *cmd, const char *word,
+                      bool stop_at_positional, cli_args *a) {
   char hint[64];
   int npos = 0, i = 0;
   bool only_positional = false;
   help_hint(hint, sizeof hint, cmd);
-  for (; i < argc; i++) {
+  /* The command line as given, for unknown_dash_word's rewritten one:
+   * compacting the positional arguments overwrites argv.  Without memory
+   * the hint just goes without the example. */
+  char **given = NULL;
+  if (word && argc > 0 && (given = malloc((size_t)argc * sizeof *given)))
+    memcpy(given, argv, (size_t)argc * sizeof *given);
+  int rc = ST_OK;
+  for (; i < argc && rc == ST_OK; i++) {
     char *arg = argv[i];
     if (only_positional || arg[0] != '-' || arg[1] == '\0') {
       if (stop_at_positional)
@@ -554,49 +713,47 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
       only_positional = true;
       continue;
     }
-    const opt_spec *spec = NULL;
-    const char *value = NULL; /* attached value: --limit=3, -k3 */
+    const char *value; /* attached value: --limit=3, -k3 */
+    const opt_spec *spec = find_option(specs, arg, &value);
     char spelled[64];
-    if (arg[1] == '-') {
-      const char *name = arg + 2, *eq = strchr(name, '=');
-      size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
-      for (const opt_spec *s = specs; s->long_name; s++)
-        if (strlen(s->long_name) == name_len &&
-            strncmp(s->long_name, name, name_len) == 0)
-          spec = s;
-      if (!spec)
-        return cli_fail(ST_USAGE, "unknown option '%.*s'%s%s%s (%s)",
-                        (int)(name_len + 2), arg, cmd ? " for '" : "",
-                        cmd ? cmd : "", cmd ? "'" : "", hint);
+    if (!spec && arg[1] == '-') {
+      size_t name_len = strcspn(arg, "=");
+      rc = cli_fail(ST_USAGE, "unknown option '%.*s'%s%s%s (%s)", (int)name_len,
+                    arg, cmd ? " for '" : "", cmd ? cmd : "", cmd ? "'" : "",
+                    hint);
+      break;
+    }
+    if (!spec) {
+      /* "-russia" reads as a word; "-z" as a mistyped option. */
+      if (word && arg[2] != '\0')
+        rc = unknown_dash_word(specs, cmd, word, arg, given, argc);
+      else
+        rc =
+            cli_fail(ST_USAGE, "unknown option '%s'%s%s%s (%s)", arg,
+                     cmd ? " for '" : "", cmd ? cmd : "", cmd ? "'" : "", hint);
+      break;
+    }
+    if (arg[1] == '-')
       snprintf(spelled, sizeof spelled, "--%s", spec->long_name);
-      if (eq) {
-        if (!spec->has_arg)
-          return cli_fail(ST_USAGE, "option '%s' takes no value (%s)", spelled,
-                          hint);
-        value = eq + 1;
-      }
-    } else {
-      for (const opt_spec *s = specs; s->long_name; s++)
-        if (s->short_name && s->short_name == arg[1])
-          spec = s;
-      if (!spec || (!spec->has_arg && arg[2] != '\0'))
-        return cli_fail(ST_USAGE, "unknown option '%s'%s%s%s (%s)", arg,
-                        cmd ? " for '" : "", cmd ? cmd : "", cmd ? "'" : "",
-                        hint);
+    else
       snprintf(spelled, sizeof spelled, "-%c", spec->short_name);
-      if (arg[2] != '\0')
-        value = arg + 2;
+    if (value && !spec->has_arg) {
+      rc = cli_fail(ST_USAGE, "option '%s' takes no value (%s)", spelled, hint);
+      break;
     }
     if (spec->has_arg && !value) {
-      if (i + 1 >= argc)
-        return cli_fail(ST_USAGE, "option '%s' needs a value (%s)", spelled,
-                        hint);
+      if (i + 1 >= argc) {
+        rc =
+            cli_fail(ST_USAGE, "option '%s' needs a value (%s)", spelled, hint);
+        break;
+      }
       value = argv[++i];
     }
-    int rc = apply_option(a, spec->id, spelled, value);
-    if (rc != ST_OK)
-      return rc;
+    rc = apply_option(a, spec->id, spelled, value);
   }
+  free(given);
+  if (rc != ST_OK)
+    return rc;
   /* Global options: what follows the command name is its own business. */
   if (stop_at_positional) {
     a->pos = argv + i;
@@ -606,6 +763,31 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
     a->npos = npos;
   }
   return ST_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Documents' files                                                       */
+/* ---------------------------------------------------------------------- */
+
+/* The path, from the current directory, of the file that the document id
+ * id[0..len) was indexed from: malloc'ed and NUL-terminated, for the
+ * caller to free.  NULL when the id cannot be a path (it holds a NUL
+ * byte, as a --jsonl id may) or memory is short.  Today an id is the path
+ * as given to 'kidx index' from the current directory, so this is a copy
+ * of it; when ids become relative to the directory holding the index,
+ * this is where they are joined to that directory.  Every command that
+ * opens a document's file goes through here, so that change is made once.
+ * c is unused until then. */
+char *cli_id_path(const cli *c, const char *id, size_t len) {
+  (void)c;
+  if (len == 0 || memchr(id, '\0', len))
+    return NULL;
+  char *path = malloc(len + 1);
+  if (!path)
+    return NULL;
+  memcpy(path, id, len);
+  path[len] = '\0';
+  return path;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -70,6 +70,46 @@ void json_put_string(FILE *f, const char *s, size_t len) {
   fputc('"', f);
 }
 
+bool json_is_utf8(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t n = cli_utf8_len(p + i, len - i, &cp);
+    if (n == 0)
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+/* Standard base64 of p[0..len), with '=' padding. */
+static void put_base64(FILE *f, const unsigned char *p, size_t len) {
+  static const char DIGITS[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < len; i += 3) {
+    size_t n = len - i < 3 ? len - i : 3;
+    uint32_t v = (uint32_t)p[i] << 16;
+    if (n > 1)
+      v |= (uint32_t)p[i + 1] << 8;
+    if (n > 2)
+      v |= p[i + 2];
+    fputc(DIGITS[v >> 18], f);
+    fputc(DIGITS[(v >> 12) & 63], f);
+    fputc(n > 1 ? DIGITS[(v >> 6) & 63] : '=', f);
+    fputc(n > 2 ? DIGITS[v & 63] : '=', f);
+  }
+}
+
+void json_put_id(FILE *f, const char *s, size_t len) {
+  if (json_is_utf8(s, len)) {
+    json_put_string(f, s, len);
+    return;
+  }
+  fputs("{\"bytes\":\"", f);
+  put_base64(f, (const unsigned char *)s, len);
+  fputs("\"}", f);
+}
+
 size_t json_decoded_offset(const char *s, size_t len, size_t off) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0, extra = 0;

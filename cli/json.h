@@ -6,6 +6,7 @@
 #ifndef KIDX_CLI_JSON_H
 #define KIDX_CLI_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,17 @@ size_t cli_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
  * \ufffd (JSON text must be Unicode; a raw invalid byte makes strict
  * parsers reject the whole line). */
 void json_put_string(FILE *f, const char *s, size_t len);
+
+/* True if s[0..len) is well-formed UTF-8 throughout (cli_utf8_len's
+ * rules). */
+bool json_is_utf8(const char *s, size_t len);
+
+/* Writes a document id: a JSON string when it is valid UTF-8, else the
+ * object {"bytes":"BASE64"} holding the raw bytes in standard, padded
+ * base64 (RFC 4648), ripgrep's form for such paths.  Ids of files are
+ * their names, which are bytes; json_put_string would turn the invalid
+ * ones into U+FFFD, and an id read back that way names no document. */
+void json_put_id(FILE *f, const char *s, size_t len);
 
 /* Where byte `off` of s[0..len) lands in the UTF-8 text a JSON reader
  * decodes from json_put_string(s, len): the same offset, plus two bytes

@@ -46,6 +46,12 @@ static const char MAIN_HELP[] =
     "command\n"
     "  -V, --version     print the version\n"
     "\n"
+    "Environment:\n"
+    "  KIDX_INDEX        the index directory when -i is not given\n"
+    "  NO_COLOR          set and not empty: no colour (search's bold) unless\n"
+    "                    --color always\n"
+    "  TERM              unset or 'dumb': no colour unless --color always\n"
+    "\n"
     "Exit status:\n"
     "  0  success; search: at least one hit; analyze: at least one term;\n"
     "     check: the index is intact\n"
@@ -195,9 +201,13 @@ static const char SEARCH_HELP[] =
     "\n"
     "Prints the documents that best match QUERY, best first: rank, score,\n"
     "id and title, under them the passage of the body that matched, then\n"
-    "'N of TOTAL matching documents'.  The QUERY arguments are joined with\n"
-    "spaces; an argument starting with '-' is an option, so quote a query\n"
-    "with -word (kidx search 'kaspersky -russia') or put -- before it.\n"
+    "'N of TOTAL matching documents'.  With no hits nothing is printed (exit\n"
+    "status 1); when stdout is a terminal, stderr then says 'kidx: no\n"
+    "matching documents', or 'kidx: no hits at offset N: T matching\n"
+    "documents' when --offset skips them all.  The QUERY arguments are\n"
+    "joined with spaces; an argument starting with '-' is an option, so\n"
+    "quote a query with -word (kidx search 'kaspersky -russia') or put --\n"
+    "before it.\n"
     "\n"
     "Query language (words go through the index's analysis: case, accents\n"
     "and stemming do not matter; stop words are left out if the index\n"
@@ -248,9 +258,13 @@ static const char SEARCH_HELP_OPTIONS[] =
     "      --body-weight X    weight of the body, w_body (default 1); weights\n"
     "                         are from 0 to 1e6\n"
     "      --snippet-words N  words in each passage (default 30; 0: none)\n"
-    "      --highlight MODE   how matched words are marked: bold (default on\n"
-    "                         a terminal), brackets ([word], default\n"
-    "                         otherwise) or none\n"
+    "      --highlight MODE   how matched words are marked: bold, brackets\n"
+    "                         ([word]) or none (default: bold when colour is\n"
+    "                         on, brackets otherwise)\n"
+    "      --color WHEN       auto (default), always or never: auto colours\n"
+    "                         when stdout is a terminal, TERM is set and not\n"
+    "                         'dumb', and NO_COLOR is unset or empty; never\n"
+    "                         also turns --highlight bold into brackets\n"
     "      --explain          print each hit's score term by term: field\n"
     "                         scope, tf and length in title/body, df, idf,\n"
     "                         length norm and weight of title/body, tfc (the\n"
@@ -258,6 +272,8 @@ static const char SEARCH_HELP_OPTIONS[] =
     "                         score; the shares add up to the score\n"
     "      --json             print one JSON object per hit per line and\n"
     "                         nothing else (keys below)\n"
+    "      --vimgrep          print one line per hit, PATH:LINE:COLUMN:TEXT,\n"
+    "                         for editors: vim -q <(kidx search --vimgrep q)\n"
     "      --batch FILE       read queries from FILE (- for standard input),\n"
     "                         one per line, each answered in turn; empty\n"
     "                         lines are skipped but counted.  Each query's\n"
@@ -267,7 +283,10 @@ static const char SEARCH_HELP_OPTIONS[] =
     "  -i, --index DIR        index directory (default: $KIDX_INDEX, else\n"
     "                         .kidx)\n"
     "  -h, --help             print this help\n"
-    "\n"
+    "\n";
+
+/* The third part of SEARCH_HELP: the output formats and exit status. */
+static const char SEARCH_HELP_OUTPUT[] =
     "JSON keys, in this order: \"rank\", \"id\", \"score\", \"title\"; "
     "\"snippet\"\n"
     "(the passage), \"snippet_offset\" (its byte offset in the body) and\n"
@@ -278,13 +297,28 @@ static const char SEARCH_HELP_OPTIONS[] =
     "\"idf\",\n"
     "\"norm\", \"weight\", \"tfc\" and \"share\"; tf, len, norm and weight "
     "are\n"
-    "[title,body] pairs).\n"
+    "[title,body] pairs).  An id that is not valid UTF-8 (file names are\n"
+    "bytes) is written {\"bytes\":\"BASE64\"}: its bytes in standard base64,\n"
+    "as ripgrep does, so that it can be given back to 'kidx delete'.\n"
     "\n"
-    "Exit status: 0 hits found, 1 no hits, 2 usage error or malformed\n"
-    "query or no such --batch FILE, 3 index missing or unusable, 4 the\n"
-    "--batch input could not be read or the output could not be written.\n"
-    "With --batch: 2 if any line was malformed, else 0 if any query had\n"
-    "hits, else 1 (3 and 4 stop the run at once).\n";
+    "--vimgrep prints, per hit, the line of its file holding the first\n"
+    "matched word of its passage, as PATH:LINE:COLUMN:TEXT: LINE and COLUMN\n"
+    "count from 1, COLUMN in bytes, and TEXT is the line as it is in the file\n"
+    "(no colour, no markers).  A hit matched in its title only points at the\n"
+    "title's line.  When the file is gone or no longer ends with the body\n"
+    "that was indexed (it changed since), or the document came from --jsonl,\n"
+    "LINE and COLUMN count in the stored text instead: the title on line 1,\n"
+    "the body from line 2.  -k and --offset apply; with --batch the hits of\n"
+    "all queries follow each other, without '# line' headers.  It cannot be\n"
+    "combined with --json or --explain, and needs --snippet-words of 1 or\n"
+    "more.\n"
+    "\n"
+    "Exit status: 0 hits found, 1 no hits (also when --offset is past the\n"
+    "last hit), 2 usage error, malformed query or no such --batch FILE,\n"
+    "3 index missing or unusable, 4 the --batch input could not be read\n"
+    "or the output could not be written.  With --batch: 2 if any line was\n"
+    "malformed, else 0 if any query had hits, else 1 (3 and 4 stop the run\n"
+    "at once).\n";
 
 static const char STATS_HELP[] =
     "Usage: kidx stats [--json] [-i DIR]\n"
@@ -376,6 +410,20 @@ static const char CHECK_HELP[] =
     "Exit status: 0 the index is intact, 2 usage error, 3 no index, or the\n"
     "index is damaged or unusable.\n";
 
+static const char HELP_HELP[] =
+    "Usage: kidx help [COMMAND]\n"
+    "\n"
+    "Prints the list of commands and the options they share (as 'kidx\n"
+    "--help' and 'kidx -h' do), or with COMMAND the help of that command (as\n"
+    "'kidx COMMAND --help', 'kidx COMMAND -h' and 'kidx --help COMMAND' do).\n"
+    "'kidx help help' prints this.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 success, 2 usage error: COMMAND is not a command, or more\n"
+    "than one was given.\n";
+
 static const opt_spec INDEX_OPTS[] = {
     OPT_SPEC_HELP,
     OPT_SPEC_INDEX,
@@ -412,9 +460,13 @@ static const opt_spec SEARCH_OPTS[] = {
     {OPT_BODY_WEIGHT, 0, "body-weight", true},
     {OPT_SNIPPET_WORDS, 0, "snippet-words", true},
     {OPT_HIGHLIGHT, 0, "highlight", true},
+    OPT_SPEC_COLOR,
     {OPT_EXPLAIN, 0, "explain", false},
     {OPT_BATCH, 0, "batch", true},
+    {OPT_VIMGREP, 0, "vimgrep", false},
     OPT_SPEC_END};
+static const opt_spec HELP_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
+                                     OPT_SPEC_END};
 static const opt_spec STATS_OPTS[] = {
     OPT_SPEC_HELP, OPT_SPEC_INDEX, {OPT_JSON, 0, "json", false}, OPT_SPEC_END};
 static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
@@ -422,25 +474,43 @@ static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
                                        {OPT_VERSION, 'V', "version", false},
                                        OPT_SPEC_END};
 
+static int cmd_help(const cli *c, const cli_args *a);
+
 typedef struct command {
   const char *name;
-  const char *help[2]; /* printed one after the other; [1] may be NULL */
+  const char *help[3]; /* printed one after the other, up to a NULL */
   const opt_spec *opts;
   int (*run)(const cli *c, const cli_args *a);
+  /* What the arguments are, for the hint that one starting with '-' goes
+   * after "--" (see cli_parse_options); NULL for commands without any. */
+  const char *word;
 } command;
 
 static const command COMMANDS[] = {
-    {"index", {INDEX_HELP, INDEX_HELP_OPTIONS}, INDEX_OPTS, cli_cmd_index},
-    {"search", {SEARCH_HELP, SEARCH_HELP_OPTIONS}, SEARCH_OPTS, cli_cmd_search},
-    {"analyze", {ANALYZE_HELP, NULL}, ANALYZE_OPTS, cli_cmd_analyze},
-    {"stats", {STATS_HELP, NULL}, STATS_OPTS, cli_cmd_stats},
-    {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cli_cmd_delete},
-    {"optimize", {OPTIMIZE_HELP, NULL}, OPTIMIZE_OPTS, cli_cmd_optimize},
-    {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cli_cmd_check},
+    {"index",
+     {INDEX_HELP, INDEX_HELP_OPTIONS},
+     INDEX_OPTS,
+     cli_cmd_index,
+     "a PATH"},
+    {"search",
+     {SEARCH_HELP, SEARCH_HELP_OPTIONS, SEARCH_HELP_OUTPUT},
+     SEARCH_OPTS,
+     cli_cmd_search,
+     "a query word"},
+    {"analyze",
+     {ANALYZE_HELP, NULL},
+     ANALYZE_OPTS,
+     cli_cmd_analyze,
+     "a word of TEXT"},
+    {"stats", {STATS_HELP, NULL}, STATS_OPTS, cli_cmd_stats, NULL},
+    {"delete", {DELETE_HELP, NULL}, DELETE_OPTS, cli_cmd_delete, "an ID"},
+    {"optimize", {OPTIMIZE_HELP, NULL}, OPTIMIZE_OPTS, cli_cmd_optimize, NULL},
+    {"check", {CHECK_HELP, NULL}, CHECK_OPTS, cli_cmd_check, NULL},
+    {"help", {HELP_HELP, NULL}, HELP_OPTS, cmd_help, NULL},
 };
 
 static void put_help(const command *cmd) {
-  for (size_t i = 0; i < 2 && cmd->help[i]; i++)
+  for (size_t i = 0; i < 3 && cmd->help[i]; i++)
     fputs(cmd->help[i], stdout);
 }
 
@@ -451,30 +521,43 @@ static const command *find_command(const char *name) {
   return NULL;
 }
 
-/* `kidx help [COMMAND]`. */
-static int run_help(int argc, char **argv) {
-  if (argc == 0) {
+/* Prints the help of the command named (main help if name is NULL). */
+static int print_help_of(const char *name) {
+  if (!name) {
     fputs(MAIN_HELP, stdout);
     return ST_OK;
   }
-  const command *cmd = find_command(argv[0]);
+  const command *cmd = find_command(name);
   if (!cmd)
-    return cli_fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')",
-                    argv[0]);
+    return cli_fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", name);
   put_help(cmd);
   return ST_OK;
+}
+
+/* `kidx help [COMMAND]`: a command like the others, so that its options
+ * (kidx help -h) and `kidx help help` work; a second argument is refused
+ * rather than ignored, as another command's would be. */
+static int cmd_help(const cli *c, const cli_args *a) {
+  (void)c;
+  if (a->npos > 1)
+    return cli_fail(ST_USAGE,
+                    "unexpected argument '%s' for 'help' (see 'kidx help "
+                    "--help')",
+                    a->pos[1]);
+  return print_help_of(a->npos == 1 ? a->pos[0] : NULL);
 }
 
 static int run_cli(int argc, char **argv) {
   cli_args global;
   memset(&global, 0, sizeof global);
-  int rc = cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, true, &global);
+  int rc =
+      cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, NULL, true, &global);
   if (rc != ST_OK)
     return rc;
-  if (global.help) {
-    fputs(MAIN_HELP, stdout);
-    return ST_OK;
-  }
+  /* kidx --help [COMMAND ...]: what follows a help request is not run,
+   * only looked up, as with `kidx search --help QUERY`. */
+  if (global.help)
+    return print_help_of(global.npos > 0 ? global.pos[0] : NULL);
   if (global.version) {
     printf("kidx %s\n", kidx_version_string());
     return ST_OK;
@@ -482,8 +565,6 @@ static int run_cli(int argc, char **argv) {
   if (global.npos == 0)
     return cli_fail(ST_USAGE, "no command given (see 'kidx --help')");
   const char *name = global.pos[0];
-  if (strcmp(name, "help") == 0)
-    return run_help(global.npos - 1, global.pos + 1);
   const command *cmd = find_command(name);
   if (!cmd)
     return cli_fail(ST_USAGE, "unknown command '%s' (see 'kidx --help')", name);
@@ -493,7 +574,7 @@ static int run_cli(int argc, char **argv) {
   args.rank = KIDX_RANK_TFIDF;
   args.index = global.index;
   rc = cli_parse_options(global.npos - 1, global.pos + 1, cmd->opts, cmd->name,
-                         false, &args);
+                         cmd->word, false, &args);
   /* args.jsonl is the one allocation of option parsing: every path below
    * ends here, to free it. */
   if (rc == ST_OK && args.help) {

@@ -498,6 +498,8 @@ typedef struct kidx_search_options {
   double body_weight;   /* field weight w_body; default 1.0, >= 0 */
   size_t snippet_words; /* words per snippet; default 30; 0: no snippets */
   int explain;          /* nonzero: keep each hit's score breakdown */
+  int bodies;           /* nonzero: keep each hit's whole stored body, for
+                           kidx_results_body(); default 0 */
 } kidx_search_options;
 
 KIDX_API void kidx_search_options_init(kidx_search_options *opt);
@@ -582,6 +584,16 @@ typedef struct kidx_snippet {
  * NULL if i is out of range or snippets were not asked for. */
 KIDX_API const kidx_snippet *kidx_results_snippet(const kidx_results *res,
                                                   size_t i);
+
+/* The whole body of hit i as it was added, byte for byte (not
+ * NUL-terminated; length in *len, which may be NULL), when the search set
+ * opt.bodies; NULL without it or if i is out of range.  Owned by res and
+ * valid as kidx_results_id's result.  With it a program can place a
+ * snippet (whose offset is into this body) in the whole text, or compare
+ * the body with its source to see whether that changed since it was
+ * indexed.  Cost: the bodies of the page's hits are copied into res. */
+KIDX_API const char *kidx_results_body(const kidx_results *res, size_t i,
+                                       size_t *len);
 
 /* One query term's share of a hit's score (with opt.explain set).  The
  * shares of a hit add up to its score. */

@@ -101,6 +101,7 @@ void kidx_search_options_init(kidx_search_options *opt) {
   opt->body_weight = 1.0;
   opt->snippet_words = 30;
   opt->explain = 0;
+  opt->bodies = 0;
 }
 
 /* Reads the caller's options, honouring only the fields its `size` says it
@@ -215,7 +216,7 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
       t += e[i].term_len;
     }
     if (kidx__results_add(res, &d, page[j].score, snip, b - a, &spans,
-                          o->explain ? &ex[k] : NULL))
+                          o->explain ? &ex[k] : NULL, o->bodies != 0))
       rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
 done:
