@@ -14,6 +14,7 @@
 #include "cli.h"
 
 #include "json.h"
+#include "kidx_utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -38,8 +39,8 @@
  * error) or invalid UTF-8.  Controls become '?', invalid bytes U+FFFD. */
 size_t cli_put_char(FILE *f, const unsigned char *p, size_t n) {
   uint32_t cp;
-  size_t len = cli_utf8_len(p, n, &cp);
-  if (len == 0) {
+  size_t len = kidx__utf8_decode(p, n, &cp);
+  if (cp == KIDX__UTF8_INVALID) {
     fputs("\xEF\xBF\xBD", f);
     return 1;
   }
@@ -94,11 +95,10 @@ void cli_vmessage(const char *prefix, const char *fmt, va_list ap) {
   const unsigned char *p = (const unsigned char *)text;
   for (size_t i = 0; i < len;) {
     uint32_t cp;
-    size_t k = cli_utf8_len(p + i, len - i, &cp);
-    if (k == 0) {
+    size_t k = kidx__utf8_decode(p + i, len - i, &cp);
+    if (cp == KIDX__UTF8_INVALID) { /* k is 1 */
       memcpy(cl + cn, "\xEF\xBF\xBD", 3);
       cn += 3;
-      k = 1;
     } else if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
       cl[cn++] = '?';
     } else {

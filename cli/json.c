@@ -3,43 +3,10 @@
  */
 #include "json.h"
 
+#include "kidx_utf8.h"
+
 #include <math.h>
 #include <stdlib.h>
-
-size_t cli_utf8_len(const unsigned char *s, size_t n, uint32_t *cp) {
-  unsigned c = s[0], lo = 0x80, hi = 0xBF;
-  size_t len;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    v = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    v = c & 0x0F;
-    lo = c == 0xE0 ? 0xA0 : 0x80;
-    hi = c == 0xED ? 0x9F : 0xBF;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    v = c & 0x07;
-    lo = c == 0xF0 ? 0x90 : 0x80;
-    hi = c == 0xF4 ? 0x8F : 0xBF;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    unsigned b = s[i];
-    if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
-      return 0;
-    v = (v << 6) | (b & 0x3F);
-  }
-  *cp = v;
-  return len;
-}
 
 void json_put_string(FILE *f, const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
@@ -47,8 +14,8 @@ void json_put_string(FILE *f, const char *s, size_t len) {
   fputc('"', f);
   while (i < len) {
     uint32_t cp;
-    size_t n = cli_utf8_len(p + i, len - i, &cp);
-    if (n == 0) {
+    size_t n = kidx__utf8_decode(p + i, len - i, &cp);
+    if (cp == KIDX__UTF8_INVALID) {
       fputs("\\ufffd", f);
       i++;
       continue;
@@ -74,10 +41,9 @@ bool json_is_utf8(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < len;) {
     uint32_t cp;
-    size_t n = cli_utf8_len(p + i, len - i, &cp);
-    if (n == 0)
+    i += kidx__utf8_decode(p + i, len - i, &cp);
+    if (cp == KIDX__UTF8_INVALID)
       return false;
-    i += n;
   }
   return true;
 }
@@ -117,11 +83,9 @@ size_t json_decoded_offset(const char *s, size_t len, size_t off) {
     off = len;
   while (i < off) {
     uint32_t cp;
-    size_t n = cli_utf8_len(p + i, len - i, &cp);
-    if (n == 0) {
-      extra += 2;
-      n = 1;
-    }
+    size_t n = kidx__utf8_decode(p + i, len - i, &cp);
+    if (cp == KIDX__UTF8_INVALID)
+      extra += 2; /* n is 1 */
     i += n;
   }
   return off + extra;

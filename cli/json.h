@@ -1,7 +1,7 @@
 /*
- * json.h -- UTF-8 checking and JSON output, shared by the kidx commands
+ * json.h -- JSON output, shared by the kidx commands
  * (search and stats print JSON; index reads JSON Lines and checks its
- * strings with the same UTF-8 rules).
+ * strings with the same UTF-8 rules: the library's, from kidx_utf8.h).
  */
 #ifndef KIDX_CLI_JSON_H
 #define KIDX_CLI_JSON_H
@@ -11,19 +11,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Length of the well-formed UTF-8 sequence at s (1 to 4 bytes, following
- * Unicode's table of well-formed byte sequences: no overlongs, surrogates
- * or code points past U+10FFFF), with its code point in *cp, or 0 if the
- * bytes there are not one.  n > 0 is the number of bytes available. */
-size_t cli_utf8_len(const unsigned char *s, size_t n, uint32_t *cp);
-
 /* Writes s[0..len) as a JSON string.  Output is always valid JSON: quotes,
  * backslashes and controls are escaped and invalid UTF-8 bytes become
  * \ufffd (JSON text must be Unicode; a raw invalid byte makes strict
  * parsers reject the whole line). */
 void json_put_string(FILE *f, const char *s, size_t len);
 
-/* True if s[0..len) is well-formed UTF-8 throughout (cli_utf8_len's
+/* True if s[0..len) is well-formed UTF-8 throughout (kidx__utf8_decode's
  * rules). */
 bool json_is_utf8(const char *s, size_t len);
 

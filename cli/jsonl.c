@@ -11,6 +11,7 @@
 #include "jsonl.h"
 
 #include "json.h"
+#include "kidx_utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -77,31 +78,6 @@ static bool read_hex4(parser *p, size_t at, uint32_t *out) {
   }
   *out = v;
   return true;
-}
-
-/* Encodes cp (not a surrogate, at most U+10FFFF) as UTF-8 at out. */
-static size_t put_utf8(char *out, uint32_t cp) {
-  unsigned char *o = (unsigned char *)out;
-  if (cp < 0x80) {
-    o[0] = (unsigned char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    o[0] = (unsigned char)(0xC0 | cp >> 6);
-    o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    o[0] = (unsigned char)(0xE0 | cp >> 12);
-    o[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-    o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  o[0] = (unsigned char)(0xF0 | cp >> 18);
-  o[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-  o[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-  o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-  return 4;
 }
 
 /* The string whose opening quote is at p->pos.  With decode, its value is
@@ -183,7 +159,7 @@ static bool parse_string(parser *p, bool decode, const char **out,
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
         if (decode)
-          w += put_utf8(p->s + w, cp);
+          w += kidx__utf8_encode(cp, (uint8_t *)p->s + w);
         continue;
       default:
         return error_at(p, at,
@@ -201,9 +177,9 @@ static bool parse_string(parser *p, bool decode, const char **out,
       continue;
     }
     uint32_t cp;
-    size_t n = cli_utf8_len((const unsigned char *)p->s + p->pos,
-                            p->len - p->pos, &cp);
-    if (n == 0)
+    size_t n =
+        kidx__utf8_decode((const uint8_t *)p->s + p->pos, p->len - p->pos, &cp);
+    if (cp == KIDX__UTF8_INVALID)
       return error_at(p, p->pos, "invalid UTF-8 in a string");
     if (decode)
       memmove(p->s + w, p->s + p->pos, n);

@@ -102,23 +102,11 @@ static inline void kidx__set_u64(uint8_t *p, uint64_t v) {
 uint32_t kidx__crc32c(uint32_t crc, const void *data, size_t len);
 
 /**************************************************************************
-** Interface to code in utf8.c: decoding that accepts any bytes.
+** Interface to code in utf8.c: decoding that accepts any bytes, and
+** encoding.  Declared in kidx_utf8.h, which the kidx tool includes too.
 */
 
-/* Returned in *cp for a byte that does not start a valid, shortest-form
- * UTF-8 sequence of a Unicode scalar value (overlong forms, surrogates,
- * values above U+10FFFF, truncated sequences, stray continuation bytes). */
-#define KIDX__UTF8_INVALID 0xFFFFFFFFu
-
-/* Decodes the character at p (n >= 1 bytes available).  Returns the number
- * of bytes consumed: the sequence length when valid, otherwise 1 with *cp
- * set to KIDX__UTF8_INVALID, so that decoding resumes at the next byte and
- * never swallows valid text after a bad byte. */
-size_t kidx__utf8_decode(const uint8_t *p, size_t n, uint32_t *cp);
-
-/* Encodes a scalar value (<= 0x10FFFF, not a surrogate) into out[4];
- * returns the length, 1..4. */
-size_t kidx__utf8_encode(uint32_t cp, uint8_t *out);
+#include "kidx_utf8.h"
 
 /**************************************************************************
 ** Interface to code in unicode.c: character properties, full case folding

@@ -9,8 +9,11 @@
  * the decoder, nor swallow the valid text that follows, nor glue bytes
  * from both sides of it into one token.  (This is the "maximal subpart"
  * practice of Unicode 15 section 3.9 taken to its simplest form.)
+ *
+ * The kidx tool compiles this file in too (see kidx_utf8.h), so it
+ * includes only its own header.
  */
-#include "kidx_int.h"
+#include "kidx_utf8.h"
 
 size_t kidx__utf8_decode(const uint8_t *p, size_t n, uint32_t *cp) {
   uint8_t b0 = p[0];

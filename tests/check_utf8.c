@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint32_t dec(const char *s, size_t n, size_t *used) {
   uint32_t cp;
@@ -69,11 +70,40 @@ START_TEST(test_utf8_encode_roundtrip) {
 }
 END_TEST
 
+/* The byte forms at each length boundary: the JSON Lines reader encodes
+ * \u escapes with kidx__utf8_encode, so its output must be exact. */
+START_TEST(test_utf8_encode_boundaries) {
+  static const struct {
+    uint32_t cp;
+    const char *bytes;
+  } cases[] = {
+      {0x00, "\x00"},
+      {0x7F, "\x7f"},
+      {0x80, "\xc2\x80"},
+      {0x7FF, "\xdf\xbf"},
+      {0x800, "\xe0\xa0\x80"},
+      {0xD7FF, "\xed\x9f\xbf"},
+      {0xE000, "\xee\x80\x80"},
+      {0xFFFF, "\xef\xbf\xbf"},
+      {0x10000, "\xf0\x90\x80\x80"},
+      {0x10FFFF, "\xf4\x8f\xbf\xbf"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint8_t buf[4];
+    size_t n = kidx__utf8_encode(cases[i].cp, buf);
+    size_t want = cases[i].cp == 0 ? 1 : strlen(cases[i].bytes);
+    ck_assert_msg(n == want && memcmp(buf, cases[i].bytes, n) == 0,
+                  "U+%04X encoded wrongly", (unsigned)cases[i].cp);
+  }
+}
+END_TEST
+
 static Suite *utf8_suite(void) {
   Suite *s = suite_create("utf8");
   TCase *core = tcase_create("Core");
   tcase_add_test(core, test_utf8_valid_sequences);
   tcase_add_test(core, test_utf8_encode_roundtrip);
+  tcase_add_test(core, test_utf8_encode_boundaries);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_test(errors, test_utf8_invalid_consumes_one_byte);
