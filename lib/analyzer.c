@@ -64,15 +64,19 @@ void kidx__analyzer_from_flags(unsigned flags, kidx_analyzer *out) {
   out->fold_diacritics = (flags & KIDX__AN_FOLD_DIACRITICS) != 0;
 }
 
+/* The message is for programs using the API, so it names kidx_analyzer's
+ * fields and values as they are written in C; the kidx tool compares
+ * kidx_analyzer fields itself and speaks in its options. */
 void kidx__analyzer_describe_diff(unsigned have, unsigned want, char *buf,
                                   size_t cap) {
   static const struct {
     unsigned flag;
-    const char *on, *off;
+    const char *field, *on, *off;
   } settings[] = {
-      {KIDX__AN_STEM_ENGLISH, "--stem english", "--stem none"},
-      {KIDX__AN_STOP_ENGLISH, "--stopwords english", "--stopwords none"},
-      {KIDX__AN_FOLD_DIACRITICS, "--diacritics on", "--diacritics off"},
+      {KIDX__AN_STEM_ENGLISH, "stemmer", "KIDX_STEM_ENGLISH", "KIDX_STEM_NONE"},
+      {KIDX__AN_STOP_ENGLISH, "stopwords", "KIDX_STOPWORDS_ENGLISH",
+       "KIDX_STOPWORDS_NONE"},
+      {KIDX__AN_FOLD_DIACRITICS, "fold_diacritics", "1", "0"},
   };
   size_t n = 0;
   buf[0] = 0;
@@ -80,9 +84,10 @@ void kidx__analyzer_describe_diff(unsigned have, unsigned want, char *buf,
     unsigned f = settings[i].flag;
     if ((have & f) == (want & f))
       continue;
-    int w = snprintf(buf + n, cap - n, "%s%s (not %s)", n ? ", " : "",
-                     have & f ? settings[i].on : settings[i].off,
-                     want & f ? settings[i].on : settings[i].off);
+    int w =
+        snprintf(buf + n, cap - n, "%s%s=%s (not %s)", n ? ", " : "",
+                 settings[i].field, have & f ? settings[i].on : settings[i].off,
+                 want & f ? settings[i].on : settings[i].off);
     if (w < 0 || (size_t)w >= cap - n)
       break;
     n += (size_t)w;

@@ -952,8 +952,9 @@ void kidx__results_finish(kidx_results *res, uint64_t total);
 int kidx__analyzer_flags(const kidx_analyzer *a, unsigned *flags);
 /* Fills public options from flags. */
 void kidx__analyzer_from_flags(unsigned flags, kidx_analyzer *out);
-/* Describes, as CLI-style options ("--stem english"), the settings of
- * `have` that differ from `want`, for error messages. */
+/* Describes the settings of `have` that differ from `want`, for error
+ * messages, in kidx_analyzer's terms: "stemmer=KIDX_STEM_ENGLISH (not
+ * KIDX_STEM_NONE), fold_diacritics=1 (not 0)". */
 void kidx__analyzer_describe_diff(unsigned have, unsigned want, char *buf,
                                   size_t cap);
 

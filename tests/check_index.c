@@ -281,6 +281,40 @@ START_TEST(test_index_second_writer_is_busy) {
 }
 END_TEST
 
+/* An index keeps the analysis it was created with.  The message is for
+ * programs using the API: it names kidx_analyzer's fields and values, not
+ * the kidx tool's options. */
+START_TEST(test_index_analysis_cannot_change) {
+  kidx_writer *w;
+  kidx_analyzer an;
+  kidx_analyzer_init(&an);
+  an.stemmer = KIDX_STEM_NONE;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_analyzer(w, &an), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  commit(w);
+  kidx_writer_close(w);
+
+  kidx_analyzer_init(&an);
+  an.fold_diacritics = 0;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_analyzer(w, &an), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_EINVAL);
+  char want[4400];
+  snprintf(want, sizeof want,
+           "the index at %s was created with stemmer=KIDX_STEM_NONE (not "
+           "KIDX_STEM_ENGLISH), fold_diacritics=1 (not 0); the analysis of "
+           "an index cannot change (delete it to rebuild)",
+           dir);
+  ck_assert_str_eq(kidx_writer_errmsg(w), want);
+  ck_assert_ptr_null(strstr(kidx_writer_errmsg(w), "--"));
+  kidx_writer_close(w);
+
+  w = open_writer(); /* without set_analyzer: the index's own analysis */
+  kidx_writer_close(w);
+}
+END_TEST
+
 START_TEST(test_index_dictionary_blocks) {
   /* 1000 terms "w0000q".."w0999q" (10 per document) span 63 dictionary
    * blocks: every one is found, prefixes count across block boundaries,
@@ -590,6 +624,7 @@ static Suite *index_suite(void) {
   tcase_add_checked_fixture(errors, setup, teardown);
   tcase_add_test(errors, test_index_missing_index);
   tcase_add_test(errors, test_index_second_writer_is_busy);
+  tcase_add_test(errors, test_index_analysis_cannot_change);
   tcase_add_test(errors, test_index_bad_arguments);
   tcase_add_test(errors, test_index_prefix_limit_has_column);
   suite_add_tcase(s, errors);
