@@ -1,17 +1,19 @@
 # run_install_test.cmake -- the install_consumers test (cmake -P).
 #
 # Installs the build tree into WORK_DIR/prefix, checks what was installed
-# (files, exported symbols, SONAME, the kidx binary's run path), then builds
+# (files, the manual and shell completions, exported symbols, SONAME, the
+# kidx binary's run path), then builds
 # tests/install/consumer.c against the installed tree the ways a user would:
 #   (a) pkg-config --cflags --libs kidx, linked to the shared library;
 #   (b) the static library, libkidx.a;
 #   (c) a CMake project using find_package(kidx) and kidx::kidx.
 # Each program indexes two documents, searches them and checks the top hit.
 #
-# Variables (-D): SOURCE_DIR, BINARY_DIR, WORK_DIR, C_COMPILER, SANITIZE.
+# Variables (-D): SOURCE_DIR, BINARY_DIR, WORK_DIR, C_COMPILER, SANITIZE,
+# MANDIR and DATADIR (CMAKE_INSTALL_MANDIR and _DATADIR, relative).
 cmake_minimum_required(VERSION 3.21)
 
-foreach(var SOURCE_DIR BINARY_DIR WORK_DIR C_COMPILER)
+foreach(var SOURCE_DIR BINARY_DIR WORK_DIR C_COMPILER MANDIR DATADIR)
   if("${${var}}" STREQUAL "")
     message(FATAL_ERROR "run_install_test.cmake needs -D${var}=...")
   endif()
@@ -69,6 +71,23 @@ require_file("${libdir}/libkidx.so")
 require_file("${libdir}/libkidx.a")
 require_file("${libdir}/cmake/kidx/kidxConfig.cmake")
 require_file("${libdir}/cmake/kidx/kidxConfigVersion.cmake")
+
+# ---- the manual and the shell completions, each where its reader looks ----
+# require_copy(INSTALLED SOURCE): INSTALLED exists and is SOURCE unchanged.
+function(require_copy installed source)
+  require_file("${installed}")
+  file(SHA256 "${installed}" got)
+  file(SHA256 "${SOURCE_DIR}/${source}" want)
+  if(NOT got STREQUAL want)
+    message(FATAL_ERROR "install test: ${installed} differs from ${source}")
+  endif()
+endfunction()
+require_copy("${prefix}/${MANDIR}/man1/kidx.1" doc/kidx.1)
+require_copy("${prefix}/${DATADIR}/bash-completion/completions/kidx"
+             completions/kidx.bash)
+require_copy("${prefix}/${DATADIR}/zsh/site-functions/_kidx" completions/_kidx)
+require_copy("${prefix}/${DATADIR}/fish/vendor_completions.d/kidx.fish"
+             completions/kidx.fish)
 
 # ---- the shared library's interface: only kidx_ symbols, and a SONAME ----
 find_program(NM nm)
