@@ -7,7 +7,7 @@
 #
 # tests/check_cli_docs.c compares this file with 'kidx --help' and
 # 'kidx COMMAND --help', reading only these lines (keep to their form):
-#   _kidx_commands='...'     the commands, in the order of 'kidx --help';
+#   _kidx_commands='...'     the commands;
 #   _kidx_opts_global='...'  the options accepted before the command;
 #   _kidx_opts_NAME='...'    the options of command NAME.
 # Each is one line of words in single quotes.  An option that takes a value

@@ -6,8 +6,7 @@
 # tests/check_cli_docs.c compares this file with 'kidx --help' and
 # 'kidx COMMAND --help', reading only the lines that start with
 # "complete -c kidx -n" (keep to their form):
-#   -n __kidx_no_command -a NAME      (no -s/-l): the command NAME, in the
-#                                     order of 'kidx --help';
+#   -n __kidx_no_command -a NAME      (no -s/-l): the command NAME;
 #   -n __kidx_no_command  -s X -l NAME: an option accepted before the command;
 #   -n '__kidx_using CMD' -s X -l NAME: an option of command CMD;
 # -s and -l give the short and long spelling (either may be left out).

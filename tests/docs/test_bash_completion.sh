@@ -3,7 +3,7 @@
 # _kidx as bash does, with COMP_WORDS and COMP_CWORD set, for command lines
 # whose completions are known.  Which options each command has is
 # check_cli_docs's business; this checks what the script does with them.
-# Usage: test_bash.sh COMPLETION_SCRIPT
+# Usage: test_bash_completion.sh COMPLETION_SCRIPT
 set -u
 script=$1
 # shellcheck source=/dev/null

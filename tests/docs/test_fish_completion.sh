@@ -1,7 +1,8 @@
 #!/bin/sh
 # The fish completion (completions/kidx.fish) at work, through fish's own
 # 'complete -C', for command lines whose completions are known.  Run only
-# where fish is installed.  Usage: test_fish.sh FISH COMPLETION_SCRIPT
+# where fish is installed.
+# Usage: test_fish_completion.sh FISH COMPLETION_SCRIPT
 set -u
 fish=$1
 script=$2
