@@ -47,6 +47,7 @@ expect 'english' kidx index --stem e
 expect 'on|off' kidx analyze --diacritics ''
 expect 'tfidf|bm25' kidx search --rank ''
 expect 'bold|brackets' kidx search --highlight b
+expect 'auto|always|never' kidx search --color ''
 expect '--rank' kidx -i docs search --ra
 expect '--explain' kidx search -k 3 --ex
 expect '' kidx search -k ''
