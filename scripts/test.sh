@@ -33,5 +33,5 @@ if [ "${1:-}" != "--sanitize" ]; then
   # -O2 does not (-Wmaybe-uninitialized): build it too, warnings as errors.
   cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DKIDX_WERROR=ON \
     -DBUILD_TESTING=OFF -DKIDX_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-release --target kidx_cli -j "$jobs"
+  cmake --build build-release -j "$jobs"
 fi
