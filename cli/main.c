@@ -5,10 +5,11 @@
  * statuses are part of the interface, scripts test them), each command's
  * option table, the command table and main(), which parses the global
  * options, picks the command and runs it with a `cli` context.  The
- * commands live in cmd_index.c, cmd_search.c and cmd_admin.c; what they
- * share is declared in cli.h and defined in common.c.  Every indexing and
- * search operation goes through the public API in kidx.h, so the tool
- * exercises exactly what a program linking libkidx gets.  Input and
+ * commands live in cmd_index.c (and the files it names), cmd_search.c and
+ * cmd_admin.c; what they share is declared in cli.h and defined in
+ * common.c.  Every indexing and search operation goes through the public
+ * API in kidx.h, so the tool exercises exactly what a program linking
+ * libkidx gets.  Input and
  * output formats that stand on their own live in json.c, jsonl.c and
  * lines.c.
  */

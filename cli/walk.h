@@ -1,0 +1,57 @@
+/*
+ * walk.h -- finding the files `kidx index` reads: the PATH arguments and
+ * the directories under them.
+ *
+ * Directories are walked in sorted (bytewise) order, so that documents
+ * are added in the same order on every run and machine.  Met while
+ * walking, dot names (.git) and the index directory are skipped, and
+ * symbolic links to directories are not followed (a link may point back
+ * up the tree; not following is simpler and more predictable than
+ * detecting loops); a PATH argument is taken even if hidden or a link,
+ * since the user named it.  Only the list is made here: files are read
+ * later, so the run knows its total size (for the progress line) first.
+ */
+#ifndef KIDX_CLI_WALK_H
+#define KIDX_CLI_WALK_H
+
+#include "report.h"
+
+#include <sys/types.h>
+
+typedef struct walk_file {
+  char *path;       /* as walked: the document id */
+  uint64_t size;    /* from the walk: for progress, and the stamp check */
+  int64_t mtime_ns; /* from the walk, for the stamp check */
+} walk_file;
+
+typedef struct walk {
+  report *rep;        /* borrowed: warnings and the tallies of skipped inputs */
+  bool prune;         /* --prune: a PATH may be gone */
+  bool have_index_id; /* the index directory exists: skip it in walks */
+  dev_t index_dev;
+  ino_t index_ino;
+  walk_file *files; /* collected, in walk order until walk_finish */
+  size_t nfiles, cap;
+  uint64_t total_bytes; /* of the files */
+} walk;
+
+/* Starts an empty list; index_dir is the directory to skip. */
+void walk_init(walk *w, report *rep, const char *index_dir, bool prune);
+
+/* Adds the files of one PATH argument, whose existence was checked
+ * already.  Inputs that cannot be listed are warned about and tallied in
+ * w->rep.  Returns false only when out of memory. */
+bool walk_argument(walk *w, const char *path);
+
+/* Sorts the list by path and drops repeats, so that "kidx index corpus
+ * corpus/x.txt" reads x.txt once and the summary counts documents, not
+ * mentions.  Sorted order is as deterministic as walk order. */
+void walk_finish(walk *w);
+
+/* The file with this path, after walk_finish; NULL if the walk did not
+ * produce it.  Cost: a binary search. */
+const walk_file *walk_find(const walk *w, const char *path);
+
+void walk_free(walk *w);
+
+#endif
