@@ -30,6 +30,7 @@
 enum {
   ST_OK = 0,      /* success; search: at least one hit */
   ST_NO_HITS = 1, /* search matched nothing */
+  ST_NOTHING = 1, /* index found nothing to index */
   ST_USAGE = 2,   /* bad command line or query */
   ST_INDEX = 3,   /* index missing, corrupt, locked or not writable */
   ST_INPUT = 4    /* some input files unreadable (the rest were indexed) */
@@ -64,7 +65,9 @@ typedef enum opt_id {
   OPT_WAIT,
   OPT_PRUNE,
   OPT_RAM_BUDGET,
-  OPT_MERGE_FACTOR
+  OPT_MERGE_FACTOR,
+  OPT_QUIET,
+  OPT_VERBOSE
 } opt_id;
 
 typedef struct opt_spec {
@@ -140,6 +143,7 @@ typedef struct cli_args {
   bool help, version, json;
   bool wait;         /* --wait: wait for the writer lock instead of failing */
   bool prune;        /* index --prune */
+  int verbosity;     /* index: -1 --quiet, 1 --verbose (the last wins) */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;
   size_t limit, offset;
@@ -177,11 +181,13 @@ void cli_vmessage(const char *prefix, const char *fmt, va_list ap)
     CLI_PRINTF(2, 0);
 int cli_fail(int status, const char *fmt, ...) CLI_PRINTF(2, 3);
 void cli_notice(const char *fmt, ...) CLI_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 size_t cli_put_char(FILE *f, const unsigned char *p, size_t n);
 void cli_put_text(FILE *f, const char *s, size_t len);
 const char *cli_lib_message(const char *msg, kidx_status st);
 double cli_now_seconds(void);
 void cli_format_size(char *buf, size_t cap, uint64_t bytes);
+void cli_format_count(char *buf, size_t cap, uint64_t n);
 bool cli_is_space(unsigned char ch);
 char *cli_join_words(char **words, int n);
 

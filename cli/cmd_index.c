@@ -52,15 +52,17 @@ static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
   case READ_OK:
     break;
   case READ_BINARY:
-    report_warn(&run->rep, "skipping binary file %s", f->path);
+    report_warn(&run->rep, WARN_BINARY, "skipping binary file %s", f->path);
     run->rep.skipped++;
     return ST_OK;
   case READ_NOT_REGULAR:
-    report_warn(&run->rep, "skipping %s: not a regular file", f->path);
+    report_warn(&run->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
+                f->path);
     run->rep.skipped++;
     return ST_OK;
   case READ_ERROR:
-    report_warn(&run->rep, "cannot read %s: %s", f->path, strerror(err));
+    report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", f->path,
+                strerror(err));
     run->rep.unreadable++;
     run->rep.skipped++;
     return ST_OK;
@@ -81,7 +83,7 @@ static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
                                  body_len, &now);
     if (ks == KIDX_EINVAL || ks == KIDX_ETOOBIG) {
       /* This document only (an over-long path, a huge file): keep going. */
-      report_warn(&run->rep, "cannot index %s: %s", f->path,
+      report_warn(&run->rep, WARN_CANNOT_INDEX, "cannot index %s: %s", f->path,
                   cli_lib_message(kidx_writer_errmsg(w), ks));
       run->rep.unreadable++;
       run->rep.skipped++;
@@ -188,6 +190,50 @@ static int prune_missing(index_run *run, kidx_writer *w, char *const *paths,
   return rc;
 }
 
+/* A run that had inputs but indexed nothing from them -- no document new,
+ * changed or unchanged, and something passed over -- says so plainly:
+ * "nothing indexed: all 18,037 files under man1 were skipped (binary or
+ * compressed: 18,037)".  The summary line alone ("indexed 0 documents")
+ * is easy to take for success when a tree held only compressed files.
+ * Returns whether it was so. */
+static bool nothing_indexed(const index_run *run, const cli_args *a) {
+  /* Bad JSON lines alone do not count: each was reported as an error. */
+  if (run->docs > 0 || run->unchanged > 0 || !report_any(&run->rep))
+    return false;
+  char what[256] = "", n[32], why[512] = "";
+  size_t len = 0;
+  if (run->rep.skipped > 0) {
+    cli_format_count(n, sizeof n, run->rep.skipped);
+    len += (size_t)snprintf(what, sizeof what, "%s file%s", n,
+                            run->rep.skipped == 1 ? "" : "s");
+  }
+  if (run->bad_lines > 0 && len < sizeof what) {
+    cli_format_count(n, sizeof n, run->bad_lines);
+    snprintf(what + len, sizeof what - len, "%s%s JSON line%s",
+             len ? " and " : "", n, run->bad_lines == 1 ? "" : "s");
+  }
+  report_breakdown(&run->rep, why, sizeof why);
+  if (run->bad_lines > 0) {
+    size_t wl = strlen(why);
+    cli_format_count(n, sizeof n, run->bad_lines);
+    snprintf(why + wl, sizeof why - wl, "%sbad JSON lines: %s", wl ? ", " : "",
+             n);
+  }
+  bool one = run->rep.skipped + run->bad_lines == 1;
+  char where[64] = "";
+  if (a->npos > 1)
+    snprintf(where, sizeof where, " under the %d PATHs given", a->npos);
+  if (what[0] == '\0')
+    cli_fail(ST_NOTHING, "nothing indexed: no file%s%s could be indexed (%s)",
+             a->npos == 1 ? " under " : "", a->npos == 1 ? a->pos[0] : where,
+             why);
+  else
+    cli_fail(ST_NOTHING, "nothing indexed: %s%s%s%s %s skipped (%s)",
+             one ? "" : "all ", what, a->npos == 1 ? " under " : "",
+             a->npos == 1 ? a->pos[0] : where, one ? "was" : "were", why);
+  return true;
+}
+
 /* Adds the collected files that changed, then the --jsonl inputs in the
  * order given (so on an id given twice the last one read wins), prunes if
  * asked to, and commits once, if anything changed.  Memory stays bounded
@@ -233,6 +279,7 @@ static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
     return cli_fail(ST_INDEX, "cannot write index at %s: %s", run->c->index_dir,
                     cli_lib_message(kidx_writer_errmsg(w), st));
 
+  report_summary(&run->rep);
   double secs = cli_now_seconds() - start;
   char size[32];
   cli_format_size(size, sizeof size, run->bytes);
@@ -251,7 +298,10 @@ static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
   if (run->bad_lines)
     printf("%lu line%s", run->bad_lines, run->bad_lines == 1 ? "" : "s");
   putchar('\n');
-  return run->rep.unreadable || run->bad_lines ? ST_INPUT : ST_OK;
+  bool nothing = nothing_indexed(run, a);
+  if (run->rep.unreadable || run->bad_lines)
+    return ST_INPUT;
+  return nothing ? ST_NOTHING : ST_OK;
 }
 
 /* The analysis to ask the writer for: the existing index's own, or the
@@ -355,6 +405,7 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
   run.jsonl = a->jsonl;
   run.njsonl = a->njsonl;
   run.rep.prog.enabled = isatty(STDERR_FILENO) == 1;
+  run.rep.verbosity = a->verbosity;
   run.racy_from = stamp_racy_from();
   walk_init(&run.files, &run.rep, c->index_dir, a->prune);
   /* First pass: the list of files and their total size, which gives the

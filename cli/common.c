@@ -161,6 +161,15 @@ void cli_notice(const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Prints "kidx: warning: MESSAGE" as one line on stderr: something was
+ * passed over, and the command goes on. */
+void cli_warn(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vmessage("kidx: warning: ", fmt, ap);
+  va_end(ap);
+}
+
 /* The library's message for a failure, or the status's generic text when
  * the handle has none. */
 const char *cli_lib_message(const char *msg, kidx_status st) {
@@ -187,6 +196,21 @@ void cli_format_size(char *buf, size_t cap, uint64_t bytes) {
     u++;
   }
   snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+/* "18,037": a count with thousands separators, for messages read by
+ * people (the summary line scripts parse keeps plain digits). */
+void cli_format_count(char *buf, size_t cap, uint64_t n) {
+  char digits[32];
+  int len = snprintf(digits, sizeof digits, "%" PRIu64, n);
+  size_t nd = len > 0 ? (size_t)len : 0, out = 0;
+  for (size_t i = 0; i < nd && out + 1 < cap; i++) {
+    if (i > 0 && (nd - i) % 3 == 0 && out + 2 < cap)
+      buf[out++] = ',';
+    buf[out++] = digits[i];
+  }
+  if (cap > 0)
+    buf[out] = '\0';
 }
 
 bool cli_is_space(unsigned char ch) {
@@ -493,6 +517,12 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
     break;
   case OPT_PRUNE:
     a->prune = true;
+    break;
+  case OPT_QUIET:
+    a->verbosity = -1;
+    break;
+  case OPT_VERBOSE:
+    a->verbosity = 1;
     break;
   case OPT_RAM_BUDGET:
     /* The library refuses less than its minimum as well; checking here

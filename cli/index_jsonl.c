@@ -42,7 +42,8 @@ int index_jsonl(index_run *run, kidx_writer *w, const char *path) {
   const char *name = std_in ? "<stdin>" : path;
   int fd = std_in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) { /* checked before the run: it vanished since */
-    report_warn(&run->rep, "cannot read %s: %s", name, strerror(errno));
+    report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", name,
+                strerror(errno));
     run->rep.unreadable++;
     return ST_OK;
   }
@@ -58,7 +59,8 @@ int index_jsonl(index_run *run, kidx_writer *w, const char *path) {
       break;
     if (ls == LINE_ERROR) {
       /* What was read so far is kept, as for files. */
-      report_warn(&run->rep, "cannot read %s: %s", name, strerror(err));
+      report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", name,
+                  strerror(err));
       run->rep.unreadable++;
       break;
     }

@@ -50,8 +50,9 @@ static const char MAIN_HELP[] =
     "Exit status:\n"
     "  0  success; search: at least one hit; analyze: at least one term;\n"
     "     check: the index is intact\n"
-    "  1  search found no hits, analyze no terms, or delete was given ids\n"
-    "     that are not in the index (the others were deleted)\n"
+    "  1  search found no hits, analyze no terms, delete was given ids\n"
+    "     that are not in the index (the others were deleted), or index\n"
+    "     found nothing to index (every file it found was skipped)\n"
     "  2  usage error, malformed query, or analysis options other than\n"
     "     those the index was created with\n"
     "  3  index missing, damaged (check: the problem found), locked by\n"
@@ -67,8 +68,8 @@ static const char MAIN_HELP[] =
     "  kidx analyze \"Kaspersky's transparency centres\"\n";
 
 static const char INDEX_HELP[] =
-    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [--wait]\n"
-    "                  [--ram-budget SIZE] [--merge-factor N]\n"
+    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [-q|-v]\n"
+    "                  [--wait] [--ram-budget SIZE] [--merge-factor N]\n"
     "                  [--jsonl FILE]... [PATH...]\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
@@ -136,6 +137,10 @@ static const char INDEX_HELP_OPTIONS[] =
     "Options:\n"
     "      --jsonl FILE        add the documents of a JSON Lines file\n"
     "      --prune             remove documents of files gone from the PATHs\n"
+    "  -q, --quiet             print no warnings (errors and the summary\n"
+    "                          line still print)\n"
+    "  -v, --verbose           print every warning, not the first 5 of each\n"
+    "                          kind and a count\n"
     "      --wait              if another writer has the index, wait for it\n"
     "                          to finish instead of failing\n"
     "      --ram-budget SIZE   memory for documents not yet written out; past\n"
@@ -152,12 +157,18 @@ static const char INDEX_HELP_OPTIONS[] =
     "Output: 'indexed N documents (SIZE) in T s, R MB/s: A new, B changed,\n"
     "C unchanged, D removed', then ', skipped ...' when files or lines were\n"
     "skipped: every input not indexed counts, binary, unreadable or not a\n"
-    "regular file, met while walking or while reading.\n"
+    "regular file, met while walking or while reading.  Each is named in a\n"
+    "warning on stderr; of each kind, the first 5 are printed and a last\n"
+    "line counts them all ('kidx: warning: skipped 18,037 binary or\n"
+    "compressed files (--verbose lists them)').  A run that had inputs but\n"
+    "indexed nothing from them says so: 'kidx: nothing indexed: all N\n"
+    "files under PATH were skipped (binary or compressed: N)'.\n"
     "\n"
-    "Exit status: 0 success, 2 usage error, missing PATH or FILE, or\n"
-    "analysis options that differ from the index's, 3 index unusable, locked\n"
-    "(without --wait) or not writable, 4 some files could not be read or\n"
-    "some JSON Lines were bad (the rest was indexed).\n";
+    "Exit status: 0 success, 1 nothing to index (every file found was\n"
+    "skipped), 2 usage error, missing PATH or FILE, or analysis options\n"
+    "that differ from the index's, 3 index unusable, locked (without\n"
+    "--wait) or not writable, 4 some files could not be read or some JSON\n"
+    "Lines were bad (the rest was indexed).\n";
 
 static const char ANALYZE_HELP[] =
     "Usage: kidx analyze [OPTIONS] [TEXT...]\n"
@@ -382,6 +393,8 @@ static const opt_spec INDEX_OPTS[] = {
     OPT_SPEC_DIACRITICS,
     {OPT_JSONL, 0, "jsonl", true},
     {OPT_PRUNE, 0, "prune", false},
+    {OPT_QUIET, 'q', "quiet", false},
+    {OPT_VERBOSE, 'v', "verbose", false},
     OPT_SPEC_WAIT,
     {OPT_RAM_BUDGET, 0, "ram-budget", true},
     {OPT_MERGE_FACTOR, 0, "merge-factor", true},

@@ -50,7 +50,8 @@ static char *join_path(const char *dir, const char *name) {
 /* A file or directory that could not be listed: warned about, and
  * counted as unreadable (exit status 4). */
 static void unreadable(walk *w, const char *path, int err) {
-  report_warn(w->rep, "cannot read %s: %s", path, strerror(err));
+  report_warn(w->rep, WARN_UNREADABLE, "cannot read %s: %s", path,
+              strerror(err));
   w->rep->unreadable++;
   w->rep->skipped++;
 }
@@ -102,7 +103,8 @@ static bool walk_entry(walk *w, const char *path, const char *name) {
       return true;
     }
     if (S_ISDIR(st.st_mode)) {
-      report_warn(w->rep, "not following symbolic link to directory %s", path);
+      report_warn(w->rep, WARN_SYMLINK_DIR,
+                  "not following symbolic link to directory %s", path);
       return true;
     }
   }
@@ -115,7 +117,8 @@ static bool walk_entry(walk *w, const char *path, const char *name) {
   if (is_dot_name(name))
     return true;
   if (!S_ISREG(st.st_mode)) {
-    report_warn(w->rep, "skipping %s: not a regular file", path);
+    report_warn(w->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
+                path);
     w->rep->skipped++;
     return true;
   }
@@ -179,13 +182,15 @@ bool walk_argument(walk *w, const char *path) {
   }
   if (S_ISDIR(st.st_mode)) {
     if (is_index_dir(w, &st)) {
-      report_warn(w->rep, "skipping %s: it is the index directory", path);
+      report_warn(w->rep, WARN_INDEX_DIR,
+                  "skipping %s: it is the index directory", path);
       return true;
     }
     return walk_dir(w, path);
   }
   if (!S_ISREG(st.st_mode)) {
-    report_warn(w->rep, "skipping %s: not a regular file", path);
+    report_warn(w->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
+                path);
     w->rep->skipped++;
     return true;
   }
