@@ -67,7 +67,8 @@ typedef enum opt_id {
   OPT_RAM_BUDGET,
   OPT_MERGE_FACTOR,
   OPT_QUIET,
-  OPT_VERBOSE
+  OPT_VERBOSE,
+  OPT_FORGET
 } opt_id;
 
 typedef struct opt_spec {
@@ -143,6 +144,7 @@ typedef struct cli_args {
   bool help, version, json;
   bool wait;         /* --wait: wait for the writer lock instead of failing */
   bool prune;        /* index --prune */
+  bool forget;       /* index --forget */
   int verbosity;     /* index: -1 --quiet, 1 --verbose (the last wins) */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;
@@ -168,6 +170,11 @@ typedef struct cli_args {
 typedef struct cli {
   const char *index_dir; /* -i, else $KIDX_INDEX if non-empty, else .kidx */
   bool index_named;      /* by -i or $KIDX_INDEX, not the .kidx default */
+  /* The index's base directory, which file ids are relative to (see
+   * ids.h), and the current directory, both absolute and canonical; NULL
+   * when they cannot be resolved (a missing parent directory). */
+  const char *base;
+  const char *cwd;
 } cli;
 
 /* A growable byte buffer, for file contents and standard input. */
@@ -190,6 +197,10 @@ void cli_format_size(char *buf, size_t cap, uint64_t bytes);
 void cli_format_count(char *buf, size_t cap, uint64_t n);
 bool cli_is_space(unsigned char ch);
 char *cli_join_words(char **words, int n);
+
+/* common.c: paths. */
+char *cli_getcwd(void);
+char *cli_id_path(const cli *c, const char *id, size_t len);
 
 /* common.c: options. */
 const char *cli_choice_name(const choice *table, int value);

@@ -2,13 +2,16 @@
  * cmd_index.c -- kidx index: the command's orchestration.
  *
  * This file owns the run: checking the arguments before the index is
- * touched, opening the writer, listing the files (walk.c), indexing those
- * that changed (stamps.c decides, textfile.c reads), the --jsonl inputs
- * (index_jsonl.c), --prune of documents whose files are gone, the single
- * commit and the summary.
+ * touched, opening the writer, planning what to walk and what to remove
+ * (the PATHs given, a re-sync of the recorded roots, or --forget; ids.c
+ * names the files, roots.c keeps the roots), listing the files (walk.c),
+ * indexing those that changed (stamps.c decides, textfile.c reads), the
+ * --jsonl inputs (index_jsonl.c), removing documents (prune.c), recording
+ * the roots, the single commit and the summary.
  */
 #include "cmd_index.h"
 
+#include "ids.h"
 #include "stamps.h"
 #include "textfile.h"
 
@@ -37,9 +40,9 @@ static int index_failed(index_run *run, kidx_writer *w, const char *path,
  * or a fatal status (the library ran out of memory or failed otherwise
  * than on this one document). */
 static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
-  size_t id_len = strlen(f->path);
+  size_t id_len = strlen(f->id);
   kidx_stamp old;
-  int found = stamp_lookup(w, f->path, id_len, &old);
+  int found = stamp_lookup(w, f->id, id_len, &old);
   if (found < 0)
     return index_failed(run, w, NULL, (kidx_status)found);
   if (found && stamp_unchanged(&old, f->size, f->mtime_ns)) {
@@ -73,13 +76,13 @@ static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
     run->unchanged++;
     if (stamp_equal(&old, &now))
       return ST_OK;
-    ks = kidx_writer_restamp(w, f->path, id_len, &now);
+    ks = kidx_writer_restamp(w, f->id, id_len, &now);
   } else {
     const char *title, *body;
     size_t title_len, body_len;
     textfile_split(run->buf.p, run->buf.n, &title, &title_len, &body,
                    &body_len);
-    ks = kidx_writer_add_stamped(w, f->path, id_len, title, title_len, body,
+    ks = kidx_writer_add_stamped(w, f->id, id_len, title, title_len, body,
                                  body_len, &now);
     if (ks == KIDX_EINVAL || ks == KIDX_ETOOBIG) {
       /* This document only (an over-long path, a huge file): keep going. */
@@ -100,103 +103,13 @@ static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
   return ST_OK;
 }
 
-/* --prune: the documents whose ids lie under one of the PATH arguments,
- * collected by kidx_writer_foreach (which does not allow changes while it
- * runs) and then deleted if their file is gone. */
-typedef struct prune_list {
-  char *const *paths; /* the PATH arguments */
-  int npaths;
-  char **ids; /* NUL-terminated copies */
-  size_t n, cap;
-  bool nomem;
-} prune_list;
-
-/* Whether id names path or something under it.  Ids of walked files are
- * the argument joined with "/" unless it ends in one (see walk.c), so
- * "corpus" and "corpus/" both cover "corpus/x.txt", and "corpus" does not
- * cover "corpus2/x.txt". */
-static bool id_under(const char *id, size_t id_len, const char *path) {
-  size_t n = strlen(path);
-  if (n == 0 || id_len < n || memcmp(id, path, n) != 0)
-    return false;
-  return id_len == n || path[n - 1] == '/' || id[n] == '/';
-}
-
-static int collect_prunable(void *ctx, const char *id, size_t id_len,
-                            const kidx_stamp *stamp) {
-  prune_list *l = ctx;
-  (void)stamp;
-  /* An id with a NUL byte (possible from JSON Lines) is no path. */
-  if (memchr(id, '\0', id_len))
-    return 0;
-  bool under = false;
-  for (int i = 0; i < l->npaths && !under; i++)
-    under = id_under(id, id_len, l->paths[i]);
-  if (!under)
-    return 0;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    char **grown = realloc(l->ids, cap * sizeof *grown);
-    if (!grown) {
-      l->nomem = true;
-      return 1;
-    }
-    l->ids = grown;
-    l->cap = cap;
-  }
-  char *copy = malloc(id_len + 1);
-  if (!copy) {
-    l->nomem = true;
-    return 1;
-  }
-  memcpy(copy, id, id_len);
-  copy[id_len] = '\0';
-  l->ids[l->n++] = copy;
-  return 0;
-}
-
-/* Deletes the documents under the PATH arguments whose files no longer
- * exist.  A file found by this run's walk exists; others are looked up
- * with stat(), and only "no such file" removes a document: a file that
- * cannot be checked (permissions) keeps it. */
-static int prune_missing(index_run *run, kidx_writer *w, char *const *paths,
-                         int npaths) {
-  prune_list l = {paths, npaths, NULL, 0, 0, false};
-  kidx_status st = kidx_writer_foreach(w, collect_prunable, &l);
-  int rc = ST_OK;
-  if (st != KIDX_OK)
-    rc = cli_fail(ST_INDEX, "cannot read index at %s: %s", run->c->index_dir,
-                  cli_lib_message(kidx_writer_errmsg(w), st));
-  else if (l.nomem)
-    rc =
-        cli_fail(ST_INDEX, "out of memory while pruning %s", run->c->index_dir);
-  for (size_t i = 0; i < l.n && rc == ST_OK; i++) {
-    struct stat sb;
-    if (walk_find(&run->files, l.ids[i]))
-      continue;
-    if (stat(l.ids[i], &sb) == 0 || (errno != ENOENT && errno != ENOTDIR))
-      continue;
-    st = kidx_writer_delete(w, l.ids[i], strlen(l.ids[i]));
-    if (st == KIDX_OK)
-      run->removed++;
-    else
-      rc = cli_fail(ST_INDEX, "cannot delete %s from %s: %s", l.ids[i],
-                    run->c->index_dir,
-                    cli_lib_message(kidx_writer_errmsg(w), st));
-  }
-  for (size_t i = 0; i < l.n; i++)
-    free(l.ids[i]);
-  free(l.ids);
-  return rc;
-}
-
 /* A run that had inputs but indexed nothing from them -- no document new,
  * changed or unchanged, and something passed over -- says so plainly:
  * "nothing indexed: all 18,037 files under man1 were skipped (binary or
  * compressed: 18,037)".  The summary line alone ("indexed 0 documents")
  * is easy to take for success when a tree held only compressed files.
  * Returns whether it was so. */
-static bool nothing_indexed(const index_run *run, const cli_args *a) {
+static bool nothing_indexed(const index_run *run, const char *where) {
   /* Bad JSON lines alone do not count: each was reported as an error. */
   if (run->docs > 0 || run->unchanged > 0 || !report_any(&run->rep))
     return false;
@@ -220,29 +133,74 @@ static bool nothing_indexed(const index_run *run, const cli_args *a) {
              n);
   }
   bool one = run->rep.skipped + run->bad_lines == 1;
-  char where[64] = "";
-  if (a->npos > 1)
-    snprintf(where, sizeof where, " under the %d PATHs given", a->npos);
   if (what[0] == '\0')
-    cli_fail(ST_NOTHING, "nothing indexed: no file%s%s could be indexed (%s)",
-             a->npos == 1 ? " under " : "", a->npos == 1 ? a->pos[0] : where,
-             why);
+    cli_fail(ST_NOTHING, "nothing indexed: no file%s could be indexed (%s)",
+             where, why);
   else
-    cli_fail(ST_NOTHING, "nothing indexed: %s%s%s%s %s skipped (%s)",
-             one ? "" : "all ", what, a->npos == 1 ? " under " : "",
-             a->npos == 1 ? a->pos[0] : where, one ? "was" : "were", why);
+    cli_fail(ST_NOTHING, "nothing indexed: %s%s%s %s skipped (%s)",
+             one ? "" : "all ", what, where, one ? "was" : "were", why);
   return true;
 }
 
+/* What a run does besides indexing the files it lists: the documents it
+ * removes and the roots it leaves recorded. */
+typedef struct index_plan {
+  prune_spec prune; /* scopes owned; keep points at roots (--forget) */
+  roots roots;      /* the index's roots, as the run will commit them */
+  bool forget;      /* --forget: nothing is indexed, so nothing to report */
+  char *where;      /* " under PATH", for 'nothing indexed' (owned) */
+} index_plan;
+
+static void plan_free(index_plan *p) {
+  for (size_t i = 0; i < p->prune.nscopes; i++)
+    free(p->prune.scopes[i]);
+  free(p->prune.scopes);
+  roots_free(&p->roots);
+  free(p->where);
+}
+
+/* Records that documents under id are to be pruned.  false when out of
+ * memory. */
+static bool add_scope(index_plan *p, const char *id) {
+  char **grown =
+      realloc(p->prune.scopes, (p->prune.nscopes + 1) * sizeof *grown);
+  if (!grown)
+    return false;
+  p->prune.scopes = grown;
+  return (grown[p->prune.nscopes] = strdup(id)) != NULL &&
+         ++p->prune.nscopes > 0;
+}
+
+/* Puts the plan's roots in the writer's metadata, to be committed with
+ * the documents.  Setting what is recorded already changes nothing, so an
+ * unchanged corpus still commits nothing. */
+static int record_roots(index_run *run, kidx_writer *w, const roots *rs) {
+  size_t len;
+  char *value = roots_encode(rs, &len);
+  if (!value)
+    return cli_fail(ST_INDEX, "out of memory recording the roots of %s",
+                    run->c->index_dir);
+  kidx_status st =
+      kidx_writer_set_metadata(w, ROOTS_KEY, strlen(ROOTS_KEY), value, len);
+  free(value);
+  if (st == KIDX_OK)
+    return ST_OK;
+  progress_clear(&run->rep.prog);
+  return cli_fail(ST_INDEX, "cannot record the roots of the index at %s: %s",
+                  run->c->index_dir,
+                  cli_lib_message(kidx_writer_errmsg(w), st));
+}
+
 /* Adds the collected files that changed, then the --jsonl inputs in the
- * order given (so on an id given twice the last one read wins), prunes if
- * asked to, and commits once, if anything changed.  Memory stays bounded
- * without intermediate commits: the writer writes the batch out as a new
- * segment whenever it outgrows the RAM budget, and a commit only writes
- * the segments that are new.  The whole run is still one commit because
- * an interrupted run must change nothing: the segments it wrote are
- * listed nowhere until that commit, and the next writer removes them. */
-static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
+ * order given (so on an id given twice the last one read wins), removes
+ * what the plan says, records its roots, and commits once, if anything
+ * changed.  Memory stays bounded without intermediate commits: the writer
+ * writes the batch out as a new segment whenever it outgrows the RAM
+ * budget, and a commit only writes the segments that are new.  The whole
+ * run is still one commit because an interrupted run must change
+ * nothing: the segments it wrote are listed nowhere until that commit,
+ * and the next writer removes them. */
+static int index_files(index_run *run, kidx_writer *w, const index_plan *plan) {
   double start = cli_now_seconds();
   progress *prog = &run->rep.prog;
   prog->start = prog->last = start;
@@ -259,11 +217,11 @@ static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
     if (rc != ST_OK)
       return rc;
   }
-  if (a->prune) {
-    int rc = prune_missing(run, w, a->pos, a->npos);
-    if (rc != ST_OK)
-      return rc;
-  }
+  int rc = prune_documents(run, w, &plan->prune);
+  if (rc == ST_OK)
+    rc = record_roots(run, w, &plan->roots);
+  if (rc != ST_OK)
+    return rc;
   if (prog->shown) {
     progress_clear(prog);
     fputs("committing...", stderr);
@@ -298,7 +256,7 @@ static int index_files(index_run *run, kidx_writer *w, const cli_args *a) {
   if (run->bad_lines)
     printf("%lu line%s", run->bad_lines, run->bad_lines == 1 ? "" : "s");
   putchar('\n');
-  bool nothing = nothing_indexed(run, a);
+  bool nothing = !plan->forget && nothing_indexed(run, plan->where);
   if (run->rep.unreadable || run->bad_lines)
     return ST_INPUT;
   return nothing ? ST_NOTHING : ST_OK;
@@ -357,18 +315,178 @@ static int check_jsonl(const char *path, uint64_t *bytes) {
   return ST_OK;
 }
 
+/* " under corpus", " under the 3 PATHs given": where the files of a run
+ * came from, for its 'nothing indexed' message.  malloc'ed. */
+static char *describe_where(const char *const *paths, size_t n,
+                            const char *plural) {
+  char buf[128];
+  if (n == 0)
+    buf[0] = '\0';
+  else if (n > 1)
+    snprintf(buf, sizeof buf, " under the %zu %s", n, plural);
+  size_t len = n == 1 ? strlen(paths[0]) + 8 : strlen(buf) + 1;
+  char *out = malloc(len);
+  if (out)
+    snprintf(out, len, "%s%s", n == 1 ? " under " : "",
+             n == 1 ? paths[0] : buf);
+  return out;
+}
+
+/* Where to walk the root with this id from the current directory: the
+ * path a person would type there (cli_id_path), or its absolute path when
+ * it is gone (cli_id_path gives a missing file's id back as it is, and
+ * the id is relative to the base, not to the current directory). */
+static char *root_walk_path(const cli *c, const char *id) {
+  char *abs = ids_to_absolute(c->base, id, strlen(id));
+  struct stat st;
+  if (!abs || !c->cwd || lstat(abs, &st) != 0)
+    return abs;
+  char *p = cli_id_path(c, id, strlen(id));
+  if (!p)
+    return abs;
+  free(abs);
+  return p;
+}
+
+/* Walks the root with this id (recorded, or under a PATH given) as if it
+ * were named, drops it from the plan's roots when it is gone, and reports
+ * what it found.  false when out of memory. */
+static bool walk_root(index_run *run, index_plan *plan, const char *id,
+                      walk_found *found) {
+  char *path = root_walk_path(run->c, id);
+  if (!path)
+    return false;
+  *found = walk_argument(&run->files, path, id);
+  free(path);
+  if (*found == WALK_GONE)
+    roots_drop_under(&plan->roots, id);
+  return true;
+}
+
+/* The plan of `kidx index PATH...`: walk each PATH and record it as a
+ * root; with --prune, also walk the recorded roots under a PATH (as a
+ * re-sync would) and prune under each PATH, dropping the roots of a PATH
+ * that is gone. */
+static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
+  roots before = plan->roots; /* the recorded ones, walked for --prune */
+  memset(&plan->roots, 0, sizeof plan->roots);
+  bool ok = true;
+  for (size_t i = 0; ok && i < before.n; i++)
+    ok = roots_add(&plan->roots, before.r[i].id, before.r[i].flags);
+  for (int i = 0; ok && i < a->npos; i++) {
+    const char *path = a->pos[i];
+    char *abs = ids_absolute(path, a->prune);
+    if (!abs) { /* a directory on the way cannot be searched */
+      report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", path,
+                  strerror(errno));
+      run->rep.unreadable++;
+      run->rep.skipped++;
+      continue;
+    }
+    char *id = ids_from_absolute(run->c->base, abs);
+    free(abs);
+    walk_found found = WALK_OTHER;
+    ok = id != NULL;
+    if (ok)
+      found = walk_argument(&run->files, path, id);
+    if (ok && (found == WALK_FILE || found == WALK_DIR))
+      ok = roots_add(&plan->roots, id, 0);
+    if (ok && a->prune) {
+      ok = add_scope(plan, id);
+      if (found == WALK_GONE)
+        roots_drop_under(&plan->roots, id);
+      for (size_t k = 0; ok && k < before.n; k++) {
+        const char *r = before.r[k].id;
+        walk_found f;
+        if (strcmp(r, id) != 0 && ids_under(r, strlen(r), id))
+          ok = walk_root(run, plan, r, &f);
+      }
+    }
+    free(id);
+  }
+  roots_free(&before);
+  plan->where = describe_where((const char *const *)a->pos, (size_t)a->npos,
+                               "PATHs given");
+  return ok && plan->where && !run->files.nomem;
+}
+
+/* The plan of `kidx index` without PATH: walk every recorded root and
+ * prune under it, like `git add -u`; a root that is gone has its
+ * documents removed and is dropped. */
+static bool plan_resync(index_run *run, index_plan *plan) {
+  size_t n = plan->roots.n;
+  char **ids = calloc(n ? n : 1, sizeof *ids);
+  bool ok = ids != NULL;
+  for (size_t i = 0; ok && i < n; i++)
+    ok = (ids[i] = strdup(plan->roots.r[i].id)) != NULL;
+  for (size_t i = 0; ok && i < n; i++) {
+    walk_found found;
+    ok = add_scope(plan, ids[i]) && walk_root(run, plan, ids[i], &found);
+  }
+  if (ok) {
+    char *first = n == 1 ? root_walk_path(run->c, ids[0]) : NULL;
+    plan->where = describe_where((const char *const *)&first, n, "roots");
+    free(first);
+  }
+  for (size_t i = 0; ids && i < n; i++)
+    free(ids[i]);
+  free(ids);
+  return ok && plan->where && !run->files.nomem;
+}
+
+/* The plan of `kidx index --forget PATH...`: drop each PATH and the roots
+ * under it, and remove the documents under it that no remaining root
+ * covers.  Nothing is walked. */
+static bool plan_forget(index_run *run, const cli_args *a, index_plan *plan) {
+  bool ok = true;
+  for (int i = 0; ok && i < a->npos; i++) {
+    char *abs = ids_absolute(a->pos[i], true);
+    if (!abs) {
+      report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", a->pos[i],
+                  strerror(errno));
+      run->rep.unreadable++;
+      continue;
+    }
+    char *id = ids_from_absolute(run->c->base, abs);
+    free(abs);
+    if (!id)
+      return false;
+    size_t dropped = roots_drop_under(&plan->roots, id);
+    const root *cover = roots_covering(&plan->roots, id, strlen(id));
+    if (cover)
+      cli_warn("%s lies under the root %s, which still covers it: its "
+               "files stay indexed (exclude them with an .ignore file)",
+               a->pos[i], cover->id);
+    else if (dropped == 0)
+      cli_warn("%s is not a root of the index at %s ('kidx stats' lists "
+               "them); removing its documents",
+               a->pos[i], run->c->index_dir);
+    ok = cover || add_scope(plan, id);
+    free(id);
+  }
+  plan->prune.keep = &plan->roots;
+  plan->forget = true;
+  plan->where = calloc(1, 1);
+  return ok && plan->where;
+}
+
 int cli_cmd_index(const cli *c, const cli_args *a) {
-  if (a->npos == 0 && a->njsonl == 0)
-    return cli_fail(ST_USAGE, "index needs at least one PATH or --jsonl FILE "
-                              "(see 'kidx index --help')");
-  if (a->prune && a->npos == 0)
+  bool resync = a->npos == 0 && a->njsonl == 0;
+  if (a->forget && (a->npos == 0 || a->njsonl > 0 || a->prune))
+    return cli_fail(ST_USAGE, "--forget needs at least one PATH, and neither "
+                              "--prune nor --jsonl (see 'kidx index --help')");
+  if (a->prune && a->npos == 0 && a->njsonl > 0)
     return cli_fail(ST_USAGE, "--prune needs at least one PATH to prune under "
+                              "(see 'kidx index --help')");
+  /* Re-syncing a directory that holds no index: there are no roots. */
+  struct stat ist;
+  if (resync && stat(c->index_dir, &ist) != 0)
+    return cli_fail(ST_USAGE, "index needs at least one PATH or --jsonl FILE "
                               "(see 'kidx index --help')");
   /* Check every argument before touching the index, so that a typo does
    * not leave a half-done run (or a new empty index) behind. */
-  for (int i = 0; i < a->npos; i++) {
-    /* "t2//" is "t2/": ids are the same however many slashes are typed
-     * (join_path does not double the one that remains). */
+  for (int i = 0; i < a->npos && !a->forget; i++) {
+    /* "t2//" is "t2/" in messages; ids never depend on slashes. */
     char *p = a->pos[i];
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/' && p[n - 2] == '/')
@@ -399,6 +517,25 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
   int rc = cli_open_writer(c, set_analyzer ? &an : NULL, a, &w);
   if (rc != ST_OK)
     return rc;
+  if (!c->base) {
+    kidx_writer_close(w);
+    return cli_fail(ST_INDEX, "cannot find the directory of the index at %s",
+                    c->index_dir);
+  }
+  index_plan plan;
+  memset(&plan, 0, sizeof plan);
+  rc = roots_load(c, w, NULL, &plan.roots);
+  if (rc == ST_OK && resync && plan.roots.n == 0)
+    rc = cli_fail(ST_USAGE,
+                  "index needs at least one PATH or --jsonl FILE: "
+                  "the index at %s records no roots to re-sync "
+                  "(see 'kidx index --help')",
+                  c->index_dir);
+  if (rc != ST_OK) {
+    kidx_writer_close(w);
+    plan_free(&plan);
+    return rc;
+  }
   index_run run;
   memset(&run, 0, sizeof run);
   run.c = c;
@@ -407,19 +544,23 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
   run.rep.prog.enabled = isatty(STDERR_FILENO) == 1;
   run.rep.verbosity = a->verbosity;
   run.racy_from = stamp_racy_from();
-  walk_init(&run.files, &run.rep, c->index_dir, a->prune);
+  /* A re-sync prunes: a recorded root that is gone is no error. */
+  walk_init(&run.files, &run.rep, c->index_dir, a->prune || resync);
   /* First pass: the list of files and their total size, which gives the
    * progress display its ETA and fixes the order of the run. */
-  for (int i = 0; i < a->npos && rc == ST_OK; i++)
-    if (!walk_argument(&run.files, a->pos[i]))
-      rc = cli_fail(ST_INDEX, "out of memory while listing %s", a->pos[i]);
+  bool ok = a->forget ? plan_forget(&run, a, &plan)
+            : resync  ? plan_resync(&run, &plan)
+                      : plan_paths(&run, a, &plan);
+  if (!ok)
+    rc = cli_fail(ST_INDEX, "out of memory while listing the files to index");
   if (rc == ST_OK) {
     walk_finish(&run.files);
     run.rep.prog.total_bytes = run.files.total_bytes + jsonl_bytes;
-    rc = index_files(&run, w, a);
+    rc = index_files(&run, w, &plan);
   }
   kidx_writer_close(w); /* without a commit, discards everything */
   walk_free(&run.files);
+  plan_free(&plan);
   free(run.buf.p);
   return rc;
 }

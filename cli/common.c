@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 
+#include "ids.h"
 #include "json.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,6 +238,103 @@ char *cli_join_words(char **words, int n) {
   }
   q[pos] = '\0';
   return q;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Paths                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* The current directory, malloc'ed; NULL when it cannot be known (it was
+ * removed, or is out of reach). */
+char *cli_getcwd(void) {
+  for (size_t cap = 256; cap <= ((size_t)1 << 20); cap *= 2) {
+    char *buf = malloc(cap);
+    if (!buf)
+      return NULL;
+    if (getcwd(buf, cap))
+      return buf;
+    free(buf);
+    if (errno != ERANGE)
+      return NULL;
+  }
+  return NULL;
+}
+
+/* The relative path from directory from to path to, both canonical and
+ * absolute, through their deepest common directory: "../z.gz" from
+ * /b/corpus/sub to /b/corpus/z.gz.  malloc'ed; NULL when out of memory. */
+static char *relative_path(const char *from, const char *to) {
+  size_t common = 0; /* length of the common directory, without a slash */
+  for (size_t i = 0;; i++) {
+    bool end_from = from[i] == '\0' || from[i] == '/';
+    bool end_to = to[i] == '\0' || to[i] == '/';
+    if (end_from && end_to)
+      common = i;
+    if (from[i] != to[i] || from[i] == '\0')
+      break;
+  }
+  size_t up = 0;
+  for (const char *q = from + common; *q; q++)
+    up += *q == '/';
+  if (from[1] == '\0')
+    up = 0; /* from is "/" itself */
+  const char *rest = to + common + (to[common] == '/');
+  if (common == 0)
+    rest = to + 1;
+  size_t rl = strlen(rest);
+  char *out = malloc(3 * up + rl + 2);
+  if (!out)
+    return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < up; i++, n += 3)
+    memcpy(out + n, "../", 3);
+  memcpy(out + n, rest, rl + 1);
+  n += rl;
+  if (n == 0)
+    strcpy(out, ".");
+  else if (rl == 0)
+    out[n - 1] = '\0'; /* "..", not "../" */
+  return out;
+}
+
+/* The path of the file with document id[0..len), for a person in the
+ * current directory to open: relative to it when the file lies under it,
+ * or when both lie under the index's base (then with "../" steps, as git
+ * shows paths in a repository); absolute otherwise.  An id that names no
+ * file -- from --jsonl, or of a file since removed -- comes back as it is,
+ * as does every id when the base or the current directory is unknown.
+ * malloc'ed; NULL when out of memory. */
+char *cli_id_path(const cli *c, const char *id, size_t len) {
+  char *same = malloc(len + 1);
+  if (!same)
+    return NULL;
+  memcpy(same, id, len);
+  same[len] = '\0';
+  /* The common case costs nothing: ids are relative to the base, and so
+   * are paths from it. */
+  if (!c->base || !c->cwd || memchr(id, '\0', len) ||
+      (strcmp(c->base, c->cwd) == 0 && len > 0 && id[0] != '/'))
+    return same;
+  char *abs = ids_to_absolute(c->base, id, len);
+  struct stat st;
+  if (!abs || lstat(abs, &st) != 0) {
+    free(abs);
+    return same;
+  }
+  const char *cwd = c->cwd, *base = c->base;
+  char *out;
+  if (ids_under(abs, strlen(abs), cwd) ||
+      (ids_under(abs, strlen(abs), base) && ids_under(cwd, strlen(cwd), base)))
+    out = relative_path(cwd, abs);
+  else {
+    out = abs;
+    abs = NULL;
+  }
+  free(abs);
+  if (!out)
+    return same;
+  free(same);
+  return out;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -517,6 +616,9 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
     break;
   case OPT_PRUNE:
     a->prune = true;
+    break;
+  case OPT_FORGET:
+    a->forget = true;
     break;
   case OPT_QUIET:
     a->verbosity = -1;

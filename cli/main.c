@@ -15,6 +15,8 @@
  */
 #include "cli.h"
 
+#include "ids.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,8 +30,9 @@ static const char MAIN_HELP[] =
     "kidx indexes text files and answers ranked full-text queries.\n"
     "\n"
     "Commands:\n"
-    "  index PATH...     add or update documents from files, directories\n"
-    "                    and JSON Lines (--jsonl FILE)\n"
+    "  index [PATH...]   add or update documents from files, directories\n"
+    "                    and JSON Lines (--jsonl FILE); without PATH,\n"
+    "                    re-sync the directories indexed before\n"
     "  search QUERY...   print the documents that best match QUERY\n"
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
@@ -71,19 +74,48 @@ static const char INDEX_HELP[] =
     "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [-q|-v]\n"
     "                  [--wait] [--ram-budget SIZE] [--merge-factor N]\n"
     "                  [--jsonl FILE]... [PATH...]\n"
+    "       kidx index [-i DIR] [--prune] [-q|-v] [--wait]\n"
+    "       kidx index [-i DIR] --forget PATH...\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
-    "to the index.  A document's id is its path as given (kidx index\n"
-    "corpus, corpus/ and corpus// all give corpus/x.txt), its title the\n"
-    "file's first non-empty line, its body the rest of the file.\n"
-    "Directories are walked in sorted order.  Met while walking, hidden\n"
-    "files and directories (.git), the index directory and symbolic links\n"
-    "to directories are skipped; name them to index them.  Binary files\n"
-    "(a NUL byte in the first 8 KiB) are skipped with a warning.  All changes "
-    "are committed at once at the end:\n"
+    "to the index.  A document's title is the file's first non-empty line,\n"
+    "its body the rest of the file.  Directories are walked in sorted\n"
+    "order.  Met while walking, hidden files and directories (.git), the\n"
+    "index directory and symbolic links to directories are skipped; name\n"
+    "them to index them.  Binary files (a NUL byte in the first 8 KiB) are\n"
+    "skipped with a warning.  All changes are committed at once at the end:\n"
     "an interrupted run changes nothing.  On a terminal, progress is shown\n"
     "on stderr.\n"
     "\n"
+    "One file, one document.  The index's base is the directory holding\n"
+    "the index directory (for the default .kidx, the current directory).\n"
+    "A document's id is its file's path relative to the base, or its\n"
+    "absolute path when the file lies outside the base.  Each PATH is\n"
+    "resolved first (., .., // and symbolic links), so 'kidx index corpus',\n"
+    "'kidx index ./corpus/', 'kidx index \"$PWD/corpus\"' and, from inside\n"
+    "corpus/, 'kidx -i ../.kidx index .' all give the id corpus/x.txt.\n"
+    "\n"
+    "The index records the PATHs it is given, its roots ('kidx stats' lists\n"
+    "them).  'kidx index' without PATH re-syncs them, like 'git add -u':\n"
+    "it walks every root again, adds new files, re-indexes changed ones and\n"
+    "removes the documents of files that are gone; a root that no longer\n"
+    "exists is dropped and its documents removed.  'kidx index --forget\n"
+    "PATH...' drops PATH and the roots under it, and removes the documents\n"
+    "under it that no other root covers; the files are left alone.\n"
+    "\n"
+    "--prune removes the documents under the PATHs given (a PATH itself or\n"
+    "PATH/..., compared as ids, so any spelling of the PATH works) whose\n"
+    "files the walk no longer finds: deleted, renamed, or now hidden.\n"
+    "Run 'kidx index --prune corpus/' to bring the index in line with\n"
+    "corpus/.  Roots under a PATH are walked too.  With --prune, a PATH\n"
+    "that no longer exists is not an error: its documents are removed and\n"
+    "it is dropped from the roots.  Documents from --jsonl are never\n"
+    "pruned (delete them with 'kidx delete').\n"
+    "\n";
+
+/* The second part of INDEX_HELP: ISO C only promises string literals of
+ * 4095 bytes. */
+static const char INDEX_HELP_MORE[] =
     "Indexing is incremental.  Each document keeps its file's size,\n"
     "modification time and a hash of its content.  A file whose size and\n"
     "modification time are those recorded is not read at all; one whose\n"
@@ -93,12 +125,6 @@ static const char INDEX_HELP[] =
     "too, as its time stamp may not yet show a later change.  The summary\n"
     "counts documents indexed (new and changed), files left unchanged, and\n"
     "documents removed; nothing is written when nothing changed.\n"
-    "\n"
-    "--prune also removes the documents whose ids lie under the PATHs\n"
-    "given (a PATH itself, or PATH/...) and whose files no longer exist:\n"
-    "run 'kidx index --prune corpus/' to bring the index in line with\n"
-    "corpus/ after files were deleted or renamed.  With --prune, a PATH\n"
-    "that no longer exists is not an error: its documents are removed.\n"
     "\n"
     "--jsonl FILE reads documents from JSON Lines (- for standard input):\n"
     "one JSON object per line with the string members \"id\" (required),\n"
@@ -112,8 +138,7 @@ static const char INDEX_HELP[] =
     "other lines are indexed and committed, and the exit status is 4.\n"
     "\n";
 
-/* The rest of INDEX_HELP: ISO C only promises string literals of 4095
- * bytes. */
+/* The rest of INDEX_HELP. */
 static const char INDEX_HELP_OPTIONS[] =
     "How text becomes terms (the analysis) is chosen when the index is\n"
     "created and kept in it, and queries are analysed the same way.  The\n"
@@ -137,6 +162,9 @@ static const char INDEX_HELP_OPTIONS[] =
     "Options:\n"
     "      --jsonl FILE        add the documents of a JSON Lines file\n"
     "      --prune             remove documents of files gone from the PATHs\n"
+    "                          (without PATH: a re-sync, which prunes anyway)\n"
+    "      --forget            drop the PATHs from the roots and remove their\n"
+    "                          documents, instead of indexing them\n"
     "  -q, --quiet             print no warnings (errors and the summary\n"
     "                          line still print)\n"
     "  -v, --verbose           print every warning, not the first 5 of each\n"
@@ -303,9 +331,10 @@ static const char STATS_HELP[] =
     "documents (ids, titles and bodies, kept for results and snippets), the\n"
     "number of segment files, of deleted (or replaced) documents whose space\n"
     "is not yet reclaimed (see 'kidx optimize'), and of commits made to the\n"
-    "index (its generation), and the analysis it was created with\n"
-    "(stemmer english|none, stopwords english|none, diacritics on|off; see\n"
-    "'kidx index --help').\n"
+    "index (its generation), the analysis it was created with (stemmer\n"
+    "english|none, stopwords english|none, diacritics on|off), and its\n"
+    "roots, the PATHs 'kidx index' was given and re-syncs (see 'kidx index\n"
+    "--help'), with the base directory their ids are relative to.\n"
     "\n"
     "Options:\n"
     "      --json        print one JSON object with the keys \"documents\",\n"
@@ -313,7 +342,8 @@ static const char STATS_HELP[] =
     "                    \"stemmer\", \"stopwords\" and \"diacritics\" "
     "(strings),\n"
     "                    then \"stored_bytes\", \"segments\", \"deleted\" and\n"
-    "                    \"generation\" (numbers)\n"
+    "                    \"generation\" (numbers), \"roots\" (an array of\n"
+    "                    ids) and \"base\" (a string)\n"
     "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
     "  -h, --help        print this help\n"
     "\n"
@@ -322,13 +352,15 @@ static const char STATS_HELP[] =
 static const char DELETE_HELP[] =
     "Usage: kidx delete [-i DIR] [--wait] ID...\n"
     "\n"
-    "Removes the documents with these ids (for files: their paths as they\n"
-    "were indexed, e.g. corpus/x.txt; put -- before an id that starts with\n"
-    "'-'), in one commit, and prints 'deleted N documents'.  An id that is\n"
-    "not in the index is reported as \"kidx: no document with id 'ID'\"; the\n"
-    "other ids are still deleted, and the exit status is 1.  To remove the\n"
-    "documents of files that were deleted, 'kidx index --prune PATH' finds\n"
-    "them for you.\n"
+    "Removes the documents with these ids (for files: their paths relative\n"
+    "to the index's base, e.g. corpus/x.txt, see 'kidx index --help'; put\n"
+    "-- before an id that starts with '-'), in one commit, and prints\n"
+    "'deleted N documents'.  An id that is not in the index is reported as\n"
+    "\"kidx: no document with id 'ID'\"; the other ids are still deleted,\n"
+    "and the exit status is 1.  To remove the documents of files that were\n"
+    "deleted, 'kidx index --prune PATH' (or 'kidx index', re-syncing) finds\n"
+    "them for you; 'kidx index --forget PATH' removes those of a directory\n"
+    "you no longer want indexed.\n"
     "\n"
     "Options:\n"
     "      --wait        if another writer has the index, wait for it to\n"
@@ -393,6 +425,7 @@ static const opt_spec INDEX_OPTS[] = {
     OPT_SPEC_DIACRITICS,
     {OPT_JSONL, 0, "jsonl", true},
     {OPT_PRUNE, 0, "prune", false},
+    {OPT_FORGET, 0, "forget", false},
     {OPT_QUIET, 'q', "quiet", false},
     {OPT_VERBOSE, 'v', "verbose", false},
     OPT_SPEC_WAIT,
@@ -435,13 +468,16 @@ static const opt_spec GLOBAL_OPTS[] = {OPT_SPEC_HELP,
 
 typedef struct command {
   const char *name;
-  const char *help[2]; /* printed one after the other; [1] may be NULL */
+  const char *help[3]; /* printed one after the other, up to a NULL */
   const opt_spec *opts;
   int (*run)(const cli *c, const cli_args *a);
 } command;
 
 static const command COMMANDS[] = {
-    {"index", {INDEX_HELP, INDEX_HELP_OPTIONS}, INDEX_OPTS, cli_cmd_index},
+    {"index",
+     {INDEX_HELP, INDEX_HELP_MORE, INDEX_HELP_OPTIONS},
+     INDEX_OPTS,
+     cli_cmd_index},
     {"search", {SEARCH_HELP, SEARCH_HELP_OPTIONS}, SEARCH_OPTS, cli_cmd_search},
     {"analyze", {ANALYZE_HELP, NULL}, ANALYZE_OPTS, cli_cmd_analyze},
     {"stats", {STATS_HELP, NULL}, STATS_OPTS, cli_cmd_stats},
@@ -451,7 +487,7 @@ static const command COMMANDS[] = {
 };
 
 static void put_help(const command *cmd) {
-  for (size_t i = 0; i < 2 && cmd->help[i]; i++)
+  for (size_t i = 0; i < 3 && cmd->help[i]; i++)
     fputs(cmd->help[i], stdout);
 }
 
@@ -514,7 +550,12 @@ static int run_cli(int argc, char **argv) {
     const char *env = getenv("KIDX_INDEX");
     c.index_dir = args.index ? args.index : env && *env ? env : ".kidx";
     c.index_named = args.index || (env && *env);
+    char *base = ids_base(c.index_dir), *cwd = cli_getcwd();
+    c.base = base;
+    c.cwd = cwd;
     rc = cmd->run(&c, &args);
+    free(base);
+    free(cwd);
   }
   free(args.jsonl);
   return rc;

@@ -4,6 +4,7 @@
  */
 #include "walk.h"
 
+#include "ids.h"
 #include "stamps.h"
 
 #include <dirent.h>
@@ -25,11 +26,15 @@ void walk_init(walk *w, report *rep, const char *index_dir, bool prune) {
 }
 
 void walk_free(walk *w) {
-  for (size_t i = 0; i < w->nfiles; i++)
+  for (size_t i = 0; i < w->nfiles; i++) {
     free(w->files[i].path);
+    free(w->files[i].id);
+  }
   free(w->files);
-  w->files = NULL;
-  w->nfiles = w->cap = 0;
+  for (size_t i = 0; i < w->nblind; i++)
+    free(w->blind[i]);
+  free(w->blind);
+  memset(w, 0, sizeof *w);
 }
 
 static bool is_dot_name(const char *name) {
@@ -37,7 +42,7 @@ static bool is_dot_name(const char *name) {
 }
 
 /* "dir" + "name" -> "dir/name", without doubling a slash the user typed
- * ("corpus/" gives ids "corpus/x.txt", not "corpus//x.txt"). */
+ * ("corpus/" is walked as "corpus/x.txt", not "corpus//x.txt"). */
 static char *join_path(const char *dir, const char *name) {
   size_t dl = strlen(dir), nl = strlen(name);
   bool slash = dl > 0 && dir[dl - 1] == '/';
@@ -47,34 +52,63 @@ static char *join_path(const char *dir, const char *name) {
   return p;
 }
 
+/* Records that what lies at id could not be looked at. */
+static void blind(walk *w, const char *id) {
+  if (w->nblind == w->blind_cap) {
+    size_t cap = w->blind_cap ? w->blind_cap * 2 : 8;
+    char **grown = realloc(w->blind, cap * sizeof *grown);
+    if (!grown) {
+      w->nomem = true;
+      return;
+    }
+    w->blind = grown;
+    w->blind_cap = cap;
+  }
+  if ((w->blind[w->nblind] = strdup(id)) != NULL)
+    w->nblind++;
+  else
+    w->nomem = true;
+}
+
 /* A file or directory that could not be listed: warned about, and
- * counted as unreadable (exit status 4). */
-static void unreadable(walk *w, const char *path, int err) {
+ * counted as unreadable (exit status 4).  Unless it is simply not there
+ * (a dangling link, a link loop, a file removed while walking), what is
+ * under it is unknown, not gone. */
+static void unreadable(walk *w, const char *path, const char *id, int err) {
   report_warn(w->rep, WARN_UNREADABLE, "cannot read %s: %s", path,
               strerror(err));
   w->rep->unreadable++;
   w->rep->skipped++;
+  if (err != ENOENT && err != ENOTDIR && err != ELOOP)
+    blind(w, id);
 }
 
-static bool add_file(walk *w, const char *path, const struct stat *st) {
+static void add_file(walk *w, const char *path, const char *id,
+                     const struct stat *st) {
   uint64_t size = (uint64_t)st->st_size;
   if (w->nfiles == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
     walk_file *f = realloc(w->files, cap * sizeof *f);
-    if (!f)
-      return false;
+    if (!f) {
+      w->nomem = true;
+      return;
+    }
     w->files = f;
     w->cap = cap;
   }
-  char *copy = strdup(path);
-  if (!copy)
-    return false;
-  w->files[w->nfiles].path = copy;
-  w->files[w->nfiles].size = size;
-  w->files[w->nfiles].mtime_ns = stamp_mtime_ns(st);
+  walk_file *f = &w->files[w->nfiles];
+  f->path = strdup(path);
+  f->id = strdup(id);
+  if (!f->path || !f->id) {
+    free(f->path);
+    free(f->id);
+    w->nomem = true;
+    return;
+  }
+  f->size = size;
+  f->mtime_ns = stamp_mtime_ns(st);
   w->nfiles++;
   w->total_bytes += size;
-  return true;
 }
 
 static bool is_index_dir(const walk *w, const struct stat *st) {
@@ -87,119 +121,131 @@ static int cmp_names(const void *a, const void *b) {
   return strcmp(*x, *y); /* bytewise: the same order in every locale */
 }
 
-static bool walk_dir(walk *w, const char *dir);
+static void walk_dir(walk *w, const char *dir, const char *dir_id);
 
 /* Files one directory entry: path was found by walking, not given by the
  * user. */
-static bool walk_entry(walk *w, const char *path, const char *name) {
+static void walk_entry(walk *w, const char *path, const char *id,
+                       const char *name) {
   struct stat st;
   if (lstat(path, &st) != 0) {
-    unreadable(w, path, errno);
-    return true;
+    unreadable(w, path, id, errno);
+    return;
   }
   if (S_ISLNK(st.st_mode)) {
     if (stat(path, &st) != 0) { /* dangling link */
-      unreadable(w, path, errno);
-      return true;
+      unreadable(w, path, id, errno);
+      return;
     }
+    /* A linked directory may link back up the tree; not following them
+     * is simpler and more predictable than detecting loops. */
     if (S_ISDIR(st.st_mode)) {
       report_warn(w->rep, WARN_SYMLINK_DIR,
                   "not following symbolic link to directory %s", path);
-      return true;
+      return;
     }
   }
   if (S_ISDIR(st.st_mode)) {
     /* Hidden directories (.git, .kidx) hold tool data, not documents. */
     if (is_dot_name(name) || is_index_dir(w, &st))
-      return true;
-    return walk_dir(w, path);
+      return;
+    walk_dir(w, path, id);
+    return;
   }
   if (is_dot_name(name))
-    return true;
+    return;
   if (!S_ISREG(st.st_mode)) {
     report_warn(w->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
                 path);
     w->rep->skipped++;
-    return true;
+    return;
   }
-  return add_file(w, path, &st);
+  add_file(w, path, id, &st);
 }
 
-/* Collects the files under dir in sorted order.  Returns false only when
- * out of memory. */
-static bool walk_dir(walk *w, const char *dir) {
+/* Collects the files under dir, whose id is dir_id, in sorted order. */
+static void walk_dir(walk *w, const char *dir, const char *dir_id) {
   DIR *d = opendir(dir);
   if (!d) {
-    unreadable(w, dir, errno);
-    return true;
+    unreadable(w, dir, dir_id, errno);
+    return;
   }
   char **names = NULL;
   size_t n = 0, cap = 0;
-  bool ok = true;
   struct dirent *e;
   errno = 0;
-  while (ok && (e = readdir(d)) != NULL) {
+  while (!w->nomem && (e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
     if (n == cap) {
       cap = cap ? cap * 2 : 32;
       char **grown = realloc(names, cap * sizeof *names);
-      ok = grown != NULL;
-      if (ok)
+      if (grown)
         names = grown;
+      else
+        w->nomem = true;
     }
-    if (ok && (names[n] = strdup(e->d_name)) != NULL)
+    if (!w->nomem && (names[n] = strdup(e->d_name)) != NULL)
       n++;
     else
-      ok = false;
+      w->nomem = true;
     errno = 0;
   }
-  if (ok && errno != 0)
-    unreadable(w, dir, errno);
+  if (!w->nomem && errno != 0)
+    unreadable(w, dir, dir_id, errno);
   closedir(d);
-  if (ok && n > 1)
+  if (!w->nomem && n > 1)
     qsort(names, n, sizeof *names, cmp_names);
   for (size_t i = 0; i < n; i++) {
-    if (ok) {
+    if (!w->nomem) {
       char *path = join_path(dir, names[i]);
-      ok = path && walk_entry(w, path, names[i]);
+      char *id = ids_join(dir_id, names[i]);
+      if (path && id)
+        walk_entry(w, path, id, names[i]);
+      else
+        w->nomem = true;
       free(path);
+      free(id);
     }
     free(names[i]);
   }
   free(names);
-  return ok;
 }
 
-bool walk_argument(walk *w, const char *path) {
+/* Unlike entries met while walking, an argument is taken even if it is
+ * hidden or a symbolic link: the user named it. */
+walk_found walk_argument(walk *w, const char *path, const char *id) {
   struct stat st;
-  if (stat(path, &st) != 0) { /* vanished since it was checked */
+  if (stat(path, &st) != 0) {
+    int err = errno;
+    bool gone = err == ENOENT || err == ENOTDIR;
     /* With --prune, a PATH that is gone is only pruned under. */
-    if (w->prune && (errno == ENOENT || errno == ENOTDIR))
-      return true;
-    unreadable(w, path, errno);
-    return true;
+    if (!(w->prune && gone))
+      unreadable(w, path, id, err);
+    return gone ? WALK_GONE : WALK_OTHER;
   }
   if (S_ISDIR(st.st_mode)) {
     if (is_index_dir(w, &st)) {
       report_warn(w->rep, WARN_INDEX_DIR,
                   "skipping %s: it is the index directory", path);
-      return true;
+      return WALK_OTHER;
     }
-    return walk_dir(w, path);
+    walk_dir(w, path, id);
+    return WALK_DIR;
   }
   if (!S_ISREG(st.st_mode)) {
     report_warn(w->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
                 path);
     w->rep->skipped++;
-    return true;
+    return WALK_OTHER;
   }
-  return add_file(w, path, &st);
+  add_file(w, path, id, &st);
+  return WALK_FILE;
 }
 
 static int cmp_files(const void *a, const void *b) {
   const walk_file *x = a, *y = b;
-  return strcmp(x->path, y->path);
+  return strcmp(x->id, y->id);
 }
 
 void walk_finish(walk *w) {
@@ -207,9 +253,10 @@ void walk_finish(walk *w) {
   if (w->nfiles > 1)
     qsort(w->files, w->nfiles, sizeof *w->files, cmp_files);
   for (size_t i = 0; i < w->nfiles; i++) {
-    if (out > 0 && strcmp(w->files[out - 1].path, w->files[i].path) == 0) {
+    if (out > 0 && strcmp(w->files[out - 1].id, w->files[i].id) == 0) {
       w->total_bytes -= w->files[i].size;
       free(w->files[i].path);
+      free(w->files[i].id);
     } else {
       w->files[out++] = w->files[i];
     }
@@ -217,13 +264,20 @@ void walk_finish(walk *w) {
   w->nfiles = out;
 }
 
-static int cmp_file_path(const void *key, const void *elem) {
+static int cmp_file_id(const void *key, const void *elem) {
   const walk_file *f = elem;
-  return strcmp(key, f->path);
+  return strcmp(key, f->id);
 }
 
-const walk_file *walk_find(const walk *w, const char *path) {
+const walk_file *walk_find(const walk *w, const char *id) {
   if (w->nfiles == 0)
     return NULL;
-  return bsearch(path, w->files, w->nfiles, sizeof *w->files, cmp_file_path);
+  return bsearch(id, w->files, w->nfiles, sizeof *w->files, cmp_file_id);
+}
+
+bool walk_blind_to(const walk *w, const char *id, size_t len) {
+  for (size_t i = 0; i < w->nblind; i++)
+    if (ids_under(id, len, w->blind[i]))
+      return true;
+  return false;
 }

@@ -19,7 +19,8 @@
 #include <sys/types.h>
 
 typedef struct walk_file {
-  char *path;       /* as walked: the document id */
+  char *path;       /* as walked: for reading it, and in messages */
+  char *id;         /* its document id (ids.h) */
   uint64_t size;    /* from the walk: for progress, and the stamp check */
   int64_t mtime_ns; /* from the walk, for the stamp check */
 } walk_file;
@@ -33,24 +34,42 @@ typedef struct walk {
   walk_file *files; /* collected, in walk order until walk_finish */
   size_t nfiles, cap;
   uint64_t total_bytes; /* of the files */
+  /* Ids of directories and files that could not be looked at (permission
+   * denied, I/O errors): what lies under them is unknown, so --prune
+   * must not take their documents for gone. */
+  char **blind;
+  size_t nblind, blind_cap;
+  bool nomem; /* an allocation failed: the list is incomplete */
 } walk;
+
+/* What walk_argument found at a PATH. */
+typedef enum walk_found {
+  WALK_GONE,  /* nothing (with --prune: pruned under, no warning) */
+  WALK_OTHER, /* not listed: unreadable, the index directory, special */
+  WALK_FILE,  /* a regular file, listed */
+  WALK_DIR    /* a directory, walked */
+} walk_found;
 
 /* Starts an empty list; index_dir is the directory to skip. */
 void walk_init(walk *w, report *rep, const char *index_dir, bool prune);
 
-/* Adds the files of one PATH argument, whose existence was checked
- * already.  Inputs that cannot be listed are warned about and tallied in
- * w->rep.  Returns false only when out of memory. */
-bool walk_argument(walk *w, const char *path);
+/* Adds the files of one PATH argument, whose document id is id: path
+ * itself when it is a file, else what lies under it.  Inputs that cannot
+ * be listed are warned about and tallied in w->rep.  When out of memory,
+ * sets w->nomem. */
+walk_found walk_argument(walk *w, const char *path, const char *id);
 
-/* Sorts the list by path and drops repeats, so that "kidx index corpus
- * corpus/x.txt" reads x.txt once and the summary counts documents, not
+/* Sorts the list by id and drops repeats, so that "kidx index corpus
+ * ./corpus/x.txt" reads x.txt once and the summary counts documents, not
  * mentions.  Sorted order is as deterministic as walk order. */
 void walk_finish(walk *w);
 
-/* The file with this path, after walk_finish; NULL if the walk did not
+/* The file with this id, after walk_finish; NULL if the walk did not
  * produce it.  Cost: a binary search. */
-const walk_file *walk_find(const walk *w, const char *path);
+const walk_file *walk_find(const walk *w, const char *id);
+
+/* Whether id lies under something the walk could not look at. */
+bool walk_blind_to(const walk *w, const char *id, size_t len);
 
 void walk_free(walk *w);
 

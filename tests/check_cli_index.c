@@ -9,13 +9,16 @@
  * statuses, the summary line, stderr line by line, and the index's
  * contents through `kidx stats --json` and `kidx search --json`.
  */
-#include "kidx.h"
+#define _XOPEN_SOURCE 700 /* realpath() */
+
+#include "kidx_int.h"
 #include "testutil.h"
 
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +125,118 @@ static void assert_counts(const tu_run *r, const char *counts) {
   ck_assert_msg(strncmp(r->out, "indexed ", 8) == 0 &&
                     strstr(r->out, counts) != NULL,
                 "expected '%s' in: %s", counts, r->out);
+}
+
+/* ---- reading the index ---- */
+
+/* The number after "key": in a one-line JSON object. */
+static double json_number(const char *line, const char *key) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  const char *p = strstr(line, pat);
+  ck_assert_msg(p != NULL, "no \"%s\" in: %s", key, line);
+  return strtod(p + strlen(pat), NULL);
+}
+
+/* Documents in the index, asked from directory sub with -i index. */
+static double documents_at(const char *sub, const char *index) {
+  tu_run r = KIDX_AT(sub, "stats", "-i", index, "--json");
+  ASSERT_STATUS(r, 0);
+  double n = json_number(r.out, "documents");
+  tu_run_free(&r);
+  return n;
+}
+#define DOCUMENTS() documents_at("", ".kidx")
+
+/* The search --json output for word (malloc'ed), from the work
+ * directory. */
+static char *hits_json(const char *word) {
+  tu_run r = KIDX_AT("", "search", "--json", word);
+  ck_assert_msg(r.status == 0 || r.status == 1, "search %s: %d %s", word,
+                r.status, r.err);
+  char *out = r.out;
+  r.out = NULL;
+  tu_run_free(&r);
+  return out;
+}
+
+static size_t hit_count(const char *word) {
+  char *out = hits_json(word);
+  size_t n = tu_count_lines(out);
+  free(out);
+  return n;
+}
+
+/* Whether the hits for word include the document id. */
+static bool has_hit(const char *word, const char *id) {
+  char *out = hits_json(word), pat[512];
+  snprintf(pat, sizeof pat, "\"id\":\"%s\"", id);
+  bool found = strstr(out, pat) != NULL;
+  free(out);
+  return found;
+}
+
+/* Runs kidx index in sub with the arguments and checks status 0 and the
+ * summary's counts. */
+static void index_at(const char *sub, const char *counts, ...) {
+  const char *argv[32];
+  size_t n = 0;
+  argv[n++] = KIDX_BIN;
+  argv[n++] = "index";
+  va_list ap;
+  va_start(ap, counts);
+  const char *a;
+  while ((a = va_arg(ap, const char *)) != NULL && n < 31)
+    argv[n++] = a;
+  va_end(ap);
+  argv[n] = NULL;
+  char *cwd = tu_work_path(sub);
+  tu_run r = tu_exec(cwd, argv, NULL);
+  free(cwd);
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strstr(r.out, counts) != NULL, "expected '%s' in: %s", counts,
+                r.out);
+  tu_run_free(&r);
+}
+#define INDEX_AT(...) index_at(__VA_ARGS__, (const char *)NULL)
+
+/* The generation of the index in the work directory. */
+static double generation(void) {
+  tu_run r = KIDX_AT("", "stats", "--json");
+  ASSERT_STATUS(r, 0);
+  double g = json_number(r.out, "generation");
+  tu_run_free(&r);
+  return g;
+}
+
+/* The stats --json "roots" array as printed, e.g. ["corpus","docs"]. */
+static char *roots_json(const char *sub, const char *index) {
+  tu_run r = KIDX_AT(sub, "stats", "-i", index, "--json");
+  ASSERT_STATUS(r, 0);
+  const char *p = strstr(r.out, "\"roots\":");
+  ck_assert_ptr_nonnull(p);
+  p += strlen("\"roots\":");
+  const char *e = strchr(p, ']');
+  ck_assert_ptr_nonnull(e);
+  size_t len = (size_t)(e - p) + 1;
+  char *out = malloc(len + 1);
+  memcpy(out, p, len);
+  out[len] = '\0';
+  tu_run_free(&r);
+  return out;
+}
+
+static void assert_roots(const char *want) {
+  char *got = roots_json("", ".kidx");
+  ck_assert_msg(strcmp(got, want) == 0, "roots %s, expected %s", got, want);
+  free(got);
+}
+
+/* A small tree: three files, one in a subdirectory. */
+static void write_corpus(void) {
+  write_text("corpus/a.txt", "Alpha\naardvark\n");
+  write_text("corpus/b.txt", "Beta\nbadger\n");
+  write_text("corpus/sub/c.txt", "Gamma\ncapybara\n");
 }
 
 /* ---- warnings rationed per kind ---- */
@@ -358,6 +473,345 @@ START_TEST(test_help_warnings) {
 }
 END_TEST
 
+/* ---- one file, one document ---- */
+
+/* However the directory is named -- relative, ./ with slashes, absolute,
+ * from inside it with -i, through a symbolic link -- its files keep their
+ * ids: one document each. */
+START_TEST(test_one_file_one_document) {
+  write_corpus();
+  make_symlink("corpus", "link");
+  INDEX_AT("", "3 new, 0 changed, 0 unchanged, 0 removed", "corpus");
+  char *abs = tu_work_path("corpus");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "./corpus/");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", abs);
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "corpus//");
+  INDEX_AT("corpus", "0 new, 0 changed, 3 unchanged", "-i", "../.kidx", ".");
+  INDEX_AT("corpus/sub", "0 new, 0 changed, 3 unchanged", "-i", "../../.kidx",
+           "..");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "link");
+  INDEX_AT("", "0 new, 0 changed, 1 unchanged", "link/sub/c.txt");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "corpus", "./corpus", abs,
+           "corpus/a.txt");
+  free(abs);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  ck_assert_uint_eq(hit_count("aardvark"), 1);
+  ck_assert(has_hit("aardvark", "corpus/a.txt"));
+  ck_assert(has_hit("capybara", "corpus/sub/c.txt"));
+  /* Every spelling named the same root; the files named on their own are
+   * roots of their own. */
+  assert_roots("[\"corpus\",\"corpus/a.txt\",\"corpus/sub/c.txt\"]");
+  /* Nothing changed, so nothing was written after the first commit but
+   * the roots of the files named alone. */
+  ck_assert_double_eq(generation(), 3.0);
+}
+END_TEST
+
+/* An index outside the current directory: its base is the directory
+ * holding it.  Files under the base get ids relative to it, the others
+ * absolute ids. */
+START_TEST(test_index_elsewhere) {
+  write_text("store/notes/n.txt", "Note\nnarwhal\n");
+  write_text("docs/d.txt", "Doc\ndingo\n");
+  /* Ids are canonical paths: a $TMPDIR through a symbolic link is
+   * resolved. */
+  char *idx = tu_work_path("store/idx"), *docs_path = tu_work_path("docs");
+  char *docs = realpath(docs_path, NULL);
+  ck_assert_ptr_nonnull(docs);
+  free(docs_path);
+  INDEX_AT("", "2 new", "-i", idx, "docs", "store/notes");
+  char want[4096];
+  tu_run r = KIDX_AT("", "search", "-i", idx, "--json", "dingo");
+  ASSERT_STATUS(r, 0);
+  snprintf(want, sizeof want, "\"id\":\"%s/d.txt\"", docs);
+  ck_assert_msg(strstr(r.out, want) != NULL, "%s not in %s", want, r.out);
+  tu_run_free(&r);
+  r = KIDX_AT("", "search", "-i", idx, "--json", "narwhal");
+  ASSERT_STATUS(r, 0);
+  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"notes/n.txt\""));
+  tu_run_free(&r);
+  /* The same from anywhere: the store itself, or docs. */
+  INDEX_AT("store", "0 new, 0 changed, 2 unchanged", "-i", "idx", docs,
+           "notes");
+  INDEX_AT("docs", "0 new, 0 changed, 1 unchanged", "-i", idx, ".");
+  ck_assert_double_eq(documents_at("docs", idx), 2.0);
+  char *roots = roots_json("", idx);
+  snprintf(want, sizeof want, "[\"%s\",\"notes\"]", docs);
+  ck_assert_msg(strcmp(roots, want) == 0, "roots %s, expected %s", roots, want);
+  free(roots);
+  /* A re-sync names files as reachable from where it runs: relative
+   * below the current directory, else absolute. */
+  write_binary("docs/z.gz");
+  r = KIDX_AT("", "index", "-i", idx);
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "kidx: warning: skipping binary file docs/z.gz\n");
+  tu_run_free(&r);
+  r = KIDX_AT("store", "index", "-i", "idx");
+  ASSERT_STATUS(r, 0);
+  snprintf(want, sizeof want, "kidx: warning: skipping binary file %s/z.gz\n",
+           docs);
+  ck_assert_str_eq(r.err, want);
+  tu_run_free(&r);
+  remove_file("docs/z.gz");
+  /* $KIDX_INDEX names it the same way. */
+  char env[4200];
+  snprintf(env, sizeof env, "KIDX_INDEX=%s", idx);
+  const char *envv[] = {env, NULL};
+  const char *argv[] = {KIDX_BIN, "index", NULL};
+  r = tu_exec(tu_work_dir(), argv, envv);
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 new, 0 changed, 2 unchanged, 0 removed");
+  tu_run_free(&r);
+  free(idx);
+  free(docs);
+}
+END_TEST
+
+/* ---- re-syncing the recorded roots ---- */
+
+START_TEST(test_resync) {
+  write_corpus();
+  write_text("notes.txt", "Notes\nnightjar\n");
+  INDEX_AT("", "4 new", "corpus", "notes.txt");
+  assert_roots("[\"corpus\",\"notes.txt\"]");
+  /* A new file, a changed one, a deleted one. */
+  write_text("corpus/sub/new.txt", "New\nnewt\n");
+  write_text("corpus/b.txt", "Beta\nbadger and bison\n");
+  remove_file("corpus/a.txt");
+  INDEX_AT("", "1 new, 1 changed, 2 unchanged, 1 removed");
+  ck_assert_double_eq(DOCUMENTS(), 4.0);
+  ck_assert_uint_eq(hit_count("aardvark"), 0);
+  ck_assert(has_hit("newt", "corpus/sub/new.txt"));
+  ck_assert(has_hit("bison", "corpus/b.txt"));
+  /* From a subdirectory, the same roots are walked. */
+  remove_file("notes.txt");
+  INDEX_AT("corpus/sub", "0 new, 0 changed, 3 unchanged, 1 removed", "-i",
+           "../../.kidx");
+  assert_roots("[\"corpus\"]"); /* a root that is gone is dropped */
+  /* Warnings name the files as the user would reach them from there. */
+  write_binary("corpus/z.gz");
+  tu_run r = KIDX_AT("corpus/sub", "index", "-i", "../../.kidx");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "kidx: warning: skipping binary file ../z.gz\n");
+  tu_run_free(&r);
+  r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "kidx: warning: skipping binary file corpus/z.gz\n");
+  tu_run_free(&r);
+  /* An unchanged re-sync writes nothing. */
+  double g = generation();
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged, 0 removed");
+  ck_assert_double_eq(generation(), g);
+}
+END_TEST
+
+/* Without recorded roots there is nothing to re-sync: a usage error, and
+ * no index made. */
+START_TEST(test_resync_without_roots) {
+  tu_run r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: index needs at least one PATH or --jsonl "
+                          "FILE (see 'kidx index --help')\n");
+  tu_run_free(&r);
+  char *idx = tu_work_path(".kidx");
+  struct stat st;
+  ck_assert_int_ne(stat(idx, &st), 0);
+  free(idx);
+  write_text("a.jsonl", "{\"id\":\"x\",\"body\":\"xenops\"}\n");
+  r = KIDX_AT("", "index", "--jsonl", "a.jsonl");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 2);
+  tu_assert_one_line(r.err, "kidx: index needs at least one PATH or --jsonl "
+                            "FILE: the index at .kidx records no roots");
+  tu_run_free(&r);
+  assert_roots("[]");
+}
+END_TEST
+
+/* Documents from --jsonl are not files: a re-sync or --prune leaves
+ * them, even with an id under a root. */
+START_TEST(test_resync_keeps_jsonl) {
+  write_corpus();
+  write_text("a.jsonl", "{\"id\":\"corpus/j.txt\",\"body\":\"jackal\"}\n"
+                        "{\"id\":\"other\",\"body\":\"ocelot\"}\n");
+  INDEX_AT("", "5 new", "corpus", "--jsonl", "a.jsonl");
+  INDEX_AT("", "0 removed");
+  INDEX_AT("", "0 removed", "--prune", "corpus");
+  ck_assert_double_eq(DOCUMENTS(), 5.0);
+  /* "." is the base, above every relative id (it also indexes a.jsonl
+   * itself, a text file). */
+  INDEX_AT("", "1 new, 0 changed, 3 unchanged, 0 removed", "--prune", ".");
+  ck_assert(has_hit("jackal", "corpus/j.txt"));
+  ck_assert(has_hit("ocelot", "other"));
+}
+END_TEST
+
+/* --prune compares ids: any spelling of the PATH prunes the documents
+ * indexed under another, from any directory. */
+START_TEST(test_prune_spellings) {
+  write_corpus();
+  write_text("corpus2/d.txt", "Delta\ndingo\n");
+  INDEX_AT("", "4 new", "corpus", "corpus2");
+  remove_file("corpus/a.txt");
+  INDEX_AT("", "0 new, 0 changed, 2 unchanged, 1 removed", "--prune",
+           "./corpus/");
+  remove_file("corpus/sub/c.txt");
+  char *abs = tu_work_path("corpus");
+  INDEX_AT("corpus2", "0 new, 0 changed, 1 unchanged, 1 removed", "-i",
+           "../.kidx", "--prune", abs);
+  free(abs);
+  remove_file("corpus/b.txt");
+  INDEX_AT("corpus", "0 new, 0 changed, 0 unchanged, 1 removed", "-i",
+           "../.kidx", "--prune", ".");
+  /* corpus2 only starts like corpus: untouched. */
+  ck_assert_double_eq(DOCUMENTS(), 1.0);
+  ck_assert(has_hit("dingo", "corpus2/d.txt"));
+  /* A PATH that is gone is pruned under and dropped from the roots. */
+  assert_roots("[\"corpus\",\"corpus2\"]");
+  remove_file("corpus2/d.txt");
+  char *dir = tu_work_path("corpus2");
+  ck_assert_int_eq(rmdir(dir), 0);
+  free(dir);
+  INDEX_AT("corpus", "1 removed", "-i", "../.kidx", "--prune", "../corpus2");
+  assert_roots("[\"corpus\"]");
+  ck_assert_double_eq(DOCUMENTS(), 0.0);
+}
+END_TEST
+
+/* A root named inside another root is walked by --prune of the outer one,
+ * so a file named on its own (here a hidden one) stays. */
+START_TEST(test_prune_nested_roots) {
+  write_corpus();
+  write_text("corpus/.hidden.txt", "Hidden\nhedgehog\n");
+  INDEX_AT("", "3 new", "corpus");
+  INDEX_AT("", "1 new", "corpus/.hidden.txt");
+  INDEX_AT("", "0 new, 0 changed, 4 unchanged, 0 removed", "--prune", "corpus");
+  INDEX_AT("", "0 new, 0 changed, 4 unchanged, 0 removed");
+  ck_assert(has_hit("hedgehog", "corpus/.hidden.txt"));
+  /* Once it is gone, it goes, and so does its root. */
+  remove_file("corpus/.hidden.txt");
+  INDEX_AT("", "1 removed", "--prune", "corpus");
+  assert_roots("[\"corpus\"]");
+}
+END_TEST
+
+/* --forget drops a root and the documents under it that no other root
+ * covers. */
+START_TEST(test_forget) {
+  write_corpus();
+  write_text("docs/d.txt", "Delta\ndingo\n");
+  INDEX_AT("", "4 new", "corpus", "docs");
+  INDEX_AT("", "0 new, 0 changed, 0 unchanged, 1 removed", "--forget",
+           "./docs/");
+  assert_roots("[\"corpus\"]");
+  ck_assert_uint_eq(hit_count("dingo"), 0);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  /* The files are still there; a re-sync does not bring them back. */
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged, 0 removed");
+  /* A path under a root: the root still covers it; nothing removed. */
+  tu_run r = KIDX_AT("", "index", "--forget", "corpus/sub");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 removed");
+  ck_assert_str_eq(r.err, "kidx: warning: corpus/sub lies under the root "
+                          "corpus, which still covers it: its files stay "
+                          "indexed (exclude them with an .ignore file)\n");
+  tu_run_free(&r);
+  /* Not a root at all: said so; what was indexed under it goes. */
+  r = KIDX_AT("", "index", "--forget", "elsewhere");
+  ASSERT_STATUS(r, 0);
+  tu_assert_one_line(r.err, "kidx: warning: elsewhere is not a root of the "
+                            "index at .kidx");
+  tu_run_free(&r);
+  r = KIDX_AT("", "index", "--forget");
+  ASSERT_STATUS(r, 2);
+  tu_run_free(&r);
+  r = KIDX_AT("", "index", "--forget", "--prune", "corpus");
+  ASSERT_STATUS(r, 2);
+  tu_run_free(&r);
+  INDEX_AT("", "3 removed", "--forget", "corpus");
+  assert_roots("[]");
+  ck_assert_double_eq(DOCUMENTS(), 0.0);
+}
+END_TEST
+
+/* stats lists the roots, with the base the relative ones start from. */
+START_TEST(test_stats_roots) {
+  write_corpus();
+  write_text("notes.txt", "Notes\nnightjar\n");
+  INDEX_AT("", "4 new", "notes.txt", "corpus");
+  tu_run r = KIDX_AT("", "stats");
+  ASSERT_STATUS(r, 0);
+  char *base = tu_work_path(""), want[4200];
+  size_t bl = strlen(base);
+  if (bl > 1 && base[bl - 1] == '/')
+    base[bl - 1] = '\0';
+  char *real = realpath(base, NULL);
+  snprintf(want, sizeof want,
+           "\nroots      corpus\n           notes.txt\nbase       %s\n", real);
+  ck_assert_msg(strstr(r.out, want) != NULL, "expected '%s' in:\n%s", want,
+                r.out);
+  tu_run_free(&r);
+  r = KIDX_AT("", "stats", "--json");
+  snprintf(want, sizeof want,
+           ",\"roots\":[\"corpus\",\"notes.txt\"],\"base\":\"%s\"}\n", real);
+  ck_assert_msg(strstr(r.out, want) != NULL, "expected '%s' in:\n%s", want,
+                r.out);
+  tu_run_free(&r);
+  free(real);
+  free(base);
+}
+END_TEST
+
+/* kidx check verifies the roots' metadata section: one resealed with a
+ * bad value length is damage, named. */
+START_TEST(test_check_metadata) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  tu_run r = KIDX_AT("", "check");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  char *path = tu_work_path(".kidx/MANIFEST");
+  size_t len;
+  char *m = tu_read_file(path, &len);
+  ck_assert_ptr_nonnull(m);
+  /* The last entry ends the section: its value is ":corpus\0" (8 bytes),
+   * after its u32 length. */
+  ck_assert_uint_eq(kidx__get_u32((const uint8_t *)m + 8), 8);
+  size_t vlen_at = len - 4 - 8 - 4;
+  ck_assert_uint_eq(kidx__get_u32((const uint8_t *)m + vlen_at), 8);
+  kidx__set_u32((uint8_t *)m + vlen_at, 9);
+  kidx__set_u32((uint8_t *)m + len - 4, kidx__crc32c(0, m, len - 4));
+  tu_write_file(tu_work_dir(), ".kidx/MANIFEST", m, len);
+  r = KIDX_AT("", "check");
+  ASSERT_STATUS(r, 3);
+  tu_assert_one_line(r.err, "kidx: index at .kidx is");
+  ck_assert_msg(strstr(r.err, "MANIFEST: bad metadata section\n"), "got: %s",
+                r.err);
+  tu_run_free(&r);
+  free(m);
+  free(path);
+}
+END_TEST
+
+START_TEST(test_help_roots) {
+  tu_run r = KIDX_AT("", "index", "--help");
+  ASSERT_STATUS(r, 0);
+  const char *documented[] = {"--forget", "re-syncs",
+                              "roots",    "One file, one document",
+                              "base",     "kidx -i ../.kidx index ."};
+  for (size_t i = 0; i < sizeof documented / sizeof documented[0]; i++)
+    ck_assert_msg(strstr(r.out, documented[i]) != NULL,
+                  "'%s' not in 'kidx index --help'", documented[i]);
+  tu_run_free(&r);
+  r = KIDX_AT("", "stats", "--help");
+  ck_assert_ptr_nonnull(strstr(r.out, "\"roots\""));
+  ck_assert_ptr_nonnull(strstr(r.out, "\"base\""));
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *cli_index_suite(void) {
   Suite *s = suite_create("cli_index");
   struct {
@@ -372,6 +826,17 @@ static Suite *cli_index_suite(void) {
       {"nothing_indexed_unreadable", test_nothing_indexed_unreadable},
       {"thousands_separators", test_thousands_separators},
       {"help_warnings", test_help_warnings},
+      {"one_file_one_document", test_one_file_one_document},
+      {"index_elsewhere", test_index_elsewhere},
+      {"resync", test_resync},
+      {"resync_without_roots", test_resync_without_roots},
+      {"resync_keeps_jsonl", test_resync_keeps_jsonl},
+      {"prune_spellings", test_prune_spellings},
+      {"prune_nested_roots", test_prune_nested_roots},
+      {"forget", test_forget},
+      {"stats_roots", test_stats_roots},
+      {"check_metadata", test_check_metadata},
+      {"help_roots", test_help_roots},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
