@@ -46,9 +46,9 @@
  * does; .ignore files apply across it.
  *
  * Not here: hidden files and the .git directory itself (the walker's
- * --hidden policy), symbolic links,
- * the walk root itself (a path the user named is walked even if ignored),
- * git's core.excludesFile and core.ignoreCase, and .rgignore.
+ * --hidden policy), symbolic links, the walk root itself (a path the user
+ * named is walked even if ignored), git's core.excludesFile and
+ * core.ignoreCase, and .rgignore.
  *
  * Not thread-safe: one stack serves one walk.
  */
@@ -143,9 +143,10 @@ ignore_status ignore_push_root(ignore_stack *st, const char *root);
  * IGNORE_ENOMEM must be balanced by ignore_pop_dir. */
 ignore_status ignore_push_dir(ignore_stack *st, const char *dir_path);
 
-/* Pops the directory pushed last, dropping its ignore files.  ignore_push_
- * root's ancestors are popped like any directory (or all at once by
- * ignore_free or the next ignore_push_root).  No-op on an empty stack. */
+/* Pops the directory pushed last, dropping its ignore files.  The
+ * ancestors that ignore_push_root pushed are popped like any directory (or
+ * all at once by ignore_free or the next ignore_push_root).  No-op on an
+ * empty stack. */
 void ignore_pop_dir(ignore_stack *st);
 
 /* Number of directories on the stack. */
