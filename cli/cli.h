@@ -68,7 +68,9 @@ typedef enum opt_id {
   OPT_MERGE_FACTOR,
   OPT_QUIET,
   OPT_VERBOSE,
-  OPT_FORGET
+  OPT_FORGET,
+  OPT_HIDDEN,
+  OPT_NO_IGNORE
 } opt_id;
 
 typedef struct opt_spec {
@@ -145,6 +147,8 @@ typedef struct cli_args {
   bool wait;         /* --wait: wait for the writer lock instead of failing */
   bool prune;        /* index --prune */
   bool forget;       /* index --forget */
+  bool hidden;       /* index --hidden: walk dot names too */
+  bool no_ignore;    /* index --no-ignore: ignore files do not apply */
   int verbosity;     /* index: -1 --quiet, 1 --verbose (the last wins) */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;

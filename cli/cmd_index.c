@@ -351,15 +351,20 @@ static char *root_walk_path(const cli *c, const char *id) {
 /* Walks the root with this id (recorded, or under a PATH given) as if it
  * were named, drops it from the plan's roots when it is gone, and reports
  * what it found.  false when out of memory. */
-static bool walk_root(index_run *run, index_plan *plan, const char *id,
+static bool walk_root(index_run *run, index_plan *plan, const root *r,
                       walk_found *found) {
-  char *path = root_walk_path(run->c, id);
-  if (!path)
+  char *path = root_walk_path(run->c, r->id);
+  char *id = strdup(r->id); /* r is in plan->roots, which may drop it */
+  if (!path || !id) {
+    free(path);
+    free(id);
     return false;
-  *found = walk_argument(&run->files, path, id);
+  }
+  *found = walk_argument(&run->files, path, id, r->flags);
   free(path);
   if (*found == WALK_GONE)
     roots_drop_under(&plan->roots, id);
+  free(id);
   return true;
 }
 
@@ -371,6 +376,8 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
   roots before = plan->roots; /* the recorded ones, walked for --prune */
   memset(&plan->roots, 0, sizeof plan->roots);
   bool ok = true;
+  unsigned flags =
+      (a->hidden ? ROOT_HIDDEN : 0u) | (a->no_ignore ? ROOT_NO_IGNORE : 0u);
   for (size_t i = 0; ok && i < before.n; i++)
     ok = roots_add(&plan->roots, before.r[i].id, before.r[i].flags);
   for (int i = 0; ok && i < a->npos; i++) {
@@ -388,9 +395,9 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
     walk_found found = WALK_OTHER;
     ok = id != NULL;
     if (ok)
-      found = walk_argument(&run->files, path, id);
+      found = walk_argument(&run->files, path, id, flags);
     if (ok && (found == WALK_FILE || found == WALK_DIR))
-      ok = roots_add(&plan->roots, id, 0);
+      ok = roots_add(&plan->roots, id, flags);
     if (ok && a->prune) {
       ok = add_scope(plan, id);
       if (found == WALK_GONE)
@@ -399,7 +406,7 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
         const char *r = before.r[k].id;
         walk_found f;
         if (strcmp(r, id) != 0 && ids_under(r, strlen(r), id))
-          ok = walk_root(run, plan, r, &f);
+          ok = walk_root(run, plan, &before.r[k], &f);
       }
     }
     free(id);
@@ -414,23 +421,21 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
  * prune under it, like `git add -u`; a root that is gone has its
  * documents removed and is dropped. */
 static bool plan_resync(index_run *run, index_plan *plan) {
-  size_t n = plan->roots.n;
-  char **ids = calloc(n ? n : 1, sizeof *ids);
-  bool ok = ids != NULL;
-  for (size_t i = 0; ok && i < n; i++)
-    ok = (ids[i] = strdup(plan->roots.r[i].id)) != NULL;
-  for (size_t i = 0; ok && i < n; i++) {
+  roots all = {0}; /* walked, while plan->roots may lose some */
+  bool ok = true;
+  for (size_t i = 0; ok && i < plan->roots.n; i++)
+    ok = roots_add(&all, plan->roots.r[i].id, plan->roots.r[i].flags);
+  for (size_t i = 0; ok && i < all.n; i++) {
     walk_found found;
-    ok = add_scope(plan, ids[i]) && walk_root(run, plan, ids[i], &found);
+    ok =
+        add_scope(plan, all.r[i].id) && walk_root(run, plan, &all.r[i], &found);
   }
   if (ok) {
-    char *first = n == 1 ? root_walk_path(run->c, ids[0]) : NULL;
-    plan->where = describe_where((const char *const *)&first, n, "roots");
+    char *first = all.n == 1 ? root_walk_path(run->c, all.r[0].id) : NULL;
+    plan->where = describe_where((const char *const *)&first, all.n, "roots");
     free(first);
   }
-  for (size_t i = 0; ids && i < n; i++)
-    free(ids[i]);
-  free(ids);
+  roots_free(&all);
   return ok && plan->where && !run->files.nomem;
 }
 
@@ -472,9 +477,18 @@ static bool plan_forget(index_run *run, const cli_args *a, index_plan *plan) {
 
 int cli_cmd_index(const cli *c, const cli_args *a) {
   bool resync = a->npos == 0 && a->njsonl == 0;
-  if (a->forget && (a->npos == 0 || a->njsonl > 0 || a->prune))
-    return cli_fail(ST_USAGE, "--forget needs at least one PATH, and neither "
-                              "--prune nor --jsonl (see 'kidx index --help')");
+  if (a->forget &&
+      (a->npos == 0 || a->njsonl > 0 || a->prune || a->hidden || a->no_ignore))
+    return cli_fail(ST_USAGE, "--forget needs at least one PATH, and none of "
+                              "--prune, --jsonl, --hidden, --no-ignore (see "
+                              "'kidx index --help')");
+  /* Walk options are recorded with each root: a re-sync walks every root
+   * with its own. */
+  if (resync && (a->hidden || a->no_ignore))
+    return cli_fail(ST_USAGE, "--hidden and --no-ignore apply to the PATHs "
+                              "given, and are recorded with them; a re-sync "
+                              "walks each root with its own (name the PATHs "
+                              "to change them)");
   if (a->prune && a->npos == 0 && a->njsonl > 0)
     return cli_fail(ST_USAGE, "--prune needs at least one PATH to prune under "
                               "(see 'kidx index --help')");

@@ -620,6 +620,12 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_FORGET:
     a->forget = true;
     break;
+  case OPT_HIDDEN:
+    a->hidden = true;
+    break;
+  case OPT_NO_IGNORE:
+    a->no_ignore = true;
+    break;
   case OPT_QUIET:
     a->verbosity = -1;
     break;

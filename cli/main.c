@@ -71,18 +71,21 @@ static const char MAIN_HELP[] =
     "  kidx analyze \"Kaspersky's transparency centres\"\n";
 
 static const char INDEX_HELP[] =
-    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [-q|-v]\n"
-    "                  [--wait] [--ram-budget SIZE] [--merge-factor N]\n"
-    "                  [--jsonl FILE]... [PATH...]\n"
+    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [--hidden]\n"
+    "                  [--no-ignore] [-q|-v] [--wait] [--ram-budget SIZE]\n"
+    "                  [--merge-factor N] [--jsonl FILE]... [PATH...]\n"
     "       kidx index [-i DIR] [--prune] [-q|-v] [--wait]\n"
     "       kidx index [-i DIR] --forget PATH...\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
     "to the index.  A document's title is the file's first non-empty line,\n"
     "its body the rest of the file.  Directories are walked in sorted\n"
-    "order.  Met while walking, hidden files and directories (.git), the\n"
-    "index directory and symbolic links to directories are skipped; name\n"
-    "them to index them.  Binary files (a NUL byte in the first 8 KiB) are\n"
+    "order.  As ripgrep and fd do, a walk skips hidden files and\n"
+    "directories (dot names) unless --hidden, and what .ignore files,\n"
+    ".gitignore files (in a git repository) and .git/info/exclude exclude\n"
+    "unless --no-ignore; it always skips .git, the index directory and\n"
+    "symbolic links to directories.  A PATH named is indexed even if it is\n"
+    "hidden or ignored.  Binary files (a NUL byte in the first 8 KiB) are\n"
     "skipped with a warning.  All changes are committed at once at the end:\n"
     "an interrupted run changes nothing.  On a terminal, progress is shown\n"
     "on stderr.\n"
@@ -96,7 +99,8 @@ static const char INDEX_HELP[] =
     "corpus/, 'kidx -i ../.kidx index .' all give the id corpus/x.txt.\n"
     "\n"
     "The index records the PATHs it is given, its roots ('kidx stats' lists\n"
-    "them).  'kidx index' without PATH re-syncs them, like 'git add -u':\n"
+    "them), each with --hidden and --no-ignore if given.  'kidx index'\n"
+    "without PATH re-syncs them, like 'git add -u', each its own way:\n"
     "it walks every root again, adds new files, re-indexes changed ones and\n"
     "removes the documents of files that are gone; a root that no longer\n"
     "exists is dropped and its documents removed.  'kidx index --forget\n"
@@ -105,7 +109,7 @@ static const char INDEX_HELP[] =
     "\n"
     "--prune removes the documents under the PATHs given (a PATH itself or\n"
     "PATH/..., compared as ids, so any spelling of the PATH works) whose\n"
-    "files the walk no longer finds: deleted, renamed, or now hidden.\n"
+    "files the walk no longer finds: deleted, renamed, or now ignored.\n"
     "Run 'kidx index --prune corpus/' to bring the index in line with\n"
     "corpus/.  Roots under a PATH are walked too.  With --prune, a PATH\n"
     "that no longer exists is not an error: its documents are removed and\n"
@@ -165,6 +169,8 @@ static const char INDEX_HELP_OPTIONS[] =
     "                          (without PATH: a re-sync, which prunes anyway)\n"
     "      --forget            drop the PATHs from the roots and remove their\n"
     "                          documents, instead of indexing them\n"
+    "      --hidden            walk hidden files and directories too\n"
+    "      --no-ignore         walk what ignore files exclude too\n"
     "  -q, --quiet             print no warnings (errors and the summary\n"
     "                          line still print)\n"
     "  -v, --verbose           print every warning, not the first 5 of each\n"
@@ -426,6 +432,8 @@ static const opt_spec INDEX_OPTS[] = {
     {OPT_JSONL, 0, "jsonl", true},
     {OPT_PRUNE, 0, "prune", false},
     {OPT_FORGET, 0, "forget", false},
+    {OPT_HIDDEN, 0, "hidden", false},
+    {OPT_NO_IGNORE, 0, "no-ignore", false},
     {OPT_QUIET, 'q', "quiet", false},
     {OPT_VERBOSE, 'v', "verbose", false},
     OPT_SPEC_WAIT,

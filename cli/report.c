@@ -15,7 +15,8 @@
  * files"), and its label in a breakdown.  Summaries are only printed past
  * REPORT_LIMIT, so always in the plural. */
 static const struct {
-  const char *verb, *noun, *label;
+  const char *verb, *noun;
+  const char *label; /* NULL: not an input passed over */
 } KINDS[WARN_KINDS] = {
     [WARN_UNREADABLE] = {"could not read", "files or directories",
                          "unreadable"},
@@ -30,6 +31,7 @@ static const struct {
                           "symbolic links to directories"},
     [WARN_INDEX_DIR] = {"skipped", "PATHs that are the index directory",
                         "the index directory"},
+    [WARN_IGNORE_FILE] = {"could not use", "ignore files", NULL},
 };
 
 void progress_clear(progress *p) {
@@ -89,14 +91,14 @@ void report_summary(const report *r) {
 
 bool report_any(const report *r) {
   for (int k = 0; k < WARN_KINDS; k++)
-    if (r->count[k])
+    if (r->count[k] && KINDS[k].label)
       return true;
   return false;
 }
 
 void report_breakdown(const report *r, char *buf, size_t cap) {
   for (int k = 0; k < WARN_KINDS; k++) {
-    if (!r->count[k])
+    if (!r->count[k] || !KINDS[k].label)
       continue;
     size_t len = strlen(buf);
     char n[32];

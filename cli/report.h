@@ -41,6 +41,8 @@ typedef enum warn_kind {
   WARN_NOT_REGULAR,  /* a device, FIFO or socket */
   WARN_SYMLINK_DIR,  /* a symbolic link to a directory met while walking */
   WARN_INDEX_DIR,    /* a PATH that is the index directory itself */
+  WARN_IGNORE_FILE,  /* an ignore file that could not be read: not an
+                        input, so not counted as one passed over */
   WARN_KINDS
 } warn_kind;
 
@@ -70,7 +72,8 @@ void report_warn(report *r, warn_kind kind, const char *fmt, ...)
  * (--verbose lists them)".  Nothing with --quiet or --verbose. */
 void report_summary(const report *r);
 
-/* Whether any input was passed over with a warning. */
+/* Whether any input was passed over with a warning (an unreadable ignore
+ * file is not an input). */
 bool report_any(const report *r);
 
 /* Appends to buf the warnings' counts per kind, "binary or compressed:

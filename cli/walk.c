@@ -5,6 +5,7 @@
 #include "walk.h"
 
 #include "ids.h"
+#include "roots.h"
 #include "stamps.h"
 
 #include <dirent.h>
@@ -34,11 +35,31 @@ void walk_free(walk *w) {
   for (size_t i = 0; i < w->nblind; i++)
     free(w->blind[i]);
   free(w->blind);
+  ignore_free(w->ig);
   memset(w, 0, sizeof *w);
 }
 
 static bool is_dot_name(const char *name) {
   return name[0] == '.';
+}
+
+/* Entries a walk passes over without a word: hidden ones (unless
+ * --hidden), and .git always -- a repository's internals are never
+ * documents, and git's own walks skip them too. */
+static bool is_skipped_name(const walk *w, const char *name) {
+  if (strcmp(name, ".git") == 0)
+    return true;
+  return is_dot_name(name) && !(w->flags & ROOT_HIDDEN);
+}
+
+/* An ignore file that exists but cannot be read: the walk goes on without
+ * it (and may list files it would have excluded). */
+static void ignore_file_warning(void *ctx, const char *file, int err,
+                                const char *why) {
+  walk *w = ctx;
+  (void)err;
+  report_warn(w->rep, WARN_IGNORE_FILE, "cannot use ignore file %s: %s", file,
+              why);
 }
 
 /* "dir" + "name" -> "dir/name", without doubling a slash the user typed
@@ -121,17 +142,25 @@ static int cmp_names(const void *a, const void *b) {
   return strcmp(*x, *y); /* bytewise: the same order in every locale */
 }
 
-static void walk_dir(walk *w, const char *dir, const char *dir_id);
+static void walk_dir(walk *w, const char *dir, const char *dir_id,
+                     bool is_root);
 
 /* Files one directory entry: path was found by walking, not given by the
  * user. */
 static void walk_entry(walk *w, const char *path, const char *id,
                        const char *name) {
+  if (is_skipped_name(w, name))
+    return;
   struct stat st;
   if (lstat(path, &st) != 0) {
     unreadable(w, path, id, errno);
     return;
   }
+  /* Ignored before anything is said about it: an ignored dangling link
+   * or FIFO is no concern of the user's.  A link is not a directory to
+   * the walk (it does not follow it). */
+  if (w->ig && ignore_match(w->ig, name, S_ISDIR(st.st_mode)))
+    return;
   if (S_ISLNK(st.st_mode)) {
     if (stat(path, &st) != 0) { /* dangling link */
       unreadable(w, path, id, errno);
@@ -146,14 +175,10 @@ static void walk_entry(walk *w, const char *path, const char *id,
     }
   }
   if (S_ISDIR(st.st_mode)) {
-    /* Hidden directories (.git, .kidx) hold tool data, not documents. */
-    if (is_dot_name(name) || is_index_dir(w, &st))
-      return;
-    walk_dir(w, path, id);
+    if (!is_index_dir(w, &st))
+      walk_dir(w, path, id, false);
     return;
   }
-  if (is_dot_name(name))
-    return;
   if (!S_ISREG(st.st_mode)) {
     report_warn(w->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
                 path);
@@ -163,13 +188,35 @@ static void walk_entry(walk *w, const char *path, const char *id,
   add_file(w, path, id, &st);
 }
 
-/* Collects the files under dir, whose id is dir_id, in sorted order. */
-static void walk_dir(walk *w, const char *dir, const char *dir_id) {
+/* Pushes dir, just opened, on the ignore stack (with its ancestors when it
+ * is the walk's root, is_root); false when the stack is not in use. */
+static bool push_ignores(walk *w, const char *dir, bool is_root) {
+  if (w->flags & ROOT_NO_IGNORE)
+    return false;
+  if (!w->ig && !(w->ig = ignore_new(ignore_file_warning, w))) {
+    w->nomem = true;
+    return false;
+  }
+  ignore_status st =
+      is_root ? ignore_push_root(w->ig, dir) : ignore_push_dir(w->ig, dir);
+  if (st == IGNORE_ENOMEM) {
+    w->nomem = true;
+    return false;
+  }
+  return true;
+}
+
+/* Collects the files under dir, whose id is dir_id, in sorted order;
+ * is_root: dir is the PATH argument itself. */
+static void walk_dir(walk *w, const char *dir, const char *dir_id,
+                     bool is_root) {
   DIR *d = opendir(dir);
   if (!d) {
     unreadable(w, dir, dir_id, errno);
     return;
   }
+  /* After the open, so that an unreadable directory is reported once. */
+  bool pushed = push_ignores(w, dir, is_root);
   char **names = NULL;
   size_t n = 0, cap = 0;
   struct dirent *e;
@@ -210,11 +257,15 @@ static void walk_dir(walk *w, const char *dir, const char *dir_id) {
     free(names[i]);
   }
   free(names);
+  if (pushed)
+    ignore_pop_dir(w->ig);
 }
 
 /* Unlike entries met while walking, an argument is taken even if it is
  * hidden or a symbolic link: the user named it. */
-walk_found walk_argument(walk *w, const char *path, const char *id) {
+walk_found walk_argument(walk *w, const char *path, const char *id,
+                         unsigned flags) {
+  w->flags = flags;
   struct stat st;
   if (stat(path, &st) != 0) {
     int err = errno;
@@ -230,7 +281,10 @@ walk_found walk_argument(walk *w, const char *path, const char *id) {
                   "skipping %s: it is the index directory", path);
       return WALK_OTHER;
     }
-    walk_dir(w, path, id);
+    walk_dir(w, path, id, true);
+    /* The next PATH has ancestors and options of its own. */
+    ignore_free(w->ig);
+    w->ig = NULL;
     return WALK_DIR;
   }
   if (!S_ISREG(st.st_mode)) {

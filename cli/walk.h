@@ -4,16 +4,20 @@
  *
  * Directories are walked in sorted (bytewise) order, so that documents
  * are added in the same order on every run and machine.  Met while
- * walking, dot names (.git) and the index directory are skipped, and
- * symbolic links to directories are not followed (a link may point back
- * up the tree; not following is simpler and more predictable than
- * detecting loops); a PATH argument is taken even if hidden or a link,
- * since the user named it.  Only the list is made here: files are read
- * later, so the run knows its total size (for the progress line) first.
+ * walking, as ripgrep and fd do: dot names are skipped unless --hidden,
+ * and what .ignore, .gitignore (in a git repository) and .git/info/exclude
+ * exclude unless --no-ignore (ignore.c reads them); .git itself and the
+ * index directory are always skipped, and symbolic links to directories
+ * are not followed (a link may point back up the tree; not following is
+ * simpler and more predictable than detecting loops).  A PATH argument is
+ * taken even if hidden, ignored or a link, since the user named it.  Only
+ * the list is made here: files are read later, so the run knows its total
+ * size (for the progress line) first.
  */
 #ifndef KIDX_CLI_WALK_H
 #define KIDX_CLI_WALK_H
 
+#include "ignore.h"
 #include "report.h"
 
 #include <sys/types.h>
@@ -40,6 +44,10 @@ typedef struct walk {
   char **blind;
   size_t nblind, blind_cap;
   bool nomem; /* an allocation failed: the list is incomplete */
+  /* The options of the PATH being walked (ROOT_HIDDEN, ROOT_NO_IGNORE of
+   * roots.h), and the ignore files met on the way (NULL until needed). */
+  unsigned flags;
+  ignore_stack *ig;
 } walk;
 
 /* What walk_argument found at a PATH. */
@@ -54,10 +62,12 @@ typedef enum walk_found {
 void walk_init(walk *w, report *rep, const char *index_dir, bool prune);
 
 /* Adds the files of one PATH argument, whose document id is id: path
- * itself when it is a file, else what lies under it.  Inputs that cannot
- * be listed are warned about and tallied in w->rep.  When out of memory,
+ * itself when it is a file, else what lies under it, walked with the
+ * options flags (ROOT_HIDDEN, ROOT_NO_IGNORE).  Inputs that cannot be
+ * listed are warned about and tallied in w->rep.  When out of memory,
  * sets w->nomem. */
-walk_found walk_argument(walk *w, const char *path, const char *id);
+walk_found walk_argument(walk *w, const char *path, const char *id,
+                         unsigned flags);
 
 /* Sorts the list by id and drops repeats, so that "kidx index corpus
  * ./corpus/x.txt" reads x.txt once and the summary counts documents, not

@@ -812,6 +812,158 @@ START_TEST(test_help_roots) {
 }
 END_TEST
 
+/* ---- hidden and ignored files ---- */
+
+/* A git checkout: .gitignore applies, hidden files are skipped; each has
+ * its option; .git itself and the index are never indexed. */
+static void write_checkout(void) {
+  write_text("repo/.git/config", "Config\ngitconfigword\n");
+  write_text("repo/.gitignore", "build/\n*.log\n");
+  write_text("repo/a.txt", "Alpha\naardvark\n");
+  write_text("repo/sub/b.txt", "Beta\nbadger\n");
+  write_text("repo/build/out.txt", "Built\nbuildword\n");
+  write_text("repo/x.log", "Log\nlogword\n");
+  write_text("repo/.hidden.txt", "Hidden\nhedgehog\n");
+  write_text("repo/.config/c.txt", "Config\nconfigword\n");
+}
+
+START_TEST(test_gitignore_and_hidden) {
+  write_checkout();
+  tu_run r = KIDX_AT("repo", "index", ".");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "2 new, 0 changed, 0 unchanged, 0 removed\n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  ck_assert_double_eq(documents_at("repo", ".kidx"), 2.0);
+  /* --no-ignore: what .gitignore excludes, not hidden files. */
+  INDEX_AT("repo", "2 new, 0 changed, 2 unchanged", "--no-ignore", ".");
+  tu_run s = KIDX_AT("repo", "search", "--json", "buildword");
+  ck_assert_ptr_nonnull(strstr(s.out, "\"id\":\"build/out.txt\""));
+  tu_run_free(&s);
+  /* --hidden: hidden files, not .git, not the index directory. */
+  r = KIDX_AT("repo", "index", "--hidden", ".");
+  ASSERT_STATUS(r, 0);
+  /* .hidden.txt, .config/c.txt and .gitignore itself */
+  assert_counts(&r, "3 new, 0 changed, 2 unchanged, 0 removed\n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  s = KIDX_AT("repo", "search", "--json", "gitconfigword");
+  ASSERT_STATUS(s, 1);
+  tu_run_free(&s);
+  /* Both. */
+  INDEX_AT("repo", "0 new, 0 changed, 7 unchanged", "--hidden", "--no-ignore",
+           ".");
+  ck_assert_double_eq(documents_at("repo", ".kidx"), 7.0);
+}
+END_TEST
+
+/* Outside a git repository .gitignore does not apply; .ignore does. */
+START_TEST(test_ignore_outside_repo) {
+  write_text("plain/.gitignore", "*.txt\n");
+  write_text("plain/.ignore", "secret/\n");
+  write_text("plain/a.txt", "Alpha\naardvark\n");
+  write_text("plain/secret/s.txt", "Secret\nsalamander\n");
+  write_text("plain/sub/.ignore", "*.md\n");
+  write_text("plain/sub/n.md", "Note\nnightjar\n");
+  write_text("plain/n.md", "Note\nnewt\n");
+  INDEX_AT("", "2 new, 0 changed, 0 unchanged", "plain");
+  ck_assert(has_hit("aardvark", "plain/a.txt"));
+  ck_assert(has_hit("newt", "plain/n.md"));
+  ck_assert_uint_eq(hit_count("salamander"), 0);
+  ck_assert_uint_eq(hit_count("nightjar"), 0);
+}
+END_TEST
+
+/* A PATH named is indexed however hidden or ignored it is. */
+START_TEST(test_named_paths_indexed) {
+  write_checkout();
+  INDEX_AT("repo", "1 new", "build/out.txt");
+  INDEX_AT("repo", "1 new", ".hidden.txt");
+  INDEX_AT("repo", "1 new", "x.log");
+  ck_assert_double_eq(documents_at("repo", ".kidx"), 3.0);
+  /* A named directory is walked; the rules still apply below it. */
+  write_text("repo/build/deep/d.log", "Deep\ndeepword\n");
+  write_text("repo/build/deep/d.txt", "Deep\ndingo\n");
+  INDEX_AT("repo", "1 new, 0 changed, 1 unchanged", "build");
+  /* The re-sync walks each root as named: nothing changes. */
+  INDEX_AT("repo", "0 new, 0 changed, 4 unchanged, 0 removed");
+}
+END_TEST
+
+/* A document whose file is now ignored (or hidden) is removed by a
+ * re-sync and by --prune: the walk no longer produces it. */
+START_TEST(test_ignored_files_pruned) {
+  write_checkout();
+  INDEX_AT("repo", "2 new", ".");
+  write_text("repo/.gitignore", "build/\n*.log\nsub/\n");
+  INDEX_AT("repo", "0 new, 0 changed, 1 unchanged, 1 removed");
+  write_text("repo/.ignore", "a.txt\n");
+  INDEX_AT("repo", "0 new, 0 changed, 0 unchanged, 1 removed", "--prune", ".");
+  ck_assert_double_eq(documents_at("repo", ".kidx"), 0.0);
+  /* And back, once no longer ignored. */
+  char *p = tu_work_path("repo/.ignore");
+  ck_assert_int_eq(unlink(p), 0);
+  free(p);
+  INDEX_AT("repo", "1 new, 0 changed, 0 unchanged, 0 removed");
+}
+END_TEST
+
+/* --hidden and --no-ignore are recorded with the root: a re-sync walks it
+ * the same way, until the PATH is named again without them. */
+START_TEST(test_walk_options_recorded) {
+  write_text("dots/.profile", "Profile\npuffin\n");
+  write_text("dots/v.txt", "Visible\nvole\n");
+  write_text("dots/.ignore", "v.txt\n");
+  INDEX_AT("", "3 new", "--hidden", "--no-ignore", "dots");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged, 0 removed");
+  tu_run r = KIDX_AT("", "stats");
+  ck_assert_ptr_nonnull(strstr(r.out, "\nroots      dots (--hidden "
+                                      "--no-ignore)\n"));
+  tu_run_free(&r);
+  r = KIDX_AT("", "index", "--hidden");
+  ASSERT_STATUS(r, 2);
+  tu_assert_one_line(r.err, "kidx: --hidden and --no-ignore apply to the "
+                            "PATHs given");
+  tu_run_free(&r);
+  /* Named again without them: recorded without them; the run itself does
+   * not prune, the next re-sync does. */
+  INDEX_AT("", "0 new, 0 changed, 0 unchanged, 0 removed", "dots");
+  assert_roots("[\"dots\"]");
+  INDEX_AT("", "0 new, 0 changed, 0 unchanged, 3 removed");
+  ck_assert_double_eq(DOCUMENTS(), 0.0);
+}
+END_TEST
+
+/* An ignore file that cannot be read is a warning: the walk goes on
+ * without it. */
+START_TEST(test_unreadable_ignore_file) {
+  write_text("w/a.txt", "Alpha\naardvark\n");
+  make_dir("w/.ignore");
+  tu_run r = KIDX_AT("", "index", "w");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "1 new, 0 changed, 0 unchanged, 0 removed\n");
+  tu_assert_one_line(r.err, "kidx: warning: cannot use ignore file ");
+  ck_assert_ptr_nonnull(strstr(r.err, "/w/.ignore: "));
+  tu_run_free(&r);
+  r = KIDX_AT("", "index", "-q", "w");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_help_ignore) {
+  tu_run r = KIDX_AT("", "index", "--help");
+  ASSERT_STATUS(r, 0);
+  const char *documented[] = {"--hidden", "--no-ignore",  ".gitignore",
+                              ".ignore",  "info/exclude", "now ignored"};
+  for (size_t i = 0; i < sizeof documented / sizeof documented[0]; i++)
+    ck_assert_msg(strstr(r.out, documented[i]) != NULL,
+                  "'%s' not in 'kidx index --help'", documented[i]);
+  tu_run_free(&r);
+}
+END_TEST
+
 static Suite *cli_index_suite(void) {
   Suite *s = suite_create("cli_index");
   struct {
@@ -837,6 +989,13 @@ static Suite *cli_index_suite(void) {
       {"stats_roots", test_stats_roots},
       {"check_metadata", test_check_metadata},
       {"help_roots", test_help_roots},
+      {"gitignore_and_hidden", test_gitignore_and_hidden},
+      {"ignore_outside_repo", test_ignore_outside_repo},
+      {"named_paths_indexed", test_named_paths_indexed},
+      {"ignored_files_pruned", test_ignored_files_pruned},
+      {"walk_options_recorded", test_walk_options_recorded},
+      {"unreadable_ignore_file", test_unreadable_ignore_file},
+      {"help_ignore", test_help_ignore},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     TCase *tc = tcase_create(cases[i].name);
