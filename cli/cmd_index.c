@@ -200,7 +200,7 @@ static int record_roots(index_run *run, kidx_writer *w, const roots *rs) {
  * run is still one commit because an interrupted run must change
  * nothing: the segments it wrote are listed nowhere until that commit,
  * and the next writer removes them. */
-static int index_files(index_run *run, kidx_writer *w, const index_plan *plan) {
+static int index_files(index_run *run, kidx_writer *w, index_plan *plan) {
   double start = cli_now_seconds();
   progress *prog = &run->rep.prog;
   prog->start = prog->last = start;

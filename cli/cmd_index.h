@@ -37,9 +37,9 @@ typedef struct prune_spec {
   const roots *keep;
 } prune_spec;
 
-/* Deletes the documents p selects.  Returns ST_OK or a fatal status,
- * reported. */
-int prune_documents(index_run *run, kidx_writer *w, const prune_spec *p);
+/* Deletes the documents p selects (sorting p->scopes first).  Returns
+ * ST_OK or a fatal status, reported. */
+int prune_documents(index_run *run, kidx_writer *w, prune_spec *p);
 
 /* Adds the documents of one --jsonl input (index_jsonl.c).  Returns ST_OK,
  * or a fatal status (the library failed otherwise than on one document),

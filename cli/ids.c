@@ -151,3 +151,44 @@ bool ids_under(const char *id, size_t len, const char *root) {
     return false;
   return len == n || id[n] == '/';
 }
+
+/* The id of element i of a set as ids_under_any takes it. */
+static const char *set_id(const void *set, size_t i, size_t stride) {
+  const char *const *p =
+      (const char *const *)(const void *)((const char *)set + i * stride);
+  return *p;
+}
+
+/* Whether id[0..len) (no NUL in it) is an element of the set. */
+static bool in_set(const char *id, size_t len, const void *set, size_t n,
+                   size_t stride) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const char *e = set_id(set, mid, stride);
+    int c = strncmp(e, id, len);
+    if (c == 0)
+      c = e[len] != '\0'; /* e is longer: it sorts after id */
+    if (c == 0)
+      return true;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return false;
+}
+
+bool ids_under_any(const char *id, size_t len, const void *set, size_t n,
+                   size_t stride) {
+  if (n == 0 || len == 0)
+    return false;
+  /* The roots id can lie under: "." or "/", then each of its prefixes
+   * that ends at a '/', then id itself. */
+  if (in_set(id[0] == '/' ? "/" : ".", 1, set, n, stride))
+    return true;
+  for (size_t i = 1; i < len; i++)
+    if (id[i] == '/' && in_set(id, i, set, n, stride))
+      return true;
+  return in_set(id, len, set, n, stride);
+}

@@ -43,4 +43,11 @@ char *ids_to_absolute(const char *base, const char *id, size_t len);
  * "/" every absolute one. */
 bool ids_under(const char *id, size_t len, const char *root);
 
+/* Whether id[0..len) is or lies under one of the n ids of a set sorted by
+ * strcmp: elements of stride bytes, each starting with its id (a char *
+ * member first, as in char *[] or struct root).  Cost: a binary search
+ * per '/' in id, not a pass over the set. */
+bool ids_under_any(const char *id, size_t len, const void *set, size_t n,
+                   size_t stride);
+
 #endif

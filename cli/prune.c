@@ -32,10 +32,12 @@ static int collect(void *ctx, const char *id, size_t id_len,
   /* An id with a NUL byte (possible from JSON Lines) is no path. */
   if (!stamp_trusted(stamp) || memchr(id, '\0', id_len))
     return 0;
-  bool in_scope = false;
-  for (size_t i = 0; i < p->nscopes && !in_scope; i++)
-    in_scope = ids_under(id, id_len, p->scopes[i]);
-  if (!in_scope || (p->keep && roots_covering(p->keep, id, id_len)))
+  /* Every document is looked at: binary searches over the scopes and
+   * roots, as a re-sync may have thousands of roots (files named one by
+   * one). */
+  if (!ids_under_any(id, id_len, p->scopes, p->nscopes, sizeof *p->scopes) ||
+      (p->keep &&
+       ids_under_any(id, id_len, p->keep->r, p->keep->n, sizeof *p->keep->r)))
     return 0;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 64;
@@ -58,9 +60,15 @@ static int collect(void *ctx, const char *id, size_t id_len,
   return 0;
 }
 
-int prune_documents(index_run *run, kidx_writer *w, const prune_spec *p) {
+static int cmp_ids(const void *a, const void *b) {
+  const char *const *x = a, *const *y = b;
+  return strcmp(*x, *y);
+}
+
+int prune_documents(index_run *run, kidx_writer *w, prune_spec *p) {
   if (p->nscopes == 0)
     return ST_OK;
+  qsort(p->scopes, p->nscopes, sizeof *p->scopes, cmp_ids);
   prune_list l = {p, NULL, 0, 0, false};
   kidx_status st = kidx_writer_foreach(w, collect, &l);
   int rc = ST_OK;
