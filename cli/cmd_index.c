@@ -348,23 +348,19 @@ static char *root_walk_path(const cli *c, const char *id) {
   return p;
 }
 
-/* Walks the root with this id (recorded, or under a PATH given) as if it
- * were named, drops it from the plan's roots when it is gone, and reports
- * what it found.  false when out of memory. */
+/* Walks the root r (recorded, or under a PATH given) as if it were named,
+ * drops it from the plan's roots when it is gone, and reports what it
+ * found.  r must not point into plan->roots, which may lose entries.
+ * false when out of memory. */
 static bool walk_root(index_run *run, index_plan *plan, const root *r,
                       walk_found *found) {
   char *path = root_walk_path(run->c, r->id);
-  char *id = strdup(r->id); /* r is in plan->roots, which may drop it */
-  if (!path || !id) {
-    free(path);
-    free(id);
+  if (!path)
     return false;
-  }
-  *found = walk_argument(&run->files, path, id, r->flags);
+  *found = walk_argument(&run->files, path, r->id, r->flags);
   free(path);
   if (*found == WALK_GONE)
-    roots_drop_under(&plan->roots, id);
-  free(id);
+    roots_drop_under(&plan->roots, r->id);
   return true;
 }
 
