@@ -30,6 +30,7 @@
 enum {
   ST_OK = 0,      /* success; search: at least one hit */
   ST_NO_HITS = 1, /* search matched nothing */
+  ST_NOTHING = 1, /* index found nothing to index */
   ST_USAGE = 2,   /* bad command line or query */
   ST_INDEX = 3,   /* index missing, corrupt, locked or not writable */
   ST_INPUT = 4    /* some input files unreadable (the rest were indexed) */
@@ -66,7 +67,12 @@ typedef enum opt_id {
   OPT_RAM_BUDGET,
   OPT_MERGE_FACTOR,
   OPT_COLOR,
-  OPT_VIMGREP
+  OPT_VIMGREP,
+  OPT_QUIET,
+  OPT_VERBOSE,
+  OPT_FORGET,
+  OPT_HIDDEN,
+  OPT_NO_IGNORE
 } opt_id;
 
 typedef struct opt_spec {
@@ -155,6 +161,10 @@ typedef struct cli_args {
   bool wait;         /* --wait: wait for the writer lock instead of failing */
   color_mode color;  /* --color; COLOR_AUTO when not given */
   bool prune;        /* index --prune */
+  bool forget;       /* index --forget */
+  bool hidden;       /* index --hidden: walk dot names too */
+  bool no_ignore;    /* index --no-ignore: ignore files do not apply */
+  int verbosity;     /* index: -1 --quiet, 1 --verbose (the last wins) */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;
   size_t limit, offset;
@@ -179,6 +189,11 @@ typedef struct cli_args {
 typedef struct cli {
   const char *index_dir; /* -i, else $KIDX_INDEX if non-empty, else .kidx */
   bool index_named;      /* by -i or $KIDX_INDEX, not the .kidx default */
+  /* The index's base directory, which file ids are relative to (see
+   * ids.h), and the current directory, both absolute and canonical; NULL
+   * when they cannot be resolved (a missing parent directory). */
+  const char *base;
+  const char *cwd;
 } cli;
 
 /* A growable byte buffer, for file contents and standard input. */
@@ -192,11 +207,13 @@ void cli_vmessage(const char *prefix, const char *fmt, va_list ap)
     CLI_PRINTF(2, 0);
 int cli_fail(int status, const char *fmt, ...) CLI_PRINTF(2, 3);
 void cli_notice(const char *fmt, ...) CLI_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
 size_t cli_put_char(FILE *f, const unsigned char *p, size_t n);
 void cli_put_text(FILE *f, const char *s, size_t len);
 const char *cli_lib_message(const char *msg, kidx_status st);
 double cli_now_seconds(void);
 void cli_format_size(char *buf, size_t cap, uint64_t bytes);
+void cli_format_count(char *buf, size_t cap, uint64_t n);
 bool cli_is_space(unsigned char ch);
 char *cli_join_words(char **words, int n);
 
@@ -205,6 +222,10 @@ char *cli_join_words(char **words, int n);
  * line of index) follows the same rules. */
 bool cli_stream_is_capable_terminal(int fd);
 bool cli_color_enabled(color_mode mode, int fd);
+
+/* common.c: paths. */
+char *cli_getcwd(void);
+char *cli_id_path(const cli *c, const char *id, size_t len);
 
 /* common.c: options. */
 const char *cli_choice_name(const choice *table, int value);

@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include "json.h"
+#include "roots.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -128,8 +129,56 @@ int cli_cmd_analyze(const cli *c, const cli_args *a) {
 /* kidx stats                                                             */
 /* ---------------------------------------------------------------------- */
 
+/* A root's walk options, as the options that set them. */
+static const char *root_options(unsigned flags) {
+  switch (flags & (ROOT_HIDDEN | ROOT_NO_IGNORE)) {
+  case ROOT_HIDDEN:
+    return "--hidden";
+  case ROOT_NO_IGNORE:
+    return "--no-ignore";
+  case ROOT_HIDDEN | ROOT_NO_IGNORE:
+    return "--hidden --no-ignore";
+  default:
+    return "";
+  }
+}
+
+/* The roots as stats --json ends with them: "roots", the ids, and
+ * "base", the directory the relative ones are relative to. */
+static void print_roots_json(const cli *c, const roots *rs) {
+  fputs(",\"roots\":[", stdout);
+  for (size_t i = 0; i < rs->n; i++) {
+    if (i > 0)
+      putchar(',');
+    json_put_string(stdout, rs->r[i].id, strlen(rs->r[i].id));
+  }
+  fputs("],\"base\":", stdout);
+  if (c->base)
+    json_put_string(stdout, c->base, strlen(c->base));
+  else
+    fputs("null", stdout);
+}
+
+/* The roots in the text form: one a line, with the options they are
+ * walked with. */
+static void print_roots_text(const cli *c, const roots *rs) {
+  if (rs->n == 0)
+    puts("roots      (none)");
+  for (size_t i = 0; i < rs->n; i++) {
+    const char *opts = root_options(rs->r[i].flags);
+    fputs(i == 0 ? "roots      " : "           ", stdout);
+    cli_put_text(stdout, rs->r[i].id, strlen(rs->r[i].id));
+    printf("%s%s%s\n", *opts ? " (" : "", opts, *opts ? ")" : "");
+  }
+  if (c->base) {
+    fputs("base       ", stdout);
+    cli_put_text(stdout, c->base, strlen(c->base));
+    putchar('\n');
+  }
+}
+
 static void print_stats(const cli *c, const kidx_stats *s,
-                        const kidx_analyzer *an, bool json) {
+                        const kidx_analyzer *an, const roots *rs, bool json) {
   const char *stem = cli_choice_name(STEMMERS, an->stemmer),
              *stop = cli_choice_name(STOPWORD_LISTS, an->stopwords),
              *diacritics = cli_choice_name(SWITCHES, an->fold_diacritics != 0);
@@ -140,9 +189,11 @@ static void print_stats(const cli *c, const kidx_stats *s,
            ",\"stemmer\":\"%s\",\"stopwords\":\"%s\","
            "\"diacritics\":\"%s\",\"stored_bytes\":%" PRIu64
            ",\"segments\":%" PRIu64 ",\"deleted\":%" PRIu64
-           ",\"generation\":%" PRIu64 "}\n",
+           ",\"generation\":%" PRIu64,
            s->documents, s->terms, s->tokens, s->bytes, stem, stop, diacritics,
            s->stored_bytes, s->segments, s->deleted, s->generation);
+    print_roots_json(c, rs);
+    puts("}");
     return;
   }
   char size[32], stored[32];
@@ -166,6 +217,7 @@ static void print_stats(const cli *c, const kidx_stats *s,
   printf("stemmer    %s\n", stem);
   printf("stopwords  %s\n", stop);
   printf("diacritics %s\n", diacritics);
+  print_roots_text(c, rs);
 }
 
 int cli_cmd_stats(const cli *c, const cli_args *a) {
@@ -186,8 +238,12 @@ int cli_cmd_stats(const cli *c, const cli_args *a) {
                   cli_lib_message(kidx_reader_errmsg(r), st));
   else
     rc = cli_read_index_analyzer(c, r, &an);
+  roots rs = {0};
   if (rc == ST_OK)
-    print_stats(c, &s, &an, a->json);
+    rc = roots_load(c, NULL, r, &rs);
+  if (rc == ST_OK)
+    print_stats(c, &s, &an, &rs, a->json);
+  roots_free(&rs);
   kidx_reader_close(r);
   return rc;
 }

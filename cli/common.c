@@ -13,6 +13,7 @@
  */
 #include "cli.h"
 
+#include "ids.h"
 #include "json.h"
 #include "kidx_utf8.h"
 
@@ -21,6 +22,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,6 +165,15 @@ void cli_notice(const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Prints "kidx: warning: MESSAGE" as one line on stderr: something was
+ * passed over, and the command goes on. */
+void cli_warn(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vmessage("kidx: warning: ", fmt, ap);
+  va_end(ap);
+}
+
 /* The library's message for a failure, or the status's generic text when
  * the handle has none. */
 const char *cli_lib_message(const char *msg, kidx_status st) {
@@ -189,6 +200,21 @@ void cli_format_size(char *buf, size_t cap, uint64_t bytes) {
     u++;
   }
   snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+/* "18,037": a count with thousands separators, for messages read by
+ * people (the summary line scripts parse keeps plain digits). */
+void cli_format_count(char *buf, size_t cap, uint64_t n) {
+  char digits[32];
+  int len = snprintf(digits, sizeof digits, "%" PRIu64, n);
+  size_t nd = len > 0 ? (size_t)len : 0, out = 0;
+  for (size_t i = 0; i < nd && out + 1 < cap; i++) {
+    if (i > 0 && (nd - i) % 3 == 0 && out + 2 < cap)
+      buf[out++] = ',';
+    buf[out++] = digits[i];
+  }
+  if (cap > 0)
+    buf[out] = '\0';
 }
 
 bool cli_is_space(unsigned char ch) {
@@ -246,6 +272,103 @@ bool cli_color_enabled(color_mode mode, int fd) {
   if (no_color && *no_color)
     return false;
   return cli_stream_is_capable_terminal(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Paths                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* The current directory, malloc'ed; NULL when it cannot be known (it was
+ * removed, or is out of reach). */
+char *cli_getcwd(void) {
+  for (size_t cap = 256; cap <= ((size_t)1 << 20); cap *= 2) {
+    char *buf = malloc(cap);
+    if (!buf)
+      return NULL;
+    if (getcwd(buf, cap))
+      return buf;
+    free(buf);
+    if (errno != ERANGE)
+      return NULL;
+  }
+  return NULL;
+}
+
+/* The relative path from directory from to path to, both canonical and
+ * absolute, through their deepest common directory: "../z.gz" from
+ * /b/corpus/sub to /b/corpus/z.gz.  malloc'ed; NULL when out of memory. */
+static char *relative_path(const char *from, const char *to) {
+  size_t common = 0; /* length of the common directory, without a slash */
+  for (size_t i = 0;; i++) {
+    bool end_from = from[i] == '\0' || from[i] == '/';
+    bool end_to = to[i] == '\0' || to[i] == '/';
+    if (end_from && end_to)
+      common = i;
+    if (from[i] != to[i] || from[i] == '\0')
+      break;
+  }
+  size_t up = 0;
+  for (const char *q = from + common; *q; q++)
+    up += *q == '/';
+  if (from[1] == '\0')
+    up = 0; /* from is "/" itself */
+  const char *rest = to + common + (to[common] == '/');
+  if (common == 0)
+    rest = to + 1;
+  size_t rl = strlen(rest);
+  char *out = malloc(3 * up + rl + 2);
+  if (!out)
+    return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < up; i++, n += 3)
+    memcpy(out + n, "../", 3);
+  memcpy(out + n, rest, rl + 1);
+  n += rl;
+  if (n == 0)
+    strcpy(out, ".");
+  else if (rl == 0)
+    out[n - 1] = '\0'; /* "..", not "../" */
+  return out;
+}
+
+/* The path of the file with document id[0..len), for a person in the
+ * current directory to open: relative to it when the file lies under it,
+ * or when both lie under the index's base (then with "../" steps, as git
+ * shows paths in a repository); absolute otherwise.  An id that names no
+ * file -- from --jsonl, or of a file since removed -- comes back as it is,
+ * as does every id when the base or the current directory is unknown.
+ * malloc'ed; NULL when out of memory. */
+char *cli_id_path(const cli *c, const char *id, size_t len) {
+  char *same = malloc(len + 1);
+  if (!same)
+    return NULL;
+  memcpy(same, id, len);
+  same[len] = '\0';
+  /* The common case costs nothing: ids are relative to the base, and so
+   * are paths from it. */
+  if (!c->base || !c->cwd || memchr(id, '\0', len) ||
+      (strcmp(c->base, c->cwd) == 0 && len > 0 && id[0] != '/'))
+    return same;
+  char *abs = ids_to_absolute(c->base, id, len);
+  struct stat st;
+  if (!abs || lstat(abs, &st) != 0) {
+    free(abs);
+    return same;
+  }
+  const char *cwd = c->cwd, *base = c->base;
+  char *out;
+  if (ids_under(abs, strlen(abs), cwd) ||
+      (ids_under(abs, strlen(abs), base) && ids_under(cwd, strlen(cwd), base)))
+    out = relative_path(cwd, abs);
+  else {
+    out = abs;
+    abs = NULL;
+  }
+  free(abs);
+  if (!out)
+    return same;
+  free(same);
+  return out;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -542,6 +665,21 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_PRUNE:
     a->prune = true;
     break;
+  case OPT_FORGET:
+    a->forget = true;
+    break;
+  case OPT_HIDDEN:
+    a->hidden = true;
+    break;
+  case OPT_NO_IGNORE:
+    a->no_ignore = true;
+    break;
+  case OPT_QUIET:
+    a->verbosity = -1;
+    break;
+  case OPT_VERBOSE:
+    a->verbosity = 1;
+    break;
   case OPT_RAM_BUDGET:
     /* The library refuses less than its minimum as well; checking here
      * makes it a usage error before the index is touched. */
@@ -763,31 +901,6 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
     a->npos = npos;
   }
   return ST_OK;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Documents' files                                                       */
-/* ---------------------------------------------------------------------- */
-
-/* The path, from the current directory, of the file that the document id
- * id[0..len) was indexed from: malloc'ed and NUL-terminated, for the
- * caller to free.  NULL when the id cannot be a path (it holds a NUL
- * byte, as a --jsonl id may) or memory is short.  Today an id is the path
- * as given to 'kidx index' from the current directory, so this is a copy
- * of it; when ids become relative to the directory holding the index,
- * this is where they are joined to that directory.  Every command that
- * opens a document's file goes through here, so that change is made once.
- * c is unused until then. */
-char *cli_id_path(const cli *c, const char *id, size_t len) {
-  (void)c;
-  if (len == 0 || memchr(id, '\0', len))
-    return NULL;
-  char *path = malloc(len + 1);
-  if (!path)
-    return NULL;
-  memcpy(path, id, len);
-  path[len] = '\0';
-  return path;
 }
 
 /* ---------------------------------------------------------------------- */

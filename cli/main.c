@@ -5,14 +5,17 @@
  * statuses are part of the interface, scripts test them), each command's
  * option table, the command table and main(), which parses the global
  * options, picks the command and runs it with a `cli` context.  The
- * commands live in cmd_index.c, cmd_search.c and cmd_admin.c; what they
- * share is declared in cli.h and defined in common.c.  Every indexing and
- * search operation goes through the public API in kidx.h, so the tool
- * exercises exactly what a program linking libkidx gets.  Input and
+ * commands live in cmd_index.c (and the files it names), cmd_search.c and
+ * cmd_admin.c; what they share is declared in cli.h and defined in
+ * common.c.  Every indexing and search operation goes through the public
+ * API in kidx.h, so the tool exercises exactly what a program linking
+ * libkidx gets.  Input and
  * output formats that stand on their own live in json.c, jsonl.c and
  * lines.c.
  */
 #include "cli.h"
+
+#include "ids.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +30,9 @@ static const char MAIN_HELP[] =
     "kidx indexes text files and answers ranked full-text queries.\n"
     "\n"
     "Commands:\n"
-    "  index PATH...     add or update documents from files, directories\n"
-    "                    and JSON Lines (--jsonl FILE)\n"
+    "  index [PATH...]   add or update documents from files, directories\n"
+    "                    and JSON Lines (--jsonl FILE); without PATH,\n"
+    "                    re-sync the directories indexed before\n"
     "  search QUERY...   print the documents that best match QUERY\n"
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
@@ -55,8 +59,9 @@ static const char MAIN_HELP[] =
     "Exit status:\n"
     "  0  success; search: at least one hit; analyze: at least one term;\n"
     "     check: the index is intact\n"
-    "  1  search found no hits, analyze no terms, or delete was given ids\n"
-    "     that are not in the index (the others were deleted)\n"
+    "  1  search found no hits, analyze no terms, delete was given ids\n"
+    "     that are not in the index (the others were deleted), or index\n"
+    "     found nothing to index (every file it found was skipped)\n"
     "  2  usage error, malformed query, or analysis options other than\n"
     "     those the index was created with\n"
     "  3  index missing, damaged (check: the problem found), locked by\n"
@@ -72,22 +77,55 @@ static const char MAIN_HELP[] =
     "  kidx analyze \"Kaspersky's transparency centres\"\n";
 
 static const char INDEX_HELP[] =
-    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [--wait]\n"
-    "                  [--ram-budget SIZE] [--merge-factor N]\n"
-    "                  [--jsonl FILE]... [PATH...]\n"
+    "Usage: kidx index [-i DIR] [ANALYSIS OPTIONS] [--prune] [--hidden]\n"
+    "                  [--no-ignore] [-q|-v] [--wait] [--ram-budget SIZE]\n"
+    "                  [--merge-factor N] [--jsonl FILE]... [PATH...]\n"
+    "       kidx index [-i DIR] [--prune] [-q|-v] [--wait]\n"
+    "       kidx index [-i DIR] --forget PATH...\n"
     "\n"
     "Adds the files named, and the files found under the directories named,\n"
-    "to the index.  A document's id is its path as given (kidx index\n"
-    "corpus, corpus/ and corpus// all give corpus/x.txt), its title the\n"
-    "file's first non-empty line, its body the rest of the file.\n"
-    "Directories are walked in sorted order.  Met while walking, hidden\n"
-    "files and directories (.git), the index directory and symbolic links\n"
-    "to directories are skipped; name them to index them.  Binary files\n"
-    "(a NUL byte in the first 8 KiB) are skipped with a warning.  All changes "
-    "are committed at once at the end:\n"
+    "to the index.  A document's title is the file's first non-empty line,\n"
+    "its body the rest of the file.  Directories are walked in sorted\n"
+    "order.  As ripgrep and fd do, a walk skips hidden files and\n"
+    "directories (dot names) unless --hidden, and what .ignore files,\n"
+    ".gitignore files (in a git repository) and .git/info/exclude exclude\n"
+    "unless --no-ignore; it always skips .git, the index directory and\n"
+    "symbolic links to directories.  A PATH named is indexed even if it is\n"
+    "hidden or ignored.  Binary files (a NUL byte in the first 8 KiB) are\n"
+    "skipped with a warning.  All changes are committed at once at the end:\n"
     "an interrupted run changes nothing.  On a terminal, progress is shown\n"
     "on stderr.\n"
     "\n"
+    "One file, one document.  The index's base is the directory holding\n"
+    "the index directory (for the default .kidx, the current directory).\n"
+    "A document's id is its file's path relative to the base, or its\n"
+    "absolute path when the file lies outside the base.  Each PATH is\n"
+    "resolved first (., .., // and symbolic links), so 'kidx index corpus',\n"
+    "'kidx index ./corpus/', 'kidx index \"$PWD/corpus\"' and, from inside\n"
+    "corpus/, 'kidx -i ../.kidx index .' all give the id corpus/x.txt.\n"
+    "\n"
+    "The index records the PATHs it is given, its roots ('kidx stats' lists\n"
+    "them), each with --hidden and --no-ignore if given.  'kidx index'\n"
+    "without PATH re-syncs them, like 'git add -u', each its own way:\n"
+    "it walks every root again, adds new files, re-indexes changed ones and\n"
+    "removes the documents of files that are gone; a root that no longer\n"
+    "exists is dropped and its documents removed.  'kidx index --forget\n"
+    "PATH...' drops PATH and the roots under it, and removes the documents\n"
+    "under it that no other root covers; the files are left alone.\n"
+    "\n"
+    "--prune removes the documents under the PATHs given (a PATH itself or\n"
+    "PATH/..., compared as ids, so any spelling of the PATH works) whose\n"
+    "files the walk no longer finds: deleted, renamed, or now ignored.\n"
+    "Run 'kidx index --prune corpus/' to bring the index in line with\n"
+    "corpus/.  Roots under a PATH are walked too.  With --prune, a PATH\n"
+    "that no longer exists is not an error: its documents are removed and\n"
+    "it is dropped from the roots.  Documents from --jsonl are never\n"
+    "pruned (delete them with 'kidx delete').\n"
+    "\n";
+
+/* The second part of INDEX_HELP: ISO C only promises string literals of
+ * 4095 bytes. */
+static const char INDEX_HELP_MORE[] =
     "Indexing is incremental.  Each document keeps its file's size,\n"
     "modification time and a hash of its content.  A file whose size and\n"
     "modification time are those recorded is not read at all; one whose\n"
@@ -97,12 +135,6 @@ static const char INDEX_HELP[] =
     "too, as its time stamp may not yet show a later change.  The summary\n"
     "counts documents indexed (new and changed), files left unchanged, and\n"
     "documents removed; nothing is written when nothing changed.\n"
-    "\n"
-    "--prune also removes the documents whose ids lie under the PATHs\n"
-    "given (a PATH itself, or PATH/...) and whose files no longer exist:\n"
-    "run 'kidx index --prune corpus/' to bring the index in line with\n"
-    "corpus/ after files were deleted or renamed.  With --prune, a PATH\n"
-    "that no longer exists is not an error: its documents are removed.\n"
     "\n"
     "--jsonl FILE reads documents from JSON Lines (- for standard input):\n"
     "one JSON object per line with the string members \"id\" (required),\n"
@@ -116,8 +148,7 @@ static const char INDEX_HELP[] =
     "other lines are indexed and committed, and the exit status is 4.\n"
     "\n";
 
-/* The rest of INDEX_HELP: ISO C only promises string literals of 4095
- * bytes. */
+/* The rest of INDEX_HELP. */
 static const char INDEX_HELP_OPTIONS[] =
     "How text becomes terms (the analysis) is chosen when the index is\n"
     "created and kept in it, and queries are analysed the same way.  The\n"
@@ -141,6 +172,15 @@ static const char INDEX_HELP_OPTIONS[] =
     "Options:\n"
     "      --jsonl FILE        add the documents of a JSON Lines file\n"
     "      --prune             remove documents of files gone from the PATHs\n"
+    "                          (without PATH: a re-sync, which prunes anyway)\n"
+    "      --forget            drop the PATHs from the roots and remove their\n"
+    "                          documents, instead of indexing them\n"
+    "      --hidden            walk hidden files and directories too\n"
+    "      --no-ignore         walk what ignore files exclude too\n"
+    "  -q, --quiet             print no warnings (errors and the summary\n"
+    "                          line still print)\n"
+    "  -v, --verbose           print every warning, not the first 5 of each\n"
+    "                          kind and a count\n"
     "      --wait              if another writer has the index, wait for it\n"
     "                          to finish instead of failing\n"
     "      --ram-budget SIZE   memory for documents not yet written out; past\n"
@@ -157,12 +197,18 @@ static const char INDEX_HELP_OPTIONS[] =
     "Output: 'indexed N documents (SIZE) in T s, R MB/s: A new, B changed,\n"
     "C unchanged, D removed', then ', skipped ...' when files or lines were\n"
     "skipped: every input not indexed counts, binary, unreadable or not a\n"
-    "regular file, met while walking or while reading.\n"
+    "regular file, met while walking or while reading.  Each is named in a\n"
+    "warning on stderr; of each kind, the first 5 are printed and a last\n"
+    "line counts them all ('kidx: warning: skipped 18,037 binary or\n"
+    "compressed files (--verbose lists them)').  A run that had inputs but\n"
+    "indexed nothing from them says so: 'kidx: nothing indexed: all N\n"
+    "files under PATH were skipped (binary or compressed: N)'.\n"
     "\n"
-    "Exit status: 0 success, 2 usage error, missing PATH or FILE, or\n"
-    "analysis options that differ from the index's, 3 index unusable, locked\n"
-    "(without --wait) or not writable, 4 some files could not be read or\n"
-    "some JSON Lines were bad (the rest was indexed).\n";
+    "Exit status: 0 success, 1 nothing to index (every file found was\n"
+    "skipped), 2 usage error, missing PATH or FILE, or analysis options\n"
+    "that differ from the index's, 3 index unusable, locked (without\n"
+    "--wait) or not writable, 4 some files could not be read or some JSON\n"
+    "Lines were bad (the rest was indexed).\n";
 
 static const char ANALYZE_HELP[] =
     "Usage: kidx analyze [OPTIONS] [TEXT...]\n"
@@ -329,9 +375,10 @@ static const char STATS_HELP[] =
     "documents (ids, titles and bodies, kept for results and snippets), the\n"
     "number of segment files, of deleted (or replaced) documents whose space\n"
     "is not yet reclaimed (see 'kidx optimize'), and of commits made to the\n"
-    "index (its generation), and the analysis it was created with\n"
-    "(stemmer english|none, stopwords english|none, diacritics on|off; see\n"
-    "'kidx index --help').\n"
+    "index (its generation), the analysis it was created with (stemmer\n"
+    "english|none, stopwords english|none, diacritics on|off), and its\n"
+    "roots, the PATHs 'kidx index' was given and re-syncs (see 'kidx index\n"
+    "--help'), with the base directory their ids are relative to.\n"
     "\n"
     "Options:\n"
     "      --json        print one JSON object with the keys \"documents\",\n"
@@ -339,7 +386,8 @@ static const char STATS_HELP[] =
     "                    \"stemmer\", \"stopwords\" and \"diacritics\" "
     "(strings),\n"
     "                    then \"stored_bytes\", \"segments\", \"deleted\" and\n"
-    "                    \"generation\" (numbers)\n"
+    "                    \"generation\" (numbers), \"roots\" (an array of\n"
+    "                    ids) and \"base\" (a string)\n"
     "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
     "  -h, --help        print this help\n"
     "\n"
@@ -348,13 +396,15 @@ static const char STATS_HELP[] =
 static const char DELETE_HELP[] =
     "Usage: kidx delete [-i DIR] [--wait] ID...\n"
     "\n"
-    "Removes the documents with these ids (for files: their paths as they\n"
-    "were indexed, e.g. corpus/x.txt; put -- before an id that starts with\n"
-    "'-'), in one commit, and prints 'deleted N documents'.  An id that is\n"
-    "not in the index is reported as \"kidx: no document with id 'ID'\"; the\n"
-    "other ids are still deleted, and the exit status is 1.  To remove the\n"
-    "documents of files that were deleted, 'kidx index --prune PATH' finds\n"
-    "them for you.\n"
+    "Removes the documents with these ids (for files: their paths relative\n"
+    "to the index's base, e.g. corpus/x.txt, see 'kidx index --help'; put\n"
+    "-- before an id that starts with '-'), in one commit, and prints\n"
+    "'deleted N documents'.  An id that is not in the index is reported as\n"
+    "\"kidx: no document with id 'ID'\"; the other ids are still deleted,\n"
+    "and the exit status is 1.  To remove the documents of files that were\n"
+    "deleted, 'kidx index --prune PATH' (or 'kidx index', re-syncing) finds\n"
+    "them for you; 'kidx index --forget PATH' removes those of a directory\n"
+    "you no longer want indexed.\n"
     "\n"
     "Options:\n"
     "      --wait        if another writer has the index, wait for it to\n"
@@ -433,6 +483,11 @@ static const opt_spec INDEX_OPTS[] = {
     OPT_SPEC_DIACRITICS,
     {OPT_JSONL, 0, "jsonl", true},
     {OPT_PRUNE, 0, "prune", false},
+    {OPT_FORGET, 0, "forget", false},
+    {OPT_HIDDEN, 0, "hidden", false},
+    {OPT_NO_IGNORE, 0, "no-ignore", false},
+    {OPT_QUIET, 'q', "quiet", false},
+    {OPT_VERBOSE, 'v', "verbose", false},
     OPT_SPEC_WAIT,
     {OPT_RAM_BUDGET, 0, "ram-budget", true},
     {OPT_MERGE_FACTOR, 0, "merge-factor", true},
@@ -489,7 +544,7 @@ typedef struct command {
 
 static const command COMMANDS[] = {
     {"index",
-     {INDEX_HELP, INDEX_HELP_OPTIONS},
+     {INDEX_HELP, INDEX_HELP_MORE, INDEX_HELP_OPTIONS},
      INDEX_OPTS,
      cli_cmd_index,
      "a PATH"},
@@ -585,7 +640,12 @@ static int run_cli(int argc, char **argv) {
     const char *env = getenv("KIDX_INDEX");
     c.index_dir = args.index ? args.index : env && *env ? env : ".kidx";
     c.index_named = args.index || (env && *env);
+    char *base = ids_base(c.index_dir), *cwd = cli_getcwd();
+    c.base = base;
+    c.cwd = cwd;
     rc = cmd->run(&c, &args);
+    free(base);
+    free(cwd);
   }
   free(args.jsonl);
   return rc;

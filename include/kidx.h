@@ -115,8 +115,10 @@
  *     copies of whatever it needs.
  *   - Pointers returned by kidx_results_id() and kidx_results_title() point
  *     into the results object and stay valid until the next kidx_search()
- *     into that object or kidx_results_free().  Error messages stay valid
- *     until the next call on the same handle.
+ *     into that object or kidx_results_free().  Metadata returned by a
+ *     reader stays valid until kidx_reader_close(); by a writer, until its
+ *     next kidx_writer_set_metadata() or kidx_writer_close().  Error messages
+ * stay valid until the next call on the same handle.
  *
  * THREADS AND PROCESSES
  *
@@ -352,6 +354,44 @@ KIDX_API kidx_status kidx_writer_foreach(kidx_writer *w,
 KIDX_API kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
                                         size_t id_len);
 
+/* Index metadata: a small map from keys to values that the caller keeps
+ * with the index, committed atomically with the documents (Lucene's commit
+ * user data, Xapian's metadata): say, where the documents came from, or
+ * the state of a synchronisation.  The kidx tool keeps the roots of
+ * `kidx index` under keys starting with "kidx.cli."; other programs should
+ * use a prefix of their own.  Keys and values are byte strings (any bytes,
+ * not NUL-terminated).  The whole map is written with every commit, so it
+ * is meant for kilobytes, not for document data. */
+
+/* Longest metadata key, in bytes. */
+#define KIDX_MAX_METADATA_KEY 255
+/* Most bytes of metadata in an index: all keys and values together. */
+#define KIDX_MAX_METADATA_BYTES ((size_t)16 << 20)
+
+/* Sets key to value, or deletes key when value is NULL or value_len is 0
+ * (deleting a key that is not there is not an error).  Like adds and
+ * deletes, the change is published by the next kidx_writer_commit(), in
+ * the same atomic step as the documents, and discarded if the writer is
+ * closed without one.  Setting the value a key has already is not a
+ * change: it alone makes a commit write nothing.
+ * Errors: KIDX_EINVAL (key empty or longer than KIDX_MAX_METADATA_KEY
+ * bytes, NULL with a nonzero length, writer not open), KIDX_ETOOBIG (the
+ * metadata would exceed KIDX_MAX_METADATA_BYTES), KIDX_ENOMEM; on error
+ * the metadata is unchanged. */
+KIDX_API kidx_status kidx_writer_set_metadata(kidx_writer *w, const char *key,
+                                              size_t key_len, const char *value,
+                                              size_t value_len);
+
+/* The value of key as this writer has it: committed, or set since.  On
+ * KIDX_OK *value (not NUL-terminated) and *value_len receive it; the
+ * pointer is owned by the writer and valid until the next
+ * kidx_writer_set_metadata() or kidx_writer_close().
+ * Errors: KIDX_ENOTFOUND (no such key), KIDX_EINVAL. */
+KIDX_API kidx_status kidx_writer_get_metadata(const kidx_writer *w,
+                                              const char *key, size_t key_len,
+                                              const char **value,
+                                              size_t *value_len);
+
 /* Makes all adds and deletes since the last commit visible, atomically.
  * The index is a set of immutable segment files listed, with their
  * deleted documents, in a file MANIFEST.  Commit writes the batch as a
@@ -464,6 +504,28 @@ KIDX_API kidx_status kidx_reader_check(kidx_reader *r);
  * Errors: KIDX_EINVAL (not open). */
 KIDX_API kidx_status kidx_reader_analyzer(const kidx_reader *r,
                                           kidx_analyzer *out);
+
+/* The value of metadata key in the reader's commit (see
+ * kidx_writer_set_metadata).  On KIDX_OK *value (not NUL-terminated) and
+ * *value_len receive it; the pointer is owned by the reader and valid
+ * until kidx_reader_close() (a reader never changes once open).
+ * Errors: KIDX_ENOTFOUND (no such key), KIDX_EINVAL (not open). */
+KIDX_API kidx_status kidx_reader_get_metadata(const kidx_reader *r,
+                                              const char *key, size_t key_len,
+                                              const char **value,
+                                              size_t *value_len);
+
+/* Number of metadata keys in the reader's commit (0 if not open). */
+KIDX_API size_t kidx_reader_metadata_count(const kidx_reader *r);
+
+/* The i-th metadata entry (0 <= i < kidx_reader_metadata_count()), in
+ * bytewise order of keys: key, value and their lengths, owned by the
+ * reader as with kidx_reader_get_metadata.  Any output may be NULL.
+ * Errors: KIDX_ENOTFOUND (i out of range), KIDX_EINVAL (not open). */
+KIDX_API kidx_status kidx_reader_metadata_at(const kidx_reader *r, size_t i,
+                                             const char **key, size_t *key_len,
+                                             const char **value,
+                                             size_t *value_len);
 
 /* ---------------------------------------------------------------------- */
 /* Searching                                                              */

@@ -505,7 +505,10 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** segment file, format version 7, specified in doc/FORMAT.md.
 */
 
-#define KIDX__FORMAT_VERSION 7u
+/* The version in a segment file's header.  Segments have not changed since
+ * index format 7 (format 8 only added the MANIFEST's metadata), so they
+ * are still written and read as version 7. */
+#define KIDX__SEGMENT_VERSION 7u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -630,6 +633,50 @@ int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
                         uint64_t *ndocs, char *errmsg);
 
 /**************************************************************************
+** Interface to code in meta.c: the index's user metadata, a map from keys
+** (1..KIDX_MAX_METADATA_KEY bytes) to values (at least 1 byte), with keys
+** and values together at most KIDX_MAX_METADATA_BYTES.
+*/
+
+typedef struct kidx__meta_entry {
+  char *key; /* owned: the key, then the value, in one allocation */
+  size_t key_len;
+  char *value; /* points into key's allocation */
+  size_t value_len;
+} kidx__meta_entry;
+
+typedef struct kidx__meta {
+  kidx__meta_entry *e; /* sorted by key, kidx__term_cmp order, unique */
+  size_t n, cap;
+  size_t bytes; /* the keys' and values' lengths, summed */
+} kidx__meta;
+
+void kidx__meta_free(kidx__meta *m); /* leaves an empty map */
+
+/* 1 and *at (its index) if key is in m, else 0 and *at where it would go.
+ * Cost: a binary search. */
+int kidx__meta_find(const kidx__meta *m, const char *key, size_t key_len,
+                    size_t *at);
+
+/* The public getters' lookup: KIDX_OK with *value (borrowed from m) and
+ * *value_len, KIDX_ENOTFOUND, or KIDX_EINVAL for NULL arguments. */
+int kidx__meta_get(const kidx__meta *m, const char *key, size_t key_len,
+                   const char **value, size_t *value_len);
+
+/* Sets key to value, or deletes key when value_len is 0 (a key that is not
+ * there is no error).  *changed says whether m changed: setting the value a
+ * key has already changes nothing.  KIDX_EINVAL (key length), KIDX_ETOOBIG
+ * (the map would outgrow its limit), KIDX_ENOMEM; m is unchanged on
+ * failure. */
+int kidx__meta_set(kidx__meta *m, const char *key, size_t key_len,
+                   const char *value, size_t value_len, int *changed);
+
+/* Appends an entry, for a decoder that has checked that key sorts after
+ * every key of m and the limits.  KIDX_ENOMEM. */
+int kidx__meta_append(kidx__meta *m, const char *key, size_t key_len,
+                      const char *value, size_t value_len);
+
+/**************************************************************************
 ** Interface to code in manifest.c: the commit record (doc/FORMAT.md).
 */
 
@@ -654,8 +701,17 @@ typedef struct kidx__manifest {
   unsigned an_flags;     /* KIDX__AN_* of every segment */
   kidx__manifest_seg *segs;
   size_t nsegs;
-  uint64_t bytes; /* size of the file read */
+  kidx__meta meta; /* the user metadata, empty in a version 7 MANIFEST */
+  uint64_t bytes;  /* size of the file read */
 } kidx__manifest;
+
+/* MANIFEST versions (doc/FORMAT.md): 7, as kidx 0.3 wrote it, and 8, which
+ * adds the metadata section.  Both are read; a MANIFEST is written as
+ * version 7 when its metadata is empty, so an index that never uses
+ * metadata stays readable by kidx 0.3, and as 8 otherwise, which kidx 0.3
+ * refuses as an unknown format rather than dropping the metadata. */
+#define KIDX__MANIFEST_V7 7u
+#define KIDX__MANIFEST_V8 8u
 
 /* "seg-<number>.kidx", and back (1 and *number if name is one, else 0). */
 void kidx__segment_name(uint64_t number, char out[KIDX__SEGNAME_MAX]);
@@ -663,12 +719,14 @@ int kidx__segment_number(const char *name, uint64_t *number);
 
 /* Reads and verifies a manifest.  KIDX_ENOINDEX if the file does not
  * exist, KIDX_EFORMAT for another format, KIDX_ECORRUPT for damage.  The
- * deletion bitmaps are owned by m: free with kidx__manifest_free. */
+ * deletion bitmaps and the metadata are owned by m: free with
+ * kidx__manifest_free. */
 int kidx__manifest_read(const char *path, kidx__manifest *m, char *errmsg);
 void kidx__manifest_free(kidx__manifest *m);
 /* Writes m (ndead is recomputed from the bitmaps) to a new file at path
  * and fsyncs it; on failure the file is removed.  Publishing is the
- * caller's (kidx__fs_publish). */
+ * caller's (kidx__fs_publish).  m->meta may be borrowed: it is only
+ * read. */
 int kidx__manifest_write(const char *path, const kidx__manifest *m,
                          char *errmsg);
 
@@ -699,6 +757,7 @@ typedef struct kidx__snapshot {
   uint64_t live;      /* of those, not deleted */
   uint64_t tokens[2]; /* terms in the live documents' titles and bodies */
   uint64_t bytes;     /* manifest and segment files */
+  kidx__meta meta;    /* the user metadata (a writer's: as changed since) */
 } kidx__snapshot;
 
 /* Opens the commit that dir's MANIFEST names: reads it, maps and verifies

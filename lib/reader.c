@@ -84,6 +84,37 @@ kidx_status kidx_reader_analyzer(const kidx_reader *r, kidx_analyzer *out) {
   return KIDX_OK;
 }
 
+kidx_status kidx_reader_get_metadata(const kidx_reader *r, const char *key,
+                                     size_t key_len, const char **value,
+                                     size_t *value_len) {
+  if (!r || !r->open)
+    return KIDX_EINVAL;
+  return kidx__meta_get(&r->snap.meta, key, key_len, value, value_len);
+}
+
+size_t kidx_reader_metadata_count(const kidx_reader *r) {
+  return r && r->open ? r->snap.meta.n : 0;
+}
+
+kidx_status kidx_reader_metadata_at(const kidx_reader *r, size_t i,
+                                    const char **key, size_t *key_len,
+                                    const char **value, size_t *value_len) {
+  if (!r || !r->open)
+    return KIDX_EINVAL;
+  if (i >= r->snap.meta.n)
+    return KIDX_ENOTFOUND;
+  const kidx__meta_entry *e = &r->snap.meta.e[i];
+  if (key)
+    *key = e->key;
+  if (key_len)
+    *key_len = e->key_len;
+  if (value)
+    *value = e->value;
+  if (value_len)
+    *value_len = e->value_len;
+  return KIDX_OK;
+}
+
 void kidx_search_options_init(kidx_search_options *opt) {
   if (!opt)
     return;

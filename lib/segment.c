@@ -199,11 +199,11 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     goto fail;
   }
   uint32_t version = kidx__get_u32(h + 8);
-  if (version != KIDX__FORMAT_VERSION) {
+  if (version != KIDX__SEGMENT_VERSION) {
     rc = kidx__err(errmsg, KIDX_EFORMAT,
                    "%s has index format version %u; this kidx reads version "
                    "%u (rebuild the index)",
-                   path, (unsigned)version, (unsigned)KIDX__FORMAT_VERSION);
+                   path, (unsigned)version, (unsigned)KIDX__SEGMENT_VERSION);
     goto fail;
   }
   if (kidx__crc32c(0, h, KIDX__HEADER_SIZE - 4) !=

@@ -404,7 +404,7 @@ static int write_header(merge *m, uint64_t ntokens) {
   uint8_t h[KIDX__HEADER_SIZE];
   memset(h, 0, sizeof h);
   memcpy(h, kidx__magic, 8);
-  kidx__set_u32(h + 8, KIDX__FORMAT_VERSION);
+  kidx__set_u32(h + 8, KIDX__SEGMENT_VERSION);
   kidx__set_u32(h + 12, KIDX__ANALYSIS_VERSION);
   kidx__set_u32(h + 20, m->an_flags);
   kidx__set_u32(h + 16, KIDX__SEC_COUNT);

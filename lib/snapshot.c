@@ -32,6 +32,7 @@ void kidx__snapshot_close(kidx__snapshot *s) {
   }
   free(s->segs);
   free(s->dir);
+  kidx__meta_free(&s->meta);
   memset(s, 0, sizeof *s);
 }
 
@@ -70,6 +71,8 @@ static int open_segments(kidx__snapshot *s, kidx__manifest *m, char *errmsg) {
   s->next_segment = m->next_segment;
   s->an_flags = m->an_flags;
   s->bytes = m->bytes;
+  s->meta = m->meta; /* moved from the manifest */
+  memset(&m->meta, 0, sizeof m->meta);
   s->segs = calloc(m->nsegs ? m->nsegs : 1, sizeof *s->segs);
   if (!s->segs)
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
@@ -121,9 +124,10 @@ int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg) {
     if (rc == KIDX_ENOINDEX && kidx__fs_exists(old)) {
       rc = kidx__err(errmsg, KIDX_EFORMAT,
                      "%s is an index of an older format (version 6 or "
-                     "before); this kidx reads version %u (rebuild the "
-                     "index)",
-                     dir, (unsigned)KIDX__FORMAT_VERSION);
+                     "before); this kidx reads versions %u and %u (rebuild "
+                     "the index)",
+                     dir, (unsigned)KIDX__MANIFEST_V7,
+                     (unsigned)KIDX__MANIFEST_V8);
       goto done;
     }
     if (rc == KIDX_ENOINDEX)

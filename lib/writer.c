@@ -701,6 +701,48 @@ kidx_status kidx_writer_delete(kidx_writer *w, const char *id, size_t id_len) {
   return KIDX_OK;
 }
 
+/* ---- metadata ---- */
+
+kidx_status kidx_writer_set_metadata(kidx_writer *w, const char *key,
+                                     size_t key_len, const char *value,
+                                     size_t value_len) {
+  if (!w)
+    return KIDX_EINVAL;
+  int rc = check_open(w);
+  if (rc)
+    return rc;
+  if ((!key && key_len) || (!value && value_len))
+    return kidx__err(w->errmsg, KIDX_EINVAL,
+                     "NULL metadata with nonzero length");
+  if (!value)
+    value_len = 0;
+  int changed;
+  rc = kidx__meta_set(&w->snap.meta, key, key_len, value, value_len, &changed);
+  if (rc == KIDX_EINVAL)
+    return kidx__err(w->errmsg, rc,
+                     "metadata key must be 1 to %u bytes (got %zu)",
+                     (unsigned)KIDX_MAX_METADATA_KEY, key_len);
+  if (rc == KIDX_ETOOBIG)
+    return kidx__err(w->errmsg, rc,
+                     "metadata of the index at %s would exceed %zu bytes "
+                     "(key '%.*s', value of %zu bytes)",
+                     w->dir, KIDX_MAX_METADATA_BYTES, (int)key_len, key,
+                     value_len);
+  if (rc)
+    return kidx__err(w->errmsg, rc, "out of memory");
+  if (changed)
+    w->changed = 1; /* published by the next commit */
+  return KIDX_OK;
+}
+
+kidx_status kidx_writer_get_metadata(const kidx_writer *w, const char *key,
+                                     size_t key_len, const char **value,
+                                     size_t *value_len) {
+  if (!w || !w->open)
+    return KIDX_EINVAL;
+  return kidx__meta_get(&w->snap.meta, key, key_len, value, value_len);
+}
+
 /* Writes and publishes the manifest of the writer's segments. */
 static int publish(kidx_writer *w) {
   kidx__manifest m;
@@ -708,6 +750,7 @@ static int publish(kidx_writer *w) {
   m.generation = w->snap.generation + 1;
   m.next_segment = w->snap.next_segment;
   m.an_flags = w->an_flags;
+  m.meta = w->snap.meta; /* borrowed, like the bitmaps below */
   m.nsegs = w->snap.nsegs;
   m.segs = calloc(m.nsegs ? m.nsegs : 1, sizeof *m.segs);
   if (!m.segs)

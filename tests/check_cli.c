@@ -821,7 +821,8 @@ START_TEST(test_walk_skips) {
   write_text("in/sub/deeper/d.txt", "Delta\naardvark\n");
   make_symlink(".", "in/loop");         /* a cycle */
   make_symlink("a.txt", "in/link.txt"); /* a linked file is a file */
-  /* An index inside the tree being indexed, not hidden. */
+  /* An index inside the tree being indexed, not hidden.  Its base is in/,
+   * the directory holding it, so ids are relative to in/. */
   tu_run r = KIDX("index", "-i", "in/idx", "in");
   ASSERT_STATUS(r, 0);
   tu_run_free(&r);
@@ -832,9 +833,9 @@ START_TEST(test_walk_skips) {
   r = KIDX("search", "-i", "in/idx", "--json", "aardvark");
   ASSERT_STATUS(r, 0);
   ck_assert_uint_eq(tu_count_lines(r.out), 3);
-  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"in/a.txt\""));
-  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"in/link.txt\""));
-  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"in/sub/deeper/d.txt\""));
+  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"a.txt\""));
+  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"link.txt\""));
+  ck_assert_ptr_nonnull(strstr(r.out, "\"id\":\"sub/deeper/d.txt\""));
   tu_run_free(&r);
   /* A hidden file named on the command line is indexed. */
   r = KIDX("index", "-i", "in/idx", "in/.hidden.txt");
@@ -1017,16 +1018,20 @@ START_TEST(test_stats) {
   ck_assert_double_eq(json_num(r.out, "segments"), 1.0);
   ck_assert_double_eq(json_num(r.out, "deleted"), 0.0);
   ck_assert_double_eq(json_num(r.out, "generation"), 1.0);
-  /* The keys added with segments come last, in this order. */
-  const char *order[] = {"\"diacritics\":", "\"stored_bytes\":",
-                         "\"segments\":", "\"deleted\":", "\"generation\":"};
+  /* The keys added with segments come next, in this order, then those
+   * added with roots. */
+  const char *order[] = {
+      "\"diacritics\":", "\"stored_bytes\":", "\"segments\":",
+      "\"deleted\":",    "\"generation\":",   "\"roots\":"};
   for (size_t i = 1; i < sizeof order / sizeof order[0]; i++) {
     const char *a = strstr(r.out, order[i - 1]), *b = strstr(r.out, order[i]);
     ck_assert_msg(a && b && a < b, "%s before %s in: %s", order[i - 1],
                   order[i], r.out);
   }
-  ck_assert_msg(strstr(r.out, ",\"generation\":1}\n") != NULL,
-                "\"generation\" is not last in: %s", r.out);
+  ck_assert_msg(strstr(r.out, ",\"generation\":1,\"roots\":[\"corpus\"],"
+                              "\"base\":\"") != NULL,
+                "\"generation\", \"roots\", \"base\" are not last in: %s",
+                r.out);
   tu_run_free(&r);
 
   r = KIDX("stats");

@@ -139,7 +139,7 @@ START_TEST(test_corrupt_other_version_is_refused) {
    * KIDX_EFORMAT and a message naming both versions. */
   char *copy = malloc(original_len);
   memcpy(copy, original, original_len);
-  kidx__set_u32((uint8_t *)copy + 8, KIDX__FORMAT_VERSION + 1);
+  kidx__set_u32((uint8_t *)copy + 8, KIDX__SEGMENT_VERSION + 1);
   kidx__set_u32((uint8_t *)copy + KIDX__HEADER_SIZE - 4,
                 kidx__crc32c(0, copy, KIDX__HEADER_SIZE - 4));
   write_index(copy, original_len);
@@ -147,7 +147,7 @@ START_TEST(test_corrupt_other_version_is_refused) {
   ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
   ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_EFORMAT);
   char want[32];
-  snprintf(want, sizeof want, "version %u", KIDX__FORMAT_VERSION + 1);
+  snprintf(want, sizeof want, "version %u", KIDX__SEGMENT_VERSION + 1);
   ck_assert_ptr_nonnull(strstr(kidx_reader_errmsg(r), want));
   kidx_reader_close(r);
   free(copy);

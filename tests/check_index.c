@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *dir;
 
@@ -604,6 +606,225 @@ START_TEST(test_index_matches_model) {
 }
 END_TEST
 
+/* ---- metadata ---- */
+
+/* The value of key in a new reader of dir as a string ("" for a value
+ * that is not there: values are never empty), static buffer. */
+static const char *reader_meta(const char *key) {
+  static char out[256];
+  kidx_reader *r = open_reader();
+  const char *v;
+  size_t len;
+  kidx_status rc = kidx_reader_get_metadata(r, key, strlen(key), &v, &len);
+  ck_assert_msg(rc == KIDX_OK || rc == KIDX_ENOTFOUND, "get %s: %d", key, rc);
+  snprintf(out, sizeof out, "%.*s", rc == KIDX_OK ? (int)len : 0,
+           rc == KIDX_OK ? v : "");
+  kidx_reader_close(r);
+  return out;
+}
+
+static void set_meta(kidx_writer *w, const char *key, const char *value) {
+  kidx_status rc = kidx_writer_set_metadata(w, key, strlen(key), value,
+                                            value ? strlen(value) : 0);
+  ck_assert_msg(rc == KIDX_OK, "set %s: %s", key, kidx_writer_errmsg(w));
+}
+
+static uint64_t generation_now(void) {
+  kidx_reader *r = open_reader();
+  kidx_stats st;
+  ck_assert_int_eq(kidx_reader_stats(r, &st), KIDX_OK);
+  kidx_reader_close(r);
+  return st.generation;
+}
+
+START_TEST(test_index_metadata_set_get_delete) {
+  kidx_writer *w = open_writer();
+  set_meta(w, "b.key", "two");
+  set_meta(w, "a.key", "one");
+  /* Keys and values are bytes: NUL included. */
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "z\0z", 3, "v\0v", 3), KIDX_OK);
+  const char *v;
+  size_t len;
+  /* The writer sees what it set; nobody else does before the commit. */
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "a.key", 5, &v, &len), KIDX_OK);
+  ck_assert(len == 3 && memcmp(v, "one", 3) == 0);
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "c.key", 5, &v, &len),
+                   KIDX_ENOTFOUND);
+  commit(w);
+  kidx_reader *r = open_reader();
+  ck_assert_uint_eq(kidx_reader_metadata_count(r), 3);
+  const char *k;
+  size_t klen;
+  /* Enumerated in bytewise key order. */
+  const char *want[] = {"a.key", "b.key", "z\0z"};
+  size_t want_len[] = {5, 5, 3};
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(kidx_reader_metadata_at(r, i, &k, &klen, &v, &len),
+                     KIDX_OK);
+    ck_assert(klen == want_len[i] && memcmp(k, want[i], klen) == 0);
+  }
+  ck_assert(len == 3 && memcmp(v, "v\0v", 3) == 0);
+  ck_assert_int_eq(kidx_reader_metadata_at(r, 3, &k, &klen, &v, &len),
+                   KIDX_ENOTFOUND);
+  ck_assert_int_eq(kidx_reader_get_metadata(r, "b.key", 5, &v, &len), KIDX_OK);
+  ck_assert(len == 3 && memcmp(v, "two", 3) == 0);
+  /* Replace one key, delete two (NULL, and a zero length). */
+  set_meta(w, "b.key", "deux");
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "a.key", 5, NULL, 0), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "z\0z", 3, "x", 0), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "never", 5, NULL, 0), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "a.key", 5, &v, &len),
+                   KIDX_ENOTFOUND);
+  commit(w);
+  /* The open reader keeps its commit's values, valid until it closes. */
+  ck_assert_int_eq(kidx_reader_get_metadata(r, "b.key", 5, &v, &len), KIDX_OK);
+  ck_assert(len == 3 && memcmp(v, "two", 3) == 0);
+  kidx_reader_close(r);
+  ck_assert_str_eq(reader_meta("b.key"), "deux");
+  ck_assert_str_eq(reader_meta("a.key"), "");
+  r = open_reader();
+  ck_assert_uint_eq(kidx_reader_metadata_count(r), 1);
+  kidx_reader_close(r);
+  kidx_writer_close(w);
+}
+END_TEST
+
+START_TEST(test_index_metadata_persists) {
+  kidx_writer *w = open_writer();
+  add(w, "d1", "Title", "alpha");
+  set_meta(w, "roots", "corpus");
+  commit(w);
+  ck_assert_uint_eq(generation_now(), 1);
+  kidx_writer_close(w);
+  /* A new writer starts from the committed metadata, and commits of
+   * documents keep it. */
+  w = open_writer();
+  const char *v;
+  size_t len;
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "roots", 5, &v, &len), KIDX_OK);
+  ck_assert(len == 6 && memcmp(v, "corpus", 6) == 0);
+  add(w, "d2", "Title", "beta");
+  commit(w);
+  ck_assert_uint_eq(generation_now(), 2);
+  ck_assert_str_eq(reader_meta("roots"), "corpus");
+  /* Setting the value a key has is no change: the commit writes nothing. */
+  set_meta(w, "roots", "corpus");
+  commit(w);
+  ck_assert_uint_eq(generation_now(), 2);
+  /* Metadata alone is a change worth a commit. */
+  set_meta(w, "roots", "corpus\ndocs");
+  commit(w);
+  ck_assert_uint_eq(generation_now(), 3);
+  /* Closed without a commit: discarded. */
+  set_meta(w, "roots", "lost");
+  set_meta(w, "other", "lost");
+  kidx_writer_close(w);
+  ck_assert_str_eq(reader_meta("roots"), "corpus\ndocs");
+  ck_assert_str_eq(reader_meta("other"), "");
+  /* An optimize (a merge of every segment) keeps it too. */
+  w = open_writer();
+  ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
+  commit(w);
+  kidx_writer_close(w);
+  ck_assert_str_eq(reader_meta("roots"), "corpus\ndocs");
+  kidx_reader *r = open_reader();
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
+  kidx_stats st;
+  ck_assert_int_eq(kidx_reader_stats(r, &st), KIDX_OK);
+  ck_assert_uint_eq(st.documents, 2);
+  kidx_reader_close(r);
+}
+END_TEST
+
+/* A commit that fails publishes none of its metadata; it stays pending,
+ * and a retry publishes it. */
+START_TEST(test_index_metadata_failed_commit) {
+  kidx_writer *w = open_writer();
+  set_meta(w, "k", "old");
+  commit(w);
+  set_meta(w, "k", "new");
+  add(w, "d", "Title", "alpha");
+  /* A directory where MANIFEST.tmp goes makes the commit fail before its
+   * rename (as root too, unlike permissions). */
+  char *tmp = malloc(strlen(dir) + 32);
+  sprintf(tmp, "%s/MANIFEST.tmp", dir);
+  ck_assert_int_eq(mkdir(tmp, 0755), 0);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_EIO);
+  ck_assert_str_eq(reader_meta("k"), "old");
+  kidx_reader *r = open_reader();
+  kidx_stats st;
+  ck_assert_int_eq(kidx_reader_stats(r, &st), KIDX_OK);
+  ck_assert_uint_eq(st.documents, 0);
+  kidx_reader_close(r);
+  const char *v;
+  size_t len;
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "k", 1, &v, &len), KIDX_OK);
+  ck_assert(len == 3 && memcmp(v, "new", 3) == 0);
+  ck_assert_int_eq(rmdir(tmp), 0);
+  free(tmp);
+  commit(w);
+  ck_assert_str_eq(reader_meta("k"), "new");
+  kidx_writer_close(w);
+}
+END_TEST
+
+START_TEST(test_index_metadata_limits) {
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  /* Not open yet. */
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "k", 1, "v", 1), KIDX_EINVAL);
+  const char *v;
+  size_t len;
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "k", 1, &v, &len), KIDX_EINVAL);
+  kidx_writer_close(w);
+  w = open_writer();
+  char key[KIDX_MAX_METADATA_KEY + 1];
+  memset(key, 'k', sizeof key);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, key, 0, "v", 1), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, key, sizeof key, "v", 1),
+                   KIDX_EINVAL);
+  ck_assert_ptr_nonnull(strstr(kidx_writer_errmsg(w), "1 to 255 bytes"));
+  ck_assert_int_eq(kidx_writer_set_metadata(w, key, sizeof key - 1, "v", 1),
+                   KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, NULL, 1, "v", 1), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "k", 1, NULL, 1), KIDX_EINVAL);
+  /* The total: keys and values together. */
+  size_t used = (sizeof key - 1) + 1, room = KIDX_MAX_METADATA_BYTES - used;
+  char *big = malloc(room + 1);
+  ck_assert_ptr_nonnull(big);
+  memset(big, 'x', room + 1);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, big, room),
+                   KIDX_ETOOBIG);
+  ck_assert_ptr_nonnull(strstr(kidx_writer_errmsg(w), "exceed"));
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "b", 1, &v, &len),
+                   KIDX_ENOTFOUND);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, big, room - 1), KIDX_OK);
+  /* Full: growing any value fails and changes nothing; replacing within
+   * the limit works. */
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, big, room),
+                   KIDX_ETOOBIG);
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "b", 1, &v, &len), KIDX_OK);
+  ck_assert_uint_eq(len, room - 1);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "c", 1, "v", 1), KIDX_ETOOBIG);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, "small", 5), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, big, room - 1), KIDX_OK);
+  commit(w);
+  kidx_writer_close(w);
+  /* The largest metadata there can be reads back whole. */
+  kidx_reader *r = open_reader();
+  ck_assert_int_eq(kidx_reader_get_metadata(r, "b", 1, &v, &len), KIDX_OK);
+  ck_assert(len == room - 1 && memcmp(v, big, len) == 0);
+  ck_assert_int_eq(kidx_reader_get_metadata(r, NULL, 1, &v, &len), KIDX_EINVAL);
+  ck_assert_int_eq(kidx_reader_get_metadata(r, "b", 1, NULL, &len),
+                   KIDX_EINVAL);
+  kidx_reader_close(r);
+  ck_assert_int_eq(kidx_reader_get_metadata(NULL, "b", 1, &v, &len),
+                   KIDX_EINVAL);
+  ck_assert_uint_eq(kidx_reader_metadata_count(NULL), 0);
+  free(big);
+}
+END_TEST
+
 static Suite *index_suite(void) {
   Suite *s = suite_create("index");
   TCase *core = tcase_create("Core");
@@ -619,6 +840,9 @@ static Suite *index_suite(void) {
   tcase_add_test(core, test_index_stamps);
   tcase_add_test(core, test_index_dictionary_blocks);
   tcase_add_test(core, test_index_skips);
+  tcase_add_test(core, test_index_metadata_set_get_delete);
+  tcase_add_test(core, test_index_metadata_persists);
+  tcase_add_test(core, test_index_metadata_failed_commit);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_checked_fixture(errors, setup, teardown);
@@ -627,6 +851,7 @@ static Suite *index_suite(void) {
   tcase_add_test(errors, test_index_analysis_cannot_change);
   tcase_add_test(errors, test_index_bad_arguments);
   tcase_add_test(errors, test_index_prefix_limit_has_column);
+  tcase_add_test(errors, test_index_metadata_limits);
   suite_add_tcase(s, errors);
   return s;
 }

@@ -957,6 +957,9 @@ static void put_manifest(const char *data, size_t len) {
   tu_write_file(dir, KIDX__MANIFEST_FILE, data, len);
 }
 
+/* Run twice: _i == 0 with a MANIFEST of version 7 (no metadata), _i == 1
+ * of version 8, whose metadata section the flips and truncations cover
+ * too. */
 START_TEST(test_damaged_manifest_is_refused) {
   vocab_init();
   build_segments(3);
@@ -965,6 +968,12 @@ START_TEST(test_damaged_manifest_is_refused) {
   ck_assert_int_eq(delete_doc(w, 1), KIDX_OK);
   ck_assert_int_eq(delete_doc(w, 2), KIDX_OK);
   ck_assert_int_eq(delete_doc(w, 100), KIDX_OK);
+  if (_i == 1) {
+    ck_assert_int_eq(
+        kidx_writer_set_metadata(w, "kidx.cli.roots", 14, "corpus\0docs", 11),
+        KIDX_OK);
+    ck_assert_int_eq(kidx_writer_set_metadata(w, "k", 1, "v", 1), KIDX_OK);
+  }
   commit(w);
   kidx_writer_close(w);
   segset *orig = segs_load(dir, 1);
@@ -973,7 +982,12 @@ START_TEST(test_damaged_manifest_is_refused) {
   size_t len;
   char *good = read_in(dir, KIDX__MANIFEST_FILE, &len);
   ck_assert_ptr_nonnull(good);
-  ck_assert_uint_gt(len, 48 + 3 * 40);
+  /* the head, three segment entries, and for version 8 the metadata: a
+   * count and two entries */
+  size_t meta = _i == 1 ? 4 + (1 + 14 + 4 + 11) + (1 + 1 + 4 + 1) : 0;
+  ck_assert_uint_gt(len, 48 + 3 * 40 + meta);
+  ck_assert_uint_eq(kidx__get_u32((const uint8_t *)good + 8),
+                    _i == 1 ? KIDX__MANIFEST_V8 : KIDX__MANIFEST_V7);
 
   char *copy = malloc(len + 16);
   char what[64];
@@ -1013,10 +1027,114 @@ START_TEST(test_damaged_manifest_is_refused) {
   kidx_stats st2 = stats_of(r);
   ck_assert_uint_eq(st2.documents, st.documents);
   ck_assert_uint_eq(st2.deleted, 3);
+  ck_assert_uint_eq(kidx_reader_metadata_count(r), _i == 1 ? 2 : 0);
   ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
   kidx_reader_close(r);
   free(good);
   segs_free(orig);
+}
+END_TEST
+
+/* A MANIFEST whose metadata section is malformed but whose checksum was
+ * made to match (a bug or a crafted file, not accidental damage) is
+ * refused at open, naming the file -- and so by kidx check, which opens
+ * the index first. */
+static void put_resealed(const char *data, size_t len) {
+  char *copy = malloc(len);
+  memcpy(copy, data, len);
+  kidx__set_u64((uint8_t *)copy + 40, len);
+  kidx__set_u32((uint8_t *)copy + len - 4, kidx__crc32c(0, copy, len - 4));
+  put_manifest(copy, len);
+  free(copy);
+}
+
+START_TEST(test_bad_metadata_is_refused) {
+  vocab_init();
+  kidx_writer *w = open_writer_at(dir, 0, 0);
+  add_doc(w, 1, 0);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "a", 1, "1", 1), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, "2", 1), KIDX_OK);
+  commit(w);
+  kidx_writer_close(w);
+  size_t len;
+  char *good = read_in(dir, KIDX__MANIFEST_FILE, &len);
+  ck_assert_ptr_nonnull(good);
+  /* The section, last before the CRC: u32 count 2, then per entry u8 key
+   * length 1, the key, u32 value length 1, the value. */
+  size_t sec = len - 4 - (4 + 2 * 7);
+  ck_assert_uint_eq(kidx__get_u32((uint8_t *)good + sec), 2);
+  ck_assert(good[sec + 5] == 'a' && good[sec + 10] == '1');
+  ck_assert(good[sec + 12] == 'b' && good[sec + 17] == '2');
+  char *bad = malloc(len + 16);
+  struct {
+    size_t at;
+    char byte;
+    const char *what;
+  } edits[] = {
+      {sec + 5, 'c', "keys out of order"},
+      {sec + 12, 'a', "a key twice"},
+      {sec + 4, 0, "an empty key"},
+      {sec + 6, 0, "an empty value"},
+      {sec + 6, 9, "a value past the end"},
+      {sec, 3, "one entry too many"},
+      {sec, 1, "one entry too few"},
+      {sec + 3, 1, "a count too large to hold"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+    memcpy(bad, good, len);
+    bad[edits[i].at] = edits[i].byte;
+    put_resealed(bad, len);
+    ck_assert_int_eq(open_both_fail(KIDX__MANIFEST_FILE, edits[i].what),
+                     KIDX_ECORRUPT);
+    kidx_reader *r;
+    ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+    ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_ECORRUPT);
+    ck_assert_msg(strstr(kidx_reader_errmsg(r), "bad metadata section"),
+                  "%s: %s", edits[i].what, kidx_reader_errmsg(r));
+    kidx_reader_close(r);
+  }
+  /* Version 7 has no section: the same bytes are trailing garbage; and a
+   * version 8 file cut before its section has none. */
+  memcpy(bad, good, len);
+  kidx__set_u32((uint8_t *)bad + 8, KIDX__MANIFEST_V7);
+  put_resealed(bad, len);
+  ck_assert_int_eq(open_both_fail(KIDX__MANIFEST_FILE, "v7 with metadata"),
+                   KIDX_ECORRUPT);
+  memcpy(bad, good, sec);
+  memcpy(bad + sec, good + len - 4, 4);
+  put_resealed(bad, sec + 4);
+  ck_assert_int_eq(open_both_fail(KIDX__MANIFEST_FILE, "v8 without section"),
+                   KIDX_ECORRUPT);
+  /* A later version is a format error, whatever follows. */
+  memcpy(bad, good, len);
+  kidx__set_u32((uint8_t *)bad + 8, KIDX__MANIFEST_V8 + 1);
+  put_resealed(bad, len);
+  ck_assert_int_eq(open_both_fail(KIDX__MANIFEST_FILE, "version 9"),
+                   KIDX_EFORMAT);
+  kidx_reader *r;
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_EFORMAT);
+  ck_assert_msg(strstr(kidx_reader_errmsg(r), "version 9; this kidx reads "
+                                              "versions 7 and 8"),
+                "%s", kidx_reader_errmsg(r));
+  kidx_reader_close(r);
+  /* Restored, it opens, and deleting every key writes version 7 again. */
+  put_manifest(good, len);
+  w = open_writer_at(dir, 0, 0);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "a", 1, NULL, 0), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_set_metadata(w, "b", 1, NULL, 0), KIDX_OK);
+  commit(w);
+  kidx_writer_close(w);
+  free(good);
+  good = read_in(dir, KIDX__MANIFEST_FILE, &len);
+  ck_assert_uint_eq(kidx__get_u32((uint8_t *)good + 8), KIDX__MANIFEST_V7);
+  ck_assert_uint_eq(len, 48 + 40 + 4); /* one segment, nothing deleted */
+  r = open_reader_at(dir);
+  ck_assert_uint_eq(kidx_reader_metadata_count(r), 0);
+  ck_assert_uint_eq(stats_of(r).documents, 1);
+  kidx_reader_close(r);
+  free(bad);
+  free(good);
 }
 END_TEST
 
@@ -1207,7 +1325,8 @@ static Suite *segments_suite(void) {
   tc = tcase_create("Damage");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, test_damaged_manifest_is_refused);
+  tcase_add_loop_test(tc, test_damaged_manifest_is_refused, 0, 2);
+  tcase_add_test(tc, test_bad_metadata_is_refused);
   tcase_add_test(tc, test_missing_segment_is_refused);
   tcase_add_test(tc, test_old_format_is_refused);
   suite_add_tcase(s, tc);
