@@ -100,77 +100,112 @@ static int valid_utf8(const char *text, size_t len) {
   return 1;
 }
 
-/* Decodes and checks term i's list, adding what it finds to seen[].
- * *pos is a scratch array of *pos_cap positions, grown as needed. */
+/* Adds one entry to a bound being recomputed (as postblock.c's writer
+ * does), to compare with the recorded one. */
+static void bound_entry(kidx__pbound *b, uint32_t tf_title, uint32_t tf_body,
+                        uint32_t title_len, uint32_t body_len) {
+  kidx__pbound one;
+  kidx__pbound_clear(&one);
+  if (tf_title) {
+    one.max_tf[0] = one.tf[0] = tf_title;
+    one.len[0] = title_len;
+  }
+  if (tf_body) {
+    one.max_tf[1] = one.tf[1] = tf_body;
+    one.len[1] = body_len;
+  }
+  kidx__pbound_merge(b, &one);
+}
+
+/* Decodes and checks term i's list with cursor c, adding what it finds to
+ * seen[].  *pos is a scratch array of *pos_cap positions, grown as
+ * needed. */
 static int check_list(const kidx__segment *s, const char *path,
-                      const kidx__term *t, uint64_t i, doc_seen *seen,
-                      uint32_t **pos, size_t *pos_cap, uint64_t *tokens,
-                      char *errmsg) {
+                      const kidx__term *t, uint64_t i, kidx__pcur *c,
+                      doc_seen *seen, uint32_t **pos, size_t *pos_cap,
+                      uint64_t *tokens, char *errmsg) {
   char what[256];
   uint64_t h = kidx__hash_bytes(t->text, t->len);
-  kidx__postings c;
-  if (kidx__postings_init_skips(&c, t->post, t->post_len, t->df, s->ndocs))
-    return term_problem(errmsg, path, t, i, "bad skip table header");
+  kidx__pbound list, blk;
+  kidx__pbound_clear(&list);
+  kidx__pbound_clear(&blk);
+  if (kidx__pcur_init(c, t->post, t->post_len, t->df, s->ndocs))
+    return term_problem(errmsg, path, t, i, "bad list head");
   for (uint32_t entry = 1;; entry++) {
-    int rc = kidx__postings_next(&c);
+    int rc = kidx__pcur_next(c);
     if (rc == 0)
       break;
     if (rc < 0) {
       snprintf(what, sizeof what,
-               "postings entry %lu of %lu does not decode (a bad document "
-               "number or frequency, or a list of another length)",
+               "postings entry %lu of %lu does not decode (a bad block, "
+               "document number or frequency, or a list of another length)",
                (unsigned long)entry, (unsigned long)t->df);
       return term_problem(errmsg, path, t, i, what);
     }
     uint32_t title_len, body_len;
-    kidx__segment_doclens(s, c.doc, &title_len, &body_len);
-    doc_seen *d = &seen[c.doc];
-    uint32_t tf_body = c.tf - c.tf_title;
+    kidx__segment_doclens(s, c->doc, &title_len, &body_len);
+    doc_seen *d = &seen[c->doc];
+    uint32_t tf_body = c->tf - c->tf_title;
     /* Compared as differences, so that the sums cannot overflow. */
-    if (c.tf_title > title_len - d->title || tf_body > body_len - d->body) {
+    if (c->tf_title > title_len - d->title || tf_body > body_len - d->body) {
       char q[80];
       quote(q, sizeof q, t->text, t->len);
       snprintf(what, sizeof what,
                "its terms occur more often (at term '%s') than its title and "
                "body have words (%lu and %lu)",
                q, (unsigned long)title_len, (unsigned long)body_len);
-      return doc_problem(errmsg, path, s, c.doc, what);
+      return doc_problem(errmsg, path, s, c->doc, what);
     }
     /* tf is now bounded by the document's length, which the checksummed
      * document table gives: the allocation cannot be made huge. */
-    if (c.tf > *pos_cap) {
-      uint32_t *grown = realloc(*pos, (size_t)c.tf * sizeof **pos);
+    if (c->tf > *pos_cap) {
+      uint32_t *grown = realloc(*pos, (size_t)c->tf * sizeof **pos);
       if (!grown)
         return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
       *pos = grown;
-      *pos_cap = c.tf;
+      *pos_cap = c->tf;
     }
-    if (kidx__postings_positions(&c, *pos) != KIDX_OK) {
+    if (kidx__pcur_positions(c, *pos) != KIDX_OK) {
       snprintf(what, sizeof what,
                "the positions of postings entry %lu (document #%lu) do not "
                "decode",
-               (unsigned long)entry, (unsigned long)c.doc);
+               (unsigned long)entry, (unsigned long)c->doc);
       return term_problem(errmsg, path, t, i, what);
     }
     const uint32_t *p = *pos;
-    for (uint32_t k = 0; k < c.tf; k++) {
+    for (uint32_t k = 0; k < c->tf; k++) {
       if (k > 0 && p[k] <= p[k - 1]) {
         snprintf(what, sizeof what,
                  "its positions in document #%lu do not increase",
-                 (unsigned long)c.doc);
+                 (unsigned long)c->doc);
         return term_problem(errmsg, path, t, i, what);
       }
-      d->sum += mix(h, p[k], k >= c.tf_title);
+      d->sum += mix(h, p[k], k >= c->tf_title);
     }
-    d->title += c.tf_title;
+    d->title += c->tf_title;
     d->body += tf_body;
-    *tokens += c.tf;
+    *tokens += c->tf;
+    /* The block's bound must be exactly what its entries give: a bound
+     * too low would make pruned searches miss documents. */
+    bound_entry(&blk, c->tf_title, tf_body, title_len, body_len);
+    if (c->i + 1 == c->n) {
+      if (!kidx__pcur_block_done(c))
+        return term_problem(errmsg, path, t, i,
+                            "a block's positions do not fill its region");
+      if (!kidx__pbound_equal(&blk, &c->blk_bound))
+        return term_problem(errmsg, path, t, i,
+                            "a block's score bound does not match its "
+                            "entries");
+      kidx__pbound_merge(&list, &blk);
+      kidx__pbound_clear(&blk);
+    }
   }
-  /* The entries are sound: the skip table must point into them exactly,
-   * or skipping searches would land in the wrong place. */
-  if (kidx__postings_verify_skips(t->post, t->post_len, t->df, s->ndocs))
+  if (!kidx__pcur_list_done(c))
     return term_problem(errmsg, path, t, i,
-                        "its skip table does not match the list");
+                        "its block table or regions have bytes left over");
+  if (!kidx__pbound_equal(&list, &c->list_bound))
+    return term_problem(errmsg, path, t, i,
+                        "its score bound does not match its entries");
   return KIDX_OK;
 }
 
@@ -254,8 +289,12 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
                         char *errmsg) {
   doc_seen *seen = NULL;
   size_t n = s->ndocs ? (size_t)s->ndocs : 1;
-  if (s->ndocs > SIZE_MAX / sizeof *seen || !(seen = calloc(n, sizeof *seen)))
+  kidx__pcur *c = malloc(sizeof *c);
+  if (!c || s->ndocs > SIZE_MAX / sizeof *seen ||
+      !(seen = calloc(n, sizeof *seen))) {
+    free(c);
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  }
   uint32_t *pos = NULL;
   size_t pos_cap = 0;
   uint64_t tokens = 0;
@@ -278,7 +317,7 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
       rc = term_problem(errmsg, path, &t, i,
                         "out of order in the term dictionary");
     else
-      rc = check_list(s, path, &t, i, seen, &pos, &pos_cap, &tokens, errmsg);
+      rc = check_list(s, path, &t, i, c, seen, &pos, &pos_cap, &tokens, errmsg);
     memcpy(prev_text, t.text, t.len);
     prev.len = t.len;
   }
@@ -294,6 +333,7 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
                    (unsigned long long)s->ntokens);
   free(pos);
   free(seen);
+  free(c);
   return rc;
 }
 

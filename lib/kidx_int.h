@@ -290,14 +290,14 @@ const char *kidx__strmap_key_at(const kidx__strmap *m, uint64_t key_off);
 ** Interface to code in postings.c: the postings list codec.
 */
 
-/* Appends one document's entry to b.  base is 0 for a list's first entry,
+/* Appends one document's entry to b (lists of the in-memory batch).  base is 0 for a list's first entry,
  * else the previous entry's doc + 1; pos holds the tf positions in
  * increasing order, of which the first tf_title are in the title. */
 int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
                        const uint32_t *pos, uint32_t tf, uint32_t tf_title);
 
-/* A cursor over one encoded list.  Plain struct so it can live on the
- * stack or in an array; all fields are private to postings.c. */
+/* A cursor over one list as the batch builds it.  Plain struct so it can
+ * live on the stack or in an array; all fields are private to postings.c. */
 typedef struct kidx__postings {
   const uint8_t *p, *end;
   uint32_t left;      /* entries not yet decoded */
@@ -308,38 +308,10 @@ typedef struct kidx__postings {
   uint32_t tf_title;  /* how many of those are in the title */
   const uint8_t *pos; /* its encoded positions */
   int pos_read;       /* positions already consumed */
-  /* skip data (lists in index files; see kidx__postings_init_skips) */
-  uint32_t df;
-  const uint8_t *entries;           /* the first entry */
-  const uint8_t *skip_p, *skip_end; /* skip entries not yet read */
-  uint32_t skips_left, skip_k;      /* skip_k: the block of the loaded skip */
-  uint64_t skip_doc, skip_off;      /* loaded skip: last doc + 1, offset */
-  int skip_loaded;
 } kidx__postings;
 
-/* Entries per skip block: a list in an index file starts with one skip
- * entry per full block but the last (doc/FORMAT.md), so a cursor can jump
- * over 128 entries at a time. */
-#define KIDX__SKIP_BLOCK 128u
-
-/* A cursor over a list as built in memory (no skip table). */
 void kidx__postings_init(kidx__postings *c, const uint8_t *data, size_t len,
                          uint32_t df, uint64_t doc_limit);
-
-/* A cursor over a list in an index file, which starts with its skip table.
- * KIDX_ECORRUPT if the table's header is malformed. */
-int kidx__postings_init_skips(kidx__postings *c, const uint8_t *data,
-                              size_t len, uint32_t df, uint64_t doc_limit);
-
-/* Moves the cursor forward by whole skip blocks while their last document
- * is below target (never back), so that kidx__postings_next() continues
- * at the block that may hold target.  KIDX_OK or KIDX_ECORRUPT. */
-int kidx__postings_skip_to(kidx__postings *c, uint64_t target);
-
-/* Decodes a whole list of an index file and checks its skip table against
- * it.  KIDX_OK or KIDX_ECORRUPT. */
-int kidx__postings_verify_skips(const uint8_t *data, size_t len, uint32_t df,
-                                uint64_t doc_limit);
 
 /* Moves to the next entry: 1 (c->doc and c->tf are set), 0 at the end, or
  * KIDX_ECORRUPT if the list is malformed (out-of-order or out-of-range
@@ -349,6 +321,110 @@ int kidx__postings_next(kidx__postings *c);
 /* Decodes the current entry's c->tf positions into out.  Call at most once
  * per entry, before the next kidx__postings_next(). */
 int kidx__postings_positions(kidx__postings *c, uint32_t *out);
+
+/**************************************************************************
+** Interface to code in postblock.c: the postings codec of segment files,
+** in blocks of KIDX__BLOCK documents with a table of per-block skip and
+** score-bound data (doc/FORMAT.md, "Postings").
+*/
+
+#define KIDX__NFIELDS 2 /* 0: title, 1: body */
+
+/* Documents per block: the unit of decoding, skipping and score bounds
+ * (Lucene, tantivy and PISA use 128 too: large enough for bit packing to
+ * pay, small enough that a bound is tight and a skip is fine-grained). */
+#define KIDX__BLOCK 128u
+
+/* What bounds the score of a term in any document of a block (or list):
+ * per field f, the largest tf_f, and the (len_f, tf_f) pair of smallest
+ * len_f / tf_f; max_tf[f] == 0 when no document has the term in f. */
+typedef struct kidx__pbound {
+  uint32_t max_tf[KIDX__NFIELDS];
+  uint32_t len[KIDX__NFIELDS];
+  uint32_t tf[KIDX__NFIELDS];
+} kidx__pbound;
+
+void kidx__pbound_clear(kidx__pbound *b);
+/* into := the bound of the union of what into and b describe. */
+void kidx__pbound_merge(kidx__pbound *into, const kidx__pbound *b);
+int kidx__pbound_equal(const kidx__pbound *a, const kidx__pbound *b);
+
+/* Builds one list: entries are added in increasing document order, then
+ * kidx__pwriter_finish() leaves the list in four parts to be written one
+ * after the other: head, table, docs, pos. */
+typedef struct kidx__pwriter {
+  kidx__buf head, table, docs, pos;
+  uint32_t df;
+  /* the block being filled */
+  uint32_t n;
+  uint32_t doc[KIDX__BLOCK], tf[KIDX__BLOCK], title[KIDX__BLOCK];
+  uint64_t base;  /* last document of the previous block + 1 */
+  size_t blk_pos; /* where the block's positions start in pos */
+  kidx__pbound blk_bound, list_bound;
+} kidx__pwriter;
+
+void kidx__pwriter_init(kidx__pwriter *w);
+void kidx__pwriter_free(kidx__pwriter *w);
+/* Empties w for the next list, keeping its buffers. */
+void kidx__pwriter_reset(kidx__pwriter *w);
+/* Appends document doc with its tf positions (increasing; the first
+ * tf_title in the title) and its field lengths len (for the bounds).
+ * KIDX_OK or KIDX_ENOMEM. */
+int kidx__pwriter_add(kidx__pwriter *w, uint32_t doc, const uint32_t *pos,
+                      uint32_t tf, uint32_t tf_title,
+                      const uint32_t len[KIDX__NFIELDS]);
+int kidx__pwriter_finish(kidx__pwriter *w);
+/* Bytes of the finished list. */
+uint64_t kidx__pwriter_size(const kidx__pwriter *w);
+
+/* A cursor over one list of a segment file.  The fields documented here
+ * may be read; the others are private to postblock.c. */
+typedef struct kidx__pcur {
+  /* the current entry, after kidx__pcur_next/advance returned 1 */
+  uint32_t doc, tf, tf_title;
+  /* the bound of the whole list (valid after init) */
+  kidx__pbound list_bound;
+  /* the current block, after kidx__pcur_shallow returned 1: its last
+   * document and its bound */
+  uint64_t last;
+  kidx__pbound blk_bound;
+
+  const uint8_t *tp, *tend;       /* next table entry, table end */
+  const uint8_t *docs, *poss;     /* document and position regions */
+  const uint8_t *end;             /* end of the list */
+  uint32_t df, nblocks, blk;      /* blk: current block (nblocks: end) */
+  int loaded, decoded;            /* blk's entry read, its data decoded */
+  uint64_t doc_limit, base;       /* base: first possible doc of blk */
+  uint64_t doc_off, pos_off;      /* blk's data in the regions */
+  uint32_t doc_len, pos_len;
+  uint32_t n, i;                  /* entries in blk, current one */
+  const uint8_t *pp;              /* positions of entry pp_i start here */
+  uint32_t pp_i;
+  uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
+} kidx__pcur;
+
+/* Reads the list's head.  KIDX_ECORRUPT if it is malformed. */
+int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
+                    uint64_t doc_limit);
+/* Moves to the next entry: 1, 0 at the end, or KIDX_ECORRUPT. */
+int kidx__pcur_next(kidx__pcur *c);
+/* Moves to the first entry >= target, staying on the current one if it is
+ * (never back): 1, 0 at the end, or KIDX_ECORRUPT.  Blocks that end
+ * before target are passed without being decoded. */
+int kidx__pcur_advance(kidx__pcur *c, uint64_t target);
+/* Moves the block pointer only, to the block that may hold target (its
+ * last document >= target), without decoding it: 1 (c->last and
+ * c->blk_bound describe it), 0 when no block is left, KIDX_ECORRUPT.
+ * The next kidx__pcur_next/advance continues from that block. */
+int kidx__pcur_shallow(kidx__pcur *c, uint64_t target);
+/* Decodes the current entry's c->tf positions into out. */
+int kidx__pcur_positions(kidx__pcur *c, uint32_t *out);
+/* For full verification (check.c): after the positions of every entry of
+ * the current block were read, whether they filled its region exactly;
+ * after the end of the list, whether table and regions were exactly
+ * used. */
+int kidx__pcur_block_done(const kidx__pcur *c);
+int kidx__pcur_list_done(const kidx__pcur *c);
 
 /**************************************************************************
 ** Interface to code in fs.c: locking, mapping, durable writes.
@@ -505,10 +581,10 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** segment file, format version 7, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header.  Segments have not changed since
- * index format 7 (format 8 only added the MANIFEST's metadata), so they
- * are still written and read as version 7. */
-#define KIDX__SEGMENT_VERSION 7u
+/* The version in a segment file's header: 9 since postings are in blocks
+ * with score bounds (index format 9; format 8 only added the MANIFEST's
+ * metadata and kept version 7 segments). */
+#define KIDX__SEGMENT_VERSION 9u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -802,8 +878,6 @@ int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,
 ** Interface to code in score.c: TF-IDF and BM25 over weighted fields
 ** (formulas in kidx.h).
 */
-
-#define KIDX__NFIELDS 2 /* 0: title, 1: body */
 
 typedef struct kidx__scorer {
   kidx_rank rank;

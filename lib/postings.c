@@ -1,8 +1,10 @@
 /*
- * postings.c -- the postings list codec: writing one document's entry and
- * iterating over a list.  The same encoding is used by the in-memory batch
- * (memindex.c) and inside index files (segment.c), so merging on commit is
- * decode-remap-encode with one codec.
+ * postings.c -- the postings lists of the in-memory batch (memindex.c):
+ * writing one document's entry and iterating over a list.  Entries are
+ * appended one document at a time as documents are added, so the format
+ * is a plain stream of varints; a segment write re-encodes each list into
+ * the block format of index files (postblock.c), whose positions use the
+ * same gap coding.
  *
  * Encoding of one term's list (doc/FORMAT.md, "Postings"): for each
  * document containing the term, in increasing document number,
@@ -22,8 +24,6 @@
  * bodies.  The list's document count (df) is in the term dictionary.
  */
 #include "kidx_int.h"
-
-static int skip_positions(kidx__postings *c);
 
 int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
                        const uint32_t *pos, uint32_t tf, uint32_t tf_title) {
@@ -54,104 +54,12 @@ void kidx__postings_init(kidx__postings *c, const uint8_t *data, size_t len,
   c->p = data;
   c->end = data + len;
   c->left = df;
-  c->df = df;
   c->doc_limit = doc_limit;
   c->next_base = 0;
   c->doc = 0;
   c->tf = 0;
   c->pos = NULL;
   c->pos_read = 1;
-  c->skip_p = c->skip_end = NULL;
-  c->entries = data;
-  c->skips_left = 0;
-  c->skip_k = 0;
-  c->skip_doc = c->skip_off = 0;
-  c->skip_loaded = 0;
-}
-
-int kidx__postings_init_skips(kidx__postings *c, const uint8_t *data,
-                              size_t len, uint32_t df, uint64_t doc_limit) {
-  const uint8_t *p = data, *end = data + len;
-  uint64_t nskips, bytes;
-  kidx__postings_init(c, data, len, df, doc_limit);
-  if (kidx__varint_get(&p, end, &nskips) || kidx__varint_get(&p, end, &bytes) ||
-      nskips != (df ? (df - 1) / KIDX__SKIP_BLOCK : 0) ||
-      bytes > (uint64_t)(end - p) || (nskips == 0) != (bytes == 0))
-    return KIDX_ECORRUPT;
-  c->skip_p = p;
-  c->skip_end = p + bytes;
-  c->skips_left = (uint32_t)nskips;
-  c->entries = c->skip_end;
-  c->p = c->entries;
-  return KIDX_OK;
-}
-
-int kidx__postings_skip_to(kidx__postings *c, uint64_t target) {
-  while (c->skips_left > 0) {
-    if (!c->skip_loaded) {
-      uint64_t dd, od;
-      if (kidx__varint_get(&c->skip_p, c->skip_end, &dd) ||
-          kidx__varint_get(&c->skip_p, c->skip_end, &od) || dd == 0 ||
-          od == 0 || dd > c->doc_limit - c->skip_doc ||
-          od > (uint64_t)(c->end - c->entries) - c->skip_off)
-        return KIDX_ECORRUPT;
-      c->skip_doc += dd;
-      c->skip_off += od;
-      c->skip_loaded = 1;
-    }
-    /* skip_doc - 1 is the last document of block skip_k: if the target
-     * may be in it, decode from where we are. */
-    if (c->skip_doc - 1 >= target)
-      break;
-    uint32_t after = (c->skip_k + 1) * KIDX__SKIP_BLOCK;
-    if (c->df - c->left < after) {
-      /* Jump past the block: the cursor restarts at its successor. */
-      c->p = c->entries + c->skip_off;
-      c->next_base = c->skip_doc;
-      c->left = c->df - after;
-      c->pos_read = 1;
-    }
-    c->skips_left--;
-    c->skip_k++;
-    c->skip_loaded = 0;
-  }
-  return KIDX_OK;
-}
-
-int kidx__postings_verify_skips(const uint8_t *data, size_t len, uint32_t df,
-                                uint64_t doc_limit) {
-  kidx__postings c, s;
-  if (kidx__postings_init_skips(&c, data, len, df, doc_limit) ||
-      kidx__postings_init_skips(&s, data, len, df, doc_limit))
-    return KIDX_ECORRUPT;
-  /* Walk the entries, and at every block boundary compare with the next
-   * skip entry as the skipping code reads it. */
-  uint32_t n = 0;
-  int rc;
-  while ((rc = kidx__postings_next(&c)) == 1) {
-    n++;
-    if (n % KIDX__SKIP_BLOCK == 0 && s.skips_left > 0) {
-      uint64_t dd, od;
-      if (kidx__varint_get(&s.skip_p, s.skip_end, &dd) ||
-          kidx__varint_get(&s.skip_p, s.skip_end, &od))
-        return KIDX_ECORRUPT;
-      s.skip_doc += dd;
-      s.skip_off += od;
-      s.skips_left--;
-      /* Positions of the last entry must be passed to know the offset. */
-      if (!c.pos_read) {
-        if (skip_positions(&c))
-          return KIDX_ECORRUPT;
-        c.pos_read = 1;
-      }
-      if (s.skip_doc != (uint64_t)c.doc + 1 ||
-          s.skip_off != (uint64_t)(c.p - c.entries))
-        return KIDX_ECORRUPT;
-    }
-  }
-  if (rc < 0 || s.skips_left != 0 || s.skip_p != s.skip_end)
-    return KIDX_ECORRUPT;
-  return KIDX_OK;
 }
 
 /* Skips the tf position varints of the current document: a varint ends at

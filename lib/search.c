@@ -54,8 +54,8 @@ struct matcher {
   kidx__term term;
   char text[KIDX_MAX_TOKEN_BYTES]; /* term.text points here */
   int exists;
-  kidx__postings cur;
-  int bad;      /* the list's skip table is malformed */
+  kidx__pcur cur;
+  int bad;      /* the list's head is malformed */
   uint32_t gdf; /* live documents with the term, in the whole index */
   double idf;
   uint32_t *pos; /* positions in the current document, once loaded */
@@ -137,9 +137,9 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
     m->exists = 0;
   m->gdf = gdf;
   if (m->exists) {
-    /* A malformed skip table shows up as damage when the list is read. */
-    m->bad = kidx__postings_init_skips(&m->cur, t->post, t->post_len, t->df,
-                                       s->seg->ndocs) != KIDX_OK;
+    /* A malformed head shows up as damage when the list is read. */
+    m->bad = kidx__pcur_init(&m->cur, t->post, t->post_len, t->df,
+                             s->seg->ndocs) != KIDX_OK;
     m->idf = kidx__scorer_idf(s->sc, gdf);
   }
   return m;
@@ -229,7 +229,7 @@ static int load_positions(search *s, matcher *m) {
     m->pos = p;
     m->pos_cap = m->cur.tf;
   }
-  if (kidx__postings_positions(&m->cur, m->pos))
+  if (kidx__pcur_positions(&m->cur, m->pos))
     return damaged(s, m);
   m->npos = m->cur.tf;
   m->pos_doc = m->doc;
@@ -383,24 +383,21 @@ static int advance_term(search *s, matcher *m, uint32_t target) {
   if (m->started && m->doc != END && m->doc >= target)
     return KIDX_OK;
   m->started = 1;
-  if (m->bad || kidx__postings_skip_to(&m->cur, target))
-    return damaged(s, m);
+  int r = m->bad ? KIDX_ECORRUPT : kidx__pcur_advance(&m->cur, target);
   for (;;) {
-    int r = kidx__postings_next(&m->cur);
     if (r < 0)
       return damaged(s, m);
     if (r == 0) {
       m->doc = END;
       return KIDX_OK;
     }
-    if (m->cur.doc < target)
-      continue;
     uint32_t in_body = m->cur.tf - m->cur.tf_title;
-    if ((m->field == KIDX__FIELD_TITLE && m->cur.tf_title == 0) ||
-        (m->field == KIDX__FIELD_BODY && in_body == 0))
-      continue;
-    m->doc = m->cur.doc;
-    return KIDX_OK;
+    if (!(m->field == KIDX__FIELD_TITLE && m->cur.tf_title == 0) &&
+        !(m->field == KIDX__FIELD_BODY && in_body == 0)) {
+      m->doc = m->cur.doc;
+      return KIDX_OK;
+    }
+    r = kidx__pcur_next(&m->cur);
   }
 }
 

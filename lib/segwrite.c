@@ -54,13 +54,12 @@ typedef struct merge {
   const kidx__memindex *mi;
   uint32_t ndocs; /* documents in the new file */
   uint64_t nterms;
-  uint64_t read;     /* bytes of the inputs read so far */
-  uint64_t released; /* `read` at the last release */
-  kidx__buf list;    /* the merged list being built */
-  kidx__buf terms;   /* the term blocks */
-  kidx__buf index;   /* the block index */
-  kidx__buf skips;   /* skip points of the list being built: u64 pairs */
-  kidx__buf skiphdr; /* its encoded skip table */
+  uint64_t read;                   /* bytes of the inputs read so far */
+  uint64_t released;               /* `read` at the last release */
+  kidx__pwriter list;              /* the merged list being built */
+  kidx__pcur pcur;                 /* reads an input segment's list */
+  kidx__buf terms;                 /* the term blocks */
+  kidx__buf index;                 /* the block index */
   char prev[KIDX_MAX_TOKEN_BYTES]; /* the last term written */
   size_t prev_len;
   uint32_t *pos; /* positions of one entry */
@@ -81,64 +80,78 @@ static int damaged_input(merge *m, const input *in) {
                    "damaged postings for a term while writing %s", m->f.path);
 }
 
-/* Appends the renumbered live entries of one input's list to m->list. */
-static int append_list(merge *m, const input *in, uint64_t *base,
-                       uint32_t *df) {
-  const kidx__term *t = in->term;
-  kidx__postings c;
-  int rc = KIDX_OK;
-  if (in->seg)
-    rc = kidx__postings_init_skips(&c, t->post, t->post_len, t->df, in->ndocs);
-  else
-    kidx__postings_init(&c, t->post, t->post_len, t->df, in->ndocs);
-  if (rc)
-    return damaged_input(m, in);
-  while ((rc = kidx__postings_next(&c)) == 1) {
-    if (c.tf > m->pos_cap) {
-      size_t cap = c.tf < 64 ? 64 : c.tf;
-      uint32_t *p = realloc(m->pos, cap * sizeof *p);
-      if (!p)
-        return oom(m);
-      m->pos = p;
-      m->pos_cap = cap;
-    }
-    uint32_t doc = in->map[c.doc];
-    if (doc == DROPPED)
-      continue; /* next() skips the unread positions */
-    if ((rc = kidx__postings_positions(&c, m->pos)))
-      break;
-    if (kidx__postings_put(&m->list, *base, doc, m->pos, c.tf, c.tf_title))
-      return oom(m);
-    *base = (uint64_t)doc + 1;
-    /* A skip entry after every full block: where the next one starts. */
-    if (++*df % KIDX__SKIP_BLOCK == 0 &&
-        (kidx__buf_put_u64(&m->skips, *base) ||
-         kidx__buf_put_u64(&m->skips, m->list.n)))
-      return oom(m);
+/* Field lengths of an input's document, for the block bounds. */
+static void input_lens(const merge *m, const input *in, uint32_t doc,
+                       uint32_t len[KIDX__NFIELDS]) {
+  if (in->seg) {
+    kidx__segment_doclens(in->seg, doc, &len[0], &len[1]);
+  } else {
+    kidx__docinfo d;
+    kidx__memindex_doc(m->mi, doc, &d);
+    len[0] = d.title_tokens;
+    len[1] = d.body_tokens;
   }
-  if (rc < 0)
-    return damaged_input(m, in);
+}
+
+static int grow_pos(merge *m, uint32_t tf) {
+  if (tf <= m->pos_cap)
+    return KIDX_OK;
+  size_t cap = tf < 64 ? 64 : tf;
+  uint32_t *p = realloc(m->pos, cap * sizeof *p);
+  if (!p)
+    return oom(m);
+  m->pos = p;
+  m->pos_cap = cap;
   return KIDX_OK;
 }
 
-/* Writes term t, whose merged list of df entries is in m->list. */
-static int emit_term(merge *m, const kidx__term *t, uint32_t df) {
-  /* The list's skip table: one entry per full block but the last, as
-   * deltas of (last document + 1, offset of the next entry). */
-  uint64_t nskips = (df - 1) / KIDX__SKIP_BLOCK, prev_doc = 0, prev_off = 0;
-  m->skiphdr.n = 0;
-  for (uint64_t k = 0; k < nskips; k++) {
-    uint64_t d = kidx__get_u64(m->skips.p + k * 16);
-    uint64_t o = kidx__get_u64(m->skips.p + k * 16 + 8);
-    if (kidx__buf_put_varint(&m->skiphdr, d - prev_doc) ||
-        kidx__buf_put_varint(&m->skiphdr, o - prev_off))
-      return oom(m);
-    prev_doc = d;
-    prev_off = o;
+/* Appends the renumbered live entries of one input's list to m->list:
+ * a segment's list in blocks (postblock.c), the batch's as varints
+ * (postings.c). */
+static int append_list(merge *m, const input *in) {
+  const kidx__term *t = in->term;
+  uint32_t len[KIDX__NFIELDS];
+  int rc;
+  if (in->seg) {
+    kidx__pcur *c = &m->pcur;
+    if (kidx__pcur_init(c, t->post, t->post_len, t->df, in->ndocs))
+      return damaged_input(m, in);
+    while ((rc = kidx__pcur_next(c)) == 1) {
+      uint32_t doc = in->map[c->doc];
+      if (doc == DROPPED)
+        continue;
+      if ((rc = grow_pos(m, c->tf)))
+        return rc;
+      if (kidx__pcur_positions(c, m->pos))
+        return damaged_input(m, in);
+      input_lens(m, in, c->doc, len);
+      if (kidx__pwriter_add(&m->list, doc, m->pos, c->tf, c->tf_title, len))
+        return oom(m);
+    }
+  } else {
+    kidx__postings c;
+    kidx__postings_init(&c, t->post, t->post_len, t->df, in->ndocs);
+    while ((rc = kidx__postings_next(&c)) == 1) {
+      uint32_t doc = in->map[c.doc];
+      if (doc == DROPPED)
+        continue; /* next() skips the unread positions */
+      if ((rc = grow_pos(m, c.tf)))
+        return rc;
+      if (kidx__postings_positions(&c, m->pos))
+        return damaged_input(m, in);
+      input_lens(m, in, c.doc, len);
+      if (kidx__pwriter_add(&m->list, doc, m->pos, c.tf, c.tf_title, len))
+        return oom(m);
+    }
   }
-  uint8_t head[20];
-  size_t nhead = kidx__varint_encode(head, nskips);
-  nhead += kidx__varint_encode(head + nhead, m->skiphdr.n);
+  return rc < 0 ? damaged_input(m, in) : KIDX_OK;
+}
+
+/* Writes term t, whose merged list is in m->list. */
+static int emit_term(merge *m, const kidx__term *t) {
+  kidx__pwriter *w = &m->list;
+  if (kidx__pwriter_finish(w))
+    return oom(m);
   /* A block starts with a whole term, indexed by its offsets; the others
    * store only what differs from the term before (doc/FORMAT.md). */
   size_t shared = 0;
@@ -154,15 +167,16 @@ static int emit_term(merge *m, const kidx__term *t, uint32_t df) {
   if (kidx__buf_put_varint(&m->terms, shared) ||
       kidx__buf_put_varint(&m->terms, t->len - shared) ||
       kidx__buf_append(&m->terms, t->text + shared, t->len - shared) ||
-      kidx__buf_put_varint(&m->terms, df) ||
-      kidx__buf_put_varint(&m->terms, nhead + m->skiphdr.n + m->list.n))
+      kidx__buf_put_varint(&m->terms, w->df) ||
+      kidx__buf_put_varint(&m->terms, kidx__pwriter_size(w)))
     return oom(m);
   memcpy(m->prev, t->text, t->len);
   m->prev_len = t->len;
   m->nterms++;
-  kidx__wfile_write(&m->f, head, nhead);
-  kidx__wfile_write(&m->f, m->skiphdr.p, m->skiphdr.n);
-  return kidx__wfile_write(&m->f, m->list.p, m->list.n);
+  kidx__wfile_write(&m->f, w->head.p, w->head.n);
+  kidx__wfile_write(&m->f, w->table.p, w->table.n);
+  kidx__wfile_write(&m->f, w->docs.p, w->docs.n);
+  return kidx__wfile_write(&m->f, w->pos.p, w->pos.n);
 }
 
 /* Drops the inputs' resident pages every RELEASE_EVERY bytes read. */
@@ -228,22 +242,19 @@ static int write_postings(merge *m) {
     kidx__term cur = *t;
     memcpy(text, t->text, t->len);
     cur.text = text;
-    uint64_t base = 0;
-    uint32_t df = 0;
-    m->list.n = 0;
-    m->skips.n = 0;
+    kidx__pwriter_reset(&m->list);
     for (size_t i = 0; i < m->nin && !rc; i++) {
       input *in = &m->in[i];
       if (!in->on ||
           kidx__term_cmp(in->term->text, in->term->len, text, cur.len) != 0)
         continue;
-      rc = append_list(m, in, &base, &df);
+      rc = append_list(m, in);
       m->read += in->term->post_len;
       input_next(in);
     }
     /* df == 0: every document with this term was deleted. */
-    if (!rc && df > 0)
-      rc = emit_term(m, &cur, df);
+    if (!rc && m->list.df > 0)
+      rc = emit_term(m, &cur);
     if (rc)
       return rc;
     maybe_release(m);
@@ -499,10 +510,8 @@ int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
   free(m.in);
   free(m.ids);
   free(m.pos);
-  kidx__buf_free(&m.list);
+  kidx__pwriter_free(&m.list);
   kidx__buf_free(&m.terms);
   kidx__buf_free(&m.index);
-  kidx__buf_free(&m.skips);
-  kidx__buf_free(&m.skiphdr);
   return rc;
 }

@@ -199,14 +199,16 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
   *df = t->df;
   if (r->ndead == 0)
     return KIDX_OK;
-  kidx__postings c;
-  if (kidx__postings_init_skips(&c, t->post, t->post_len, t->df, r->seg.ndocs))
-    return KIDX_ECORRUPT;
+  /* Large (block arrays): a segment of many deletions is rare, a
+   * deep stack is not ours to take. */
+  kidx__pcur *c = malloc(sizeof *c);
+  if (!c)
+    return KIDX_ENOMEM;
+  int rc = kidx__pcur_init(c, t->post, t->post_len, t->df, r->seg.ndocs);
   /* Walk the deleted documents in order, each probe moving the cursor
-   * forward with the skip table: a few deletions cost a few block
+   * forward with the block table: a few deletions cost a few block
    * decodes, many cost at most one pass over the list. */
-  int on = 0, rc; /* on: the cursor is on an entry */
-  for (uint64_t d = 0; d < r->seg.ndocs; d++) {
+  for (uint64_t d = 0; d < r->seg.ndocs && rc == KIDX_OK; d++) {
     /* Whole bytes without a deletion are skipped at once: the scan costs
      * ndocs / 8 byte tests, not one per document. */
     if ((d & 7) == 0 && r->dead[d >> 3] == 0) {
@@ -215,21 +217,16 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
     }
     if (!kidx__bit_get(r->dead, d))
       continue;
-    if (!on || c.doc < d) {
-      if ((rc = kidx__postings_skip_to(&c, d)))
-        return rc;
-      do {
-        if ((rc = kidx__postings_next(&c)) < 0)
-          return rc;
-        if (rc == 0)
-          return KIDX_OK; /* past the list's last document */
-      } while (c.doc < d);
-      on = 1;
-    }
-    if (c.doc == d)
+    int on = kidx__pcur_advance(c, d);
+    if (on < 0)
+      rc = on;
+    else if (on == 0)
+      break; /* past the list's last document */
+    else if (c->doc == d)
       (*df)--;
   }
-  return KIDX_OK;
+  free(c);
+  return rc;
 }
 
 int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,

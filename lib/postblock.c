@@ -1,0 +1,497 @@
+/*
+ * postblock.c -- the postings codec of segment files: lists cut into
+ * blocks of KIDX__BLOCK documents, each block's document gaps and
+ * frequencies bit-packed with one width per column (frame of reference),
+ * positions in a stream of their own after all the blocks, and a table at
+ * the head of the list with, per block, its last document, its sizes and
+ * the data to bound the score of any of its documents (doc/FORMAT.md,
+ * "Postings").
+ *
+ * The layout follows what Lucene (Lucene50/90 postings, "impacts"),
+ * tantivy and PISA do, for the same reasons:
+ *   - a query that skips (AND, phrases, pruned OR) jumps over whole
+ *     blocks using the table, without touching their bytes;
+ *   - a block decodes with a few shifts and masks per value, no branch per
+ *     byte as varints have;
+ *   - a query without phrases never reads a position;
+ *   - per-block bounds let a top-k search (search.c) skip blocks that
+ *     cannot reach the current k-th score without decoding them.
+ *
+ * The bound of a field f over a block is (max tf_f, and the (len_f, tf_f)
+ * pair of smallest ratio len_f / tf_f): for any document of the block,
+ *     tf / B(len) = 1 / ((1 - b) / tf + (b / avglen) * len / tf)
+ *                <= 1 / ((1 - b) / max_tf + (b / avglen) * min(len / tf))
+ * for every b in [0, 1] and every average length, so one record serves
+ * both ranking models, any field weights and any b chosen at query time
+ * (kidx__scorer_bound in score.c).  It is tighter than max_tf / B(min len),
+ * since the longest documents rarely have the highest frequencies.
+ *
+ * The in-memory batch keeps the simpler varint lists of postings.c; a
+ * segment write (segwrite.c) re-encodes them with kidx__pwriter.
+ */
+#include "kidx_int.h"
+
+#include <stdlib.h>
+
+/* ---- bit packing ---- */
+
+/* Bytes that n values of w bits take. */
+static size_t packed_size(uint32_t n, unsigned w) {
+  return ((size_t)n * w + 7) / 8;
+}
+
+/* Appends n values of w bits (w <= 32), least significant bits first. */
+static int pack(kidx__buf *b, const uint32_t *v, uint32_t n, unsigned w) {
+  size_t size = packed_size(n, w);
+  if (kidx__buf_reserve(b, size))
+    return KIDX_ENOMEM;
+  uint8_t *out = b->p + b->n;
+  uint64_t acc = 0;
+  unsigned bits = 0;
+  size_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    acc |= (uint64_t)v[i] << bits;
+    bits += w;
+    while (bits >= 8) {
+      out[k++] = (uint8_t)acc;
+      acc >>= 8;
+      bits -= 8;
+    }
+  }
+  if (bits > 0)
+    out[k++] = (uint8_t)acc;
+  b->n += k;
+  return KIDX_OK;
+}
+
+/* Decodes n values of w bits from in (packed_size(n, w) bytes).  The
+ * bytes are first copied into a zero-padded buffer so that every value is
+ * read with one unaligned 64-bit load, never past the caller's data.
+ * KIDX_ECORRUPT if the unused bits of the last byte are not 0: every bit
+ * of a block then means something, so no damage goes unseen by check. */
+static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
+  if (w == 0) {
+    memset(v, 0, n * sizeof *v);
+    return KIDX_OK;
+  }
+  uint8_t buf[KIDX__BLOCK * 4 + 8];
+  size_t size = packed_size(n, w);
+  unsigned used = (unsigned)(((size_t)n * w) & 7);
+  if (used && in[size - 1] >> used)
+    return KIDX_ECORRUPT;
+  memcpy(buf, in, size);
+  memset(buf + size, 0, 8);
+  uint64_t mask = ((uint64_t)1 << w) - 1;
+  size_t bit = 0;
+  for (uint32_t i = 0; i < n; i++, bit += w) {
+    uint64_t word;
+    memcpy(&word, buf + (bit >> 3), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    word = __builtin_bswap64(word);
+#endif
+    v[i] = (uint32_t)((word >> (bit & 7)) & mask);
+  }
+  return KIDX_OK;
+}
+
+/* Bits needed for v (0 for 0). */
+static unsigned width_of(uint32_t v) {
+  unsigned w = 0;
+  while (v) {
+    w++;
+    v >>= 1;
+  }
+  return w;
+}
+
+static unsigned max_width(const uint32_t *v, uint32_t n) {
+  uint32_t all = 0;
+  for (uint32_t i = 0; i < n; i++)
+    all |= v[i];
+  return width_of(all);
+}
+
+/* ---- bounds ---- */
+
+void kidx__pbound_clear(kidx__pbound *b) {
+  memset(b, 0, sizeof *b);
+}
+
+/* Adds one occurrence count tf (> 0) of field f in a field of len terms. */
+static void bound_add(kidx__pbound *b, int f, uint32_t tf, uint32_t len) {
+  if (tf > b->max_tf[f])
+    b->max_tf[f] = tf;
+  /* len / tf < b->len / b->tf, in integers. */
+  if (b->tf[f] == 0 || (uint64_t)len * b->tf[f] < (uint64_t)b->len[f] * tf) {
+    b->len[f] = len;
+    b->tf[f] = tf;
+  }
+}
+
+void kidx__pbound_merge(kidx__pbound *into, const kidx__pbound *b) {
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (b->max_tf[f]) {
+      bound_add(into, f, b->tf[f], b->len[f]);
+      if (b->max_tf[f] > into->max_tf[f])
+        into->max_tf[f] = b->max_tf[f];
+    }
+}
+
+static int put_bound(kidx__buf *out, const kidx__pbound *b) {
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    if (kidx__buf_put_varint(out, b->max_tf[f]))
+      return KIDX_ENOMEM;
+    if (b->max_tf[f] && (kidx__buf_put_varint(out, b->len[f]) ||
+                         kidx__buf_put_varint(out, b->tf[f])))
+      return KIDX_ENOMEM;
+  }
+  return KIDX_OK;
+}
+
+static int get_bound(const uint8_t **p, const uint8_t *end, kidx__pbound *b) {
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    uint64_t max, len = 0, tf = 0;
+    if (kidx__varint_get(p, end, &max) || max > UINT32_MAX)
+      return KIDX_ECORRUPT;
+    if (max &&
+        (kidx__varint_get(p, end, &len) || kidx__varint_get(p, end, &tf) ||
+         tf == 0 || tf > max || len < tf || len > UINT32_MAX))
+      return KIDX_ECORRUPT;
+    b->max_tf[f] = (uint32_t)max;
+    b->len[f] = (uint32_t)len;
+    b->tf[f] = (uint32_t)tf;
+  }
+  return KIDX_OK;
+}
+
+int kidx__pbound_equal(const kidx__pbound *a, const kidx__pbound *b) {
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (a->max_tf[f] != b->max_tf[f] || a->len[f] != b->len[f] ||
+        a->tf[f] != b->tf[f])
+      return 0;
+  return 1;
+}
+
+/* ---- writing ---- */
+
+void kidx__pwriter_init(kidx__pwriter *w) {
+  memset(w, 0, sizeof *w);
+}
+
+void kidx__pwriter_free(kidx__pwriter *w) {
+  kidx__buf_free(&w->head);
+  kidx__buf_free(&w->table);
+  kidx__buf_free(&w->docs);
+  kidx__buf_free(&w->pos);
+}
+
+void kidx__pwriter_reset(kidx__pwriter *w) {
+  w->head.n = w->table.n = w->docs.n = w->pos.n = 0;
+  w->n = 0;
+  w->df = 0;
+  w->base = 0;
+  w->blk_pos = 0;
+  kidx__pbound_clear(&w->blk_bound);
+  kidx__pbound_clear(&w->list_bound);
+}
+
+/* Encodes the buffered block: its document data, its table entry. */
+static int flush_block(kidx__pwriter *w) {
+  uint32_t gap[KIDX__BLOCK], tf1[KIDX__BLOCK];
+  uint64_t prev = w->base; /* the block's first gap is from base */
+  for (uint32_t i = 0; i < w->n; i++) {
+    gap[i] = (uint32_t)(w->doc[i] - prev);
+    prev = (uint64_t)w->doc[i] + 1;
+    tf1[i] = w->tf[i] - 1;
+  }
+  unsigned wg = max_width(gap, w->n), wt = max_width(tf1, w->n),
+           wh = max_width(w->title, w->n);
+  size_t start = w->docs.n;
+  uint8_t widths[3] = {(uint8_t)wg, (uint8_t)wt, (uint8_t)wh};
+  if (kidx__buf_append(&w->docs, widths, 3) || pack(&w->docs, gap, w->n, wg) ||
+      pack(&w->docs, tf1, w->n, wt) || pack(&w->docs, w->title, w->n, wh))
+    return KIDX_ENOMEM;
+  uint64_t last = w->doc[w->n - 1];
+  if (kidx__buf_put_varint(&w->table, last + 1 - w->base) ||
+      kidx__buf_put_varint(&w->table, w->docs.n - start) ||
+      kidx__buf_put_varint(&w->table, w->pos.n - w->blk_pos) ||
+      put_bound(&w->table, &w->blk_bound))
+    return KIDX_ENOMEM;
+  kidx__pbound_merge(&w->list_bound, &w->blk_bound);
+  kidx__pbound_clear(&w->blk_bound);
+  w->base = last + 1;
+  w->blk_pos = w->pos.n;
+  w->n = 0;
+  return KIDX_OK;
+}
+
+int kidx__pwriter_add(kidx__pwriter *w, uint32_t doc, const uint32_t *pos,
+                      uint32_t tf, uint32_t tf_title,
+                      const uint32_t len[KIDX__NFIELDS]) {
+  /* Positions: tf varint gaps, each from the previous position + 1 (the
+   * first from 0), as in the batch's lists (postings.c). */
+  uint64_t need = (uint64_t)tf * 5;
+  if (need > SIZE_MAX || kidx__buf_reserve(&w->pos, (size_t)need))
+    return KIDX_ENOMEM;
+  uint8_t *p = w->pos.p + w->pos.n;
+  uint32_t last = 0;
+  for (uint32_t i = 0; i < tf; i++) {
+    p += kidx__varint_encode(p, (uint64_t)pos[i] + 1 - last);
+    last = pos[i] + 1;
+  }
+  w->pos.n = (size_t)(p - w->pos.p);
+  w->doc[w->n] = doc;
+  w->tf[w->n] = tf;
+  w->title[w->n] = tf_title;
+  w->n++;
+  w->df++;
+  if (tf_title)
+    bound_add(&w->blk_bound, 0, tf_title, len[0]);
+  if (tf > tf_title)
+    bound_add(&w->blk_bound, 1, tf - tf_title, len[1]);
+  return w->n == KIDX__BLOCK ? flush_block(w) : KIDX_OK;
+}
+
+int kidx__pwriter_finish(kidx__pwriter *w) {
+  if (w->n && flush_block(w))
+    return KIDX_ENOMEM;
+  w->head.n = 0;
+  if (kidx__buf_put_varint(&w->head, w->docs.n) ||
+      kidx__buf_put_varint(&w->head, w->table.n) ||
+      put_bound(&w->head, &w->list_bound))
+    return KIDX_ENOMEM;
+  return KIDX_OK;
+}
+
+uint64_t kidx__pwriter_size(const kidx__pwriter *w) {
+  return (uint64_t)w->head.n + w->table.n + w->docs.n + w->pos.n;
+}
+
+/* ---- reading ---- */
+
+static uint32_t block_count(uint32_t df) {
+  return (df + KIDX__BLOCK - 1) / KIDX__BLOCK;
+}
+
+int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
+                    uint64_t doc_limit) {
+  const uint8_t *p = data, *end = data + len;
+  uint64_t doc_bytes, table_bytes;
+  c->df = df;
+  c->nblocks = block_count(df);
+  c->doc_limit = doc_limit;
+  c->blk = 0;
+  c->loaded = 0;
+  c->decoded = 0;
+  c->base = 0;
+  c->doc_off = c->pos_off = 0;
+  c->doc_len = c->pos_len = 0;
+  c->i = 0;
+  c->n = 0;
+  c->pp = NULL;
+  c->pp_i = 0;
+  c->doc = 0;
+  c->tf = c->tf_title = 0;
+  c->tp = c->tend = c->docs = c->poss = c->end = end;
+  if (df == 0 || !data || kidx__varint_get(&p, end, &doc_bytes) ||
+      kidx__varint_get(&p, end, &table_bytes) ||
+      get_bound(&p, end, &c->list_bound) || table_bytes > (uint64_t)(end - p) ||
+      doc_bytes > (uint64_t)(end - p) - table_bytes)
+    return KIDX_ECORRUPT;
+  c->tp = p;
+  c->tend = p + table_bytes;
+  c->docs = c->tend;
+  c->poss = c->docs + doc_bytes;
+  c->end = end;
+  return KIDX_OK;
+}
+
+/* Entries of block k. */
+static uint32_t block_n(const kidx__pcur *c, uint32_t k) {
+  return k + 1 < c->nblocks ? KIDX__BLOCK
+                            : c->df - (c->nblocks - 1) * KIDX__BLOCK;
+}
+
+/* Reads the table entry of block c->blk. */
+static int load_entry(kidx__pcur *c) {
+  uint64_t delta, dl, pl;
+  uint64_t n = block_n(c, c->blk);
+  if (c->blk > 0) {
+    c->doc_off += c->doc_len;
+    c->pos_off += c->pos_len;
+  }
+  if (kidx__varint_get(&c->tp, c->tend, &delta) ||
+      kidx__varint_get(&c->tp, c->tend, &dl) ||
+      kidx__varint_get(&c->tp, c->tend, &pl) ||
+      get_bound(&c->tp, c->tend, &c->blk_bound) || delta < n ||
+      delta > c->doc_limit - c->base || dl < 3 ||
+      dl > (uint64_t)(c->poss - c->docs) - c->doc_off || pl < n ||
+      pl > (uint64_t)(c->end - c->poss) - c->pos_off)
+    return KIDX_ECORRUPT;
+  /* The last block's entry must end the table. */
+  if (c->blk + 1 == c->nblocks && c->tp != c->tend)
+    return KIDX_ECORRUPT;
+  c->last = c->base + delta - 1;
+  c->doc_len = (uint32_t)dl;
+  c->pos_len = (uint32_t)pl;
+  c->loaded = 1;
+  c->decoded = 0;
+  return KIDX_OK;
+}
+
+/* Decodes block c->blk (its entry loaded) into the cursor's arrays. */
+static int decode_block(kidx__pcur *c) {
+  const uint8_t *p = c->docs + c->doc_off;
+  uint32_t n = block_n(c, c->blk);
+  unsigned wg = p[0], wt = p[1], wh = p[2];
+  if (wg > 32 || wt > 32 || wh > 32 ||
+      3 + packed_size(n, wg) + packed_size(n, wt) + packed_size(n, wh) !=
+          c->doc_len)
+    return KIDX_ECORRUPT;
+  p += 3;
+  if (unpack(p, n, wg, c->docs_a) ||
+      unpack(p + packed_size(n, wg), n, wt, c->tf_a) ||
+      unpack(p + packed_size(n, wg) + packed_size(n, wt), n, wh, c->title_a))
+    return KIDX_ECORRUPT;
+  uint64_t doc = c->base;
+  uint32_t all_g = 0, all_t = 0, all_h = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    all_g |= c->docs_a[i];
+    all_t |= c->tf_a[i];
+    all_h |= c->title_a[i];
+    doc += c->docs_a[i];
+    /* tf - 1 is stored: a tf of 2^32 does not fit. */
+    if (doc > c->last || c->tf_a[i] == UINT32_MAX ||
+        c->title_a[i] > c->tf_a[i] + 1)
+      return KIDX_ECORRUPT;
+    c->docs_a[i] = (uint32_t)doc;
+    c->tf_a[i]++;
+    doc++;
+  }
+  /* Widths are the smallest that hold the values, as the writer makes
+   * them: a wider one would decode the same, and hide damage. */
+  if (c->docs_a[n - 1] != c->last || width_of(all_g) != wg ||
+      width_of(all_t) != wt || width_of(all_h) != wh)
+    return KIDX_ECORRUPT;
+  c->n = n;
+  c->i = 0;
+  c->pp = c->poss + c->pos_off;
+  c->pp_i = 0;
+  c->decoded = 1;
+  return KIDX_OK;
+}
+
+static void set_current(kidx__pcur *c) {
+  c->doc = c->docs_a[c->i];
+  c->tf = c->tf_a[c->i];
+  c->tf_title = c->title_a[c->i];
+}
+
+/* Moves to block c->blk + 1; 0 at the end of the list. */
+static int next_block(kidx__pcur *c) {
+  if (c->blk + 1 >= c->nblocks) {
+    c->blk = c->nblocks;
+    c->loaded = c->decoded = 0;
+    return 0;
+  }
+  c->base = c->last + 1;
+  c->blk++;
+  int rc = load_entry(c);
+  return rc ? rc : 1;
+}
+
+int kidx__pcur_shallow(kidx__pcur *c, uint64_t target) {
+  if (c->blk >= c->nblocks)
+    return 0;
+  if (!c->loaded) {
+    int rc = load_entry(c);
+    if (rc)
+      return rc;
+  }
+  while (c->last < target) {
+    int rc = next_block(c);
+    if (rc <= 0)
+      return rc;
+  }
+  return 1;
+}
+
+int kidx__pcur_next(kidx__pcur *c) {
+  int rc;
+  if (c->decoded && c->i + 1 < c->n) {
+    c->i++;
+    set_current(c);
+    return 1;
+  }
+  if (c->decoded) {
+    if ((rc = next_block(c)) <= 0)
+      return rc;
+  } else if (c->blk >= c->nblocks) {
+    return 0;
+  } else if (!c->loaded && (rc = load_entry(c))) {
+    return rc;
+  }
+  if ((rc = decode_block(c)))
+    return rc;
+  set_current(c);
+  return 1;
+}
+
+int kidx__pcur_advance(kidx__pcur *c, uint64_t target) {
+  int rc = kidx__pcur_shallow(c, target);
+  if (rc <= 0)
+    return rc;
+  if (!c->decoded) {
+    if ((rc = decode_block(c)))
+      return rc;
+  }
+  /* The block's last document is >= target: the scan stops in it. */
+  while (c->docs_a[c->i] < target)
+    c->i++;
+  set_current(c);
+  return 1;
+}
+
+int kidx__pcur_positions(kidx__pcur *c, uint32_t *out) {
+  const uint8_t *p = c->pp, *end = c->poss + c->pos_off + c->pos_len;
+  /* Skip the positions of the entries before the current one: a varint
+   * ends at each byte below 0x80. */
+  if (c->pp_i > c->i) {
+    p = c->poss + c->pos_off;
+    c->pp_i = 0;
+  }
+  for (; c->pp_i < c->i; c->pp_i++) {
+    uint32_t left = c->tf_a[c->pp_i];
+    while (left > 0) {
+      if (p >= end)
+        return KIDX_ECORRUPT;
+      if (*p++ < 0x80)
+        left--;
+    }
+  }
+  uint64_t last = 0;
+  for (uint32_t i = 0; i < c->tf; i++) {
+    uint64_t gap;
+    if (kidx__varint_get(&p, end, &gap) || gap == 0)
+      return KIDX_ECORRUPT;
+    last += gap;
+    if (last > (uint64_t)UINT32_MAX + 1)
+      return KIDX_ECORRUPT;
+    out[i] = (uint32_t)(last - 1);
+  }
+  c->pp = p;
+  c->pp_i = c->i + 1;
+  return KIDX_OK;
+}
+
+int kidx__pcur_block_done(const kidx__pcur *c) {
+  if (!c->decoded || c->pp_i != c->n)
+    return 0;
+  return c->pp == c->poss + c->pos_off + c->pos_len;
+}
+
+int kidx__pcur_list_done(const kidx__pcur *c) {
+  return c->blk >= c->nblocks && c->tp == c->tend &&
+         c->doc_off + c->doc_len == (uint64_t)(c->poss - c->docs) &&
+         c->pos_off + c->pos_len == (uint64_t)(c->end - c->poss);
+}

@@ -1,0 +1,286 @@
+/* Unit tests for postblock.c: the block postings codec of segment files
+ * (writer, cursor, bounds, damage). */
+#include "kidx_int.h"
+
+#include "testutil.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+static uint64_t rng = 88172645463325252ull;
+
+/* Check's ck_assert_* report each assertion through a pipe: in loops of
+ * millions of comparisons, test plainly and abort on failure. */
+#define EXPECT(cond)                                                           \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      ck_abort_msg("%s:%d: %s", __FILE__, __LINE__, #cond);                    \
+  } while (0)
+
+static uint32_t next_rand(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 11);
+}
+
+/* One list of the model: n entries with their fields' lengths. */
+typedef struct entry {
+  uint32_t doc, tf, title, len[2];
+} entry;
+
+/* A random list of n entries below limit; tf up to maxtf. */
+static entry *random_list(uint32_t n, uint32_t limit, uint32_t maxtf) {
+  entry *e = calloc(n ? n : 1, sizeof *e);
+  uint32_t doc = next_rand() % 3;
+  for (uint32_t i = 0; i < n; i++) {
+    /* Mostly dense, sometimes long jumps. */
+    uint32_t gap = next_rand() % 8 == 0 ? next_rand() % 5000 : next_rand() % 4;
+    doc += i ? gap + 1 : gap;
+    e[i].doc = doc;
+    e[i].tf = 1 + next_rand() % maxtf;
+    e[i].title = next_rand() % 3 == 0 ? next_rand() % (e[i].tf + 1) : 0;
+    e[i].len[0] = e[i].title + next_rand() % 10;
+    e[i].len[1] = e[i].tf - e[i].title + next_rand() % 500;
+  }
+  (void)limit;
+  return e;
+}
+
+/* Positions of entry i: title ones from 0, body ones after the title. */
+static void positions_of(const entry *e, uint32_t *pos) {
+  for (uint32_t k = 0; k < e->tf; k++)
+    pos[k] = k < e->title ? k : e->len[0] + 1 + (k - e->title) * 3;
+}
+
+/* Encodes the list into one contiguous buffer. */
+static uint8_t *encode(const entry *e, uint32_t n, size_t *len) {
+  kidx__pwriter w;
+  kidx__pwriter_init(&w);
+  uint32_t *pos = malloc(sizeof *pos * 4096);
+  for (uint32_t i = 0; i < n; i++) {
+    positions_of(&e[i], pos);
+    ck_assert_int_eq(
+        kidx__pwriter_add(&w, e[i].doc, pos, e[i].tf, e[i].title, e[i].len),
+        KIDX_OK);
+  }
+  ck_assert_int_eq(kidx__pwriter_finish(&w), KIDX_OK);
+  ck_assert_uint_eq(w.df, n);
+  *len = (size_t)kidx__pwriter_size(&w);
+  uint8_t *out = malloc(*len), *p = out;
+  memcpy(p, w.head.p, w.head.n);
+  p += w.head.n;
+  memcpy(p, w.table.p, w.table.n);
+  p += w.table.n;
+  memcpy(p, w.docs.p, w.docs.n);
+  p += w.docs.n;
+  memcpy(p, w.pos.p, w.pos.n);
+  kidx__pwriter_free(&w);
+  free(pos);
+  return out;
+}
+
+/* The bound of entries [from, to) as the codec defines it. */
+static void model_bound(const entry *e, uint32_t from, uint32_t to,
+                        kidx__pbound *b) {
+  kidx__pbound_clear(b);
+  for (uint32_t i = from; i < to; i++) {
+    uint32_t tf[2] = {e[i].title, e[i].tf - e[i].title};
+    for (int f = 0; f < 2; f++) {
+      if (!tf[f])
+        continue;
+      if (tf[f] > b->max_tf[f])
+        b->max_tf[f] = tf[f];
+      if (!b->tf[f] ||
+          (uint64_t)e[i].len[f] * b->tf[f] < (uint64_t)b->len[f] * tf[f]) {
+        b->len[f] = e[i].len[f];
+        b->tf[f] = tf[f];
+      }
+    }
+  }
+}
+
+START_TEST(test_roundtrip_all_sizes) {
+  static const uint32_t sizes[] = {1, 2, 127, 128, 129, 255, 256, 257, 1000};
+  uint32_t pos[4096], want[4096];
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    uint32_t n = sizes[s];
+    entry *e = random_list(n, UINT32_MAX, s % 2 ? 3 : 300);
+    size_t len;
+    uint8_t *data = encode(e, n, &len);
+    kidx__pcur *c = malloc(sizeof *c);
+    uint64_t limit = (uint64_t)e[n - 1].doc + 1;
+    EXPECT((kidx__pcur_init(c, data, len, n, limit)) == (KIDX_OK));
+    kidx__pbound b;
+    model_bound(e, 0, n, &b);
+    EXPECT(kidx__pbound_equal(&b, &c->list_bound));
+    for (uint32_t i = 0; i < n; i++) {
+      EXPECT((kidx__pcur_next(c)) == (1));
+      EXPECT((c->doc) == (e[i].doc));
+      EXPECT((c->tf) == (e[i].tf));
+      EXPECT((c->tf_title) == (e[i].title));
+      /* Every block's bound, checked at its first entry. */
+      if (i % KIDX__BLOCK == 0) {
+        uint32_t to = i + KIDX__BLOCK < n ? i + KIDX__BLOCK : n;
+        model_bound(e, i, to, &b);
+        EXPECT(kidx__pbound_equal(&b, &c->blk_bound));
+        EXPECT((c->last) == (e[to - 1].doc));
+      }
+      /* Positions of every other entry only: the others are skipped. */
+      if (i % 2 == 0 || i + 1 == n || (i + 1) % KIDX__BLOCK == 0) {
+        EXPECT((kidx__pcur_positions(c, pos)) == (KIDX_OK));
+        positions_of(&e[i], want);
+        EXPECT(memcmp(pos, want, e[i].tf * sizeof *pos) == 0);
+      }
+    }
+    EXPECT((kidx__pcur_next(c)) == (0));
+    EXPECT((kidx__pcur_next(c)) == (0));
+    EXPECT(kidx__pcur_list_done(c));
+    /* A document limit at the last document is damage. */
+    EXPECT((kidx__pcur_init(c, data, len, n, limit - 1)) == (KIDX_OK));
+    int rc;
+    while ((rc = kidx__pcur_next(c)) == 1)
+      ;
+    EXPECT((rc) == (KIDX_ECORRUPT));
+    free(c);
+    free(data);
+    free(e);
+  }
+}
+END_TEST
+
+START_TEST(test_advance_and_shallow_match_a_scan) {
+  uint32_t n = 2000;
+  entry *e = random_list(n, UINT32_MAX, 20);
+  size_t len;
+  uint8_t *data = encode(e, n, &len);
+  uint64_t limit = (uint64_t)e[n - 1].doc + 1;
+  kidx__pcur *c = malloc(sizeof *c);
+  uint32_t pos[4096], want[4096];
+  for (int round = 0; round < 200; round++) {
+    EXPECT((kidx__pcur_init(c, data, len, n, limit)) == (KIDX_OK));
+    uint64_t target = 0;
+    uint32_t i = 0;
+    for (;;) {
+      target += next_rand() % (round % 2 ? 50 : 3000);
+      /* Shallow first, sometimes: it must describe the block that holds
+       * the next entry >= target, and not move the entries. */
+      while (i < n && e[i].doc < target)
+        i++;
+      if (next_rand() % 2) {
+        int s = kidx__pcur_shallow(c, target);
+        EXPECT((s) == (i < n));
+        if (s) {
+          uint32_t blk = i / KIDX__BLOCK;
+          uint32_t last = (blk + 1) * KIDX__BLOCK < n
+                              ? e[(blk + 1) * KIDX__BLOCK - 1].doc
+                              : e[n - 1].doc;
+          EXPECT((c->last) == (last));
+        }
+      }
+      int r = kidx__pcur_advance(c, target);
+      if (i == n) {
+        EXPECT((r) == (0));
+        break;
+      }
+      EXPECT((r) == (1));
+      EXPECT((c->doc) == (e[i].doc));
+      EXPECT((c->tf) == (e[i].tf));
+      if (next_rand() % 4 == 0) {
+        EXPECT((kidx__pcur_positions(c, pos)) == (KIDX_OK));
+        positions_of(&e[i], want);
+        EXPECT(memcmp(pos, want, e[i].tf * sizeof *pos) == 0);
+      }
+      /* Advancing to the current document stays on it. */
+      EXPECT((kidx__pcur_advance(c, c->doc)) == (1));
+      EXPECT((c->doc) == (e[i].doc));
+    }
+  }
+  free(c);
+  free(data);
+  free(e);
+}
+END_TEST
+
+/* Decodes everything, positions included. */
+static int walk(const uint8_t *p, size_t n, uint32_t df, uint64_t limit) {
+  static kidx__pcur cur;
+  static uint32_t pos[4096];
+  kidx__pcur *c = &cur;
+  int rc = kidx__pcur_init(c, p, n, df, limit);
+  while (rc == KIDX_OK && (rc = kidx__pcur_next(c)) == 1) {
+    if (c->tf > 4096)
+      rc = KIDX_ECORRUPT;
+    else
+      rc = kidx__pcur_positions(c, pos);
+  }
+  if (rc == 0 && !kidx__pcur_list_done(c))
+    rc = 2; /* decoded, but bytes left over: only check sees it */
+  return rc;
+}
+
+START_TEST(test_every_flip_and_truncation_is_safe) {
+  uint32_t n = 300;
+  entry *e = random_list(n, UINT32_MAX, 4);
+  size_t len;
+  uint8_t *data = encode(e, n, &len);
+  uint64_t limit = (uint64_t)e[n - 1].doc + 1;
+  ck_assert_int_eq(walk(data, len, n, limit), 0);
+  ck_assert_int_eq(walk(data, len, n + 1, limit), KIDX_ECORRUPT);
+  ck_assert_int_eq(walk(data, len, n - 1, limit), KIDX_ECORRUPT);
+  for (size_t cut = 0; cut < len; cut++) {
+    uint8_t *copy = malloc(cut ? cut : 1); /* ASan sees any overread */
+    memcpy(copy, data, cut);
+    int rc = walk(copy, cut, n, limit);
+    ck_assert_msg(rc != 0, "truncation at %zu decoded", cut);
+    free(copy);
+  }
+  uint8_t *copy = malloc(len);
+  for (size_t i = 0; i < len; i++)
+    for (int bit = 0; bit < 8; bit++) {
+      memcpy(copy, data, len);
+      copy[i] ^= (uint8_t)(1u << bit);
+      int rc = walk(copy, len, n, limit);
+      ck_assert_msg(rc == 0 || rc == 2 || rc == KIDX_ECORRUPT,
+                    "flip %zu.%d: %d", i, bit, rc);
+    }
+  free(copy);
+  free(data);
+  free(e);
+}
+END_TEST
+
+START_TEST(test_random_bytes_never_crash) {
+  uint8_t buf[96];
+  for (int round = 0; round < 100000; round++) {
+    size_t n = (size_t)(round % 96);
+    for (size_t i = 0; i < n; i++)
+      buf[i] = (uint8_t)next_rand();
+    uint8_t *copy = malloc(n ? n : 1);
+    memcpy(copy, buf, n);
+    int rc = walk(copy, n, 1 + next_rand() % 300, 1 + next_rand() % 100000);
+    free(copy);
+    if (rc != 0 && rc != 2 && rc != KIDX_ECORRUPT)
+      ck_abort_msg("round %d: rc %d", round, rc);
+  }
+}
+END_TEST
+
+static Suite *postblock_suite(void) {
+  Suite *s = suite_create("postblock");
+  TCase *core = tcase_create("Core");
+  tcase_set_timeout(core, 120);
+  tcase_add_test(core, test_roundtrip_all_sizes);
+  tcase_add_test(core, test_advance_and_shallow_match_a_scan);
+  suite_add_tcase(s, core);
+  TCase *errors = tcase_create("Errors");
+  tcase_set_timeout(errors, 120);
+  tcase_add_test(errors, test_every_flip_and_truncation_is_safe);
+  tcase_add_test(errors, test_random_bytes_never_crash);
+  suite_add_tcase(s, errors);
+  return s;
+}
+
+int main(void) {
+  return tu_run_suite(postblock_suite());
+}
