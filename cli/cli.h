@@ -72,7 +72,8 @@ typedef enum opt_id {
   OPT_VERBOSE,
   OPT_FORGET,
   OPT_HIDDEN,
-  OPT_NO_IGNORE
+  OPT_NO_IGNORE,
+  OPT_COUNT
 } opt_id;
 
 typedef struct opt_spec {
@@ -151,6 +152,7 @@ typedef struct search_opts {
   size_t snippet_words;
   highlight_mode highlight;
   bool explain;
+  bool count; /* --count: an exact total */
   bool vimgrep;      /* --vimgrep: path:line:column:text per hit */
   const char *batch; /* --batch FILE, "-" for standard input */
 } search_opts;

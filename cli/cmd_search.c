@@ -749,6 +749,7 @@ static int search_settings(const cli_args *a, kidx_search_options *opt) {
   if (so->have_snippet_words)
     opt->snippet_words = so->snippet_words;
   opt->explain = so->explain;
+  opt->exact_total = so->count;
   opt->bodies = so->vimgrep;
   return ST_OK;
 }

@@ -577,6 +577,9 @@ static int apply_search_option(search_opts *o, opt_id id, const char *spelled,
   case OPT_VIMGREP:
     o->vimgrep = true;
     break;
+  case OPT_COUNT:
+    o->count = true;
+    break;
   case OPT_BATCH:
     if (*arg == '\0')
       return cli_fail(ST_USAGE,

@@ -312,6 +312,11 @@ static const char SEARCH_HELP_OPTIONS[] =
     "                         when stdout is a terminal, TERM is set and not\n"
     "                         'dumb', and NO_COLOR is unset or empty; never\n"
     "                         also turns --highlight bold into brackets\n"
+    "      --count            count every matching document exactly for the\n"
+    "                         last line (slower on large indexes; without\n"
+    "                         it, documents that cannot be among the hits\n"
+    "                         shown are skipped and the line may say 'at\n"
+    "                         least N')\n"
     "      --explain          print each hit's score term by term: field\n"
     "                         scope, tf and length in title/body, df, idf,\n"
     "                         length norm and weight of title/body, tfc (the\n"
@@ -520,6 +525,7 @@ static const opt_spec SEARCH_OPTS[] = {
     {OPT_EXPLAIN, 0, "explain", false},
     {OPT_BATCH, 0, "batch", true},
     {OPT_VIMGREP, 0, "vimgrep", false},
+    {OPT_COUNT, 0, "count", false},
     OPT_SPEC_END};
 static const opt_spec HELP_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
                                      OPT_SPEC_END};

@@ -19,7 +19,7 @@
 _kidx_commands='index search analyze stats delete optimize check help'
 _kidx_opts_global='-i= --index= -h --help -V --version'
 _kidx_opts_index='-i= --index= -h --help --stem= --stopwords= --diacritics= --jsonl= --prune --forget --hidden --no-ignore -q --quiet -v --verbose --wait --ram-budget= --merge-factor='
-_kidx_opts_search='-i= --index= -h --help -k= --limit= --offset= --any --all --rank= --k1= --b= --title-weight= --body-weight= --snippet-words= --highlight= --color= --explain --json --vimgrep --batch='
+_kidx_opts_search='-i= --index= -h --help -k= --limit= --offset= --any --all --rank= --k1= --b= --title-weight= --body-weight= --snippet-words= --highlight= --color= --count --explain --json --vimgrep --batch='
 _kidx_opts_analyze='-i= --index= -h --help --stem= --stopwords= --diacritics='
 _kidx_opts_stats='-i= --index= -h --help --json'
 _kidx_opts_delete='-i= --index= -h --help --wait'

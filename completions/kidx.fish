@@ -87,6 +87,7 @@ complete -c kidx -n '__kidx_using search' -l body-weight -x -d 'Weight of the bo
 complete -c kidx -n '__kidx_using search' -l snippet-words -x -d 'Words in each passage'
 complete -c kidx -n '__kidx_using search' -l highlight -x -a 'bold brackets none' -d 'How matched words are marked'
 complete -c kidx -n '__kidx_using search' -l color -x -a 'auto always never' -d 'When to colour the output'
+complete -c kidx -n '__kidx_using search' -l count -d 'Count every matching document exactly'
 complete -c kidx -n '__kidx_using search' -l explain -d 'Print each score term by term'
 complete -c kidx -n '__kidx_using search' -l json -d 'Print one JSON object per hit'
 complete -c kidx -n '__kidx_using search' -l vimgrep -d 'Print PATH:LINE:COLUMN:TEXT per hit, for editors'

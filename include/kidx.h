@@ -562,6 +562,11 @@ typedef struct kidx_search_options {
   int explain;          /* nonzero: keep each hit's score breakdown */
   int bodies;           /* nonzero: keep each hit's whole stored body, for
                            kidx_results_body(); default 0 */
+  int exact_total;      /* nonzero: count every match for
+                           kidx_results_total(), scoring each (slower on
+                           large indexes); default 0: documents that cannot
+                           be among the best offset+limit are skipped
+                           unscored and the total is a lower bound */
 } kidx_search_options;
 
 KIDX_API void kidx_search_options_init(kidx_search_options *opt);
@@ -585,10 +590,11 @@ KIDX_API const char *kidx_results_errmsg(const kidx_results *res);
 
 /* Runs `query` (query_len bytes of UTF-8) against r and puts the hits
  * ranked offset+1 .. offset+limit into res.  opt may be NULL for the
- * defaults.  Cost: reads the postings of every query term once, and once
- * more for the snippets and explanations of the page's hits; scores every
- * match, O(matches * log(offset + limit)); segments the page's bodies up
- * to the end of their snippets.
+ * defaults.  Cost: reads the postings of the query's terms at most once,
+ * skipping blocks of 128 documents that cannot reach the best
+ * offset+limit (with exact_total, scoring every match instead), and once
+ * more for the snippets and explanations of the page's hits; segments the
+ * page's bodies up to the end of their snippets.
  * Errors: KIDX_EQUERY (a malformed query, with the place in
  * kidx_results_error_column(); no searchable word; only excluded words;
  * more than KIDX_MAX_QUERY_TERMS terms; a prefix matching too many terms),
@@ -602,9 +608,12 @@ KIDX_API kidx_status kidx_search(const kidx_reader *r, const char *query,
 /* Number of hits held in res (at most the limit). */
 KIDX_API size_t kidx_results_count(const kidx_results *res);
 
-/* Number of documents that matched the query.  Exact in this version
- * (every match is scored); kidx_results_total_is_exact() says so, for the
- * day dynamic pruning makes it a lower bound. */
+/* Number of documents that matched the query, or a lower bound of it:
+ * a search finds its best hits without scoring the documents that cannot
+ * be among them (dynamic pruning; the hits are exactly those an
+ * exhaustive evaluation gives), and then counts only the documents it
+ * scored.  kidx_results_total_is_exact() says which; set
+ * kidx_search_options.exact_total for an exact count. */
 KIDX_API uint64_t kidx_results_total(const kidx_results *res);
 KIDX_API int kidx_results_total_is_exact(const kidx_results *res);
 

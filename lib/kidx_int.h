@@ -899,6 +899,12 @@ double kidx__scorer_norm(const kidx__scorer *sc, int field, uint32_t len);
 /* The saturation of a combined term frequency tfc = sum w_f tf_f / B_f;
  * a term's score is qtf * idf * saturate(tfc). */
 double kidx__scorer_saturate(const kidx__scorer *sc, double tfc);
+/* An upper bound of idf * saturate(sum w[f] tf_f / B_f) over the
+ * documents the bound b describes (postblock.c), with a relative margin
+ * above the rounding of the score's own computation.  Monotone: a looser
+ * bound (kidx__pbound_merge) never gives less. */
+double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
+                          const kidx__pbound *b, double idf);
 
 /**************************************************************************
 ** Interface to code in topk.c: the bounded best-k collector.
@@ -924,6 +930,9 @@ int kidx__topk_init(kidx__topk *t, size_t k, kidx__id_cmp_fn id_cmp,
 void kidx__topk_free(kidx__topk *t);
 /* Offers a hit; kept if it ranks among the k best so far. */
 void kidx__topk_push(kidx__topk *t, double score, uint32_t doc);
+/* 1 and *score when the collector is full: a new hit then enters only if
+ * it scores above *score, or equal with a smaller id.  0 before. */
+int kidx__topk_threshold(const kidx__topk *t, double *score);
 /* Sorts the kept hits best-first in t->heap and returns how many. */
 size_t kidx__topk_finish(kidx__topk *t);
 
@@ -1004,13 +1013,18 @@ void kidx__query_free(kidx__query *q); /* NULL is a no-op */
 */
 
 /* Runs the query tree against every segment of snap, scoring with sc (set
- * up with snap's live statistics) and offering every matching live
- * document, by global number, to topk; *total receives the number of
- * matching documents.  KIDX_EQUERY for a prefix that expands too far (its
- * column in *column), KIDX_ECORRUPT on damaged postings. */
+ * up with snap's live statistics), and offers matching live documents, by
+ * global number, to topk.  With exact, or when topk keeps nothing, every
+ * match is scored and *total is the number of matches; otherwise
+ * documents that cannot enter the top k are passed over (dynamic pruning:
+ * the hits kept are exactly the same) and *total counts those scored, a
+ * lower bound.  *total_exact says which.  KIDX_EQUERY for a prefix that
+ * expands too far (its column in *column), KIDX_ECORRUPT on damaged
+ * postings. */
 int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
-                     const kidx__scorer *sc, kidx__topk *topk, uint64_t *total,
-                     size_t *column, char *errmsg);
+                     const kidx__scorer *sc, int exact, kidx__topk *topk,
+                     uint64_t *total, int *total_exact, size_t *column,
+                     char *errmsg);
 
 /* For matching documents docs[0..n), in strictly increasing order: appends
  * to explain[i] the score breakdown of docs[i] (kidx_explain entries with
@@ -1072,9 +1086,10 @@ int kidx__results_add(kidx_results *res, const kidx__docinfo *d, double score,
                       const char *snippet, size_t snip_len,
                       const kidx__buf *spans, const kidx__buf *explain,
                       int keep_body);
-/* Sets the total and the public structs' pointers; call after the last
+/* Sets the total (exact: whether it counts every match, or is a lower
+ * bound) and the public structs' pointers; call after the last
  * kidx__results_add. */
-void kidx__results_finish(kidx_results *res, uint64_t total);
+void kidx__results_finish(kidx_results *res, uint64_t total, int exact);
 
 /**************************************************************************
 ** Interface to code in analyzer.c: public analysis options <-> flags.

@@ -133,6 +133,7 @@ void kidx_search_options_init(kidx_search_options *opt) {
   opt->snippet_words = 30;
   opt->explain = 0;
   opt->bodies = 0;
+  opt->exact_total = 0;
 }
 
 /* Reads the caller's options, honouring only the fields its `size` says it
@@ -308,7 +309,9 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
   uint64_t total = 0;
-  rc = kidx__search_run(&r->snap, root, &sc, &topk, &total, &column, errmsg);
+  int exact = 1;
+  rc = kidx__search_run(&r->snap, root, &sc, o.exact_total, &topk, &total,
+                        &exact, &column, errmsg);
   if (!rc) {
     size_t n = kidx__topk_finish(&topk);
     if (n > o.offset)
@@ -321,6 +324,6 @@ kidx_status kidx_search(const kidx_reader *r, const char *query,
     kidx__results_fail(res, rc == KIDX_EQUERY ? column : 0);
     return rc;
   }
-  kidx__results_finish(res, total);
+  kidx__results_finish(res, total, exact);
   return KIDX_OK;
 }

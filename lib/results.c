@@ -30,6 +30,7 @@ struct kidx_results {
   kidx_snippet *snippets; /* one per hit, set by finish */
   size_t count, cap;
   uint64_t total;
+  int total_exact;
   size_t error_column;
   kidx__buf arena;
   kidx__buf spans;   /* kidx_span */
@@ -140,7 +141,7 @@ int kidx__results_add(kidx_results *res, const kidx__docinfo *d, double score,
   return KIDX_OK;
 }
 
-void kidx__results_finish(kidx_results *res, uint64_t total) {
+void kidx__results_finish(kidx_results *res, uint64_t total, int exact) {
   const char *base = res->arena.p ? (const char *)res->arena.p : "";
   kidx_span *spans = (kidx_span *)(void *)res->spans.p;
   kidx_explain *ex = (kidx_explain *)(void *)res->explain.p;
@@ -159,6 +160,7 @@ void kidx__results_finish(kidx_results *res, uint64_t total) {
     ex[j].term = base + off;
   }
   res->total = total;
+  res->total_exact = exact;
 }
 
 size_t kidx_results_count(const kidx_results *res) {
@@ -170,8 +172,7 @@ uint64_t kidx_results_total(const kidx_results *res) {
 }
 
 int kidx_results_total_is_exact(const kidx_results *res) {
-  (void)res;
-  return 1; /* every match is scored: see kidx__search_run */
+  return res ? res->total_exact : 1;
 }
 
 size_t kidx_results_error_column(const kidx_results *res) {

@@ -62,3 +62,26 @@ double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
    * it at x = 1 with the same value and the same slope (1). */
   return tfc >= 1.0 ? 1.0 + log(1.0 + log(tfc)) : tfc;
 }
+
+double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
+                          const kidx__pbound *b, double idf) {
+  /* Per field, tf / B(len) <= 1 / ((1 - b) / max_tf + (b / avglen) *
+   * min(len / tf)) (postblock.c): B is (1 - b) + b * len / avglen for
+   * BM25's b and TF-IDF's pivot slope alike. */
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    if (!b->max_tf[f] || !(w[f] > 0.0))
+      continue;
+    double den = (1.0 - sc->b) / b->max_tf[f] +
+                 sc->b * ((double)b->len[f] / b->tf[f]) / sc->avglen[f];
+    if (!(den > 0.0))
+      return INFINITY;
+    tfc += w[f] / den;
+  }
+  if (!isfinite(tfc))
+    return INFINITY;
+  /* The score itself is computed with other roundings (and the bound's
+   * sum in another order): a relative margin far above a few ulps keeps
+   * the bound above it, at no cost to pruning. */
+  return idf * kidx__scorer_saturate(sc, tfc) * (1.0 + 1e-9);
+}

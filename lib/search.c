@@ -34,6 +34,7 @@
  */
 #include "kidx_int.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,12 +59,19 @@ struct matcher {
   int bad;      /* the list's head is malformed */
   uint32_t gdf; /* live documents with the term, in the whole index */
   double idf;
+  double w[KIDX__NFIELDS]; /* field weights, 0 outside the term's scope */
+  double share;            /* its score in share_doc (a cache) */
+  uint32_t share_doc;      /* or END */
+  uint32_t bound_blk;      /* the block blk_ub bounds, or END */
+  double blk_ub;
   uint32_t *pos; /* positions in the current document, once loaded */
   uint32_t npos, pos_cap;
   uint32_t pos_doc; /* the document pos belongs to, or END */
   /* composites */
   matcher **kids;
   size_t nkids;
+  /* every kind: a bound of its score in any document (pruning) */
+  double ub;
 };
 
 typedef struct search {
@@ -77,6 +85,8 @@ typedef struct search {
   size_t *column; /* where a query error is, for KIDX_EQUERY */
   matcher **all;  /* every matcher allocated, to free them */
   size_t nall, cap;
+  uint32_t norm_doc; /* the document norm[] is for, or END */
+  double norm[KIDX__NFIELDS];
 } search;
 
 static int oom(search *s) {
@@ -106,6 +116,8 @@ static matcher *new_matcher(search *s, int kind, int field) {
   m->field = field;
   m->doc = 0;
   m->pos_doc = END;
+  m->share_doc = END;
+  m->bound_blk = END;
   return m;
 }
 
@@ -141,6 +153,14 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
     m->bad = kidx__pcur_init(&m->cur, t->post, t->post_len, t->df,
                              s->seg->ndocs) != KIDX_OK;
     m->idf = kidx__scorer_idf(s->sc, gdf);
+    for (int f = 0; f < KIDX__NFIELDS; f++)
+      m->w[f] = (field == KIDX__FIELD_ANY ||
+                 field == (f == 0 ? KIDX__FIELD_TITLE : KIDX__FIELD_BODY))
+                    ? s->sc->weight[f]
+                    : 0.0;
+    m->ub = m->bad
+                ? INFINITY
+                : kidx__scorer_bound(s->sc, m->w, &m->cur.list_bound, m->idf);
   }
   return m;
 }
@@ -213,6 +233,11 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
     rc = build_prefix(s, q, m);
   else
     rc = build_kids(s, q, m);
+  /* A document's score sums its matched terms' shares: the kids' bounds
+   * add up (only the included side of NOT counts). */
+  size_t n = m->kind == KIDX__Q_NOT ? 1 : m->nkids;
+  for (size_t i = 0; !rc && i < n; i++)
+    m->ub += m->kids[i]->ub;
   return rc;
 }
 
@@ -511,11 +536,43 @@ static int advance(search *s, matcher *m, uint32_t target) {
 
 /* ---- scoring ---- */
 
-/* One TERM's share of the score of the document it is on. */
-static void term_share(search *s, const matcher *m, const uint32_t dlen[2],
-                       kidx_explain *e) {
-  const kidx__scorer *sc = s->sc;
+/* The field norms B_f of document doc of the segment, computed once per
+ * document however many terms are scored in it. */
+static const double *doc_norms(search *s, uint32_t doc) {
+  if (s->norm_doc != doc) {
+    uint32_t len[KIDX__NFIELDS];
+    kidx__segment_doclens(s->seg, doc, &len[0], &len[1]);
+    for (int f = 0; f < KIDX__NFIELDS; f++)
+      s->norm[f] = kidx__scorer_norm(s->sc, f, len[f]);
+    s->norm_doc = doc;
+  }
+  return s->norm;
+}
+
+/* A TERM's share of the score of the document it is on:
+ *     idf * saturate(sum over fields of w_f * tf_f / B_f)
+ * computed here only (explanations included, pruning caches it), in one
+ * order, so that the same document always gets the same bits. */
+static double term_score(search *s, matcher *m) {
+  if (m->share_doc == m->doc)
+    return m->share;
+  const double *norm = doc_norms(s, m->doc);
   uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (tf[f])
+      tfc += m->w[f] * tf[f] / norm[f];
+  m->share = m->idf * kidx__scorer_saturate(s->sc, tfc);
+  m->share_doc = m->doc;
+  return m->share;
+}
+
+/* The explanation of a TERM's share (kidx_explain). */
+static void term_share(search *s, matcher *m, kidx_explain *e) {
+  const double *norm = doc_norms(s, m->doc);
+  uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
+  uint32_t len[KIDX__NFIELDS];
+  kidx__segment_doclens(s->seg, m->doc, &len[0], &len[1]);
   memset(e, 0, sizeof *e);
   e->term = m->term.text;
   e->term_len = m->term.len;
@@ -526,13 +583,13 @@ static void term_share(search *s, const matcher *m, const uint32_t dlen[2],
   e->idf = m->idf;
   for (int f = 0; f < KIDX__NFIELDS; f++) {
     e->tf[f] = tf[f];
-    e->len[f] = dlen[f];
-    e->norm[f] = kidx__scorer_norm(sc, f, dlen[f]);
-    e->weight[f] = (e->field < 0 || e->field == f) ? sc->weight[f] : 0.0;
+    e->len[f] = len[f];
+    e->norm[f] = norm[f];
+    e->weight[f] = m->w[f];
     if (tf[f])
-      e->tfc += e->weight[f] * tf[f] / e->norm[f];
+      e->tfc += m->w[f] * tf[f] / norm[f];
   }
-  e->score = e->idf * kidx__scorer_saturate(sc, e->tfc);
+  e->score = term_score(s, m);
 }
 
 /* Visits the TERM matchers that count for document doc (see the file
@@ -554,7 +611,6 @@ static int visit(search *s, matcher *m, uint32_t doc, visit_fn fn, void *ctx) {
 }
 
 typedef struct score_ctx {
-  uint32_t dlen[2];
   double score;
   kidx__buf *explain; /* kidx_explain entries, or NULL */
   kidx__buf *texts;   /* their terms' bytes, in the same order */
@@ -562,26 +618,29 @@ typedef struct score_ctx {
 
 static int add_share(search *s, matcher *m, void *ctx) {
   score_ctx *c = ctx;
-  kidx_explain e;
-  term_share(s, m, c->dlen, &e);
-  c->score += e.score;
-  if (c->explain) {
-    /* The term's text lives in the matcher, which the search frees: the
-     * caller gets a copy in texts and sets e.term (kidx__search_hits). */
-    if (kidx__buf_append(c->texts, e.term, e.term_len))
-      return oom(s);
-    e.term = NULL;
-    if (kidx__buf_append(c->explain, &e, sizeof e))
-      return oom(s);
+  if (!c->explain) {
+    c->score += term_score(s, m);
+    return KIDX_OK;
   }
+  kidx_explain e;
+  term_share(s, m, &e);
+  c->score += e.score;
+  /* The term's text lives in the matcher, which the search frees: the
+   * caller gets a copy in texts and sets e.term (kidx__search_hits). */
+  if (kidx__buf_append(c->texts, e.term, e.term_len))
+    return oom(s);
+  e.term = NULL;
+  if (kidx__buf_append(c->explain, &e, sizeof e))
+    return oom(s);
   return KIDX_OK;
 }
 
-static int score_doc(search *s, matcher *root, uint32_t doc, double *score,
+/* The score of document doc, which m matches (m->doc == doc): the sum of
+ * its matched terms' shares in query order. */
+static int score_doc(search *s, matcher *m, uint32_t doc, double *score,
                      kidx__buf *explain, kidx__buf *texts) {
-  score_ctx c = {{0, 0}, 0.0, explain, texts};
-  kidx__segment_doclens(s->seg, doc, &c.dlen[0], &c.dlen[1]);
-  int rc = visit(s, root, doc, add_share, &c);
+  score_ctx c = {0.0, explain, texts};
+  int rc = visit(s, m, doc, add_share, &c);
   *score = c.score;
   return rc;
 }
@@ -733,38 +792,308 @@ static void search_segment(search *s, size_t i) {
   s->ref = &s->snap->segs[i];
   s->seg = &s->ref->seg;
   s->path = s->ref->path;
+  s->norm_doc = END;
+}
+
+/* ---- top k with dynamic pruning ---- */
+
+/* Once the collector holds k hits, a document must score at least the
+ * k-th best (and, on a tie, have a smaller id) to enter: a document
+ * whose score is bounded below that threshold is passed over unscored.
+ * Bounds come from the lists (the whole list's, for MaxScore's split of
+ * the terms) and from their blocks (for a window of documents), and are
+ * compared with `below`, which leaves a margin for the rounding of sums
+ * taken in another order than the score's: the documents kept, their
+ * scores and their order are exactly those of the exhaustive evaluation
+ * (tests/check_prune.c compares both). */
+
+typedef struct pruner {
+  search *s;
+  kidx__topk *topk;
+  uint64_t *total;
+  int pruned; /* some match may have been passed over uncounted */
+} pruner;
+
+/* x (a bound or a partial sum) is certainly below the threshold t. */
+static int below(double x, double t) {
+  return x + fabs(x) * 1e-9 < t;
+}
+
+static double threshold(const pruner *p) {
+  double t;
+  return kidx__topk_threshold(p->topk, &t) ? t : -INFINITY;
+}
+
+/* A bound of m's score in documents from d to *wend (lowered to the end
+ * of the window the bound holds in; END: no limit).  A TERM uses the
+ * block holding d without decoding it; other kinds add their kids'. */
+static int window_bound(search *s, matcher *m, uint32_t d, uint32_t *wend,
+                        double *ub) {
+  if (m->kind != KIDX__Q_TERM) {
+    size_t n = m->kind == KIDX__Q_NOT ? 1 : m->nkids;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+      double k;
+      int rc = window_bound(s, m->kids[i], d, wend, &k);
+      if (rc)
+        return rc;
+      sum += k;
+    }
+    *ub = sum;
+    return KIDX_OK;
+  }
+  *ub = 0.0;
+  if (!m->exists || (m->started && m->doc == END))
+    return KIDX_OK;
+  if (m->bad)
+    return damaged(s, m);
+  int r = kidx__pcur_shallow(&m->cur, d);
+  if (r < 0)
+    return damaged(s, m);
+  if (r == 0)
+    return KIDX_OK; /* no document left at or after d */
+  if (m->bound_blk != m->cur.blk) {
+    m->blk_ub = kidx__scorer_bound(s->sc, m->w, &m->cur.blk_bound, m->idf);
+    m->bound_blk = m->cur.blk;
+  }
+  if (m->cur.last < *wend)
+    *wend = (uint32_t)m->cur.last;
+  *ub = m->blk_ub;
+  return KIDX_OK;
+}
+
+/* The score m's matched terms give its current document. */
+static int kid_score(search *s, matcher *m, double *score) {
+  if (m->kind == KIDX__Q_TERM) {
+    *score = term_score(s, m);
+    return KIDX_OK;
+  }
+  return score_doc(s, m, m->doc, score, NULL, NULL);
+}
+
+static int offer(pruner *p, matcher *root, uint32_t d) {
+  double score;
+  int rc = score_doc(p->s, root, d, &score, NULL, NULL);
+  if (rc)
+    return rc;
+  (*p->total)++;
+  kidx__topk_push(p->topk, score, (uint32_t)(p->s->ref->base + d));
+  return KIDX_OK;
+}
+
+/* Any query: every match is found, but a window of documents whose bound
+ * is below the threshold is skipped at once (block-max AND when the root
+ * is an AND; for phrases and NEAR, the positions of those documents are
+ * never read). */
+static int run_windows(pruner *p, matcher *root) {
+  search *s = p->s;
+  uint32_t target = 0;
+  for (;;) {
+    int rc = advance(s, root, target);
+    if (rc || root->doc == END)
+      return rc;
+    uint32_t d = root->doc;
+    target = d + 1;
+    if (kidx__bit_get(s->ref->dead, d))
+      continue;
+    double t = threshold(p), ub;
+    if (t > -INFINITY) {
+      uint32_t wend = END;
+      if ((rc = window_bound(s, root, d, &wend, &ub)))
+        return rc;
+      if (below(ub, t)) {
+        p->pruned = 1;
+        target = wend == END ? END : wend + 1;
+        continue;
+      }
+    }
+    if ((rc = offer(p, root, d)))
+      return rc;
+  }
+}
+
+static int cmp_ub(const void *a, const void *b) {
+  const matcher *x = *(matcher *const *)a, *y = *(matcher *const *)b;
+  return (x->ub > y->ub) - (x->ub < y->ub);
+}
+
+/* A disjunction (root OR or PREFIX, or the included side `or` of a root
+ * NOT whose excluded side is `excl`): MaxScore (Turtle and Flood, "Query
+ * evaluation: strategies and optimizations", IP&M 1995) with block-max
+ * windows (Chakrabarti et al., WSDM 2011; as Lucene's MaxScoreBulkScorer).
+ * Kids sorted by bound; the longest prefix of them whose bounds sum below
+ * the threshold is non-essential: a document matching only those cannot
+ * enter, so candidates come from the other (essential) kids alone, and
+ * the non-essential ones are only probed for a candidate whose partial
+ * score leaves it a chance. */
+static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
+  search *s = p->s;
+  size_t n = or->nkids;
+  matcher **kids = malloc((n ? n : 1) * sizeof *kids);
+  double *prefix = malloc((n + 1) * sizeof *prefix);
+  double *kub = malloc((n ? n : 1) * sizeof *kub);
+  int rc = KIDX_OK;
+  if (!kids || !prefix || !kub) {
+    rc = oom(s);
+    goto done;
+  }
+  memcpy(kids, or->kids, n * sizeof *kids);
+  qsort(kids, n, sizeof *kids, cmp_ub);
+  prefix[0] = 0.0;
+  for (size_t i = 0; i < n; i++)
+    prefix[i + 1] = prefix[i] + kids[i]->ub;
+  uint32_t target = 0;
+  for (;;) {
+    double t = threshold(p);
+    size_t ne = 0; /* non-essential kids: kids[0..ne) */
+    while (ne < n && below(prefix[ne + 1], t))
+      ne++;
+    if (ne > 0)
+      p->pruned = 1;
+    if (ne == n)
+      break;
+    /* The candidate: the first document of an essential kid. */
+    uint32_t d = END;
+    for (size_t i = ne; i < n && !rc; i++) {
+      matcher *k = kids[i];
+      if (!k->started || (k->doc != END && k->doc < target))
+        rc = advance(s, k, target);
+      if (k->doc < d)
+        d = k->doc;
+    }
+    if (rc || d == END)
+      break;
+    target = d + 1;
+    if (kidx__bit_get(s->ref->dead, d))
+      continue;
+    if (t > -INFINITY) {
+      /* Every kid's bound over a window of documents from d. */
+      uint32_t wend = END;
+      double sum = 0.0;
+      for (size_t i = 0; i < n && !rc; i++) {
+        rc = window_bound(s, kids[i], d, &wend, &kub[i]);
+        sum += kub[i];
+      }
+      if (rc)
+        break;
+      if (below(sum, t)) {
+        p->pruned = 1;
+        target = wend == END ? END : wend + 1;
+        continue;
+      }
+      /* The essential kids' exact shares, then the non-essential ones,
+       * best bound first, while the candidate can still enter. */
+      double partial = 0.0, rest = 0.0;
+      for (size_t i = 0; i < ne; i++)
+        rest += kub[i];
+      for (size_t i = ne; i < n && !rc; i++)
+        if (kids[i]->doc == d) {
+          double sc;
+          rc = kid_score(s, kids[i], &sc);
+          partial += sc;
+        }
+      int out = below(partial + rest, t);
+      for (size_t i = ne; i-- > 0 && !rc && !out;) {
+        matcher *k = kids[i];
+        if (!k->started || (k->doc != END && k->doc < d))
+          rc = advance(s, k, d);
+        rest -= kub[i];
+        if (!rc && k->doc == d) {
+          double sc;
+          rc = kid_score(s, k, &sc);
+          partial += sc;
+        }
+        out = below(partial + (rest > 0 ? rest : 0), t);
+      }
+      if (rc)
+        break;
+      if (out) {
+        p->pruned = 1;
+        continue;
+      }
+    } else {
+      for (size_t i = 0; i < ne && !rc; i++)
+        if (!kids[i]->started || (kids[i]->doc != END && kids[i]->doc < d))
+          rc = advance(s, kids[i], d);
+      if (rc)
+        break;
+    }
+    /* Every kid is now at or past d. */
+    if (excl) {
+      if (!excl->started || (excl->doc != END && excl->doc < d))
+        if ((rc = advance(s, excl, d)))
+          break;
+      if (excl->doc == d)
+        continue;
+    }
+    or->doc = d;
+    root->doc = d;
+    if ((rc = offer(p, root, d)))
+      break;
+  }
+done:
+  free(kids);
+  free(prefix);
+  free(kub);
+  return rc;
+}
+
+/* The exhaustive evaluation: every match scored and counted. */
+static int run_all(pruner *p, matcher *root) {
+  int rc = advance(p->s, root, 0);
+  while (!rc && root->doc != END) {
+    uint32_t doc = root->doc;
+    /* Deleted documents are filtered here, at the root: whether a
+     * document matches never depends on another one. */
+    if (!kidx__bit_get(p->s->ref->dead, doc) && (rc = offer(p, root, doc)))
+      break;
+    rc = advance(p->s, root, doc + 1);
+  }
+  return rc;
+}
+
+static int is_or(const matcher *m) {
+  return m->kind == KIDX__Q_OR || m->kind == KIDX__Q_PREFIX;
 }
 
 /* ---- entry points ---- */
 
 int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
-                     const kidx__scorer *sc, kidx__topk *topk, uint64_t *total,
-                     size_t *column, char *errmsg) {
+                     const kidx__scorer *sc, int exact, kidx__topk *topk,
+                     uint64_t *total, int *total_exact, size_t *column,
+                     char *errmsg) {
   search s;
+  pruner p = {&s, topk, total, 0};
   *total = 0;
   int rc = search_begin(&s, snap, root, sc, column, errmsg);
   for (size_t i = 0; i < snap->nsegs && !rc; i++) {
     search_segment(&s, i);
     matcher *m;
     rc = build(&s, root, &m);
-    if (!rc)
-      rc = advance(&s, m, 0);
-    while (!rc && m->doc != END) {
-      uint32_t doc = m->doc;
-      /* Deleted documents are filtered here, at the root: whether a
-       * document matches never depends on another one. */
-      if (!kidx__bit_get(s.ref->dead, doc)) {
-        double score;
-        if ((rc = score_doc(&s, m, doc, &score, NULL, NULL)))
-          break;
-        (*total)++;
-        kidx__topk_push(topk, score, (uint32_t)(s.ref->base + doc));
-      }
-      rc = advance(&s, m, doc + 1);
+    if (rc) {
+      /* nothing */
+    } else if (exact || topk->k == 0) {
+      rc = run_all(&p, m);
+    } else if (is_or(m)) {
+      rc = run_maxscore(&p, m, m, NULL);
+    } else if (m->kind == KIDX__Q_TERM) {
+      matcher one = {0};
+      matcher *kid = m;
+      one.kind = KIDX__Q_OR;
+      one.kids = &kid;
+      one.nkids = 1;
+      one.ub = m->ub;
+      one.doc = END;
+      rc = run_maxscore(&p, m, &one, NULL);
+    } else if (m->kind == KIDX__Q_NOT && is_or(m->kids[0])) {
+      rc = run_maxscore(&p, m, m->kids[0], m->kids[1]);
+    } else {
+      rc = run_windows(&p, m);
     }
     free_matchers(&s);
   }
   kidx__strmap_free(s.dfs);
+  *total_exact = !p.pruned;
   return rc;
 }
 

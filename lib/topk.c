@@ -76,6 +76,13 @@ void kidx__topk_push(kidx__topk *t, double score, uint32_t doc) {
   sift_down(t, 0);
 }
 
+int kidx__topk_threshold(const kidx__topk *t, double *score) {
+  if (t->k == 0 || t->n < t->k)
+    return 0;
+  *score = t->heap[0].score;
+  return 1;
+}
+
 size_t kidx__topk_finish(kidx__topk *t) {
   /* Heap sort in place: repeatedly move the worst to the end, leaving the
    * array best-first. */

@@ -233,7 +233,7 @@ static long long stats_bytes(void) {
 /* Number of documents matching word: the TOTAL of "N of TOTAL matching
  * documents", 0 when kidx search finds nothing (status 1). */
 static long search_total(const char *word) {
-  tu_run r = KIDX("search", "-k", "1", "--snippet-words", "0", word);
+  tu_run r = KIDX("search", "-k", "1", "--count", "--snippet-words", "0", word);
   long total = 0;
   if (r.status == 1) {
     ck_assert_str_eq(r.out, "");

@@ -58,6 +58,7 @@ static const char *search_ids(kidx_reader *r, const char *q, size_t limit,
   kidx_search_options_init(&opt);
   opt.limit = limit;
   opt.offset = offset;
+  opt.exact_total = total != NULL;
   ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
   kidx_status rc = kidx_search(r, q, strlen(q), &opt, res);
   ck_assert_msg(rc == KIDX_OK, "search '%s': %s", q, kidx_results_errmsg(res));
