@@ -98,8 +98,19 @@ static inline void kidx__set_u64(uint8_t *p, uint64_t v) {
 ** every section of an index file.
 */
 
-/* Continues a CRC-32C over [data, data+len).  Start with crc = 0. */
+/* Continues a CRC-32C over [data, data+len).  Start with crc = 0.  Uses
+ * the CPU's CRC-32C instruction when it has one (SSE 4.2, ARMv8 CRC):
+ * 10-15 GB/s on inputs of 4 KiB and more on a 2.6 GHz x86-64 core (AMD
+ * Zen 4), against 1-1.5 GB/s for the table code (bench/bench_crc.c). */
 uint32_t kidx__crc32c(uint32_t crc, const void *data, size_t len);
+
+/* The two implementations behind kidx__crc32c, for tests and benchmarks:
+ * the portable table code, and the instruction -- which falls back to the
+ * table code where kidx__crc32c_hw_available() is 0 (another CPU, or a
+ * compiler or platform the instruction code does not support). */
+uint32_t kidx__crc32c_sw(uint32_t crc, const void *data, size_t len);
+uint32_t kidx__crc32c_hw(uint32_t crc, const void *data, size_t len);
+int kidx__crc32c_hw_available(void);
 
 /**************************************************************************
 ** Interface to code in utf8.c: decoding that accepts any bytes, and
