@@ -12,10 +12,11 @@
  *     segwrite.c) and a new batch starts.
  *   - Deleting or replacing a document of a segment sets its bit in the
  *     segment's deletion bitmap; segment files never change.
- *   - After a flush and at commit, the merge policy merges segments of
- *     about the same size, ten at a time, so that their number stays
- *     logarithmic in the size of the index; and rewrites a segment that
- *     has lost a quarter of its documents, to reclaim their space.
+ *   - After a flush and at commit, the merge policy (merge_policy.c)
+ *     merges segments of about the same size, ten at a time, so that their
+ *     number stays logarithmic in the size of the index; and rewrites a
+ *     segment that has lost a quarter of its documents, to reclaim their
+ *     space.  This file does the merges it plans.
  *   - Commit flushes the batch, then writes the list of segments and their
  *     deletions to MANIFEST.tmp and renames it over MANIFEST (manifest.c,
  *     fs.c).  Until that rename, readers -- and a crash -- see only the
@@ -30,11 +31,7 @@
 #include <stdlib.h>
 
 /* Default RAM budget of the batch, as documented in kidx.h. */
-#define DEFAULT_RAM_BUDGET   ((size_t)64 << 20)
-#define DEFAULT_MERGE_FACTOR 10u
-/* Segments below this size all count as the smallest level, so that tiny
- * flushes do not spread over many levels. */
-#define LEVEL_FLOOR ((uint64_t)1 << 20)
+#define DEFAULT_RAM_BUDGET ((size_t)64 << 20)
 
 struct kidx_writer {
   int open;
@@ -66,7 +63,7 @@ kidx_status kidx_writer_new(kidx_writer **out) {
     return KIDX_ENOMEM;
   w->lock_fd = -1;
   w->ram_budget = DEFAULT_RAM_BUDGET;
-  w->merge_factor = DEFAULT_MERGE_FACTOR;
+  w->merge_factor = KIDX__MERGE_FACTOR_DEFAULT;
   kidx__analyzer_flags(NULL, &w->an_flags);
   return KIDX_OK;
 }
@@ -104,9 +101,10 @@ kidx_status kidx_writer_set_merge_factor(kidx_writer *w, unsigned factor) {
   if (!w)
     return KIDX_EINVAL;
   w->errmsg[0] = 0;
-  if (factor < 2 || factor > 1000)
+  if (factor < KIDX__MERGE_FACTOR_MIN || factor > KIDX__MERGE_FACTOR_MAX)
     return kidx__err(w->errmsg, KIDX_EINVAL,
-                     "merge factor must be 2 to 1000 (got %u)", factor);
+                     "merge factor must be %u to %u (got %u)",
+                     KIDX__MERGE_FACTOR_MIN, KIDX__MERGE_FACTOR_MAX, factor);
   w->merge_factor = factor;
   return KIDX_OK;
 }
@@ -431,58 +429,33 @@ static int merge(kidx_writer *w, const size_t *which, size_t n) {
   return kidx__snapshot_update(&w->snap, w->errmsg);
 }
 
-/* A segment's size as the merge policy sees it: its bytes, less the
- * share of its deleted documents. */
-static uint64_t live_bytes(const kidx__segref *r) {
-  if (r->seg.ndocs == 0)
-    return 0;
-  return (uint64_t)((double)r->seg.map.size *
-                    (double)(r->seg.ndocs - r->ndead) / (double)r->seg.ndocs);
-}
-
-static unsigned level_of(const kidx_writer *w, const kidx__segref *r) {
-  unsigned level = 0;
-  for (uint64_t b = live_bytes(r); b >= LEVEL_FLOOR * w->merge_factor;
-       b /= w->merge_factor)
-    level++;
-  return level;
-}
-
-/* The merge policy (a logarithmic one, as Lucene's LogByteSizeMergePolicy):
- * segments are grouped in levels by size, each level merge_factor times
- * larger than the one below; whenever a level holds merge_factor segments
- * they are merged into one of the next level.  So at most merge_factor - 1
- * segments sit on each of the O(log size) levels.  A segment with a
- * quarter of its documents deleted is rewritten on its own. */
-static int maybe_merge(kidx_writer *w) {
-  size_t *which = malloc((w->snap.nsegs + 1) * sizeof *which);
-  int rc = KIDX_OK;
-  if (!which)
-    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-  for (int again = 1; again && !rc;) {
-    again = 0;
-    size_t nsegs = w->snap.nsegs;
-    for (unsigned level = 0; level < 64 && !again; level++) {
-      size_t n = 0;
-      for (size_t i = 0; i < nsegs && n < w->merge_factor; i++)
-        if (level_of(w, &w->snap.segs[i]) == level)
-          which[n++] = i;
-      if (n == w->merge_factor) {
-        rc = merge(w, which, n);
-        again = 1;
-      }
-    }
-    for (size_t i = 0; i < w->snap.nsegs && !again && !rc; i++) {
-      const kidx__segref *r = &w->snap.segs[i];
-      if (r->ndead > 0 && r->ndead * 4 >= r->seg.ndocs) {
-        which[0] = i;
-        rc = merge(w, which, 1);
-        again = 1;
-      }
-    }
-    /* Each merge leaves fewer segments, so this ends; the array was sized
-     * for the segment count at the start. */
+/* What the merge policy knows of the writer's segments, into d[0..nsegs). */
+static void describe(const kidx_writer *w, kidx__merge_seg *d) {
+  for (size_t i = 0; i < w->snap.nsegs; i++) {
+    const kidx__segref *r = &w->snap.segs[i];
+    d[i] = (kidx__merge_seg){r->seg.map.size, r->seg.ndocs, r->ndead};
   }
+}
+
+/* Does the merges the policy (merge_policy.c) plans, one at a time, each
+ * planned over the segments the one before left, until it wants none. */
+static int maybe_merge(kidx_writer *w) {
+  /* Sized for the segment count now: every merge leaves fewer segments,
+   * or as many (a rewrite). */
+  size_t cap = w->snap.nsegs ? w->snap.nsegs : 1;
+  kidx__merge_seg *d = malloc(cap * sizeof *d);
+  size_t *which = malloc(cap * sizeof *which);
+  kidx__merge_options opt = {w->merge_factor};
+  kidx__merge m = {which, 0, KIDX__MERGE_NONE, 0};
+  int rc =
+      d && which ? KIDX_OK : kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  while (!rc) {
+    describe(w, d);
+    if (!kidx__merge_plan_next(d, w->snap.nsegs, &opt, &m))
+      break;
+    rc = merge(w, m.which, m.n);
+  }
+  free(d);
   free(which);
   return rc;
 }
@@ -834,15 +807,18 @@ kidx_status kidx_writer_optimize(kidx_writer *w) {
     return rc;
   if ((rc = flush(w)))
     return rc;
-  size_t n = w->snap.nsegs;
-  if (n == 0 || (n == 1 && w->snap.segs[0].ndead == 0))
-    return KIDX_OK;
-  size_t *which = malloc(n * sizeof *which);
-  if (!which)
-    return kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
-  for (size_t i = 0; i < n; i++)
-    which[i] = i;
-  rc = merge(w, which, n);
+  size_t cap = w->snap.nsegs ? w->snap.nsegs : 1;
+  kidx__merge_seg *d = malloc(cap * sizeof *d);
+  size_t *which = malloc(cap * sizeof *which);
+  kidx__merge m = {which, 0, KIDX__MERGE_NONE, 0};
+  if (!d || !which)
+    rc = kidx__err(w->errmsg, KIDX_ENOMEM, "out of memory");
+  if (!rc) {
+    describe(w, d);
+    if (kidx__merge_plan_all(d, w->snap.nsegs, &m))
+      rc = merge(w, m.which, m.n);
+  }
+  free(d);
   free(which);
   return rc;
 }

@@ -1,5 +1,4 @@
-/* Unit tests for buf.c (buffers, varints, little-endian helpers) and
- * crc32c.c. */
+/* Unit tests for buf.c (buffers, varints, little-endian helpers). */
 #include "kidx_int.h"
 
 #include "testutil.h"
@@ -100,33 +99,6 @@ START_TEST(test_buf_append_grows) {
 }
 END_TEST
 
-START_TEST(test_crc32c_known_vectors) {
-  /* Check value of CRC-32C from the catalogue of parametrised CRC
-   * algorithms, and the RFC 3720 B.4 test vectors. */
-  ck_assert_uint_eq(kidx__crc32c(0, "123456789", 9), 0xE3069283u);
-  uint8_t zeros[32] = {0}, ones[32], inc[32];
-  memset(ones, 0xff, sizeof ones);
-  for (int i = 0; i < 32; i++)
-    inc[i] = (uint8_t)i;
-  ck_assert_uint_eq(kidx__crc32c(0, zeros, 32), 0x8A9136AAu);
-  ck_assert_uint_eq(kidx__crc32c(0, ones, 32), 0x62A8AB43u);
-  ck_assert_uint_eq(kidx__crc32c(0, inc, 32), 0x46DD794Eu);
-  ck_assert_uint_eq(kidx__crc32c(0, "", 0), 0);
-}
-END_TEST
-
-START_TEST(test_crc32c_incremental) {
-  const char *text = "The quick brown fox jumps over the lazy dog, twice over";
-  size_t n = strlen(text);
-  uint32_t whole = kidx__crc32c(0, text, n);
-  for (size_t split = 0; split <= n; split++) {
-    uint32_t c = kidx__crc32c(0, text, split);
-    c = kidx__crc32c(c, text + split, n - split);
-    ck_assert_uint_eq(c, whole);
-  }
-}
-END_TEST
-
 static Suite *buf_suite(void) {
   Suite *s = suite_create("buf");
   TCase *core = tcase_create("Core");
@@ -134,8 +106,6 @@ static Suite *buf_suite(void) {
   tcase_add_test(core, test_buf_varint_sizes);
   tcase_add_test(core, test_buf_little_endian);
   tcase_add_test(core, test_buf_append_grows);
-  tcase_add_test(core, test_crc32c_known_vectors);
-  tcase_add_test(core, test_crc32c_incremental);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_add_test(errors, test_buf_varint_rejects_bad_input);

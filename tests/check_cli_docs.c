@@ -121,6 +121,11 @@ typedef struct report {
   unsigned count;
 } report;
 
+/* Appends one line to r, printf-style. */
+#if defined(__GNUC__) || defined(__clang__)
+static void problem(report *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#endif
 static void problem(report *r, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
