@@ -134,8 +134,8 @@ size_t kidx__lz_bound(size_t n);
  * must not overlap.  Deterministic: the same input gives the same bytes.
  * Cost: O(n), about one hash probe per input byte, plus clearing at most
  * 64 KiB of scratch (less for small inputs). */
-size_t kidx__lz_compress(const uint8_t *src, size_t n, uint8_t *dst,
-                         size_t cap, kidx__lz_scratch *scratch);
+size_t kidx__lz_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+                         kidx__lz_scratch *scratch);
 
 /* Decompresses the block src[0..n) into dst, which must come out exactly
  * dst_len bytes long.  KIDX_OK, or KIDX_ECORRUPT for any block that is not
