@@ -2,12 +2,13 @@
  * Unit tests for lz.c, the LZ block codec: round trips over inputs chosen
  * for the format's boundaries, hand-made blocks for every rule the decoder
  * enforces, and a deterministic mini-fuzz that checks the decoder against
- * a slow reference decoder written here from doc/FORMAT.md.  Buffers are
+ * a slow reference decoder (lz_ref.h).  Buffers are
  * allocated at their exact sizes so that AddressSanitizer (scripts/test.sh
  * --sanitize) sees any access outside them.
  */
 #include "kidx_int.h"
 
+#include "lz_ref.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -60,60 +61,6 @@ static uint8_t *corpus_text(size_t *len) {
   return all;
 }
 
-/* A slow decoder written from the format description alone, one byte at a
- * time: the reference the fast decoder must agree with.  Returns 0 or -1. */
-static int ref_decode(const uint8_t *src, size_t n, uint8_t *dst,
-                      size_t dst_len) {
-  size_t ip = 0, op = 0;
-  for (;;) {
-    if (ip >= n)
-      return -1;
-    unsigned token = src[ip++];
-    size_t lit = token >> 4, mlen = token & 15;
-    if (lit == 15) {
-      unsigned b;
-      do {
-        if (ip >= n)
-          return -1;
-        b = src[ip++];
-        lit += b;
-        if (lit > dst_len)
-          return -1;
-      } while (b == 255);
-    }
-    for (size_t k = 0; k < lit; k++) {
-      if (ip >= n || op >= dst_len)
-        return -1;
-      dst[op++] = src[ip++];
-    }
-    if (ip == n) /* last sequence: literals only, low nibble 0 */
-      return op == dst_len && mlen == 0 ? 0 : -1;
-    if (n - ip < 2)
-      return -1;
-    size_t off = (size_t)src[ip] | (size_t)src[ip + 1] << 8;
-    ip += 2;
-    if (off == 0 || off > op)
-      return -1;
-    if (mlen == 15) {
-      unsigned b;
-      do {
-        if (ip >= n)
-          return -1;
-        b = src[ip++];
-        mlen += b;
-        if (mlen > dst_len)
-          return -1;
-      } while (b == 255);
-    }
-    mlen += 4;
-    /* Starts >= 12 bytes before the end, ends >= 5 bytes before it. */
-    if (op + 12 > dst_len || op + mlen + 5 > dst_len)
-      return -1;
-    for (size_t k = 0; k < mlen; k++, op++)
-      dst[op] = dst[op - off];
-  }
-}
-
 /* Compresses src into a buffer of exactly kidx__lz_bound(n) bytes, checks
  * the block against the reference decoder, decodes it into a buffer of
  * exactly n bytes, compares, and returns the compressed length. */
@@ -138,7 +85,8 @@ static size_t roundtrip(const uint8_t *src, size_t n) {
   ck_assert_int_eq(kidx__lz_decompress(exact, clen, out, n), KIDX_OK);
   ck_assert_msg(n == 0 || memcmp(out, src, n) == 0, "n=%zu differs", n);
   memset(out, 0, n);
-  ck_assert_msg(ref_decode(exact, clen, out, n) == 0, "ref rejects n=%zu", n);
+  ck_assert_msg(lz_ref_decode(exact, clen, out, n) == 0, "ref rejects n=%zu",
+                n);
   ck_assert(n == 0 || memcmp(out, src, n) == 0);
   free(out);
   free(exact);
@@ -189,7 +137,7 @@ static int decode(const block *k, size_t dst_len) {
   uint8_t *out = xalloc(dst_len);
   uint8_t *ref = xalloc(dst_len);
   int rc = kidx__lz_decompress(src, k->n, out, dst_len);
-  int rrc = ref_decode(src, k->n, ref, dst_len);
+  int rrc = lz_ref_decode(src, k->n, ref, dst_len);
   ck_assert_msg((rc == KIDX_OK) == (rrc == 0), "rc %d, reference %d", rc, rrc);
   if (rc == KIDX_OK)
     ck_assert(dst_len == 0 || memcmp(out, ref, dst_len) == 0);
