@@ -577,6 +577,154 @@ START_TEST(test_lz_mutations) {
 }
 END_TEST
 
+#ifdef KIDX_LZ4_BIN
+/* Interoperability with the lz4 tool (the test exists when CMake found
+ * one): the format is LZ4's block format, so the tool's blocks must decode
+ * here, and ours there.  Blocks travel in LZ4 frames of independent 64 KiB
+ * blocks without checksums: magic 04 22 4D 18, FLG 60, BD 40, a header
+ * checksum byte (bits 8..15 of the XXH32 of FLG BD), then per block a u32
+ * size (top bit: stored uncompressed) and the block, then a zero u32. */
+
+static uint32_t rotl32(uint32_t x, unsigned r) {
+  return (x << r) | (x >> (32 - r));
+}
+
+/* XXH32 with seed 0 of a 2-byte input (the frame descriptor). */
+static uint32_t xxh32_two_bytes(const uint8_t *p) {
+  const uint32_t p1 = 2654435761u, p2 = 2246822519u, p3 = 3266489917u,
+                 p5 = 374761393u;
+  uint32_t h = p5 + 2;
+  for (int i = 0; i < 2; i++) {
+    h += p[i] * p5;
+    h = rotl32(h, 11) * p1;
+  }
+  h ^= h >> 15;
+  h *= p2;
+  h ^= h >> 13;
+  h *= p3;
+  h ^= h >> 16;
+  return h;
+}
+
+/* ~200 kB mixing prose, an incompressible stretch and repeats, so that
+ * the frame has several blocks, one of them stored. */
+static uint8_t *interop_text(size_t *len) {
+  size_t tlen;
+  uint8_t *text = corpus_text(&tlen);
+  size_t n = 0, cap = 220000;
+  uint8_t *p = xalloc(cap);
+  while (n + tlen <= 100000) {
+    memcpy(p + n, text, tlen);
+    n += tlen;
+  }
+  fill_random(p + n, 70000, 77);
+  n += 70000;
+  for (size_t i = 0; n < cap - 1000; i++)
+    p[n++] = (uint8_t)("the quick brown fox "[i % 20] + (i % 997 == 0));
+  free(text);
+  *len = n;
+  return p;
+}
+
+static void run_lz4(const char *dir, const char *const *argv) {
+  tu_run r = tu_exec(dir, argv, NULL);
+  ck_assert_msg(r.status == 0, "lz4 failed (%d): %s", r.status, r.err);
+  tu_run_free(&r);
+}
+
+START_TEST(test_lz_lz4_interop) {
+  static kidx__lz_scratch scratch;
+  char *dir = tu_mkdtemp();
+  size_t n;
+  uint8_t *text = interop_text(&n);
+  tu_write_file(dir, "in.txt", text, n);
+
+  /* Theirs, decoded here: fast and high-compression blocks. */
+  const char *levels[] = {"-1", "-9"};
+  for (size_t l = 0; l < 2; l++) {
+    const char *argv[] = {
+        KIDX_LZ4_BIN,     levels[l],        "-q",     "-f",     "-BI", "-B4",
+        "--no-frame-crc", "--content-size", "in.txt", "in.lz4", NULL};
+    run_lz4(dir, argv);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/in.lz4", dir);
+    size_t zn;
+    uint8_t *z = (uint8_t *)tu_read_file(path, &zn);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_uint_ge(zn, 11);
+    ck_assert_uint_eq(kidx__get_u32(z), 0x184D2204u);
+    size_t p = 4 + 2 + ((z[4] & 0x08) ? 8 : 0) + 1, op = 0, blocks = 0;
+    uint8_t *out = xalloc(65536);
+    for (;;) {
+      ck_assert_uint_le(p + 4, zn);
+      uint32_t sz = kidx__get_u32(z + p);
+      p += 4;
+      if (sz == 0)
+        break;
+      size_t len = n - op < 65536 ? n - op : 65536;
+      if (sz & 0x80000000u) { /* stored */
+        sz &= 0x7FFFFFFFu;
+        ck_assert_uint_eq(sz, len);
+        memcpy(out, z + p, len);
+      } else {
+        ck_assert_uint_le(p + sz, zn);
+        ck_assert_int_eq(kidx__lz_decompress(z + p, sz, out, len), KIDX_OK);
+        ck_assert_int_eq(lz_ref_decode(z + p, sz, out, len), 0);
+      }
+      ck_assert_int_eq(memcmp(out, text + op, len), 0);
+      p += sz;
+      op += len;
+      blocks++;
+    }
+    ck_assert_uint_eq(op, n);
+    ck_assert_uint_ge(blocks, 3);
+    free(out);
+    free(z);
+  }
+
+  /* Ours, decoded by the tool. */
+  uint8_t *frame = xalloc(kidx__lz_bound(n) + 64);
+  uint8_t *f = frame;
+  const uint8_t head[] = {0x04, 0x22, 0x4D, 0x18, 0x60, 0x40};
+  memcpy(f, head, sizeof head);
+  f[6] = (uint8_t)(xxh32_two_bytes(head + 4) >> 8);
+  f += 7;
+  for (size_t op = 0; op < n; op += 65536) {
+    size_t len = n - op < 65536 ? n - op : 65536;
+    size_t cl =
+        kidx__lz_compress(text + op, len, f + 4, kidx__lz_bound(len), &scratch);
+    ck_assert_uint_gt(cl, 0);
+    if (cl >= len) { /* the frame format stores such a block as it is */
+      kidx__set_u32(f, (uint32_t)len | 0x80000000u);
+      memcpy(f + 4, text + op, len);
+      cl = len;
+    } else {
+      kidx__set_u32(f, (uint32_t)cl);
+    }
+    f += 4 + cl;
+  }
+  kidx__set_u32(f, 0);
+  f += 4;
+  tu_write_file(dir, "ours.lz4", frame, (size_t)(f - frame));
+  const char *argv[] = {KIDX_LZ4_BIN, "-d",       "-q", "-f",
+                        "ours.lz4",   "ours.txt", NULL};
+  run_lz4(dir, argv);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/ours.txt", dir);
+  size_t dn;
+  char *dec = tu_read_file(path, &dn);
+  ck_assert_ptr_nonnull(dec);
+  ck_assert_uint_eq(dn, n);
+  ck_assert_int_eq(memcmp(dec, text, n), 0);
+  free(dec);
+  free(frame);
+  free(text);
+  tu_rmtree(dir);
+  free(dir);
+}
+END_TEST
+#endif
+
 static Suite *lz_suite(void) {
   Suite *s = suite_create("lz");
   TCase *core = tcase_create("Core");
@@ -598,6 +746,11 @@ static Suite *lz_suite(void) {
   tcase_add_test(errors, test_lz_random_blocks);
   tcase_add_test(errors, test_lz_mutations);
   suite_add_tcase(s, errors);
+#ifdef KIDX_LZ4_BIN
+  TCase *interop = tcase_create("Interop");
+  tcase_add_test(interop, test_lz_lz4_interop);
+  suite_add_tcase(s, interop);
+#endif
   return s;
 }
 
