@@ -1,9 +1,11 @@
 /*
  * lz.c -- the LZ block codec: a byte-oriented LZ77 compressor and a safe
  * decoder for stored text, compressed in independent blocks so that a
- * snippet decompresses one small block.  The format is LZ4's block format
- * (doc/FORMAT.md, "LZ block codec", describes it in full); this file is
- * written from that description and shares no code with lz4.
+ * snippet decompresses one small block (issue 10).  Called by the segment
+ * code that stores document text; it knows nothing of files, only of one
+ * block at a time.  The format is LZ4's block format (doc/FORMAT.md, "LZ
+ * block codec", describes it in full); this file is written from that
+ * description and shares no code with lz4.
  *
  * Format, in brief: a block is a series of sequences, each a token byte
  * (high nibble: literal count, low nibble: match length - 4; 15 means "255-
@@ -31,7 +33,6 @@
 #define MATCH_MARGIN  12u    /* a match starts >= 12 bytes before the end */
 #define MAX_OFFSET    65535u /* a 2-byte offset, 0 being invalid */
 #define NIBBLE_MAX    15u    /* a token field of 15: extension bytes follow */
-#define RUN_MASK      15u
 
 /* Smallest table the compressor uses (2^8 entries): below it, clearing the
  * table costs nothing and fewer bits would only add collisions. */
@@ -308,7 +309,7 @@ int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
       return KIDX_ECORRUPT;
     const unsigned token = *ip++;
     size_t lit = token >> 4;
-    size_t mlen = token & RUN_MASK;
+    size_t mlen = token & 0x0Fu;
 
     /* Fast path: short literal run and short match with ample room in
      * both buffers (>= 32 bytes to read, >= 64 to write), so 16 literals
