@@ -351,9 +351,13 @@ int main(int argc, char **argv) {
       printf("\n%s: %.2f MB in %zu files\n", name, (double)inputs[i].len / MB,
              inputs[i].files);
     for (size_t k = 0; k < nblocksizes; k++) {
-      if (blocks[k] >= inputs[i].len && blocks[k] != 0)
-        continue; /* the same as the whole input */
-      result r = measure(&inputs[i], blocks[k], runs);
+      size_t bs = blocks[k] >= inputs[i].len ? 0 : blocks[k];
+      int dup = 0; /* a block size that is the whole input, measured once */
+      for (size_t j = 0; j < k; j++)
+        dup |= bs == 0 && (blocks[j] == 0 || blocks[j] >= inputs[i].len);
+      if (dup)
+        continue;
+      result r = measure(&inputs[i], bs, runs);
       double ratio = (double)r.in_bytes / (double)r.out_bytes;
       if (json) {
         printf("{\"input\":\"%s\",\"bytes\":%zu,\"block\":%zu,\"blocks\":%zu,"
