@@ -113,6 +113,53 @@ uint32_t kidx__crc32c_hw(uint32_t crc, const void *data, size_t len);
 int kidx__crc32c_hw_available(void);
 
 /**************************************************************************
+** Interface to code in lz.c: the LZ block codec for stored text (LZ4's
+** block format; doc/FORMAT.md, "LZ block codec").  Blocks are independent:
+** each decodes alone, given its exact decompressed length.  Pure functions
+** of their arguments: no allocation, no state kept between calls.
+*/
+
+/* log2 of the compressor's largest hash table (entries of 4 bytes). */
+#define KIDX__LZ_HASH_BITS 14u
+
+/* Largest input kidx__lz_compress() accepts (positions fit 32 bits with
+ * room to spare; stored-text blocks are far smaller). */
+#define KIDX__LZ_MAX_INPUT ((size_t)0x7FFFFFFF)
+
+/* The compressor's working memory: 64 KiB (4 << KIDX__LZ_HASH_BITS bytes).
+ * Need not be initialised; one per thread, reusable across calls.  Heap or
+ * static storage is better than a small thread stack. */
+typedef struct kidx__lz_scratch {
+  uint32_t table[(size_t)1 << KIDX__LZ_HASH_BITS];
+} kidx__lz_scratch;
+
+/* Worst-case compressed size of n bytes (n + n/255 + 16), or 0 if n >
+ * KIDX__LZ_MAX_INPUT.  A dst of this capacity never makes compression
+ * fail. */
+size_t kidx__lz_bound(size_t n);
+
+/* Compresses src[0..n) into dst[0..cap) and returns the compressed length
+ * (>= 1; the empty input is the single byte 0).  Returns 0 only if the
+ * result does not fit in cap (never when cap >= kidx__lz_bound(n)) or n >
+ * KIDX__LZ_MAX_INPUT; dst's contents are then unspecified.  src and dst
+ * must not overlap.  Deterministic: the same input gives the same bytes.
+ * Cost: O(n), about one hash probe per input byte, plus clearing at most
+ * 64 KiB of scratch (less for small inputs). */
+size_t kidx__lz_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
+                         kidx__lz_scratch *scratch);
+
+/* Decompresses the block src[0..n) into dst, which must come out exactly
+ * dst_len bytes long.  KIDX_OK, or KIDX_ECORRUPT for any block that is not
+ * well-formed by doc/FORMAT.md (truncated, trailing bytes, a zero offset
+ * or one before the start of the output, a length that overruns, broken
+ * end-of-block rules, an output shorter or longer than dst_len).  Never
+ * reads outside src[0..n) nor writes outside dst[0..dst_len), whatever
+ * the input; on failure dst's contents are unspecified.  src and dst must
+ * not overlap.  Cost: O(dst_len + n). */
+int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
+                        size_t dst_len);
+
+/**************************************************************************
 ** Interface to code in utf8.c: decoding that accepts any bytes, and
 ** encoding.  Declared in kidx_utf8.h, which the kidx tool includes too.
 */
