@@ -47,6 +47,7 @@ typedef struct search_run {
   const cli_args *a;
   kidx_reader *r;
   kidx_results *res;
+  kidx_document *doc; /* --vimgrep: each hit's stored text, reused */
   kidx_search_options opt;
   highlight_mode hl; /* resolved: never HL_AUTO */
   bool batch;
@@ -567,9 +568,10 @@ static void print_hits_vimgrep(const search_run *s) {
     size_t id_len = 0, title_len = 0, body_len = 0, at = 0;
     const char *id = kidx_results_id(res, i, &id_len);
     const char *title = kidx_results_title(res, i, &title_len);
-    const char *body = kidx_results_body(res, i, &body_len);
-    if (!id || !title || !body)
-      continue; /* not with a library that honours opt.bodies */
+    /* The whole body: the snippet's offset indexes it. */
+    if (!id || kidx_reader_get(s->r, id, id_len, s->doc) != KIDX_OK)
+      continue;
+    const char *body = kidx_document_body(s->doc, &body_len);
     bool matched = first_match(kidx_results_snippet(res, i), body_len, &at);
     char *path = cli_id_path(s->c, id, id_len);
     byte_buf file = {NULL, 0, 0};
@@ -749,7 +751,6 @@ static int search_settings(const cli_args *a, kidx_search_options *opt) {
   if (so->have_snippet_words)
     opt->snippet_words = so->snippet_words;
   opt->explain = so->explain;
-  opt->bodies = so->vimgrep;
   return ST_OK;
 }
 
@@ -833,6 +834,8 @@ int cli_cmd_search(const cli *c, const cli_args *a) {
     rc = cli_open_reader(c, &s.r);
   if (rc == ST_OK && kidx_results_new(&s.res) != KIDX_OK)
     rc = cli_fail(ST_INDEX, "out of memory");
+  if (rc == ST_OK && so->vimgrep && !(s.doc = kidx_document_new()))
+    rc = cli_fail(ST_INDEX, "out of memory");
   if (rc == ST_OK && s.batch) {
     rc = run_batch(&s, fd,
                    strcmp(so->batch, "-") == 0 ? "standard input" : so->batch);
@@ -845,6 +848,7 @@ int cli_cmd_search(const cli *c, const cli_args *a) {
   }
   if (fd > STDIN_FILENO)
     close(fd);
+  kidx_document_free(s.doc);
   kidx_results_free(s.res);
   kidx_reader_close(s.r);
   free(query);
