@@ -621,6 +621,12 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_JSON:
     a->json = true;
     break;
+  case OPT_TITLE:
+    a->title = true;
+    break;
+  case OPT_JSON_ID:
+    a->json_id = true;
+    break;
   case OPT_INDEX:
     if (*arg == '\0')
       return cli_fail(ST_USAGE, "%s expects a directory, got ''", spelled);

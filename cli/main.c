@@ -34,6 +34,7 @@ static const char MAIN_HELP[] =
     "                    and JSON Lines (--jsonl FILE); without PATH,\n"
     "                    re-sync the directories indexed before\n"
     "  search QUERY...   print the documents that best match QUERY\n"
+    "  get ID...         print documents as they are stored in the index\n"
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
     "  delete ID...      remove documents from the index\n"
@@ -59,8 +60,8 @@ static const char MAIN_HELP[] =
     "Exit status:\n"
     "  0  success; search: at least one hit; analyze: at least one term;\n"
     "     check: the index is intact\n"
-    "  1  search found no hits, analyze no terms, delete was given ids\n"
-    "     that are not in the index (the others were deleted), or index\n"
+    "  1  search found no hits, analyze no terms, get or delete was given\n"
+    "     ids not in the index (the others were printed or deleted), or index\n"
     "     found nothing to index (every file it found was skipped)\n"
     "  2  usage error, malformed query, or analysis options other than\n"
     "     those the index was created with\n"
@@ -393,6 +394,42 @@ static const char STATS_HELP[] =
     "\n"
     "Exit status: 0 success, 2 usage error, 3 index missing or unusable.\n";
 
+static const char GET_HELP[] =
+    "Usage: kidx get [-i DIR] [--title] [--json] [--json-id] ID...\n"
+    "\n"
+    "Prints the documents with these ids as the index stores them (for\n"
+    "files: their paths relative to the index's base, e.g. corpus/x.txt,\n"
+    "see 'kidx index --help'; put -- before an id that starts with '-').\n"
+    "Each document's body is written byte for byte as it was indexed, with\n"
+    "nothing added (no newline, no separator between documents), as cat\n"
+    "and 'git cat-file -p' do, so 'kidx get ID > FILE' gives back the text\n"
+    "that was indexed.  For a file, the body is the file after its title's\n"
+    "line.  An id that is not in the index is reported as \"kidx: no\n"
+    "document 'ID'\"; the other ids are still printed, in the order given,\n"
+    "and the exit status is 1.  The index is the one committed when get\n"
+    "starts: a document deleted or replaced since is as the last commit\n"
+    "has it.\n"
+    "\n"
+    "Options:\n"
+    "      --title       print each document's title instead, followed by a\n"
+    "                    newline\n"
+    "      --json        print one JSON object per line and id, with the keys\n"
+    "                    \"id\", \"title\" and (without --title) \"body\";\n"
+    "                    each is a string, or {\"bytes\":\"BASE64\"} when it\n"
+    "                    is not valid UTF-8, as ids are in 'kidx search\n"
+    "                    --json'\n"
+    "      --json-id     each ID is written in JSON, as 'kidx search --json'\n"
+    "                    prints it: a string (\"corpus/x.txt\") or\n"
+    "                    {\"bytes\":\"BASE64\"} for an id that is not UTF-8;\n"
+    "                    a malformed one is a usage error, before anything\n"
+    "                    is printed\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 every id found, 1 some ids not found (the others were\n"
+    "printed), 2 usage error, 3 index missing or unusable, 4 the output\n"
+    "could not be written.\n";
+
 static const char DELETE_HELP[] =
     "Usage: kidx delete [-i DIR] [--wait] ID...\n"
     "\n"
@@ -492,6 +529,12 @@ static const opt_spec INDEX_OPTS[] = {
     {OPT_RAM_BUDGET, 0, "ram-budget", true},
     {OPT_MERGE_FACTOR, 0, "merge-factor", true},
     OPT_SPEC_END};
+static const opt_spec GET_OPTS[] = {OPT_SPEC_HELP,
+                                    OPT_SPEC_INDEX,
+                                    {OPT_TITLE, 0, "title", false},
+                                    {OPT_JSON, 0, "json", false},
+                                    {OPT_JSON_ID, 0, "json-id", false},
+                                    OPT_SPEC_END};
 static const opt_spec DELETE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
                                        OPT_SPEC_WAIT, OPT_SPEC_END};
 static const opt_spec OPTIMIZE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
@@ -553,6 +596,7 @@ static const command COMMANDS[] = {
      SEARCH_OPTS,
      cli_cmd_search,
      "a query word"},
+    {"get", {GET_HELP, NULL}, GET_OPTS, cli_cmd_get, "an ID"},
     {"analyze",
      {ANALYZE_HELP, NULL},
      ANALYZE_OPTS,

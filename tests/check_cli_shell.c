@@ -512,8 +512,8 @@ START_TEST(test_help_spellings) {
   const char *const main_help[][5] = {
       {"help"}, {"--help"}, {"-h"}, {"help", "-i", "elsewhere"}};
   assert_same_help(main_help, 4, "Usage: kidx [-i DIR] COMMAND");
-  const char *cmds[] = {"index",  "search", "analyze", "stats",
-                        "delete", "check",  "optimize"};
+  const char *cmds[] = {"index", "search", "get",   "analyze",
+                        "stats", "delete", "check", "optimize"};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     /* What follows a help request is not run, not even checked, except
      * that options must exist. */
