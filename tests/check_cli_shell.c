@@ -721,9 +721,9 @@ START_TEST(test_vimgrep_lines) {
       {"title:title", "notes/a.txt:2:3:  My Title  \n"},
       /* CRLF: the line ends before its '\r'. */
       {"zebra", "notes/crlf.txt:2:13:body with a zebra\n"},
-      /* The byte order mark is in the line, and counts in the column. */
-      {"title:heading", "notes/bom.txt:1:4:\xEF\xBB\xBF"
-                        "Bom heading\n"},
+      /* A byte order mark is not part of line 1 for an editor: not
+       * counted in the column, not shown. */
+      {"title:heading", "notes/bom.txt:1:1:Bom heading\n"},
       /* A tab is one byte. */
       {"quagga", "notes/tab.txt:3:2:\tquagga at a tab\n"},
   };
@@ -746,40 +746,63 @@ START_TEST(test_vimgrep_lines) {
 }
 END_TEST
 
-/* When the file no longer holds the indexed text, or is gone, or the
- * document was never a file, lines count in the stored text: the title is
- * line 1 and the body starts on line 2. */
+/* A hit whose file is no longer the one indexed has no line to point an
+ * editor at: it is skipped, with a warning naming the file.  A document
+ * that never was a file (--jsonl) is placed in its stored text: the title
+ * is line 1 and the body starts on line 2. */
 START_TEST(test_vimgrep_fallback) {
   write_text("notes/a.txt", NOTES);
+  write_text("notes/b.txt", "Other\nwombat in b\n");
   tu_run r = KIDX("index", "notes");
   ASSERT_STATUS(r, 0);
   tu_run_free(&r);
-  /* Lines added before the title leave the body the file's tail: still
-   * found in the file, two lines further down. */
+  /* Only touched (same content, another mtime): still placed. */
+  char *path = tu_work_path("notes/a.txt");
+  struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+  ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+  r = KIDX("search", "--vimgrep", "title:title");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "notes/a.txt:2:3:  My Title  \n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* Lines added before the title: the size differs from the stamp's, so
+   * the hit is skipped even though the body is still the file's tail;
+   * the other file's hit is still printed. */
   write_text("notes/a.txt", "new line\nand another\n" NOTES);
   r = KIDX("search", "--vimgrep", "wombat");
   ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:7:21:second line has the wombat word\n");
+  ck_assert_str_eq(r.out, "notes/b.txt:2:1:wombat in b\n");
+  ck_assert_str_eq(r.err, "kidx: warning: skipped a hit in notes/a.txt: the "
+                          "file changed since it was indexed (run 'kidx "
+                          "index')\n");
   tu_run_free(&r);
-  /* A changed body: the stored text's lines.  Its body is "\nfirst body
-   * line\nsecond line has the wombat word\n...", from line 2. */
-  write_text("notes/a.txt", NOTES "appended\n");
-  r = KIDX("search", "--vimgrep", "wombat");
-  ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:4:21:second line has the wombat word\n");
-  tu_run_free(&r);
+  /* Same size, other content: the content hash tells. */
+  static const char SAME_SIZE[] = NOTES;
+  char changed[sizeof SAME_SIZE];
+  memcpy(changed, SAME_SIZE, sizeof SAME_SIZE);
+  changed[strlen("\n  My ")] = 't'; /* "My title" */
+  write_text("notes/a.txt", changed);
   r = KIDX("search", "--vimgrep", "title:title");
   ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:1:1:My Title\n");
+  ck_assert_str_eq(r.out, "");
+  tu_assert_one_line(r.err, "kidx: warning: skipped a hit in notes/a.txt: "
+                            "the file changed");
   tu_run_free(&r);
-  /* Gone, or not a regular file: the same. */
-  char *path = tu_work_path("notes/a.txt");
+  /* Removed, or not a regular file any more. */
   ck_assert_int_eq(unlink(path), 0);
+  r = KIDX("search", "--vimgrep", "title:title");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: warning: skipped a hit in notes/a.txt: the "
+                          "file was removed\n");
+  tu_run_free(&r);
   ck_assert_int_eq(mkdir(path, 0755), 0);
   free(path);
-  r = KIDX("search", "--vimgrep", "wombat");
+  r = KIDX("search", "--vimgrep", "title:title");
   ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:4:21:second line has the wombat word\n");
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: warning: skipped a hit in notes/a.txt: "
+                          "cannot read it: Is a directory\n");
   tu_run_free(&r);
   /* A --jsonl document; its title's line ends at a newline in it. */
   static const char jsonl[] =
@@ -791,10 +814,74 @@ START_TEST(test_vimgrep_fallback) {
   r = KIDX("search", "--vimgrep", "okapi");
   ASSERT_STATUS(r, 0);
   ck_assert_str_eq(r.out, "doc:1:3:3:b okapi\n");
+  ck_assert_str_eq(r.err, "");
   tu_run_free(&r);
   r = KIDX("search", "--vimgrep", "title:lines");
   ASSERT_STATUS(r, 0);
   ck_assert_str_eq(r.out, "doc:1:1:1:Two\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* Ids that cannot be a PATH on a line are skipped with a warning; the
+ * warnings of a kind are rationed, then summed up in one line. */
+START_TEST(test_vimgrep_skips) {
+  static const char jsonl[] =
+      "{\"id\":\"two\\nlines\",\"title\":\"T\",\"body\":\"eland\"}\n"
+      "{\"id\":\"nul\\u0000id\",\"title\":\"T\",\"body\":\"eland\"}\n"
+      "{\"id\":\"fine\",\"title\":\"T\",\"body\":\"eland\"}\n";
+  tu_run r = KIDX_IN(jsonl, sizeof jsonl - 1, "index", "--jsonl", "-");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "eland");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "fine:2:1:eland\n");
+  ck_assert_str_eq(r.err,
+                   "kidx: warning: skipped a hit: its id 'nul' holds a newline "
+                   "or NUL, which a PATH:LINE:COLUMN line cannot hold\n"
+                   "kidx: warning: skipped a hit: its id 'two?lines' holds a "
+                   "newline or NUL, which a PATH:LINE:COLUMN line cannot "
+                   "hold\n");
+  tu_run_free(&r);
+  /* Eight changed files: five warnings, then one line for the rest. */
+  for (int i = 0; i < 8; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "many/f%d.txt", i);
+    write_text(name, "Many\nkudu here\n");
+  }
+  r = KIDX("index", "many");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  for (int i = 0; i < 8; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "many/f%d.txt", i);
+    write_text(name, "Many\nkudu here, and more\n");
+  }
+  r = KIDX("search", "--vimgrep", "-k", "100", "kudu");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_uint_eq(tu_count_lines(r.err), 6);
+  ck_assert_ptr_nonnull(
+      strstr(r.err, "kidx: warning: skipped 3 more hits whose files changed "
+                    "since they were indexed (run 'kidx index')\n"));
+  tu_run_free(&r);
+}
+END_TEST
+
+/* What a file holds goes into a pipe as it is, for the editor; on a
+ * terminal its control characters are shown as '?' (tabs kept). */
+START_TEST(test_vimgrep_control_chars) {
+  write_text("esc.txt", "Esc\nred \033[31m gnu \033[0m\there\n");
+  tu_run r = KIDX("index", "esc.txt");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "gnu");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "esc.txt:2:11:red \033[31m gnu \033[0m\there\n");
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--vimgrep", "gnu");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "esc.txt:2:11:red ?[31m gnu ?[0m\there\n");
   tu_run_free(&r);
 }
 END_TEST
@@ -922,6 +1009,8 @@ static Suite *shell_suite(void) {
       {"json_id_bytes", test_json_id_bytes},
       {"vimgrep_lines", test_vimgrep_lines},
       {"vimgrep_fallback", test_vimgrep_fallback},
+      {"vimgrep_skips", test_vimgrep_skips},
+      {"vimgrep_control_chars", test_vimgrep_control_chars},
       {"vimgrep_corpus", test_vimgrep_corpus},
       {"vimgrep_options", test_vimgrep_options},
   };
