@@ -659,10 +659,17 @@ static int run_cli(int argc, char **argv) {
       cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, NULL, true, &global);
   if (rc != ST_OK)
     return rc;
-  /* kidx --help [COMMAND ...]: what follows a help request is not run,
-   * only looked up, as with `kidx search --help QUERY`. */
-  if (global.help)
+  /* kidx --help [COMMAND]: the same as `kidx help [COMMAND]`, so a second
+   * argument is refused as there, rather than silently dropped (unlike
+   * `kidx search QUERY --help`, where the rest are the command's). */
+  if (global.help) {
+    if (global.npos > 1)
+      return cli_fail(ST_USAGE,
+                      "unexpected argument '%s' for 'help' (see 'kidx help "
+                      "--help')",
+                      global.pos[1]);
     return print_help_of(global.npos > 0 ? global.pos[0] : NULL);
+  }
   if (global.version) {
     printf("kidx %s\n", kidx_version_string());
     return ST_OK;

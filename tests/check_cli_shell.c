@@ -6,7 +6,9 @@
  *
  * Terminal behaviour can only be seen on a terminal, so these tests run
  * the binary with its standard output (and, when asked, standard error) on
- * a pseudo-terminal; see run_pty.
+ * a pseudo-terminal; see run_pty.  Where there are none (posix_openpt
+ * fails), those tests are left out and the suite exits 77, which ctest
+ * reports as skipped (see pty_available and main).
  */
 /* posix_openpt, grantpt, unlockpt and ptsname are XSI. */
 #define _XOPEN_SOURCE 700
@@ -20,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +212,40 @@ static tu_run run_pty(unsigned on_pty, const char *const *env,
 /* KIDX_PTY(PTY_OUT, env, "search", "q"): kidx with stdout on a terminal. */
 #define KIDX_PTY(on, env, ...)                                                 \
   run_pty(on, env, (const char *const[]){__VA_ARGS__, NULL})
+
+/* Whether this system gives out pseudo-terminals at all (a container
+ * without /dev/pts, a sandbox): if not, the tests that need one are not
+ * run, and the suite says so and exits with SKIPPED_STATUS rather than
+ * passing as if they had.  KIDX_TEST_NO_PTY=1 pretends there are none, so
+ * that this path is tested too (tests/CMakeLists.txt). */
+static bool pty_available(char *why, size_t cap) {
+  const char *no = getenv("KIDX_TEST_NO_PTY");
+  if (no && *no) {
+    snprintf(why, cap, "KIDX_TEST_NO_PTY is set");
+    return false;
+  }
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0) {
+    snprintf(why, cap, "posix_openpt: %s", strerror(errno));
+    return false;
+  }
+  const char *name = NULL;
+  int slave = -1;
+  if (grantpt(master) != 0 || unlockpt(master) != 0)
+    snprintf(why, cap, "grantpt/unlockpt: %s", strerror(errno));
+  else if (!(name = ptsname(master)))
+    snprintf(why, cap, "ptsname: %s", strerror(errno));
+  else if ((slave = open(name, O_RDWR | O_NOCTTY)) < 0)
+    snprintf(why, cap, "open %s: %s", name, strerror(errno));
+  if (slave >= 0)
+    close(slave);
+  close(master);
+  return slave >= 0;
+}
+
+/* The exit status of a run whose terminal tests were skipped (and whose
+ * other tests passed): ctest's SKIP_RETURN_CODE, as automake's. */
+#define SKIPPED_STATUS 77
 
 /* ---- fixtures and small helpers ---- */
 
@@ -455,6 +492,14 @@ START_TEST(test_dash_word_hint) {
       {{"search", "-2024", "--", "-x"},
        "kidx: unknown option '-2024' (a query word starting with '-' goes "
        "after '--': kidx search -- -2024 -x)\n"},
+      /* A global -i before the command stays in the command shown, in
+       * one spelling, quoted as needed. */
+      {{"-i", ".kidx", "search", "kaspersky", "-russia"},
+       "kidx: unknown option '-russia' (a query word starting with '-' goes "
+       "after '--': kidx -i .kidx search -- kaspersky -russia)\n"},
+      {{"--index=my dir", "search", "-k", "3", "kaspersky", "-russia"},
+       "kidx: unknown option '-russia' (a query word starting with '-' goes "
+       "after '--': kidx -i 'my dir' search -k 3 -- kaspersky -russia)\n"},
       {{"delete", "corpus/a.txt", "-old.txt"},
        "kidx: unknown option '-old.txt' (an ID starting with '-' goes after "
        "'--': kidx delete -- corpus/a.txt -old.txt)\n"},
@@ -518,9 +563,8 @@ START_TEST(test_help_spellings) {
     /* What follows a help request is not run, not even checked, except
      * that options must exist. */
     const char *const spellings[][5] = {
-        {"help", cmds[i]},        {cmds[i], "--help"},
-        {cmds[i], "-h"},          {"--help", cmds[i]},
-        {"-h", cmds[i], "extra"}, {cmds[i], "extra", "--help"}};
+        {"help", cmds[i]},   {cmds[i], "--help"}, {cmds[i], "-h"},
+        {"--help", cmds[i]}, {"-h", cmds[i]},     {cmds[i], "extra", "--help"}};
     char usage[64];
     snprintf(usage, sizeof usage, "Usage: kidx %s ", cmds[i]);
     assert_same_help(spellings, 6, usage);
@@ -538,6 +582,13 @@ START_TEST(test_help_errors) {
   } ERRORS[] = {
       {{"help", "search", "extra"},
        "kidx: unexpected argument 'extra' for 'help' (see 'kidx help "
+       "--help')\n"},
+      /* kidx --help COMMAND is kidx help COMMAND: one COMMAND only. */
+      {{"--help", "search", "extra"},
+       "kidx: unexpected argument 'extra' for 'help' (see 'kidx help "
+       "--help')\n"},
+      {{"-h", "get", "--json"},
+       "kidx: unexpected argument '--json' for 'help' (see 'kidx help "
        "--help')\n"},
       {{"help", "frobnicate"},
        "kidx: unknown command 'frobnicate' (see 'kidx --help')\n"},
@@ -991,30 +1042,78 @@ START_TEST(test_vimgrep_options) {
 }
 END_TEST
 
-static Suite *shell_suite(void) {
+/* ---- progress ---- */
+
+/* The progress line of kidx index ("\r", erase to end of line) is for a
+ * terminal that has those: not for TERM=dumb or no TERM at all.  It is
+ * drawn at most 10 times a second, after a file: a large first file makes
+ * sure there is one to draw after the first tenth of a second. */
+START_TEST(test_progress_terminal) {
+  /* 16 MB: a few tenths of a second at the indexing rates in README, far
+   * more on a loaded machine. */
+  size_t cap = (size_t)16 << 20, n = 0;
+  char *big = malloc(cap);
+  ck_assert_ptr_nonnull(big);
+  n += (size_t)snprintf(big, cap, "A large file\n");
+  for (unsigned i = 0; n + 32 < cap; i++)
+    n += (size_t)snprintf(big + n, cap - n, "word%u text%u ", i % 7919,
+                          i % 104729);
+  tu_write_file(tu_work_dir(), "corpus/a-large.txt", big, n);
+  free(big);
+  write_text("corpus/b-small.txt", "Small\nfile\n");
+  /* A capable terminal first: it shows that this run is slow enough for
+   * progress to be drawn, so that its absence below means something. */
+  tu_run r = KIDX_PTY(PTY_ERR, NULL, "-i", "idx1", "index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strstr(r.err, "\rindexing: ") != NULL, "no progress in: %s",
+                r.err);
+  tu_run_free(&r);
+  const char *const dumb[] = {"TERM=dumb", NULL};
+  r = KIDX_PTY(PTY_ERR, dumb, "-i", "idx2", "index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  const char *const unset[] = {"TERM", NULL};
+  r = KIDX_PTY(PTY_ERR, unset, "-i", "idx3", "index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* The suite, without the tests that need a terminal when there is none
+ * (pty false); *skipped receives how many were left out. */
+static Suite *shell_suite(bool pty, size_t *skipped) {
   Suite *s = suite_create("cli_shell");
   struct {
     const char *name;
     const TTest *test;
+    bool pty; /* runs kidx on a pseudo-terminal */
   } cases[] = {
-      {"color_terminal_default", test_color_terminal_default},
-      {"color_off_on_terminal", test_color_off_on_terminal},
-      {"color_on", test_color_on},
-      {"color_and_highlight", test_color_and_highlight},
-      {"no_hits_terminal", test_no_hits_terminal},
-      {"no_hits_past_offset", test_no_hits_past_offset},
-      {"dash_word_hint", test_dash_word_hint},
-      {"help_spellings", test_help_spellings},
-      {"help_errors", test_help_errors},
-      {"json_id_bytes", test_json_id_bytes},
-      {"vimgrep_lines", test_vimgrep_lines},
-      {"vimgrep_fallback", test_vimgrep_fallback},
-      {"vimgrep_skips", test_vimgrep_skips},
-      {"vimgrep_control_chars", test_vimgrep_control_chars},
-      {"vimgrep_corpus", test_vimgrep_corpus},
-      {"vimgrep_options", test_vimgrep_options},
+      {"color_terminal_default", test_color_terminal_default, true},
+      {"color_off_on_terminal", test_color_off_on_terminal, true},
+      {"color_on", test_color_on, true},
+      {"color_and_highlight", test_color_and_highlight, true},
+      {"no_hits_terminal", test_no_hits_terminal, true},
+      {"no_hits_past_offset", test_no_hits_past_offset, true},
+      {"dash_word_hint", test_dash_word_hint, false},
+      {"help_spellings", test_help_spellings, false},
+      {"help_errors", test_help_errors, false},
+      {"json_id_bytes", test_json_id_bytes, false},
+      {"vimgrep_lines", test_vimgrep_lines, false},
+      {"vimgrep_fallback", test_vimgrep_fallback, false},
+      {"vimgrep_skips", test_vimgrep_skips, false},
+      {"vimgrep_control_chars", test_vimgrep_control_chars, true},
+      {"vimgrep_corpus", test_vimgrep_corpus, false},
+      {"vimgrep_options", test_vimgrep_options, true},
+      {"progress_terminal", test_progress_terminal, true},
   };
+  *skipped = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].pty && !pty) {
+      ++*skipped;
+      continue;
+    }
     TCase *tc = tcase_create(cases[i].name);
     tcase_add_unchecked_fixture(tc, tu_case_setup, tu_case_teardown);
     tcase_add_checked_fixture(tc, tu_work_setup, tu_work_teardown);
@@ -1025,5 +1124,14 @@ static Suite *shell_suite(void) {
 }
 
 int main(void) {
-  return tu_run_suite(shell_suite());
+  char why[512] = "";
+  size_t skipped;
+  int rc = tu_run_suite(shell_suite(pty_available(why, sizeof why), &skipped));
+  if (rc == EXIT_SUCCESS && skipped > 0) {
+    printf("check_cli_shell: skipped %zu terminal tests: no pseudo-terminal "
+           "(%s)\n",
+           skipped, why);
+    return SKIPPED_STATUS;
+  }
+  return rc;
 }
