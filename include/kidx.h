@@ -102,9 +102,11 @@
  *   Every function that can fail returns a kidx_status: KIDX_OK (0) or a
  *   negative KIDX_E* code.  The handle the call was made on keeps a
  *   one-line message describing the last failure (kidx_writer_errmsg(),
- *   kidx_reader_errmsg(), kidx_results_errmsg()); it names the file or the
- *   argument concerned.  The library never prints, never exits and never
- *   aborts on bad input or a damaged index.
+ *   kidx_reader_errmsg(), kidx_results_errmsg(), kidx_document_errmsg():
+ *   a search or fetch reports into its results or document object, so
+ *   that threads sharing a reader never share a message); it names the
+ *   file or the argument concerned.  The library never prints, never exits and
+ * never aborts on bad input or a damaged index.
  *
  * OWNERSHIP AND LIFETIMES
  *
