@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,55 @@ START_TEST(test_get_corrupt) {
 }
 END_TEST
 
+/* Threads share one reader, each fetching into its own document object
+ * (kidx.h, THREADS AND PROCESSES): every fetch gives the right text. */
+enum { THREADS = 4, THREAD_DOCS = 200, THREAD_ROUNDS = 20 };
+
+static void thread_doc(int i, char *id, char *body) {
+  snprintf(id, 32, "doc-%d", i);
+  snprintf(body, 64, "body number %d, with words to fetch", i);
+}
+
+static void *fetch_all(void *arg) {
+  const kidx_reader *r = arg;
+  kidx_document *d = kidx_document_new();
+  long bad = d ? 0 : 1;
+  for (int round = 0; d && round < THREAD_ROUNDS; round++)
+    for (int i = 0; i < THREAD_DOCS; i++) {
+      char id[32], body[64];
+      thread_doc(i, id, body);
+      size_t len;
+      const char *got;
+      if (kidx_reader_get(r, id, strlen(id), d) != KIDX_OK ||
+          !(got = kidx_document_body(d, &len)) || len != strlen(body) ||
+          memcmp(got, body, len) != 0)
+        bad++;
+    }
+  kidx_document_free(d);
+  return (void *)bad;
+}
+
+START_TEST(test_get_threads) {
+  kidx_writer *w = open_writer();
+  for (int i = 0; i < THREAD_DOCS; i++) {
+    char id[32], body[64];
+    thread_doc(i, id, body);
+    add(w, id, strlen(id), "T", body);
+  }
+  commit_close(w);
+  kidx_reader *r = open_reader();
+  pthread_t t[THREADS];
+  for (int i = 0; i < THREADS; i++)
+    ck_assert_int_eq(pthread_create(&t[i], NULL, fetch_all, r), 0);
+  for (int i = 0; i < THREADS; i++) {
+    void *bad;
+    ck_assert_int_eq(pthread_join(t[i], &bad), 0);
+    ck_assert_ptr_null(bad);
+  }
+  kidx_reader_close(r);
+}
+END_TEST
+
 static Suite *document_suite(void) {
   Suite *s = suite_create("document");
   TCase *tc = tcase_create("Get");
@@ -409,6 +459,7 @@ static Suite *document_suite(void) {
   tcase_add_test(tc, test_get_many_segments);
   tcase_add_test(tc, test_get_reuse);
   tcase_add_test(tc, test_get_corrupt);
+  tcase_add_test(tc, test_get_threads);
   suite_add_tcase(s, tc);
   return s;
 }
