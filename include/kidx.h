@@ -105,8 +105,8 @@
  *   kidx_reader_errmsg(), kidx_results_errmsg(), kidx_document_errmsg():
  *   a search or fetch reports into its results or document object, so
  *   that threads sharing a reader never share a message); it names the
- *   file or the argument concerned.  The library never prints, never exits and
- * never aborts on bad input or a damaged index.
+ *   file or the argument concerned.  The library never prints, never
+ *   exits and never aborts on bad input or a damaged index.
  *
  * OWNERSHIP AND LIFETIMES
  *
@@ -132,11 +132,11 @@
  *   kidx_reader_get() and kidx_reader_stats() on the same reader at once,
  *   as long as each thread uses its own kidx_results and kidx_document (a
  *   results or document object is used by one thread at a time).  A
- *   kidx_writer must be used by one thread at
- *   a time.  Any number of readers, in any processes, may have an index
- *   open while one writer updates it: a reader sees the commit that was
- *   current when it was opened.  Only one writer at a time may hold an
- *   index; a second kidx_writer_open() fails with KIDX_EBUSY.
+ *   kidx_writer must be used by one thread at a time.  Any number of
+ *   readers, in any processes, may have an index open while one writer
+ *   updates it: a reader sees the commit that was current when it was
+ *   opened.  Only one writer at a time may hold an index; a second
+ *   kidx_writer_open() fails with KIDX_EBUSY.
  *
  * CAVEATS
  *

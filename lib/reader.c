@@ -1,11 +1,11 @@
 /*
  * reader.c -- the public read API: kidx_reader (an open, immutable view of
  * one commit: a snapshot, snapshot.c), kidx_reader_get() (a document by
- * id, copied into a kidx_document by document.c) and kidx_search().  Top of the
- * dependency order, with writer.c: a search parses the query (query.c), runs it
- * (search.c) into the top-k collector (topk.c), and for the hits of the page
- * asks for their explanations and snippets (search.c, snippet.c), which
- * results.c copies into the caller's kidx_results.
+ * id, copied into a kidx_document by document.c) and kidx_search().  Top
+ * of the dependency order, with writer.c: a search parses the query
+ * (query.c), runs it (search.c) into the top-k collector (topk.c), and for
+ * the hits of the page asks for their explanations and snippets (search.c,
+ * snippet.c), which results.c copies into the caller's kidx_results.
  */
 #include "kidx_int.h"
 

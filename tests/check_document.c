@@ -279,23 +279,28 @@ END_TEST
 
 /* Documents spread over many segments (one per commit), some deleted:
  * every live one is found in its segment, no deleted one is. */
+enum { COMMITS = 6, PER = 20 };
+
+/* The text of document i of commit c. */
+static void seg_doc(int c, int i, char id[32], char title[32], char body[64]) {
+  snprintf(id, 32, "c%d-d%d", c, i);
+  snprintf(title, 32, "Title %d %d", c, i);
+  snprintf(body, 64, "body of document %d in commit %d", i, c);
+}
+
 START_TEST(test_get_many_segments) {
-  enum { COMMITS = 6, PER = 20 };
+  char id[32], title[32], body[64];
   for (int c = 0; c < COMMITS; c++) {
     kidx_writer *w = open_writer();
     /* No merges: keep one segment per commit. */
     ck_assert_int_eq(kidx_writer_set_merge_factor(w, 1000), KIDX_OK);
     for (int i = 0; i < PER; i++) {
-      char id[32], title[32], body[64];
-      snprintf(id, sizeof id, "c%d-d%d", c, i);
-      snprintf(title, sizeof title, "Title %d %d", c, i);
-      snprintf(body, sizeof body, "body of document %d in commit %d", i, c);
+      seg_doc(c, i, id, title, body);
       add(w, id, strlen(id), title, body);
     }
     /* Delete every third document of the previous commit. */
     for (int i = 0; c > 0 && i < PER; i += 3) {
-      char id[32];
-      snprintf(id, sizeof id, "c%d-d%d", c - 1, i);
+      seg_doc(c - 1, i, id, title, body);
       ck_assert_int_eq(kidx_writer_delete(w, id, strlen(id)), KIDX_OK);
     }
     commit_close(w);
@@ -306,10 +311,7 @@ START_TEST(test_get_many_segments) {
   ck_assert_uint_eq(st.segments, COMMITS);
   for (int c = 0; c < COMMITS; c++)
     for (int i = 0; i < PER; i++) {
-      char id[32], title[32], body[64];
-      snprintf(id, sizeof id, "c%d-d%d", c, i);
-      snprintf(title, sizeof title, "Title %d %d", c, i);
-      snprintf(body, sizeof body, "body of document %d in commit %d", i, c);
+      seg_doc(c, i, id, title, body);
       int deleted = c < COMMITS - 1 && i % 3 == 0;
       ck_assert_int_eq(get(r, id), deleted ? KIDX_ENOTFOUND : KIDX_OK);
       if (!deleted)
