@@ -73,7 +73,9 @@ typedef enum opt_id {
   OPT_FORGET,
   OPT_HIDDEN,
   OPT_NO_IGNORE,
-  OPT_COUNT
+  OPT_COUNT,
+  OPT_TITLE,
+  OPT_JSON_ID
 } opt_id;
 
 typedef struct opt_spec {
@@ -166,6 +168,8 @@ typedef struct cli_args {
   bool forget;       /* index --forget */
   bool hidden;       /* index --hidden: walk dot names too */
   bool no_ignore;    /* index --no-ignore: ignore files do not apply */
+  bool title;        /* get --title: the title instead of the body */
+  bool json_id;      /* get --json-id: IDs are written in JSON */
   int verbosity;     /* index: -1 --quiet, 1 --verbose (the last wins) */
   const char *index; /* -i value, NULL when not given */
   bool have_limit;
@@ -252,6 +256,7 @@ void cli_analyzer_diff(const kidx_analyzer *a, const kidx_analyzer *b,
 /* The commands, one per file or group of files. */
 int cli_cmd_index(const cli *c, const cli_args *a);   /* cmd_index.c */
 int cli_cmd_search(const cli *c, const cli_args *a);  /* cmd_search.c */
+int cli_cmd_get(const cli *c, const cli_args *a);     /* cmd_get.c */
 int cli_cmd_analyze(const cli *c, const cli_args *a); /* cmd_admin.c */
 int cli_cmd_stats(const cli *c, const cli_args *a);
 int cli_cmd_delete(const cli *c, const cli_args *a);

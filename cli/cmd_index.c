@@ -551,7 +551,8 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
   run.c = c;
   run.jsonl = a->jsonl;
   run.njsonl = a->njsonl;
-  run.rep.prog.enabled = isatty(STDERR_FILENO) == 1;
+  /* "\r" and erase-to-end-of-line: only for a terminal that has them. */
+  run.rep.prog.enabled = cli_stream_is_capable_terminal(STDERR_FILENO);
   run.rep.verbosity = a->verbosity;
   run.racy_from = stamp_racy_from();
   /* A re-sync prunes: a recorded root that is gone is no error. */

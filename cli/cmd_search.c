@@ -40,6 +40,19 @@ static size_t text_width(const char *s, size_t len) {
  * not end at its end (U+2026 HORIZONTAL ELLIPSIS). */
 #define ELLIPSIS "\xE2\x80\xA6"
 
+/* Why a hit has no --vimgrep line: each kind is warned about up to
+ * VIM_WARN_LIMIT times, then only counted, and vim_warn_summary() ends
+ * the command with one line per kind that had more (as kidx index
+ * rations its warnings): a search of a tree that changed a lot must not
+ * bury its hits under warnings. */
+typedef enum vim_skip {
+  VIM_BAD_ID,     /* a newline or NUL in the id */
+  VIM_GONE,       /* the file was removed */
+  VIM_UNREADABLE, /* it cannot be read, or is not a regular file */
+  VIM_CHANGED,    /* it no longer holds the text indexed */
+  VIM_SKIP_KINDS
+} vim_skip;
+
 /* One search command: the options, the open index and the results object
  * reused by every query of a batch. */
 typedef struct search_run {
@@ -47,6 +60,8 @@ typedef struct search_run {
   const cli_args *a;
   kidx_reader *r;
   kidx_results *res;
+  kidx_document *doc; /* --vimgrep: each hit's stored text, reused */
+  unsigned long vim_skipped[VIM_SKIP_KINDS]; /* --vimgrep: hits skipped */
   kidx_search_options opt;
   highlight_mode hl; /* resolved: never HL_AUTO */
   bool batch;
@@ -428,25 +443,41 @@ typedef struct vim_pos {
 } vim_pos;
 
 /* Reads the regular file at path whole into *out; false if it cannot be
- * read or is not a regular file.  O_NONBLOCK: an id naming a FIFO must
- * not hang the search waiting for a writer (it is refused once fstat
- * says what it is; for a regular file the flag changes nothing). */
-static bool read_regular_file(const char *path, byte_buf *out) {
+ * read or is not a regular file, with the reason in *err (an errno value;
+ * EISDIR or EINVAL for what is not a regular file).  O_NONBLOCK: an id
+ * naming a FIFO must not hang the search waiting for a writer (it is
+ * refused once fstat says what it is; for a regular file the flag changes
+ * nothing). */
+static bool read_regular_file(const char *path, byte_buf *out, int *err) {
+  out->p = NULL;
+  out->n = out->cap = 0;
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
+  if (fd < 0) {
+    *err = errno;
     return false;
+  }
   struct stat st;
-  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
-            (uint64_t)st.st_size < SIZE_MAX;
-  size_t cap = ok ? (size_t)st.st_size + 1 : 0; /* +1 to see EOF at once */
-  out->p = ok ? malloc(cap) : NULL;
-  out->n = 0;
+  if (fstat(fd, &st) != 0) {
+    *err = errno;
+    close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
+      (uint64_t)st.st_size >= SIZE_MAX) {
+    *err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    close(fd);
+    return false;
+  }
+  size_t cap = (size_t)st.st_size + 1; /* +1 to see EOF at once */
+  out->p = malloc(cap);
   out->cap = cap;
-  ok = ok && out->p;
+  bool ok = out->p != NULL;
+  *err = ok ? 0 : ENOMEM;
   while (ok) {
     if (out->n == out->cap) { /* the file grew while being read */
       char *grown = realloc(out->p, out->cap * 2);
       if (!grown) {
+        *err = ENOMEM;
         ok = false;
         break;
       }
@@ -456,8 +487,10 @@ static bool read_regular_file(const char *path, byte_buf *out) {
     ssize_t got = read(fd, out->p + out->n, out->cap - out->n);
     if (got < 0 && errno == EINTR)
       continue;
-    if (got < 0)
+    if (got < 0) {
+      *err = errno;
       ok = false;
+    }
     if (got <= 0)
       break;
     out->n += (size_t)got;
@@ -508,21 +541,28 @@ static bool first_match(const kidx_snippet *sn, size_t body_len, size_t *at) {
   return false;
 }
 
+/* The UTF-8 byte order mark: kidx index leaves it out of the title, and
+ * editors do not show it as part of line 1 (vim keeps it in 'bomb'). */
+#define BOM     "\xEF\xBB\xBF"
+#define BOM_LEN 3
+
 /* Places the hit in the file f, if f still holds the text indexed: the
  * body is everything after the title's line, so it is the file's tail,
  * and a body offset is a file offset past the head (title, blank lines,
  * byte order mark).  A title-only match points at the title's line, the
- * head's first non-blank one.  False when the file's tail is not the
- * body: it changed since it was indexed. */
+ * head's first non-blank one.  A byte order mark is not counted in line
+ * 1's columns nor shown in its text, as an editor shows that line.  False
+ * when the file's tail is not the body: it changed since it was
+ * indexed. */
 static bool place_in_file(const byte_buf *f, const char *body, size_t body_len,
                           bool matched, size_t at, vim_pos *pos) {
   if (f->n < body_len || memcmp(f->p + (f->n - body_len), body, body_len) != 0)
     return false;
   size_t head = f->n - body_len;
+  bool bom = f->n >= BOM_LEN && memcmp(f->p, BOM, BOM_LEN) == 0;
   if (!matched) {
-    /* A UTF-8 byte order mark before the title is not part of it, as in
-     * kidx index; with no title in the head, the body's start. */
-    size_t i = head >= 3 && memcmp(f->p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    /* With no title in the head, the body's start. */
+    size_t i = bom && head >= BOM_LEN ? BOM_LEN : 0;
     while (i < head && cli_is_space((unsigned char)f->p[i]))
       i++;
     at = i;
@@ -530,12 +570,16 @@ static bool place_in_file(const byte_buf *f, const char *body, size_t body_len,
     at += head;
   }
   line_of(f->p, f->n, at, 1, pos);
+  if (bom && pos->line == 1 && at >= BOM_LEN) {
+    pos->column -= BOM_LEN;
+    pos->text += BOM_LEN;
+    pos->text_len -= BOM_LEN;
+  }
   return true;
 }
 
 /* Places the hit in the stored text, laid out as the title on line 1 and
- * the body from line 2: for documents whose file is gone or changed, or
- * that never were files (--jsonl). */
+ * the body from line 2: for documents that never were files (--jsonl). */
 static void place_in_stored(const char *title, size_t title_len,
                             const char *body, size_t body_len, bool matched,
                             size_t at, vim_pos *pos) {
@@ -553,40 +597,155 @@ static void place_in_stored(const char *title, size_t title_len,
     pos->text_len--;
 }
 
+#define VIM_WARN_LIMIT 5
+
+static const char *const VIM_SKIP_WHAT[VIM_SKIP_KINDS] = {
+    "whose ids hold a newline or NUL", "whose files were removed",
+    "whose files cannot be read",
+    "whose files changed since they were "
+    "indexed (run 'kidx index')"};
+
+static void vim_skip_warn(search_run *s, vim_skip kind, const char *fmt, ...)
+    CLI_PRINTF(3, 4);
+static void vim_skip_warn(search_run *s, vim_skip kind, const char *fmt, ...) {
+  if (s->vim_skipped[kind]++ >= VIM_WARN_LIMIT)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  cli_vmessage("kidx: warning: ", fmt, ap);
+  va_end(ap);
+}
+
+static void vim_warn_summary(const search_run *s) {
+  for (int k = 0; k < VIM_SKIP_KINDS; k++)
+    if (s->vim_skipped[k] > VIM_WARN_LIMIT)
+      cli_warn("skipped %lu more hits %s", s->vim_skipped[k] - VIM_WARN_LIMIT,
+               VIM_SKIP_WHAT[k]);
+}
+
+/* Writes a path or a line of text: as the bytes they are into a pipe (an
+ * editor must get the file's real name, and the line as it is, as grep
+ * writes them), and on a terminal with control characters (but tabs)
+ * shown as '?' and invalid UTF-8 as U+FFFD (cli_put_char), so that a
+ * file's escape sequences cannot reprogram the terminal. */
+static void put_vim_text(const char *text, size_t len, bool terminal) {
+  if (!terminal) {
+    fwrite(text, 1, len, stdout);
+    return;
+  }
+  const unsigned char *p = (const unsigned char *)text;
+  for (size_t i = 0; i < len;) {
+    if (p[i] == '\t') {
+      putchar('\t');
+      i++;
+    } else {
+      i += cli_put_char(stdout, p + i, len - i);
+    }
+  }
+}
+
+/* Where hit i's line is, for a document whose stored text is in s->doc:
+ * in its file, or, for a document that never was a file, in the stored
+ * text.  *path receives the file's path (malloc'ed, or NULL when out of
+ * memory); false, with a warning, when the hit has no line to point at
+ * (vim_skip), and then *file is freed.
+ *
+ * A document indexed from a file has a stamp (stamps.h): the file must
+ * still be the one indexed, else its lines are not the lines the hit was
+ * found in, and pointing an editor there would send it to the wrong
+ * place.  So the file is read, and the hit skipped if it is gone,
+ * unreadable, or changed: its size or content hash differs from the
+ * stamp (a file that was only touched keeps its place), or, as a last
+ * check, its tail is not the stored body.  A document without a stamp
+ * (--jsonl) is placed in its file only if one holds its text, else in
+ * the stored text, where a title on line 1 and the body from line 2
+ * make up the lines. */
+static bool place_hit(search_run *s, size_t i, char **path, byte_buf *file,
+                      vim_pos *pos) {
+  size_t id_len, title_len, body_len, at = 0;
+  const char *id = kidx_document_id(s->doc, &id_len);
+  const char *title = kidx_document_title(s->doc, &title_len);
+  const char *body = kidx_document_body(s->doc, &body_len);
+  kidx_stamp stamp;
+  kidx_document_stamp(s->doc, &stamp);
+  bool stamped = stamp.size != 0 || stamp.mtime_ns != 0 || stamp.hash != 0;
+  bool matched = first_match(kidx_results_snippet(s->res, i), body_len, &at);
+  *path = cli_id_path(s->c, id, id_len);
+  if (!*path) {
+    vim_skip_warn(s, VIM_UNREADABLE, "skipped a hit: out of memory");
+    return false;
+  }
+  const char *name = *path;
+  int err = 0;
+  if (!read_regular_file(name, file, &err)) {
+    if (!stamped) {
+      place_in_stored(title, title_len, body, body_len, matched, at, pos);
+      return true;
+    }
+    if (err == ENOENT || err == ENOTDIR)
+      vim_skip_warn(s, VIM_GONE, "skipped a hit in %s: the file was removed",
+                    name);
+    else
+      vim_skip_warn(s, VIM_UNREADABLE,
+                    "skipped a hit in %s: cannot read it: %s", name,
+                    strerror(err));
+    return false;
+  }
+  bool same = !stamped || (file->n == stamp.size &&
+                           kidx_stamp_hash(file->p, file->n) == stamp.hash);
+  if (same && place_in_file(file, body, body_len, matched, at, pos))
+    return true;
+  vim_skip_warn(s, VIM_CHANGED,
+                "skipped a hit in %s: the file changed since it was indexed "
+                "(run 'kidx index')",
+                name);
+  free(file->p);
+  file->p = NULL;
+  return false;
+}
+
 /* One line per hit, path:line:column:text, as grep -n and ripgrep's
  * --vimgrep print them, for an editor's quickfix list (vim -q).  The
- * line is that of the hit's first matched word in the passage, read from
- * the file when it still holds the text indexed (see place_in_file),
- * else from the stored text (place_in_stored).  Path and text are
- * written as the bytes they are, as grep does: an editor must get the
- * file's real name, and the line as it is in the file. */
-static void print_hits_vimgrep(const search_run *s) {
+ * line is that of the hit's first matched word in the passage (its
+ * offset is into the stored body, fetched with kidx_reader_get), placed
+ * in the hit's file (see place_hit).  LINE and COLUMN count from 1,
+ * COLUMN in bytes.  An id holding a newline or NUL cannot be written as
+ * a path on such a line: that hit is skipped with a warning.  Returns
+ * ST_OK, or ST_INDEX when a hit's document cannot be read. */
+static int print_hits_vimgrep(search_run *s) {
   const kidx_results *res = s->res;
   size_t n = kidx_results_count(res);
+  bool terminal = isatty(STDOUT_FILENO) == 1;
   for (size_t i = 0; i < n; i++) {
-    size_t id_len = 0, title_len = 0, body_len = 0, at = 0;
+    size_t id_len = 0;
     const char *id = kidx_results_id(res, i, &id_len);
-    const char *title = kidx_results_title(res, i, &title_len);
-    const char *body = kidx_results_body(res, i, &body_len);
-    if (!id || !title || !body)
-      continue; /* not with a library that honours opt.bodies */
-    bool matched = first_match(kidx_results_snippet(res, i), body_len, &at);
-    char *path = cli_id_path(s->c, id, id_len);
+    if (!id)
+      continue;
+    if (memchr(id, '\n', id_len) || memchr(id, '\0', id_len)) {
+      /* The message shows what a terminal can: ? for the newline. */
+      vim_skip_warn(s, VIM_BAD_ID,
+                    "skipped a hit: its id '%.*s' holds a newline or NUL, "
+                    "which a PATH:LINE:COLUMN line cannot hold",
+                    (int)id_len, id);
+      continue;
+    }
+    kidx_status st = kidx_reader_get(s->r, id, id_len, s->doc);
+    if (st != KIDX_OK)
+      return cli_fail(ST_INDEX, "index at %s is unusable: %s", s->c->index_dir,
+                      cli_lib_message(kidx_document_errmsg(s->doc), st));
+    char *path = NULL;
     byte_buf file = {NULL, 0, 0};
     vim_pos pos;
-    if (!path || !read_regular_file(path, &file) ||
-        !place_in_file(&file, body, body_len, matched, at, &pos))
-      place_in_stored(title, title_len, body, body_len, matched, at, &pos);
-    if (path)
-      fputs(path, stdout);
-    else
-      fwrite(id, 1, id_len, stdout);
-    printf(":%zu:%zu:", pos.line, pos.column);
-    fwrite(pos.text, 1, pos.text_len, stdout);
-    putchar('\n');
+    if (place_hit(s, i, &path, &file, &pos)) {
+      put_vim_text(path, strlen(path), terminal);
+      printf(":%zu:%zu:", pos.line, pos.column);
+      put_vim_text(pos.text, pos.text_len, terminal);
+      putchar('\n');
+    }
     free(file.p);
     free(path);
   }
+  return ST_OK;
 }
 
 /* Reports a query error as one line on stderr: "kidx: [line N: ]query
@@ -650,7 +809,11 @@ static query_outcome run_query(search_run *s, const char *query, size_t len,
     print_hits_json(s, lineno);
   } else if (s->a->search.vimgrep) {
     /* No "# line N" blocks with --batch: every line stays a hit. */
-    print_hits_vimgrep(s);
+    int rc = print_hits_vimgrep(s);
+    if (rc != ST_OK) {
+      *fatal = rc;
+      return Q_FATAL;
+    }
     if (n == 0 && !s->batch && isatty(STDOUT_FILENO) == 1)
       report_no_hits(s);
   } else if (s->batch) {
@@ -750,7 +913,6 @@ static int search_settings(const cli_args *a, kidx_search_options *opt) {
     opt->snippet_words = so->snippet_words;
   opt->explain = so->explain;
   opt->exact_total = so->count;
-  opt->bodies = so->vimgrep;
   return ST_OK;
 }
 
@@ -834,6 +996,8 @@ int cli_cmd_search(const cli *c, const cli_args *a) {
     rc = cli_open_reader(c, &s.r);
   if (rc == ST_OK && kidx_results_new(&s.res) != KIDX_OK)
     rc = cli_fail(ST_INDEX, "out of memory");
+  if (rc == ST_OK && so->vimgrep && !(s.doc = kidx_document_new()))
+    rc = cli_fail(ST_INDEX, "out of memory");
   if (rc == ST_OK && s.batch) {
     rc = run_batch(&s, fd,
                    strcmp(so->batch, "-") == 0 ? "standard input" : so->batch);
@@ -846,6 +1010,8 @@ int cli_cmd_search(const cli *c, const cli_args *a) {
   }
   if (fd > STDIN_FILENO)
     close(fd);
+  vim_warn_summary(&s);
+  kidx_document_free(s.doc);
   kidx_results_free(s.res);
   kidx_reader_close(s.r);
   free(query);

@@ -624,6 +624,12 @@ static int apply_option(cli_args *a, opt_id id, const char *spelled,
   case OPT_JSON:
     a->json = true;
     break;
+  case OPT_TITLE:
+    a->title = true;
+    break;
+  case OPT_JSON_ID:
+    a->json_id = true;
+    break;
   case OPT_INDEX:
     if (*arg == '\0')
       return cli_fail(ST_USAGE, "%s expects a directory, got ''", spelled);
@@ -781,13 +787,22 @@ static void append_shell_word(char *buf, size_t cap, size_t *len,
  * most likely a word meant as one, so the message shows where '--' goes,
  * with the command line rewritten: its options first, then '--', then
  * its other arguments in their order.  args[0..argc) is the command's
- * command line as given (the global options before the command are not
- * part of it). */
+ * command line as given; of the global options before the command, only
+ * the index matters to the command, so global_index (NULL when -i was
+ * not given there) is kept before it as "-i DIR": the command shown must
+ * search the index the user meant. */
 static int unknown_dash_word(const opt_spec *specs, const char *cmd,
                              const char *word, const char *bad,
-                             char *const *args, int argc) {
-  char opts[512], words[512];
-  size_t olen = 0, wlen = 0;
+                             char *const *args, int argc,
+                             const char *global_index) {
+  char global[512], opts[512], words[512];
+  size_t glen = 0, olen = 0, wlen = 0;
+  if (global_index) {
+    append_shell_word(global, sizeof global, &glen, "-i");
+    append_shell_word(global, sizeof global, &glen, global_index);
+    if (glen < sizeof global)
+      global[glen++] = ' ';
+  }
   bool only_words = false;
   for (int i = 0; args && i < argc; i++) {
     const char *arg = args[i], *value;
@@ -806,16 +821,17 @@ static int unknown_dash_word(const opt_spec *specs, const char *cmd,
     if (spec->has_arg && !value && i + 1 < argc)
       append_shell_word(opts, sizeof opts, &olen, args[++i]);
   }
-  if (!args || olen > sizeof opts || wlen > sizeof words)
+  if (!args || glen > sizeof global || olen > sizeof opts ||
+      wlen > sizeof words)
     return cli_fail(ST_USAGE,
                     "unknown option '%s' (%s starting with '-' goes after "
                     "'--')",
                     bad, word);
   return cli_fail(ST_USAGE,
                   "unknown option '%s' (%s starting with '-' goes after "
-                  "'--': kidx %s%s%.*s -- %.*s)",
-                  bad, word, cmd, olen ? " " : "", (int)olen, opts, (int)wlen,
-                  words);
+                  "'--': kidx %.*s%s%s%.*s -- %.*s)",
+                  bad, word, (int)glen, global, cmd, olen ? " " : "", (int)olen,
+                  opts, (int)wlen, words);
 }
 
 /* Parses argv[0..argc) against specs.  Options may come before, between
@@ -834,6 +850,9 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
   char hint[64];
   int npos = 0, i = 0;
   bool only_positional = false;
+  /* For a command, an index already set is the global -i (main.c copies
+   * it in before parsing the command's options). */
+  const char *global_index = cmd ? a->index : NULL;
   help_hint(hint, sizeof hint, cmd);
   /* The command line as given, for unknown_dash_word's rewritten one:
    * compacting the positional arguments overwrites argv.  Without memory
@@ -867,7 +886,8 @@ int cli_parse_options(int argc, char **argv, const opt_spec *specs,
     if (!spec) {
       /* "-russia" reads as a word; "-z" as a mistyped option. */
       if (word && arg[2] != '\0')
-        rc = unknown_dash_word(specs, cmd, word, arg, given, argc);
+        rc =
+            unknown_dash_word(specs, cmd, word, arg, given, argc, global_index);
       else
         rc =
             cli_fail(ST_USAGE, "unknown option '%s'%s%s%s (%s)", arg,

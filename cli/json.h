@@ -28,6 +28,17 @@ bool json_is_utf8(const char *s, size_t len);
  * ones into U+FFFD, and an id read back that way names no document. */
 void json_put_id(FILE *f, const char *s, size_t len);
 
+/* Reads back an id written by json_put_id: s[0..len) is one JSON value,
+ * a string (RFC 8259: escapes decoded, strict UTF-8, no raw control
+ * characters) or an object with the single member "bytes" whose value is
+ * standard padded base64, with JSON whitespace around tokens allowed.  On
+ * success *out (malloc'ed, NUL-terminated for convenience, freed by the
+ * caller) and *out_len hold the id's bytes, which may contain NUL.  On
+ * failure returns false with a short reason in err[0..cap), e.g.
+ * "invalid base64 in \"bytes\"". */
+bool json_parse_id(const char *s, size_t len, char **out, size_t *out_len,
+                   char *err, size_t cap);
+
 /* Where byte `off` of s[0..len) lands in the UTF-8 text a JSON reader
  * decodes from json_put_string(s, len): the same offset, plus two bytes
  * for each invalid byte before it (U+FFFD takes three).  Offsets printed

@@ -34,6 +34,7 @@ static const char MAIN_HELP[] =
     "                    and JSON Lines (--jsonl FILE); without PATH,\n"
     "                    re-sync the directories indexed before\n"
     "  search QUERY...   print the documents that best match QUERY\n"
+    "  get ID...         print documents as they are stored in the index\n"
     "  analyze [TEXT...] print the terms TEXT is indexed and searched as\n"
     "  stats             print the size and analysis settings of the index\n"
     "  delete ID...      remove documents from the index\n"
@@ -59,8 +60,8 @@ static const char MAIN_HELP[] =
     "Exit status:\n"
     "  0  success; search: at least one hit; analyze: at least one term;\n"
     "     check: the index is intact\n"
-    "  1  search found no hits, analyze no terms, delete was given ids\n"
-    "     that are not in the index (the others were deleted), or index\n"
+    "  1  search found no hits, analyze no terms, get or delete was given\n"
+    "     ids not in the index (the others were printed or deleted), or index\n"
     "     found nothing to index (every file it found was skipped)\n"
     "  2  usage error, malformed query, or analysis options other than\n"
     "     those the index was created with\n"
@@ -351,19 +352,24 @@ static const char SEARCH_HELP_OUTPUT[] =
     "are\n"
     "[title,body] pairs).  An id that is not valid UTF-8 (file names are\n"
     "bytes) is written {\"bytes\":\"BASE64\"}: its bytes in standard base64,\n"
-    "as ripgrep does, so that it can be given back to 'kidx delete'.\n"
+    "as ripgrep does, so that it can be given back to 'kidx get --json-id'\n"
+    "(or, decoded, to 'kidx delete').\n"
     "\n"
     "--vimgrep prints, per hit, the line of its file holding the first\n"
     "matched word of its passage, as PATH:LINE:COLUMN:TEXT: LINE and COLUMN\n"
     "count from 1, COLUMN in bytes, and TEXT is the line as it is in the file\n"
-    "(no colour, no markers).  A hit matched in its title only points at the\n"
-    "title's line.  When the file is gone or no longer ends with the body\n"
-    "that was indexed (it changed since), or the document came from --jsonl,\n"
-    "LINE and COLUMN count in the stored text instead: the title on line 1,\n"
-    "the body from line 2.  -k and --offset apply; with --batch the hits of\n"
-    "all queries follow each other, without '# line' headers.  It cannot be\n"
-    "combined with --json or --explain, and needs --snippet-words of 1 or\n"
-    "more.\n"
+    "(no colour, no markers; on a terminal, control characters but tabs are\n"
+    "shown as '?').  A UTF-8 byte order mark is not part of line 1, as in an\n"
+    "editor.  A hit matched in its title only points at the title's line.\n"
+    "A hit whose file was removed, cannot be read, or changed since it was\n"
+    "indexed (its size or content differs; a file only touched is fine) is\n"
+    "skipped with a warning, as is one whose id holds a newline or NUL: five\n"
+    "warnings of each kind, then one line counting the rest.  For a document\n"
+    "from --jsonl, which is no file, LINE and COLUMN count in the stored\n"
+    "text: the title on line 1, the body from line 2.  -k and --offset\n"
+    "apply; with --batch the hits of all queries follow each other, without\n"
+    "'# line' headers.  It cannot be combined with --json or --explain, and\n"
+    "needs --snippet-words of 1 or more.\n"
     "\n"
     "Exit status: 0 hits found, 1 no hits (also when --offset is past the\n"
     "last hit), 2 usage error, malformed query or no such --batch FILE,\n"
@@ -397,6 +403,42 @@ static const char STATS_HELP[] =
     "  -h, --help        print this help\n"
     "\n"
     "Exit status: 0 success, 2 usage error, 3 index missing or unusable.\n";
+
+static const char GET_HELP[] =
+    "Usage: kidx get [-i DIR] [--title] [--json] [--json-id] ID...\n"
+    "\n"
+    "Prints the documents with these ids as the index stores them (for\n"
+    "files: their paths relative to the index's base, e.g. corpus/x.txt,\n"
+    "see 'kidx index --help'; put -- before an id that starts with '-').\n"
+    "Each document's body is written byte for byte as it was indexed, with\n"
+    "nothing added (no newline, no separator between documents), as cat\n"
+    "and 'git cat-file -p' do, so 'kidx get ID > FILE' gives back the text\n"
+    "that was indexed.  For a file, the body is the file after its title's\n"
+    "line.  An id that is not in the index is reported as \"kidx: no\n"
+    "document 'ID'\"; the other ids are still printed, in the order given,\n"
+    "and the exit status is 1.  The index is the one committed when get\n"
+    "starts: a document deleted or replaced since is as the last commit\n"
+    "has it.\n"
+    "\n"
+    "Options:\n"
+    "      --title       print each document's title instead, followed by a\n"
+    "                    newline\n"
+    "      --json        print one JSON object per line and id, with the keys\n"
+    "                    \"id\", \"title\" and (without --title) \"body\";\n"
+    "                    each is a string, or {\"bytes\":\"BASE64\"} when it\n"
+    "                    is not valid UTF-8, as ids are in 'kidx search\n"
+    "                    --json'\n"
+    "      --json-id     each ID is written in JSON, as 'kidx search --json'\n"
+    "                    prints it: a string (\"corpus/x.txt\") or\n"
+    "                    {\"bytes\":\"BASE64\"} for an id that is not UTF-8;\n"
+    "                    a malformed one is a usage error, before anything\n"
+    "                    is printed\n"
+    "  -i, --index DIR   index directory (default: $KIDX_INDEX, else .kidx)\n"
+    "  -h, --help        print this help\n"
+    "\n"
+    "Exit status: 0 every id found, 1 some ids not found (the others were\n"
+    "printed), 2 usage error, 3 index missing or unusable, 4 the output\n"
+    "could not be written.\n";
 
 static const char DELETE_HELP[] =
     "Usage: kidx delete [-i DIR] [--wait] ID...\n"
@@ -497,6 +539,12 @@ static const opt_spec INDEX_OPTS[] = {
     {OPT_RAM_BUDGET, 0, "ram-budget", true},
     {OPT_MERGE_FACTOR, 0, "merge-factor", true},
     OPT_SPEC_END};
+static const opt_spec GET_OPTS[] = {OPT_SPEC_HELP,
+                                    OPT_SPEC_INDEX,
+                                    {OPT_TITLE, 0, "title", false},
+                                    {OPT_JSON, 0, "json", false},
+                                    {OPT_JSON_ID, 0, "json-id", false},
+                                    OPT_SPEC_END};
 static const opt_spec DELETE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
                                        OPT_SPEC_WAIT, OPT_SPEC_END};
 static const opt_spec OPTIMIZE_OPTS[] = {OPT_SPEC_HELP, OPT_SPEC_INDEX,
@@ -559,6 +607,7 @@ static const command COMMANDS[] = {
      SEARCH_OPTS,
      cli_cmd_search,
      "a query word"},
+    {"get", {GET_HELP, NULL}, GET_OPTS, cli_cmd_get, "an ID"},
     {"analyze",
      {ANALYZE_HELP, NULL},
      ANALYZE_OPTS,
@@ -616,10 +665,17 @@ static int run_cli(int argc, char **argv) {
       cli_parse_options(argc, argv, GLOBAL_OPTS, NULL, NULL, true, &global);
   if (rc != ST_OK)
     return rc;
-  /* kidx --help [COMMAND ...]: what follows a help request is not run,
-   * only looked up, as with `kidx search --help QUERY`. */
-  if (global.help)
+  /* kidx --help [COMMAND]: the same as `kidx help [COMMAND]`, so a second
+   * argument is refused as there, rather than silently dropped (unlike
+   * `kidx search QUERY --help`, where the rest are the command's). */
+  if (global.help) {
+    if (global.npos > 1)
+      return cli_fail(ST_USAGE,
+                      "unexpected argument '%s' for 'help' (see 'kidx help "
+                      "--help')",
+                      global.pos[1]);
     return print_help_of(global.npos > 0 ? global.pos[0] : NULL);
+  }
   if (global.version) {
     printf("kidx %s\n", kidx_version_string());
     return ST_OK;

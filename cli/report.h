@@ -26,7 +26,8 @@
 
 /* Progress on a terminal: "\r" redraws the line in place. */
 typedef struct progress {
-  bool enabled;         /* stderr is a terminal */
+  bool enabled;         /* stderr is a capable terminal (TERM set, not
+                           dumb: cli_stream_is_capable_terminal) */
   bool shown;           /* a progress line is on screen now */
   double start, last;   /* times of the start and of the last redraw */
   size_t total_files;   /* from the walk */

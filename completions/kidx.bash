@@ -16,10 +16,11 @@
 # Adding an option is one word on its command's line (and, if its values
 # are fixed choices or file names, one case in _kidx_values).
 
-_kidx_commands='index search analyze stats delete optimize check help'
+_kidx_commands='index search get analyze stats delete optimize check help'
 _kidx_opts_global='-i= --index= -h --help -V --version'
 _kidx_opts_index='-i= --index= -h --help --stem= --stopwords= --diacritics= --jsonl= --prune --forget --hidden --no-ignore -q --quiet -v --verbose --wait --ram-budget= --merge-factor='
 _kidx_opts_search='-i= --index= -h --help -k= --limit= --offset= --any --all --rank= --k1= --b= --title-weight= --body-weight= --snippet-words= --highlight= --color= --count --explain --json --vimgrep --batch='
+_kidx_opts_get='-i= --index= -h --help --title --json --json-id'
 _kidx_opts_analyze='-i= --index= -h --help --stem= --stopwords= --diacritics='
 _kidx_opts_stats='-i= --index= -h --help --json'
 _kidx_opts_delete='-i= --index= -h --help --wait'

@@ -45,6 +45,7 @@ complete -c kidx -f
 
 complete -c kidx -n __kidx_no_command -a index -d 'Add or update documents from files, directories and JSON Lines'
 complete -c kidx -n __kidx_no_command -a search -d 'Print the documents that best match a query'
+complete -c kidx -n __kidx_no_command -a get -d 'Print documents as they are stored in the index'
 complete -c kidx -n __kidx_no_command -a analyze -d 'Print the terms a text is indexed and searched as'
 complete -c kidx -n __kidx_no_command -a stats -d 'Print the size and analysis settings of the index'
 complete -c kidx -n __kidx_no_command -a delete -d 'Remove documents from the index'
@@ -92,6 +93,12 @@ complete -c kidx -n '__kidx_using search' -l explain -d 'Print each score term b
 complete -c kidx -n '__kidx_using search' -l json -d 'Print one JSON object per hit'
 complete -c kidx -n '__kidx_using search' -l vimgrep -d 'Print PATH:LINE:COLUMN:TEXT per hit, for editors'
 complete -c kidx -n '__kidx_using search' -l batch -r -F -d 'Read queries from a file, one per line'
+
+complete -c kidx -n '__kidx_using get' -s h -l help -d 'Print help'
+complete -c kidx -n '__kidx_using get' -s i -l index -x -a '(__fish_complete_directories)' -d 'Index directory'
+complete -c kidx -n '__kidx_using get' -l title -d 'Print the title instead of the body'
+complete -c kidx -n '__kidx_using get' -l json -d 'Print one JSON object per id'
+complete -c kidx -n '__kidx_using get' -l json-id -d 'IDs are written in JSON, as search --json prints them'
 
 complete -c kidx -n '__kidx_using analyze' -s h -l help -d 'Print help'
 complete -c kidx -n '__kidx_using analyze' -s i -l index -x -a '(__fish_complete_directories)' -d 'Use the analysis of this index'

@@ -102,9 +102,11 @@
  *   Every function that can fail returns a kidx_status: KIDX_OK (0) or a
  *   negative KIDX_E* code.  The handle the call was made on keeps a
  *   one-line message describing the last failure (kidx_writer_errmsg(),
- *   kidx_reader_errmsg(), kidx_results_errmsg()); it names the file or the
- *   argument concerned.  The library never prints, never exits and never
- *   aborts on bad input or a damaged index.
+ *   kidx_reader_errmsg(), kidx_results_errmsg(), kidx_document_errmsg():
+ *   a search or fetch reports into its results or document object, so
+ *   that threads sharing a reader never share a message); it names the
+ *   file or the argument concerned.  The library never prints, never
+ *   exits and never aborts on bad input or a damaged index.
  *
  * OWNERSHIP AND LIFETIMES
  *
@@ -115,7 +117,10 @@
  *     copies of whatever it needs.
  *   - Pointers returned by kidx_results_id() and kidx_results_title() point
  *     into the results object and stay valid until the next kidx_search()
- *     into that object or kidx_results_free().  Metadata returned by a
+ *     into that object or kidx_results_free().  Those returned by
+ *     kidx_document_id(), _title() and _body() point into the document
+ *     object and stay valid until the next kidx_reader_get() into that
+ *     object or kidx_document_free().  Metadata returned by a
  *     reader stays valid until kidx_reader_close(); by a writer, until its
  *     next kidx_writer_set_metadata() or kidx_writer_close().  Error messages
  * stay valid until the next call on the same handle.
@@ -123,13 +128,15 @@
  * THREADS AND PROCESSES
  *
  *   There is no global state; handles are independent.  A kidx_reader is
- *   immutable once open: any number of threads may call kidx_search() and
- *   kidx_reader_stats() on the same reader at once, as long as each thread
- *   uses its own kidx_results.  A kidx_writer must be used by one thread at
- *   a time.  Any number of readers, in any processes, may have an index
- *   open while one writer updates it: a reader sees the commit that was
- *   current when it was opened.  Only one writer at a time may hold an
- *   index; a second kidx_writer_open() fails with KIDX_EBUSY.
+ *   immutable once open: any number of threads may call kidx_search(),
+ *   kidx_reader_get() and kidx_reader_stats() on the same reader at once,
+ *   as long as each thread uses its own kidx_results and kidx_document (a
+ *   results or document object is used by one thread at a time).  A
+ *   kidx_writer must be used by one thread at a time.  Any number of
+ *   readers, in any processes, may have an index open while one writer
+ *   updates it: a reader sees the commit that was current when it was
+ *   opened.  Only one writer at a time may hold an index; a second
+ *   kidx_writer_open() fails with KIDX_EBUSY.
  *
  * CAVEATS
  *
@@ -528,6 +535,61 @@ KIDX_API kidx_status kidx_reader_metadata_at(const kidx_reader *r, size_t i,
                                              size_t *value_len);
 
 /* ---------------------------------------------------------------------- */
+/* Fetching documents                                                     */
+/* ---------------------------------------------------------------------- */
+
+/* A document fetched by id: its id, title and body as they were added,
+ * byte for byte, and its source stamp.  Opaque; one object can receive
+ * any number of fetches in turn (each replaces the previous document), so
+ * a loop over many ids allocates nothing once the object has grown to the
+ * largest document.  Used by one thread at a time; give each thread its
+ * own (the reader may be shared, see THREADS AND PROCESSES). */
+typedef struct kidx_document kidx_document;
+
+/* Allocates an empty document object, or returns NULL when out of memory.
+ * Release it with kidx_document_free(). */
+KIDX_API kidx_document *kidx_document_new(void);
+
+/* Frees the document object and the bytes it holds.  NULL is a no-op. */
+KIDX_API void kidx_document_free(kidx_document *doc);
+
+/* Fetches the live document whose id is id[0..id_len) (any bytes, NUL
+ * and invalid UTF-8 included) in the reader's commit into doc, copying
+ * its id, title, body and stamp into doc: they stay valid after
+ * kidx_reader_close().  A document that was deleted, or replaced by a
+ * later add of the same id, is not there: the fetch sees what a search
+ * on r sees (the latest version committed when r was opened), never a
+ * writer's uncommitted changes.  r is only read (see THREADS AND
+ * PROCESSES).  Cost: a binary search of each segment's id table, newest
+ * segment first, and a copy of the document's text.
+ * On failure doc is left empty (its accessors give NULL and length 0)
+ * and kidx_document_errmsg(doc) says why.
+ * Errors: KIDX_ENOTFOUND (no live document with this id; also for an
+ * empty id, or one over 65535 bytes, which no document can have),
+ * KIDX_ECORRUPT (the document's record is damaged: the message names the
+ * segment file and the section), KIDX_ENOMEM, KIDX_EINVAL (r not open,
+ * doc NULL, id NULL with id_len > 0). */
+KIDX_API kidx_status kidx_reader_get(const kidx_reader *r, const char *id,
+                                     size_t id_len, kidx_document *doc);
+
+/* The fetched document's id, title and body (not NUL-terminated; length
+ * in *len, which may be NULL).  Owned by doc, valid until the next
+ * kidx_reader_get() into doc or kidx_document_free().  NULL (and *len 0)
+ * when doc is NULL or empty: new, or after a failed fetch.  An empty
+ * title or body of a fetched document is a non-NULL pointer with
+ * *len 0. */
+KIDX_API const char *kidx_document_id(const kidx_document *doc, size_t *len);
+KIDX_API const char *kidx_document_title(const kidx_document *doc, size_t *len);
+KIDX_API const char *kidx_document_body(const kidx_document *doc, size_t *len);
+
+/* The fetched document's stamp, as given to kidx_writer_add_stamped()
+ * (zeros when it had none, or when doc is empty). */
+KIDX_API void kidx_document_stamp(const kidx_document *doc, kidx_stamp *out);
+
+/* Message for the last failed kidx_reader_get() into doc, or "". */
+KIDX_API const char *kidx_document_errmsg(const kidx_document *doc);
+
+/* ---------------------------------------------------------------------- */
 /* Searching                                                              */
 /* ---------------------------------------------------------------------- */
 
@@ -560,8 +622,6 @@ typedef struct kidx_search_options {
   double body_weight;   /* field weight w_body; default 1.0, >= 0 */
   size_t snippet_words; /* words per snippet; default 30; 0: no snippets */
   int explain;          /* nonzero: keep each hit's score breakdown */
-  int bodies;           /* nonzero: keep each hit's whole stored body, for
-                           kidx_results_body(); default 0 */
   int exact_total;      /* nonzero: count every match for
                            kidx_results_total(), scoring each (slower on
                            large indexes); default 0: documents that cannot
@@ -640,7 +700,9 @@ typedef struct kidx_span {
  * that best shows why it matched, with the matched words located.  The
  * passage starts and ends on word boundaries, so it is valid UTF-8 where
  * the body is.  When no body word matched (a title-only hit), it is the
- * start of the body. */
+ * start of the body.  kidx_reader_get() gives the whole body, which offset
+ * indexes (to show the passage in context, or to compare the body with
+ * its source). */
 typedef struct kidx_snippet {
   const char *text;            /* the passage (not NUL-terminated) */
   size_t len;                  /* its length in bytes */
@@ -655,16 +717,6 @@ typedef struct kidx_snippet {
  * NULL if i is out of range or snippets were not asked for. */
 KIDX_API const kidx_snippet *kidx_results_snippet(const kidx_results *res,
                                                   size_t i);
-
-/* The whole body of hit i as it was added, byte for byte (not
- * NUL-terminated; length in *len, which may be NULL), when the search set
- * opt.bodies; NULL without it or if i is out of range.  Owned by res and
- * valid as kidx_results_id's result.  With it a program can place a
- * snippet (whose offset is into this body) in the whole text, or compare
- * the body with its source to see whether that changed since it was
- * indexed.  Cost: the bodies of the page's hits are copied into res. */
-KIDX_API const char *kidx_results_body(const kidx_results *res, size_t i,
-                                       size_t *len);
 
 /* One query term's share of a hit's score (with opt.explain set).  The
  * shares of a hit add up to its score. */

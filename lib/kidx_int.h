@@ -1210,17 +1210,25 @@ char *kidx__results_reset(kidx_results *res);
 /* Marks the search failed, with the query error column (or 0). */
 void kidx__results_fail(kidx_results *res, size_t column);
 /* Appends a hit: copies d's id and title, the snippet text (a span of
- * d->body, or NULL for none) with its kidx_span highlights, explain's
- * kidx_explain entries with their terms, and with keep_body the whole
- * body. */
+ * d->body, or NULL for none) with its kidx_span highlights, and explain's
+ * kidx_explain entries with their terms. */
 int kidx__results_add(kidx_results *res, const kidx__docinfo *d, double score,
                       const char *snippet, size_t snip_len,
-                      const kidx__buf *spans, const kidx__buf *explain,
-                      int keep_body);
+                      const kidx__buf *spans, const kidx__buf *explain);
 /* Sets the total (exact: whether it counts every match, or is a lower
  * bound) and the public structs' pointers; call after the last
  * kidx__results_add. */
 void kidx__results_finish(kidx_results *res, uint64_t total, int exact);
+
+/**************************************************************************
+** Interface to code in document.c: filling a kidx_document.
+*/
+
+/* Empties doc for a new fetch; returns its error message buffer. */
+char *kidx__document_reset(kidx_document *doc);
+/* Empties doc and copies d's id, title, body and stamp into it.
+ * KIDX_ENOMEM (doc then stays empty, with the message set). */
+int kidx__document_set(kidx_document *doc, const kidx__docinfo *d);
 
 /**************************************************************************
 ** Interface to code in analyzer.c: public analysis options <-> flags.

@@ -1,13 +1,15 @@
 /*
  * reader.c -- the public read API: kidx_reader (an open, immutable view of
- * one commit: a snapshot, snapshot.c) and kidx_search().  Top of the dependency
- * order, with writer.c: a search parses the query (query.c), runs it (search.c)
- * into the top-k collector (topk.c), and for the hits of the page asks for
- * their explanations and snippets (search.c, snippet.c), which results.c
- * copies into the caller's kidx_results.
+ * one commit: a snapshot, snapshot.c), kidx_reader_get() (a document by
+ * id, copied into a kidx_document by document.c) and kidx_search().  Top
+ * of the dependency order, with writer.c: a search parses the query
+ * (query.c), runs it (search.c) into the top-k collector (topk.c), and for
+ * the hits of the page asks for their explanations and snippets (search.c,
+ * snippet.c), which results.c copies into the caller's kidx_results.
  */
 #include "kidx_int.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 struct kidx_reader {
@@ -115,6 +117,45 @@ kidx_status kidx_reader_metadata_at(const kidx_reader *r, size_t i,
   return KIDX_OK;
 }
 
+/* Longest id a document can have (kidx_writer_add). */
+#define MAX_ID_BYTES 65535u
+
+kidx_status kidx_reader_get(const kidx_reader *r, const char *id, size_t id_len,
+                            kidx_document *doc) {
+  if (!doc)
+    return KIDX_EINVAL;
+  /* Messages go to doc, not to r: r may be shared by threads, each
+   * fetching into its own document. */
+  char *errmsg = kidx__document_reset(doc);
+  if (!r || !r->open)
+    return kidx__err(errmsg, KIDX_EINVAL, "reader is not open");
+  if (!id && id_len)
+    return kidx__err(errmsg, KIDX_EINVAL, "id is NULL");
+  size_t seg;
+  uint32_t d;
+  /* kidx__snapshot_find_id skips deleted documents and looks at the
+   * newest segment first, so a replaced document's latest version wins
+   * (an id is live in at most one place: kidx__check_snapshot). */
+  if (id_len == 0 || id_len > MAX_ID_BYTES ||
+      !kidx__snapshot_find_id(&r->snap, id, id_len, &seg, &d))
+    return kidx__err(errmsg, KIDX_ENOTFOUND, "no document with this id");
+  const kidx__segref *sr = &r->snap.segs[seg];
+  kidx__docinfo info;
+  /* The records were verified when the reader was opened; a failure here
+   * means the mapped file changed under us.  Say which table is bad. */
+  if (kidx__segment_key(&sr->seg, d, &info))
+    return kidx__err(errmsg, KIDX_ECORRUPT,
+                     "%s is damaged: keys section: record of document %" PRIu32
+                     " does not decode",
+                     sr->path, d);
+  if (kidx__segment_doc(&sr->seg, d, &info))
+    return kidx__err(errmsg, KIDX_ECORRUPT,
+                     "%s is damaged: document data section: record of "
+                     "document %" PRIu32 " does not decode",
+                     sr->path, d);
+  return kidx__document_set(doc, &info);
+}
+
 void kidx_search_options_init(kidx_search_options *opt) {
   if (!opt)
     return;
@@ -132,7 +173,6 @@ void kidx_search_options_init(kidx_search_options *opt) {
   opt->body_weight = 1.0;
   opt->snippet_words = 30;
   opt->explain = 0;
-  opt->bodies = 0;
   opt->exact_total = 0;
 }
 
@@ -248,7 +288,7 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
       t += e[i].term_len;
     }
     if (kidx__results_add(res, &d, page[j].score, snip, b - a, &spans,
-                          o->explain ? &ex[k] : NULL, o->bodies != 0))
+                          o->explain ? &ex[k] : NULL))
       rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
 done:

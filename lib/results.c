@@ -5,10 +5,11 @@
  * happens to the reader, and hold no pointers into the index.  Filled by
  * kidx_search() (reader.c) through the kidx__results_* functions.
  *
- * Bytes (ids, titles, snippet text, explained terms, bodies when asked
- * for) go into one arena;
+ * Bytes (ids, titles, snippet text, explained terms) go into one arena;
  * while it grows only offsets are recorded, and the public structs'
- * pointers are set once the arena is final (kidx__results_finish).
+ * pointers are set once the arena is final (kidx__results_finish).  A
+ * hit's whole body is not copied: kidx_reader_get() (reader.c) fetches
+ * it when a caller wants it.
  */
 #include "kidx_int.h"
 
@@ -21,8 +22,7 @@ typedef struct hit {
   size_t snip_off;           /* snippet text in arena */
   size_t span_first, nspans; /* in spans */
   size_t ex_first, nex;      /* in explain */
-  size_t body_off, body_len; /* in arena, with has_body */
-  int has_snippet, has_body;
+  int has_snippet;
 } hit;
 
 struct kidx_results {
@@ -79,8 +79,7 @@ void kidx__results_fail(kidx_results *res, size_t column) {
 
 int kidx__results_add(kidx_results *res, const kidx__docinfo *d, double score,
                       const char *snippet, size_t snip_len,
-                      const kidx__buf *spans, const kidx__buf *explain,
-                      int keep_body) {
+                      const kidx__buf *spans, const kidx__buf *explain) {
   if (res->count == res->cap) {
     size_t cap = res->cap ? res->cap * 2 : 16;
     hit *h = realloc(res->hits, cap * sizeof *h);
@@ -115,13 +114,6 @@ int kidx__results_add(kidx_results *res, const kidx__docinfo *d, double score,
     s->len = snip_len;
     s->offset = (size_t)(snippet - d->body);
     s->body_len = d->body_len;
-  }
-  if (keep_body) {
-    h->has_body = 1;
-    h->body_off = res->arena.n;
-    h->body_len = d->body_len;
-    if (d->body_len && kidx__buf_append(&res->arena, d->body, d->body_len))
-      return KIDX_ENOMEM;
   }
   if (explain && explain->n) {
     size_t n = explain->n / sizeof(kidx_explain);
@@ -200,13 +192,6 @@ const char *kidx_results_title(const kidx_results *res, size_t i, size_t *len) {
 double kidx_results_score(const kidx_results *res, size_t i) {
   const hit *h = get(res, i);
   return h ? h->score : 0.0;
-}
-
-const char *kidx_results_body(const kidx_results *res, size_t i, size_t *len) {
-  const hit *h = get(res, i);
-  if (len)
-    *len = h && h->has_body ? h->body_len : 0;
-  return h && h->has_body ? (const char *)res->arena.p + h->body_off : NULL;
 }
 
 const kidx_snippet *kidx_results_snippet(const kidx_results *res, size_t i) {

@@ -6,7 +6,9 @@
  *
  * Terminal behaviour can only be seen on a terminal, so these tests run
  * the binary with its standard output (and, when asked, standard error) on
- * a pseudo-terminal; see run_pty.
+ * a pseudo-terminal; see run_pty.  Where there are none (posix_openpt
+ * fails), those tests are left out and the suite exits 77, which ctest
+ * reports as skipped (see pty_available and main).
  */
 /* posix_openpt, grantpt, unlockpt and ptsname are XSI. */
 #define _XOPEN_SOURCE 700
@@ -20,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +212,40 @@ static tu_run run_pty(unsigned on_pty, const char *const *env,
 /* KIDX_PTY(PTY_OUT, env, "search", "q"): kidx with stdout on a terminal. */
 #define KIDX_PTY(on, env, ...)                                                 \
   run_pty(on, env, (const char *const[]){__VA_ARGS__, NULL})
+
+/* Whether this system gives out pseudo-terminals at all (a container
+ * without /dev/pts, a sandbox): if not, the tests that need one are not
+ * run, and the suite says so and exits with SKIPPED_STATUS rather than
+ * passing as if they had.  KIDX_TEST_NO_PTY=1 pretends there are none, so
+ * that this path is tested too (tests/CMakeLists.txt). */
+static bool pty_available(char *why, size_t cap) {
+  const char *no = getenv("KIDX_TEST_NO_PTY");
+  if (no && *no) {
+    snprintf(why, cap, "KIDX_TEST_NO_PTY is set");
+    return false;
+  }
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0) {
+    snprintf(why, cap, "posix_openpt: %s", strerror(errno));
+    return false;
+  }
+  const char *name = NULL;
+  int slave = -1;
+  if (grantpt(master) != 0 || unlockpt(master) != 0)
+    snprintf(why, cap, "grantpt/unlockpt: %s", strerror(errno));
+  else if (!(name = ptsname(master)))
+    snprintf(why, cap, "ptsname: %s", strerror(errno));
+  else if ((slave = open(name, O_RDWR | O_NOCTTY)) < 0)
+    snprintf(why, cap, "open %s: %s", name, strerror(errno));
+  if (slave >= 0)
+    close(slave);
+  close(master);
+  return slave >= 0;
+}
+
+/* The exit status of a run whose terminal tests were skipped (and whose
+ * other tests passed): ctest's SKIP_RETURN_CODE, as automake's. */
+#define SKIPPED_STATUS 77
 
 /* ---- fixtures and small helpers ---- */
 
@@ -455,6 +492,14 @@ START_TEST(test_dash_word_hint) {
       {{"search", "-2024", "--", "-x"},
        "kidx: unknown option '-2024' (a query word starting with '-' goes "
        "after '--': kidx search -- -2024 -x)\n"},
+      /* A global -i before the command stays in the command shown, in
+       * one spelling, quoted as needed. */
+      {{"-i", ".kidx", "search", "kaspersky", "-russia"},
+       "kidx: unknown option '-russia' (a query word starting with '-' goes "
+       "after '--': kidx -i .kidx search -- kaspersky -russia)\n"},
+      {{"--index=my dir", "search", "-k", "3", "kaspersky", "-russia"},
+       "kidx: unknown option '-russia' (a query word starting with '-' goes "
+       "after '--': kidx -i 'my dir' search -k 3 -- kaspersky -russia)\n"},
       {{"delete", "corpus/a.txt", "-old.txt"},
        "kidx: unknown option '-old.txt' (an ID starting with '-' goes after "
        "'--': kidx delete -- corpus/a.txt -old.txt)\n"},
@@ -512,15 +557,14 @@ START_TEST(test_help_spellings) {
   const char *const main_help[][5] = {
       {"help"}, {"--help"}, {"-h"}, {"help", "-i", "elsewhere"}};
   assert_same_help(main_help, 4, "Usage: kidx [-i DIR] COMMAND");
-  const char *cmds[] = {"index",  "search", "analyze", "stats",
-                        "delete", "check",  "optimize"};
+  const char *cmds[] = {"index", "search", "get",   "analyze",
+                        "stats", "delete", "check", "optimize"};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     /* What follows a help request is not run, not even checked, except
      * that options must exist. */
     const char *const spellings[][5] = {
-        {"help", cmds[i]},        {cmds[i], "--help"},
-        {cmds[i], "-h"},          {"--help", cmds[i]},
-        {"-h", cmds[i], "extra"}, {cmds[i], "extra", "--help"}};
+        {"help", cmds[i]},   {cmds[i], "--help"}, {cmds[i], "-h"},
+        {"--help", cmds[i]}, {"-h", cmds[i]},     {cmds[i], "extra", "--help"}};
     char usage[64];
     snprintf(usage, sizeof usage, "Usage: kidx %s ", cmds[i]);
     assert_same_help(spellings, 6, usage);
@@ -538,6 +582,13 @@ START_TEST(test_help_errors) {
   } ERRORS[] = {
       {{"help", "search", "extra"},
        "kidx: unexpected argument 'extra' for 'help' (see 'kidx help "
+       "--help')\n"},
+      /* kidx --help COMMAND is kidx help COMMAND: one COMMAND only. */
+      {{"--help", "search", "extra"},
+       "kidx: unexpected argument 'extra' for 'help' (see 'kidx help "
+       "--help')\n"},
+      {{"-h", "get", "--json"},
+       "kidx: unexpected argument '--json' for 'help' (see 'kidx help "
        "--help')\n"},
       {{"help", "frobnicate"},
        "kidx: unknown command 'frobnicate' (see 'kidx --help')\n"},
@@ -721,9 +772,9 @@ START_TEST(test_vimgrep_lines) {
       {"title:title", "notes/a.txt:2:3:  My Title  \n"},
       /* CRLF: the line ends before its '\r'. */
       {"zebra", "notes/crlf.txt:2:13:body with a zebra\n"},
-      /* The byte order mark is in the line, and counts in the column. */
-      {"title:heading", "notes/bom.txt:1:4:\xEF\xBB\xBF"
-                        "Bom heading\n"},
+      /* A byte order mark is not part of line 1 for an editor: not
+       * counted in the column, not shown. */
+      {"title:heading", "notes/bom.txt:1:1:Bom heading\n"},
       /* A tab is one byte. */
       {"quagga", "notes/tab.txt:3:2:\tquagga at a tab\n"},
   };
@@ -746,40 +797,63 @@ START_TEST(test_vimgrep_lines) {
 }
 END_TEST
 
-/* When the file no longer holds the indexed text, or is gone, or the
- * document was never a file, lines count in the stored text: the title is
- * line 1 and the body starts on line 2. */
+/* A hit whose file is no longer the one indexed has no line to point an
+ * editor at: it is skipped, with a warning naming the file.  A document
+ * that never was a file (--jsonl) is placed in its stored text: the title
+ * is line 1 and the body starts on line 2. */
 START_TEST(test_vimgrep_fallback) {
   write_text("notes/a.txt", NOTES);
+  write_text("notes/b.txt", "Other\nwombat in b\n");
   tu_run r = KIDX("index", "notes");
   ASSERT_STATUS(r, 0);
   tu_run_free(&r);
-  /* Lines added before the title leave the body the file's tail: still
-   * found in the file, two lines further down. */
+  /* Only touched (same content, another mtime): still placed. */
+  char *path = tu_work_path("notes/a.txt");
+  struct timespec times[2] = {{1000000000, 0}, {1000000000, 0}};
+  ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+  r = KIDX("search", "--vimgrep", "title:title");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "notes/a.txt:2:3:  My Title  \n");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* Lines added before the title: the size differs from the stamp's, so
+   * the hit is skipped even though the body is still the file's tail;
+   * the other file's hit is still printed. */
   write_text("notes/a.txt", "new line\nand another\n" NOTES);
   r = KIDX("search", "--vimgrep", "wombat");
   ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:7:21:second line has the wombat word\n");
+  ck_assert_str_eq(r.out, "notes/b.txt:2:1:wombat in b\n");
+  ck_assert_str_eq(r.err, "kidx: warning: skipped a hit in notes/a.txt: the "
+                          "file changed since it was indexed (run 'kidx "
+                          "index')\n");
   tu_run_free(&r);
-  /* A changed body: the stored text's lines.  Its body is "\nfirst body
-   * line\nsecond line has the wombat word\n...", from line 2. */
-  write_text("notes/a.txt", NOTES "appended\n");
-  r = KIDX("search", "--vimgrep", "wombat");
-  ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:4:21:second line has the wombat word\n");
-  tu_run_free(&r);
+  /* Same size, other content: the content hash tells. */
+  static const char SAME_SIZE[] = NOTES;
+  char changed[sizeof SAME_SIZE];
+  memcpy(changed, SAME_SIZE, sizeof SAME_SIZE);
+  changed[strlen("\n  My ")] = 't'; /* "My title" */
+  write_text("notes/a.txt", changed);
   r = KIDX("search", "--vimgrep", "title:title");
   ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:1:1:My Title\n");
+  ck_assert_str_eq(r.out, "");
+  tu_assert_one_line(r.err, "kidx: warning: skipped a hit in notes/a.txt: "
+                            "the file changed");
   tu_run_free(&r);
-  /* Gone, or not a regular file: the same. */
-  char *path = tu_work_path("notes/a.txt");
+  /* Removed, or not a regular file any more. */
   ck_assert_int_eq(unlink(path), 0);
+  r = KIDX("search", "--vimgrep", "title:title");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: warning: skipped a hit in notes/a.txt: the "
+                          "file was removed\n");
+  tu_run_free(&r);
   ck_assert_int_eq(mkdir(path, 0755), 0);
   free(path);
-  r = KIDX("search", "--vimgrep", "wombat");
+  r = KIDX("search", "--vimgrep", "title:title");
   ASSERT_STATUS(r, 0);
-  ck_assert_str_eq(r.out, "notes/a.txt:4:21:second line has the wombat word\n");
+  ck_assert_str_eq(r.out, "");
+  ck_assert_str_eq(r.err, "kidx: warning: skipped a hit in notes/a.txt: "
+                          "cannot read it: Is a directory\n");
   tu_run_free(&r);
   /* A --jsonl document; its title's line ends at a newline in it. */
   static const char jsonl[] =
@@ -791,10 +865,74 @@ START_TEST(test_vimgrep_fallback) {
   r = KIDX("search", "--vimgrep", "okapi");
   ASSERT_STATUS(r, 0);
   ck_assert_str_eq(r.out, "doc:1:3:3:b okapi\n");
+  ck_assert_str_eq(r.err, "");
   tu_run_free(&r);
   r = KIDX("search", "--vimgrep", "title:lines");
   ASSERT_STATUS(r, 0);
   ck_assert_str_eq(r.out, "doc:1:1:1:Two\n");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* Ids that cannot be a PATH on a line are skipped with a warning; the
+ * warnings of a kind are rationed, then summed up in one line. */
+START_TEST(test_vimgrep_skips) {
+  static const char jsonl[] =
+      "{\"id\":\"two\\nlines\",\"title\":\"T\",\"body\":\"eland\"}\n"
+      "{\"id\":\"nul\\u0000id\",\"title\":\"T\",\"body\":\"eland\"}\n"
+      "{\"id\":\"fine\",\"title\":\"T\",\"body\":\"eland\"}\n";
+  tu_run r = KIDX_IN(jsonl, sizeof jsonl - 1, "index", "--jsonl", "-");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "eland");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "fine:2:1:eland\n");
+  ck_assert_str_eq(r.err,
+                   "kidx: warning: skipped a hit: its id 'nul' holds a newline "
+                   "or NUL, which a PATH:LINE:COLUMN line cannot hold\n"
+                   "kidx: warning: skipped a hit: its id 'two?lines' holds a "
+                   "newline or NUL, which a PATH:LINE:COLUMN line cannot "
+                   "hold\n");
+  tu_run_free(&r);
+  /* Eight changed files: five warnings, then one line for the rest. */
+  for (int i = 0; i < 8; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "many/f%d.txt", i);
+    write_text(name, "Many\nkudu here\n");
+  }
+  r = KIDX("index", "many");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  for (int i = 0; i < 8; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "many/f%d.txt", i);
+    write_text(name, "Many\nkudu here, and more\n");
+  }
+  r = KIDX("search", "--vimgrep", "-k", "100", "kudu");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "");
+  ck_assert_uint_eq(tu_count_lines(r.err), 6);
+  ck_assert_ptr_nonnull(
+      strstr(r.err, "kidx: warning: skipped 3 more hits whose files changed "
+                    "since they were indexed (run 'kidx index')\n"));
+  tu_run_free(&r);
+}
+END_TEST
+
+/* What a file holds goes into a pipe as it is, for the editor; on a
+ * terminal its control characters are shown as '?' (tabs kept). */
+START_TEST(test_vimgrep_control_chars) {
+  write_text("esc.txt", "Esc\nred \033[31m gnu \033[0m\there\n");
+  tu_run r = KIDX("index", "esc.txt");
+  ASSERT_STATUS(r, 0);
+  tu_run_free(&r);
+  r = KIDX("search", "--vimgrep", "gnu");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "esc.txt:2:11:red \033[31m gnu \033[0m\there\n");
+  tu_run_free(&r);
+  r = KIDX_PTY(PTY_OUT, NULL, "search", "--vimgrep", "gnu");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.out, "esc.txt:2:11:red ?[31m gnu ?[0m\there\n");
   tu_run_free(&r);
 }
 END_TEST
@@ -904,28 +1042,78 @@ START_TEST(test_vimgrep_options) {
 }
 END_TEST
 
-static Suite *shell_suite(void) {
+/* ---- progress ---- */
+
+/* The progress line of kidx index ("\r", erase to end of line) is for a
+ * terminal that has those: not for TERM=dumb or no TERM at all.  It is
+ * drawn at most 10 times a second, after a file: a large first file makes
+ * sure there is one to draw after the first tenth of a second. */
+START_TEST(test_progress_terminal) {
+  /* 16 MB: a few tenths of a second at the indexing rates in README, far
+   * more on a loaded machine. */
+  size_t cap = (size_t)16 << 20, n = 0;
+  char *big = malloc(cap);
+  ck_assert_ptr_nonnull(big);
+  n += (size_t)snprintf(big, cap, "A large file\n");
+  for (unsigned i = 0; n + 32 < cap; i++)
+    n += (size_t)snprintf(big + n, cap - n, "word%u text%u ", i % 7919,
+                          i % 104729);
+  tu_write_file(tu_work_dir(), "corpus/a-large.txt", big, n);
+  free(big);
+  write_text("corpus/b-small.txt", "Small\nfile\n");
+  /* A capable terminal first: it shows that this run is slow enough for
+   * progress to be drawn, so that its absence below means something. */
+  tu_run r = KIDX_PTY(PTY_ERR, NULL, "-i", "idx1", "index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strstr(r.err, "\rindexing: ") != NULL, "no progress in: %s",
+                r.err);
+  tu_run_free(&r);
+  const char *const dumb[] = {"TERM=dumb", NULL};
+  r = KIDX_PTY(PTY_ERR, dumb, "-i", "idx2", "index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  const char *const unset[] = {"TERM", NULL};
+  r = KIDX_PTY(PTY_ERR, unset, "-i", "idx3", "index", "corpus/");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* The suite, without the tests that need a terminal when there is none
+ * (pty false); *skipped receives how many were left out. */
+static Suite *shell_suite(bool pty, size_t *skipped) {
   Suite *s = suite_create("cli_shell");
   struct {
     const char *name;
     const TTest *test;
+    bool pty; /* runs kidx on a pseudo-terminal */
   } cases[] = {
-      {"color_terminal_default", test_color_terminal_default},
-      {"color_off_on_terminal", test_color_off_on_terminal},
-      {"color_on", test_color_on},
-      {"color_and_highlight", test_color_and_highlight},
-      {"no_hits_terminal", test_no_hits_terminal},
-      {"no_hits_past_offset", test_no_hits_past_offset},
-      {"dash_word_hint", test_dash_word_hint},
-      {"help_spellings", test_help_spellings},
-      {"help_errors", test_help_errors},
-      {"json_id_bytes", test_json_id_bytes},
-      {"vimgrep_lines", test_vimgrep_lines},
-      {"vimgrep_fallback", test_vimgrep_fallback},
-      {"vimgrep_corpus", test_vimgrep_corpus},
-      {"vimgrep_options", test_vimgrep_options},
+      {"color_terminal_default", test_color_terminal_default, true},
+      {"color_off_on_terminal", test_color_off_on_terminal, true},
+      {"color_on", test_color_on, true},
+      {"color_and_highlight", test_color_and_highlight, true},
+      {"no_hits_terminal", test_no_hits_terminal, true},
+      {"no_hits_past_offset", test_no_hits_past_offset, true},
+      {"dash_word_hint", test_dash_word_hint, false},
+      {"help_spellings", test_help_spellings, false},
+      {"help_errors", test_help_errors, false},
+      {"json_id_bytes", test_json_id_bytes, false},
+      {"vimgrep_lines", test_vimgrep_lines, false},
+      {"vimgrep_fallback", test_vimgrep_fallback, false},
+      {"vimgrep_skips", test_vimgrep_skips, false},
+      {"vimgrep_control_chars", test_vimgrep_control_chars, true},
+      {"vimgrep_corpus", test_vimgrep_corpus, false},
+      {"vimgrep_options", test_vimgrep_options, true},
+      {"progress_terminal", test_progress_terminal, true},
   };
+  *skipped = 0;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (cases[i].pty && !pty) {
+      ++*skipped;
+      continue;
+    }
     TCase *tc = tcase_create(cases[i].name);
     tcase_add_unchecked_fixture(tc, tu_case_setup, tu_case_teardown);
     tcase_add_checked_fixture(tc, tu_work_setup, tu_work_teardown);
@@ -936,5 +1124,14 @@ static Suite *shell_suite(void) {
 }
 
 int main(void) {
-  return tu_run_suite(shell_suite());
+  char why[512] = "";
+  size_t skipped;
+  int rc = tu_run_suite(shell_suite(pty_available(why, sizeof why), &skipped));
+  if (rc == EXIT_SUCCESS && skipped > 0) {
+    printf("check_cli_shell: skipped %zu terminal tests: no pseudo-terminal "
+           "(%s)\n",
+           skipped, why);
+    return SKIPPED_STATUS;
+  }
+  return rc;
 }

@@ -294,50 +294,6 @@ START_TEST(test_search_results_outlive_reader) {
 }
 END_TEST
 
-/* opt.bodies: each hit's whole body, byte for byte as added, with the
- * snippet at its offset inside it; nothing without it. */
-START_TEST(test_search_bodies) {
-  const char *q = "transparency OR centre";
-  kidx_search_options opt;
-  kidx_search_options_init(&opt);
-  ck_assert_int_eq(opt.bodies, 0);
-  ck_assert_int_eq(kidx_search(reader, q, strlen(q), &opt, res), KIDX_OK);
-  ck_assert_uint_gt(kidx_results_count(res), 1);
-  size_t len = 99;
-  ck_assert_ptr_null(kidx_results_body(res, 0, &len));
-  ck_assert_uint_eq(len, 0);
-
-  opt.bodies = 1;
-  ck_assert_int_eq(kidx_search(reader, q, strlen(q), &opt, res), KIDX_OK);
-  size_t n = kidx_results_count(res);
-  for (size_t i = 0; i < n; i++) {
-    size_t id_len;
-    const char *id = kidx_results_id(res, i, &id_len);
-    size_t d = 0;
-    while (d < NDOCS && !(strlen(docs[d].id) == id_len &&
-                          memcmp(docs[d].id, id, id_len) == 0))
-      d++;
-    ck_assert_uint_lt(d, NDOCS);
-    const char *body = kidx_results_body(res, i, &len);
-    ck_assert_ptr_nonnull(body);
-    ck_assert_uint_eq(len, strlen(docs[d].body));
-    ck_assert(memcmp(body, docs[d].body, len) == 0);
-    const kidx_snippet *sn = kidx_results_snippet(res, i);
-    ck_assert_uint_eq(sn->body_len, len);
-    ck_assert(memcmp(body + sn->offset, sn->text, sn->len) == 0);
-  }
-  ck_assert_ptr_null(kidx_results_body(res, n, &len));
-  ck_assert_ptr_nonnull(kidx_results_body(res, 0, NULL));
-  ck_assert_ptr_null(kidx_results_body(NULL, 0, &len));
-
-  /* A caller built against a header without the field: its size ends
-   * before it, so it is not read (and is off). */
-  opt.size = offsetof(kidx_search_options, bodies);
-  ck_assert_int_eq(kidx_search(reader, q, strlen(q), &opt, res), KIDX_OK);
-  ck_assert_ptr_null(kidx_results_body(res, 0, &len));
-}
-END_TEST
-
 static Suite *search_suite(void) {
   Suite *s = suite_create("search");
   TCase *tc = tcase_create("Operators");
@@ -352,7 +308,6 @@ static Suite *search_suite(void) {
   tcase_add_test(tc, test_search_snippets_highlight_matches);
   tcase_add_test(tc, test_search_explain_adds_up);
   tcase_add_test(tc, test_search_results_outlive_reader);
-  tcase_add_test(tc, test_search_bodies);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -35,7 +35,7 @@ expect() {
   fi
 }
 
-expect 'index|search|analyze|stats|delete|optimize|check|help' kidx ''
+expect 'index|search|get|analyze|stats|delete|optimize|check|help' kidx ''
 expect 'search|stats' kidx s
 expect '-i|--index|-h|--help|-V|--version' kidx -
 expect 'docs|sub dir' kidx -i ''
@@ -58,6 +58,7 @@ expect '' kidx index -- -
 expect '' kidx search foo -- -
 expect 'search|stats' kidx help s
 expect '-h|--help' kidx help -
+expect '--json|--json-id' kidx get --js
 expect '-i|--index|-h|--help|--json' kidx stats -
 expect '' kidx frobnicate -
 # With '=' in COMP_WORDBREAKS, bash splits --stem=e into three words.

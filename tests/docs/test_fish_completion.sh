@@ -24,7 +24,7 @@ expect() {
   fi
 }
 
-expect 'analyze check delete help index optimize search stats' 'kidx '
+expect 'analyze check delete get help index optimize search stats' 'kidx '
 expect '--help --index --version -V -h -i' 'kidx -'
 expect '--stem --stopwords' 'kidx index --st'
 expect 'english none' 'kidx index --stem '
@@ -36,7 +36,7 @@ expect '--explain' 'kidx search -k 3 --ex'
 expect 'always auto never' 'kidx search --color '
 expect 'a.jsonl docs/ q.txt sub dir/' 'kidx index '
 expect 'a.jsonl docs/ q.txt sub dir/' 'kidx search --batch '
-expect 'analyze check delete help index optimize search stats' 'kidx help '
+expect 'analyze check delete get help index optimize search stats' 'kidx help '
 expect '--help --index --json -h -i' 'kidx check -'
 
 [ "$failed" -eq 0 ] || exit 1

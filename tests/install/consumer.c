@@ -1,6 +1,7 @@
 /* consumer.c -- a program built against an installed libkidx (see
  * run_install_test.cmake): index two documents into the directory given as
- * argv[1], search them, check the top hit.  Exits 0 on success. */
+ * argv[1], search them, check the top hit and fetch its stored body by id.
+ * Exits 0 on success. */
 #include <kidx.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,13 @@ int main(int argc, char **argv) {
   printf("top hit: %.*s (%zu hits)\n", (int)len, id, kidx_results_count(res));
   int ok =
       len == 6 && memcmp(id, "apples", 6) == 0 && kidx_results_count(res) == 2;
+  kidx_document *doc = kidx_document_new();
+  size_t body_len = 0;
+  const char *body = NULL;
+  if (doc && kidx_reader_get(r, id, len, doc) == KIDX_OK)
+    body = kidx_document_body(doc, &body_len);
+  ok = ok && body && body_len == 24 && memcmp(body, "red apples", 10) == 0;
+  kidx_document_free(doc);
   kidx_results_free(res);
   kidx_reader_close(r);
   return ok ? 0 : 1;
