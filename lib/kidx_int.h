@@ -18,6 +18,7 @@
 
 #include "kidx.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -348,9 +349,10 @@ const char *kidx__strmap_key_at(const kidx__strmap *m, uint64_t key_off);
 ** Interface to code in postings.c: the postings list codec.
 */
 
-/* Appends one document's entry to b (lists of the in-memory batch).  base is 0 for a list's first entry,
- * else the previous entry's doc + 1; pos holds the tf positions in
- * increasing order, of which the first tf_title are in the title. */
+/* Appends one document's entry to b (lists of the in-memory batch).  base is 0
+ * for a list's first entry, else the previous entry's doc + 1; pos holds the tf
+ * positions in increasing order, of which the first tf_title are in the title.
+ */
 int kidx__postings_put(kidx__buf *b, uint64_t base, uint32_t doc,
                        const uint32_t *pos, uint32_t tf, uint32_t tf_title);
 
@@ -447,16 +449,16 @@ typedef struct kidx__pcur {
   uint64_t last;
   kidx__pbound blk_bound;
 
-  const uint8_t *tp, *tend;       /* next table entry, table end */
-  const uint8_t *docs, *poss;     /* document and position regions */
-  const uint8_t *end;             /* end of the list */
-  uint32_t df, nblocks, blk;      /* blk: current block (nblocks: end) */
-  int loaded, decoded;            /* blk's entry read, its data decoded */
-  uint64_t doc_limit, base;       /* base: first possible doc of blk */
-  uint64_t doc_off, pos_off;      /* blk's data in the regions */
+  const uint8_t *tp, *tend;   /* next table entry, table end */
+  const uint8_t *docs, *poss; /* document and position regions */
+  const uint8_t *end;         /* end of the list */
+  uint32_t df, nblocks, blk;  /* blk: current block (nblocks: end) */
+  int loaded, decoded;        /* blk's entry read, its data decoded */
+  uint64_t doc_limit, base;   /* base: first possible doc of blk */
+  uint64_t doc_off, pos_off;  /* blk's data in the regions */
   uint32_t doc_len, pos_len;
-  uint32_t n, i;                  /* entries in blk, current one */
-  const uint8_t *pp;              /* positions of entry pp_i start here */
+  uint32_t n, i;     /* entries in blk, current one */
+  const uint8_t *pp; /* positions of entry pp_i start here */
   uint32_t pp_i;
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
 } kidx__pcur;
@@ -1025,11 +1027,24 @@ void kidx__scorer_init(kidx__scorer *sc, kidx_rank rank, double k1, double b,
                        const uint64_t tokens[KIDX__NFIELDS]);
 /* idf of a term in df documents (always > 0). */
 double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df);
-/* B_f: the length normalisation of a field of len terms. */
-double kidx__scorer_norm(const kidx__scorer *sc, int field, uint32_t len);
+/* B_f: the length normalisation of a field of len terms.  Inline, as
+ * the saturation below: search.c calls them for every document scored. */
+static inline double kidx__scorer_norm(const kidx__scorer *sc, int field,
+                                       uint32_t len) {
+  return (1.0 - sc->b) + sc->b * (double)len / sc->avglen[field];
+}
 /* The saturation of a combined term frequency tfc = sum w_f tf_f / B_f;
  * a term's score is qtf * idf * saturate(tfc). */
-double kidx__scorer_saturate(const kidx__scorer *sc, double tfc);
+static inline double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
+  if (tfc <= 0)
+    return 0;
+  if (sc->rank == KIDX_RANK_BM25)
+    return tfc * (sc->k1 + 1.0) / (tfc + sc->k1);
+  /* Singhal's double logarithm 1 + ln(1 + ln x) is only defined (and
+   * increasing) from x = 1; below it we continue with x itself, which meets
+   * it at x = 1 with the same value and the same slope (1). */
+  return tfc >= 1.0 ? 1.0 + log(1.0 + log(tfc)) : tfc;
+}
 /* An upper bound of idf * saturate(sum w[f] tf_f / B_f) over the
  * documents the bound b describes (postblock.c), with a relative margin
  * above the rounding of the score's own computation.  Monotone: a looser

@@ -48,21 +48,6 @@ double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df) {
   return log((n + 1.0) / d);
 }
 
-double kidx__scorer_norm(const kidx__scorer *sc, int field, uint32_t len) {
-  return (1.0 - sc->b) + sc->b * (double)len / sc->avglen[field];
-}
-
-double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
-  if (tfc <= 0)
-    return 0;
-  if (sc->rank == KIDX_RANK_BM25)
-    return tfc * (sc->k1 + 1.0) / (tfc + sc->k1);
-  /* Singhal's double logarithm 1 + ln(1 + ln x) is only defined (and
-   * increasing) from x = 1; below it we continue with x itself, which meets
-   * it at x = 1 with the same value and the same slope (1). */
-  return tfc >= 1.0 ? 1.0 + log(1.0 + log(tfc)) : tfc;
-}
-
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
                           const kidx__pbound *b, double idf) {
   /* Per field, tf / B(len) <= 1 / ((1 - b) / max_tf + (b / avglen) *

@@ -912,98 +912,139 @@ static int run_windows(pruner *p, matcher *root) {
   }
 }
 
-static int cmp_ub(const void *a, const void *b) {
-  const matcher *x = *(matcher *const *)a, *y = *(matcher *const *)b;
+/* One kid of a disjunction under MaxScore, with its bound in the current
+ * window. */
+typedef struct mkid {
+  matcher *m;
+  double ub;
+} mkid;
+
+static int cmp_mkid(const void *a, const void *b) {
+  const mkid *x = a, *y = b;
   return (x->ub > y->ub) - (x->ub < y->ub);
 }
 
+/* Moves kid m to its first match >= target unless it is there. */
+static int catch_up(search *s, matcher *m, uint32_t target) {
+  if (m->started && (m->doc == END || m->doc >= target))
+    return KIDX_OK;
+  return advance(s, m, target);
+}
+
+/* Offers d, which kids[0..n) are at or past, unless excl matches it. */
+static int offer_or(pruner *p, matcher *root, matcher * or, matcher *excl,
+                    uint32_t d) {
+  if (excl) {
+    int rc = catch_up(p->s, excl, d);
+    if (rc || excl->doc == d)
+      return rc;
+  }
+  or->doc = d;
+  root->doc = d;
+  return offer(p, root, d);
+}
+
 /* A disjunction (root OR or PREFIX, or the included side `or` of a root
- * NOT whose excluded side is `excl`): MaxScore (Turtle and Flood, "Query
- * evaluation: strategies and optimizations", IP&M 1995) with block-max
- * windows (Chakrabarti et al., WSDM 2011; as Lucene's MaxScoreBulkScorer).
- * Kids sorted by bound; the longest prefix of them whose bounds sum below
- * the threshold is non-essential: a document matching only those cannot
- * enter, so candidates come from the other (essential) kids alone, and
- * the non-essential ones are only probed for a candidate whose partial
- * score leaves it a chance. */
+ * NOT whose excluded side is `excl`): block-max MaxScore (Turtle and
+ * Flood, "Query evaluation: strategies and optimizations", IP&M 1995;
+ * with per-block bounds as in Chakrabarti et al., WSDM 2011, and Lucene's
+ * MaxScoreBulkScorer).  Documents are taken in windows that end with the
+ * first block end of any kid, so that every kid has one bound for the
+ * whole window.  Kids sorted by that bound, the longest prefix of them
+ * whose bounds sum below the threshold is non-essential: a document
+ * matching only those cannot enter, so candidates come from the other
+ * (essential) kids alone, and the non-essential ones are only probed for
+ * a candidate whose partial score leaves it a chance.  When every kid is
+ * non-essential the window is skipped without decoding anything. */
 static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
   search *s = p->s;
   size_t n = or->nkids;
-  matcher **kids = malloc((n ? n : 1) * sizeof *kids);
-  double *prefix = malloc((n + 1) * sizeof *prefix);
-  double *kub = malloc((n ? n : 1) * sizeof *kub);
+  mkid *k = malloc((n ? n : 1) * sizeof *k);
+  if (!k)
+    return oom(s);
   int rc = KIDX_OK;
-  if (!kids || !prefix || !kub) {
-    rc = oom(s);
-    goto done;
-  }
-  memcpy(kids, or->kids, n * sizeof *kids);
-  qsort(kids, n, sizeof *kids, cmp_ub);
-  prefix[0] = 0.0;
-  for (size_t i = 0; i < n; i++)
-    prefix[i + 1] = prefix[i] + kids[i]->ub;
   uint32_t target = 0;
-  for (;;) {
+  while (!rc && target != END) {
     double t = threshold(p);
-    size_t ne = 0; /* non-essential kids: kids[0..ne) */
-    while (ne < n && below(prefix[ne + 1], t))
-      ne++;
+    if (t == -INFINITY) {
+      /* Not k hits yet: every match counts. */
+      uint32_t d = END;
+      for (size_t i = 0; i < n && !rc; i++) {
+        rc = catch_up(s, or->kids[i], target);
+        if (or->kids[i]->doc < d)
+          d = or->kids[i]->doc;
+      }
+      if (rc || d == END)
+        break;
+      target = d + 1;
+      if (!kidx__bit_get(s->ref->dead, d))
+        rc = offer_or(p, root, or, excl, d);
+      continue;
+    }
+    /* The window [target, wend] and each kid's bound in it. */
+    uint32_t wend = END;
+    for (size_t i = 0; i < n && !rc; i++) {
+      k[i].m = or->kids[i];
+      rc = window_bound(s, k[i].m, target, &wend, &k[i].ub);
+    }
+    if (rc)
+      break;
+    qsort(k, n, sizeof *k, cmp_mkid);
+    size_t ne = 0; /* non-essential kids: k[0..ne) */
+    double rest = 0.0;
+    while (ne < n && below(rest + k[ne].ub, t))
+      rest += k[ne++].ub;
     if (ne > 0)
       p->pruned = 1;
-    if (ne == n)
-      break;
-    /* The candidate: the first document of an essential kid. */
-    uint32_t d = END;
-    for (size_t i = ne; i < n && !rc; i++) {
-      matcher *k = kids[i];
-      if (!k->started || (k->doc != END && k->doc < target))
-        rc = advance(s, k, target);
-      if (k->doc < d)
-        d = k->doc;
-    }
-    if (rc || d == END)
-      break;
-    target = d + 1;
-    if (kidx__bit_get(s->ref->dead, d))
+    if (ne == n) {
+      target = wend == END ? END : wend + 1;
       continue;
-    if (t > -INFINITY) {
-      /* Every kid's bound over a window of documents from d. */
-      uint32_t wend = END;
-      double sum = 0.0;
-      for (size_t i = 0; i < n && !rc; i++) {
-        rc = window_bound(s, kids[i], d, &wend, &kub[i]);
-        sum += kub[i];
+    }
+    /* Candidates of the window, from the essential kids. */
+    for (;;) {
+      uint32_t d = END;
+      for (size_t i = ne; i < n && !rc; i++) {
+        rc = catch_up(s, k[i].m, target);
+        if (k[i].m->doc < d)
+          d = k[i].m->doc;
       }
       if (rc)
         break;
-      if (below(sum, t)) {
-        p->pruned = 1;
+      if (d == END) {
+        /* The essential kids are done; in this window the others cannot
+         * enter alone, but later blocks may bound them higher. */
         target = wend == END ? END : wend + 1;
-        continue;
+        break;
       }
-      /* The essential kids' exact shares, then the non-essential ones,
-       * best bound first, while the candidate can still enter. */
-      double partial = 0.0, rest = 0.0;
-      for (size_t i = 0; i < ne; i++)
-        rest += kub[i];
+      if (d > wend) {
+        /* Past the window.  The next one starts right after it, not at
+         * d: kids non-essential here may have documents before d that
+         * their next blocks bound higher. */
+        target = wend + 1;
+        break;
+      }
+      target = d + 1;
+      if (kidx__bit_get(s->ref->dead, d))
+        continue;
+      t = threshold(p);
+      double partial = 0.0;
       for (size_t i = ne; i < n && !rc; i++)
-        if (kids[i]->doc == d) {
+        if (k[i].m->doc == d) {
           double sc;
-          rc = kid_score(s, kids[i], &sc);
+          rc = kid_score(s, k[i].m, &sc);
           partial += sc;
         }
-      int out = below(partial + rest, t);
+      double left = rest;
+      int out = below(partial + left, t);
       for (size_t i = ne; i-- > 0 && !rc && !out;) {
-        matcher *k = kids[i];
-        if (!k->started || (k->doc != END && k->doc < d))
-          rc = advance(s, k, d);
-        rest -= kub[i];
-        if (!rc && k->doc == d) {
+        rc = catch_up(s, k[i].m, d);
+        left -= k[i].ub;
+        if (!rc && k[i].m->doc == d) {
           double sc;
-          rc = kid_score(s, k, &sc);
+          rc = kid_score(s, k[i].m, &sc);
           partial += sc;
         }
-        out = below(partial + (rest > 0 ? rest : 0), t);
+        out = below(partial + (left > 0.0 ? left : 0.0), t);
       }
       if (rc)
         break;
@@ -1011,30 +1052,11 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
         p->pruned = 1;
         continue;
       }
-    } else {
-      for (size_t i = 0; i < ne && !rc; i++)
-        if (!kids[i]->started || (kids[i]->doc != END && kids[i]->doc < d))
-          rc = advance(s, kids[i], d);
-      if (rc)
+      if ((rc = offer_or(p, root, or, excl, d)))
         break;
     }
-    /* Every kid is now at or past d. */
-    if (excl) {
-      if (!excl->started || (excl->doc != END && excl->doc < d))
-        if ((rc = advance(s, excl, d)))
-          break;
-      if (excl->doc == d)
-        continue;
-    }
-    or->doc = d;
-    root->doc = d;
-    if ((rc = offer(p, root, d)))
-      break;
   }
-done:
-  free(kids);
-  free(prefix);
-  free(kub);
+  free(k);
   return rc;
 }
 
