@@ -82,7 +82,8 @@ void kidx__buf_free(kidx__buf *b) {
   b->n = b->cap = 0;
 }
 
-int kidx__varint_get(const uint8_t **pp, const uint8_t *end, uint64_t *out) {
+int kidx__varint_get_slow(const uint8_t **pp, const uint8_t *end,
+                          uint64_t *out) {
   const uint8_t *p = *pp;
   uint64_t v = 0;
   for (unsigned shift = 0; shift < 64; shift += 7) {

@@ -67,8 +67,19 @@ int kidx__buf_put_varint(kidx__buf *b, uint64_t v);
 void kidx__buf_free(kidx__buf *b);
 
 /* Decodes one varint from [*p, end).  Advances *p and returns 0, or
- * returns -1 (truncated, or more than 64 bits) leaving *p unchanged. */
-int kidx__varint_get(const uint8_t **p, const uint8_t *end, uint64_t *out);
+ * returns -1 (truncated, or more than 64 bits) leaving *p unchanged.
+ * Inline for the one-byte case, the common one in postings tables and
+ * term blocks; longer ones go to kidx__varint_get_slow. */
+int kidx__varint_get_slow(const uint8_t **p, const uint8_t *end,
+                          uint64_t *out);
+static inline int kidx__varint_get(const uint8_t **p, const uint8_t *end,
+                                   uint64_t *out) {
+  if (*p < end && **p < 0x80) {
+    *out = *(*p)++;
+    return 0;
+  }
+  return kidx__varint_get_slow(p, end, out);
+}
 
 /* Encodes v as a varint into out (at least 10 bytes); returns its length. */
 size_t kidx__varint_encode(uint8_t *out, uint64_t v);

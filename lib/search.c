@@ -77,9 +77,15 @@ struct matcher {
 typedef struct search {
   const kidx__snapshot *snap;
   const kidx__segref *ref;  /* the segment being searched */
+  size_t segno;             /* its index in snap->segs */
   const kidx__segment *seg; /* &ref->seg */
   const char *path;         /* ref->path */
   kidx__strmap *dfs;        /* term -> live df in the whole index */
+  kidx__strmap *slots;      /* term -> its slot in found */
+  kidx__term *found;        /* per slot, nsegs entries: the term in each
+                               segment (post NULL: not there), from the
+                               first pass, so it is looked up once */
+  size_t nslots;
   const kidx__scorer *sc;
   char *errmsg;
   size_t *column; /* where a query error is, for KIDX_EQUERY */
@@ -214,7 +220,15 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
   int rc;
   if (q->kind == KIDX__Q_TERM) {
     kidx__term t;
-    int exists = kidx__segment_find(s->seg, q->text, q->len, &t);
+    uint32_t slot;
+    int exists;
+    if (kidx__strmap_get(s->slots, q->text, q->len, &slot)) {
+      /* Looked up by the first pass (t.text is the query's). */
+      t = s->found[slot * (s->snap->nsegs ? s->snap->nsegs : 1) + s->segno];
+      exists = t.post != NULL;
+    } else {
+      exists = kidx__segment_find(s->seg, q->text, q->len, &t);
+    }
     if (!exists) {
       t.text = q->text;
       t.len = q->len;
@@ -690,19 +704,32 @@ static int put_df(search *s, const char *text, size_t len, uint64_t df) {
              : KIDX_OK;
 }
 
-/* Records the live df of a term over all segments, once per term. */
+/* Records the live df of a term over all segments, once per term, and
+ * where each segment has it. */
 static int term_df(search *s, const char *text, size_t len) {
   uint32_t have;
   if (kidx__strmap_get(s->dfs, text, len, &have))
     return KIDX_OK;
+  size_t n = s->snap->nsegs ? s->snap->nsegs : 1;
+  kidx__term *grown = realloc(s->found, (s->nslots + 1) * n * sizeof *grown);
+  uint32_t old;
+  int was;
+  if (!grown)
+    return oom(s);
+  s->found = grown;
+  kidx__term *slot = grown + s->nslots * n;
+  if (kidx__strmap_upsert(s->slots, text, len, (uint32_t)s->nslots, &old, &was))
+    return oom(s);
+  s->nslots++;
   uint64_t df = 0;
   for (size_t i = 0; i < s->snap->nsegs; i++) {
     const kidx__segref *r = &s->snap->segs[i];
-    kidx__term t;
     uint64_t d;
-    if (!kidx__segment_find(&r->seg, text, len, &t))
+    if (!kidx__segment_find(&r->seg, text, len, &slot[i])) {
+      slot[i].post = NULL;
       continue;
-    if (kidx__segref_live_df(r, &t, &d))
+    }
+    if (kidx__segref_live_df(r, &slot[i], &d))
       return damaged_term(s, r->path, text, len);
     df += d;
   }
@@ -783,12 +810,13 @@ static int search_begin(search *s, const kidx__snapshot *snap,
   s->sc = sc;
   s->errmsg = errmsg;
   s->column = column;
-  if (kidx__strmap_new(&s->dfs))
+  if (kidx__strmap_new(&s->dfs) || kidx__strmap_new(&s->slots))
     return oom(s);
   return prepare(s, root);
 }
 
 static void search_segment(search *s, size_t i) {
+  s->segno = i;
   s->ref = &s->snap->segs[i];
   s->seg = &s->ref->seg;
   s->path = s->ref->path;
@@ -1115,6 +1143,8 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
     free_matchers(&s);
   }
   kidx__strmap_free(s.dfs);
+  kidx__strmap_free(s.slots);
+  free(s.found);
   *total_exact = !p.pruned;
   return rc;
 }
@@ -1171,5 +1201,7 @@ int kidx__search_hits(const kidx__snapshot *snap, const kidx__qnode *root,
     free_matchers(&s);
   }
   kidx__strmap_free(s.dfs);
+  kidx__strmap_free(s.slots);
+  free(s.found);
   return rc;
 }
