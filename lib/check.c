@@ -131,6 +131,7 @@ static int check_list(const kidx__segment *s, const char *path,
   kidx__pbound_clear(&blk);
   if (kidx__pcur_init(c, t->post, t->post_len, t->df, s->ndocs))
     return term_problem(errmsg, path, t, i, "bad list head");
+  c->strict = 1;
   for (uint32_t entry = 1;; entry++) {
     int rc = kidx__pcur_next(c);
     if (rc == 0)

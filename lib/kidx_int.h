@@ -70,8 +70,7 @@ void kidx__buf_free(kidx__buf *b);
  * returns -1 (truncated, or more than 64 bits) leaving *p unchanged.
  * Inline for the one-byte case, the common one in postings tables and
  * term blocks; longer ones go to kidx__varint_get_slow. */
-int kidx__varint_get_slow(const uint8_t **p, const uint8_t *end,
-                          uint64_t *out);
+int kidx__varint_get_slow(const uint8_t **p, const uint8_t *end, uint64_t *out);
 static inline int kidx__varint_get(const uint8_t **p, const uint8_t *end,
                                    uint64_t *out) {
   if (*p < end && **p < 0x80) {
@@ -431,6 +430,8 @@ typedef struct kidx__pwriter {
   uint32_t doc[KIDX__BLOCK], tf[KIDX__BLOCK], title[KIDX__BLOCK];
   uint64_t base;  /* last document of the previous block + 1 */
   size_t blk_pos; /* where the block's positions start in pos */
+  uint32_t *pv;   /* the block's position values, before encoding */
+  size_t npv, pv_cap;
   kidx__pbound blk_bound, list_bound;
 } kidx__pwriter;
 
@@ -469,8 +470,15 @@ typedef struct kidx__pcur {
   uint64_t doc_off, pos_off;  /* blk's data in the regions */
   uint32_t doc_len, pos_len;
   uint32_t n, i;     /* entries in blk, current one */
-  const uint8_t *pp; /* positions of entry pp_i start here */
+  /* positions of the current block: values [pv_off, ...) are entry
+   * pp_i's; chunk pc_k is decoded in pc_a, the next one starts at pp */
+  const uint8_t *pp;
   uint32_t pp_i;
+  uint64_t pv_off, pv_total;
+  uint64_t pc_k, pc_next;
+  uint32_t pc_a[KIDX__BLOCK];
+  int strict; /* set by check.c after init: positions must be encoded
+                 exactly as the writer would (slower) */
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
 } kidx__pcur;
 
@@ -494,7 +502,7 @@ int kidx__pcur_positions(kidx__pcur *c, uint32_t *out);
  * the current block were read, whether they filled its region exactly;
  * after the end of the list, whether table and regions were exactly
  * used. */
-int kidx__pcur_block_done(const kidx__pcur *c);
+int kidx__pcur_block_done(kidx__pcur *c);
 int kidx__pcur_list_done(const kidx__pcur *c);
 
 /**************************************************************************

@@ -183,6 +183,7 @@ void kidx__pwriter_free(kidx__pwriter *w) {
   kidx__buf_free(&w->table);
   kidx__buf_free(&w->docs);
   kidx__buf_free(&w->pos);
+  free(w->pv);
 }
 
 void kidx__pwriter_reset(kidx__pwriter *w) {
@@ -191,8 +192,107 @@ void kidx__pwriter_reset(kidx__pwriter *w) {
   w->df = 0;
   w->base = 0;
   w->blk_pos = 0;
+  w->npv = 0;
   kidx__pbound_clear(&w->blk_bound);
   kidx__pbound_clear(&w->list_bound);
+}
+
+/* ---- position chunks ---- */
+
+/* Bytes of v as a varint. */
+static size_t varint_size(uint32_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/* Appends n (<= KIDX__BLOCK) position values as one chunk: patched frame
+ * of reference (Zukowski et al., "Super-scalar RAM-CPU cache compression",
+ * ICDE 2006, as Lucene's PForUtil): the low b bits of every value packed,
+ * and the few values that do not fit in b bits as exceptions (index, high
+ * bits).  b is chosen for the smallest chunk, so that one large gap (a
+ * term's first position in a long document) does not widen the others. */
+/* The width of a chunk of these values: the one of the smallest chunk
+ * (the smallest width on a tie), with at most 255 exceptions; *nexc
+ * receives their number. */
+static unsigned chunk_width(const uint32_t *v, uint32_t n, unsigned *nexc) {
+  /* above[w]: values of more than w bits; ebytes[w]: their exception
+   * bytes at width w. */
+  uint32_t above[33] = {0};
+  size_t ebytes[33] = {0};
+  for (uint32_t i = 0; i < n; i++) {
+    unsigned wv = width_of(v[i]);
+    for (unsigned w = 0; w < wv; w++) {
+      above[w]++;
+      ebytes[w] += 1 + varint_size(v[i] >> w);
+    }
+  }
+  unsigned best = 32;
+  size_t best_size = packed_size(n, 32);
+  for (unsigned w = 0; w < 32; w++) {
+    size_t size = packed_size(n, w) + ebytes[w];
+    if (above[w] <= 255 && size < best_size) {
+      best = w;
+      best_size = size;
+    }
+  }
+  *nexc = best < 32 ? above[best] : 0;
+  return best;
+}
+
+static int put_chunk(kidx__buf *out, const uint32_t *v, uint32_t n) {
+  unsigned nexc, best = chunk_width(v, n, &nexc);
+  uint32_t low[KIDX__BLOCK];
+  uint32_t mask = best == 32 ? UINT32_MAX : ((uint32_t)1 << best) - 1;
+  for (uint32_t i = 0; i < n; i++)
+    low[i] = v[i] & mask;
+  uint8_t h[2] = {(uint8_t)best, (uint8_t)nexc};
+  if (kidx__buf_append(out, h, 2) || pack(out, low, n, best))
+    return KIDX_ENOMEM;
+  for (uint32_t i = 0; best < 32 && i < n; i++)
+    if (v[i] >> best) {
+      uint8_t idx = (uint8_t)i;
+      if (kidx__buf_append(out, &idx, 1) ||
+          kidx__buf_put_varint(out, v[i] >> best))
+        return KIDX_ENOMEM;
+    }
+  return KIDX_OK;
+}
+
+/* Decodes the chunk at *p (n values) into v; KIDX_ECORRUPT unless it is
+ * well formed within [*p, end).  Advances *p past it. */
+static int get_chunk(const uint8_t **pp, const uint8_t *end, uint32_t n,
+                     uint32_t *v, int strict) {
+  const uint8_t *p = *pp;
+  if (end - p < 2)
+    return KIDX_ECORRUPT;
+  unsigned b = p[0], e = p[1];
+  p += 2;
+  if (b > 32 || e > n || (b == 32 && e) ||
+      packed_size(n, b) > (size_t)(end - p) || unpack(p, n, b, v))
+    return KIDX_ECORRUPT;
+  p += packed_size(n, b);
+  int last = -1;
+  for (unsigned k = 0; k < e; k++) {
+    uint64_t high;
+    if (p >= end || (int)*p <= last || *p >= n)
+      return KIDX_ECORRUPT;
+    last = *p++;
+    if (kidx__varint_get(&p, end, &high) || high == 0 ||
+        high > (UINT32_MAX >> b))
+      return KIDX_ECORRUPT;
+    v[last] |= (uint32_t)high << b;
+  }
+  /* Only one width decodes to these values as the writer chose it: a
+   * wider one decodes the same, so damage could hide in it. */
+  unsigned ce;
+  if (strict && (chunk_width(v, n, &ce) != b || ce != e))
+    return KIDX_ECORRUPT;
+  *pp = p;
+  return KIDX_OK;
 }
 
 /* Encodes the buffered block: its document data, its table entry. */
@@ -211,6 +311,13 @@ static int flush_block(kidx__pwriter *w) {
   if (kidx__buf_append(&w->docs, widths, 3) || pack(&w->docs, gap, w->n, wg) ||
       pack(&w->docs, tf1, w->n, wt) || pack(&w->docs, w->title, w->n, wh))
     return KIDX_ENOMEM;
+  for (size_t i = 0; i < w->npv; i += KIDX__BLOCK) {
+    size_t left = w->npv - i;
+    if (put_chunk(&w->pos, w->pv + i,
+                  (uint32_t)(left < KIDX__BLOCK ? left : KIDX__BLOCK)))
+      return KIDX_ENOMEM;
+  }
+  w->npv = 0;
   uint64_t last = w->doc[w->n - 1];
   if (kidx__buf_put_varint(&w->table, last + 1 - w->base) ||
       kidx__buf_put_varint(&w->table, w->docs.n - start) ||
@@ -228,18 +335,24 @@ static int flush_block(kidx__pwriter *w) {
 int kidx__pwriter_add(kidx__pwriter *w, uint32_t doc, const uint32_t *pos,
                       uint32_t tf, uint32_t tf_title,
                       const uint32_t len[KIDX__NFIELDS]) {
-  /* Positions: tf varint gaps, each from the previous position + 1 (the
-   * first from 0), as in the batch's lists (postings.c). */
-  uint64_t need = (uint64_t)tf * 5;
-  if (need > SIZE_MAX || kidx__buf_reserve(&w->pos, (size_t)need))
-    return KIDX_ENOMEM;
-  uint8_t *p = w->pos.p + w->pos.n;
-  uint32_t last = 0;
-  for (uint32_t i = 0; i < tf; i++) {
-    p += kidx__varint_encode(p, (uint64_t)pos[i] + 1 - last);
-    last = pos[i] + 1;
+  /* Positions as gaps minus one: the first position itself, then each
+   * one's distance to the previous one, less one; encoded with the block
+   * (flush_block). */
+  if (w->npv + tf > w->pv_cap) {
+    size_t cap = w->pv_cap ? w->pv_cap : 1024;
+    while (cap < w->npv + tf)
+      cap *= 2;
+    uint32_t *pv = realloc(w->pv, cap * sizeof *pv);
+    if (!pv)
+      return KIDX_ENOMEM;
+    w->pv = pv;
+    w->pv_cap = cap;
   }
-  w->pos.n = (size_t)(p - w->pos.p);
+  uint32_t next = 0;
+  for (uint32_t i = 0; i < tf; i++) {
+    w->pv[w->npv++] = pos[i] - next;
+    next = pos[i] + 1;
+  }
   w->doc[w->n] = doc;
   w->tf[w->n] = tf;
   w->title[w->n] = tf_title;
@@ -293,6 +406,7 @@ int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
   c->doc = 0;
   c->tf = c->tf_title = 0;
   c->tp = c->tend = c->docs = c->poss = c->end = end;
+  c->strict = 0;
   if (df == 0 || !data || kidx__varint_get(&p, end, &doc_bytes) ||
       kidx__varint_get(&p, end, &table_bytes) ||
       get_bound(&p, end, &c->list_bound) || table_bytes > (uint64_t)(end - p) ||
@@ -325,7 +439,7 @@ static int load_entry(kidx__pcur *c) {
       kidx__varint_get(&c->tp, c->tend, &pl) ||
       get_bound(&c->tp, c->tend, &c->blk_bound) || delta < n ||
       delta > c->doc_limit - c->base || dl < 3 ||
-      dl > (uint64_t)(c->poss - c->docs) - c->doc_off || pl < n ||
+      dl > (uint64_t)(c->poss - c->docs) - c->doc_off || pl < 2 ||
       pl > (uint64_t)(c->end - c->poss) - c->pos_off)
     return KIDX_ECORRUPT;
   /* The last block's entry must end the table. */
@@ -373,10 +487,22 @@ static int decode_block(kidx__pcur *c) {
   if (c->docs_a[n - 1] != c->last || width_of(all_g) != wg ||
       width_of(all_t) != wt || width_of(all_h) != wh)
     return KIDX_ECORRUPT;
+  /* Each chunk of 128 position values takes 2 bytes or more: a total
+   * the position region cannot hold is damage, caught before any
+   * position array is sized by a tf. */
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < n; i++)
+    total += c->tf_a[i];
+  if (total > (uint64_t)c->pos_len / 2 * KIDX__BLOCK)
+    return KIDX_ECORRUPT;
   c->n = n;
   c->i = 0;
   c->pp = c->poss + c->pos_off;
   c->pp_i = 0;
+  c->pv_off = 0;
+  c->pv_total = total;
+  c->pc_k = UINT64_MAX;
+  c->pc_next = 0;
   c->decoded = 1;
   return KIDX_OK;
 }
@@ -452,42 +578,56 @@ int kidx__pcur_advance(kidx__pcur *c, uint64_t target) {
   return 1;
 }
 
-int kidx__pcur_positions(kidx__pcur *c, uint32_t *out) {
-  const uint8_t *p = c->pp, *end = c->poss + c->pos_off + c->pos_len;
-  /* Skip the positions of the entries before the current one: a varint
-   * ends at each byte below 0x80. */
-  if (c->pp_i > c->i) {
-    p = c->poss + c->pos_off;
-    c->pp_i = 0;
+/* Makes chunk k of the current block's positions the decoded one
+ * (chunks are read forward only, as entries are). */
+static int load_chunk(kidx__pcur *c, uint64_t k) {
+  const uint8_t *end = c->poss + c->pos_off + c->pos_len;
+  if (c->pc_k != UINT64_MAX && k < c->pc_k) {
+    /* Back (the same entry's positions asked for again): from the
+     * block's first chunk. */
+    c->pp = c->poss + c->pos_off;
+    c->pc_k = UINT64_MAX;
+    c->pc_next = 0;
   }
-  for (; c->pp_i < c->i; c->pp_i++) {
-    uint32_t left = c->tf_a[c->pp_i];
-    while (left > 0) {
-      if (p >= end)
-        return KIDX_ECORRUPT;
-      if (*p++ < 0x80)
-        left--;
-    }
-  }
-  uint64_t last = 0;
-  for (uint32_t i = 0; i < c->tf; i++) {
-    uint64_t gap;
-    if (kidx__varint_get(&p, end, &gap) || gap == 0)
+  while (c->pc_k == UINT64_MAX || c->pc_k < k) {
+    uint64_t at = c->pc_next * KIDX__BLOCK;
+    if (at >= c->pv_total)
       return KIDX_ECORRUPT;
-    last += gap;
-    if (last > (uint64_t)UINT32_MAX + 1)
+    uint64_t left = c->pv_total - at;
+    uint32_t n = left < KIDX__BLOCK ? (uint32_t)left : KIDX__BLOCK;
+    if (get_chunk(&c->pp, end, n, c->pc_a, c->strict))
       return KIDX_ECORRUPT;
-    out[i] = (uint32_t)(last - 1);
+    c->pc_k = c->pc_next++;
   }
-  c->pp = p;
-  c->pp_i = c->i + 1;
   return KIDX_OK;
 }
 
-int kidx__pcur_block_done(const kidx__pcur *c) {
-  if (!c->decoded || c->pp_i != c->n)
+int kidx__pcur_positions(kidx__pcur *c, uint32_t *out) {
+  /* The current entry's values start after those of the entries before
+   * it in the block. */
+  for (; c->pp_i < c->i; c->pp_i++)
+    c->pv_off += c->tf_a[c->pp_i];
+  uint64_t g = c->pv_off;
+  uint64_t next = 0;
+  for (uint32_t i = 0; i < c->tf; i++, g++) {
+    if (load_chunk(c, g / KIDX__BLOCK))
+      return KIDX_ECORRUPT;
+    next += c->pc_a[g % KIDX__BLOCK];
+    if (next > UINT32_MAX)
+      return KIDX_ECORRUPT;
+    out[i] = (uint32_t)next++;
+  }
+  return KIDX_OK;
+}
+
+int kidx__pcur_block_done(kidx__pcur *c) {
+  if (!c->decoded)
     return 0;
-  return c->pp == c->poss + c->pos_off + c->pos_len;
+  /* Every chunk read, and nothing after the last. */
+  uint64_t chunks = (c->pv_total + KIDX__BLOCK - 1) / KIDX__BLOCK;
+  if (chunks && load_chunk(c, chunks - 1))
+    return 0;
+  return c->pc_next == chunks && c->pp == c->poss + c->pos_off + c->pos_len;
 }
 
 int kidx__pcur_list_done(const kidx__pcur *c) {

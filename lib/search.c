@@ -261,6 +261,12 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
 static int load_positions(search *s, matcher *m) {
   if (m->pos_doc == m->doc)
     return KIDX_OK;
+  /* A term occurs at most as often as its document has terms: a larger
+   * tf is damage, and must not size an allocation. */
+  uint32_t tl, bl;
+  kidx__segment_doclens(s->seg, m->doc, &tl, &bl);
+  if (m->cur.tf_title > tl || m->cur.tf - m->cur.tf_title > bl)
+    return damaged(s, m);
   if (m->cur.tf > m->pos_cap) {
     uint32_t *p = realloc(m->pos, m->cur.tf * sizeof *p);
     if (!p)
@@ -856,13 +862,13 @@ static double threshold(const pruner *p) {
  * of the window the bound holds in; END: no limit).  A TERM uses the
  * block holding d without decoding it; other kinds add their kids'. */
 static int window_bound(search *s, matcher *m, uint32_t d, uint32_t *wend,
-                        double *ub) {
+                        double *ub, int *live) {
   if (m->kind != KIDX__Q_TERM) {
     size_t n = m->kind == KIDX__Q_NOT ? 1 : m->nkids;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
       double k;
-      int rc = window_bound(s, m->kids[i], d, wend, &k);
+      int rc = window_bound(s, m->kids[i], d, wend, &k, live);
       if (rc)
         return rc;
       sum += k;
@@ -887,6 +893,7 @@ static int window_bound(search *s, matcher *m, uint32_t d, uint32_t *wend,
   if (m->cur.last < *wend)
     *wend = (uint32_t)m->cur.last;
   *ub = m->blk_ub;
+  *live = 1;
   return KIDX_OK;
 }
 
@@ -927,7 +934,8 @@ static int run_windows(pruner *p, matcher *root) {
     double t = threshold(p), ub;
     if (t > -INFINITY) {
       uint32_t wend = END;
-      if ((rc = window_bound(s, root, d, &wend, &ub)))
+      int live = 0;
+      if ((rc = window_bound(s, root, d, &wend, &ub, &live)))
         return rc;
       if (below(ub, t)) {
         p->pruned = 1;
@@ -945,6 +953,7 @@ static int run_windows(pruner *p, matcher *root) {
 typedef struct mkid {
   matcher *m;
   double ub;
+  int live; /* it has a block in the window */
 } mkid;
 
 static int cmp_mkid(const void *a, const void *b) {
@@ -1013,7 +1022,8 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     uint32_t wend = END;
     for (size_t i = 0; i < n && !rc; i++) {
       k[i].m = or->kids[i];
-      rc = window_bound(s, k[i].m, target, &wend, &k[i].ub);
+      k[i].live = 0;
+      rc = window_bound(s, k[i].m, target, &wend, &k[i].ub, &k[i].live);
     }
     if (rc)
       break;
@@ -1022,8 +1032,12 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     double rest = 0.0;
     while (ne < n && below(rest + k[ne].ub, t))
       rest += k[ne++].ub;
-    if (ne > 0)
-      p->pruned = 1;
+    /* Documents only non-essential kids match are never seen: the count
+     * is a lower bound if any such kid has a block here.  (A window ends
+     * at some kid's document, so skipping one skips a match.) */
+    for (size_t i = 0; i < ne; i++)
+      if (k[i].live)
+        p->pruned = 1;
     if (ne == n) {
       target = wend == END ? END : wend + 1;
       continue;

@@ -120,11 +120,15 @@ static int append_list(merge *m, const input *in) {
       uint32_t doc = in->map[c->doc];
       if (doc == DROPPED)
         continue;
+      input_lens(m, in, c->doc, len);
+      /* tf within the document's length (as check.c verifies) before it
+       * sizes the positions array. */
+      if (c->tf_title > len[0] || c->tf - c->tf_title > len[1])
+        return damaged_input(m, in);
       if ((rc = grow_pos(m, c->tf)))
         return rc;
       if (kidx__pcur_positions(c, m->pos))
         return damaged_input(m, in);
-      input_lens(m, in, c->doc, len);
       if (kidx__pwriter_add(&m->list, doc, m->pos, c->tf, c->tf_title, len))
         return oom(m);
     }

@@ -352,32 +352,65 @@ static const char *patch_and_check(size_t at, char value) {
 
 START_TEST(test_check_moved_position) {
   /* "Title" is position 0 of every document; the body starts at 2.  Move
-   * the first body word of doc-1 ("the", position 2) to position 3 by
-   * changing its first position gap from 3 to 4 in the postings of "the":
-   * a list that decodes perfectly and keeps every count, which only the
+   * the first body word of doc-1 ("the", position 2) to position 3 in the
+   * postings of "the", re-encoding the list as the writer would: a list
+   * that decodes perfectly and keeps every count, which only the
    * comparison with the stored text can see. */
   kidx__segment seg;
   char errmsg[KIDX__ERRMSG_MAX];
   ck_assert_int_eq(kidx__segment_open(&seg, path, errmsg), KIDX_OK);
   kidx__term t;
   ck_assert(kidx__segment_find(&seg, "the", 3, &t));
-  /* Positions are in their own region after the list's blocks. */
+  size_t at = (size_t)(t.post - seg.map.data);
   kidx__pcur *c = malloc(sizeof *c);
   ck_assert_int_eq(kidx__pcur_init(c, t.post, t.post_len, t.df, seg.ndocs),
                    KIDX_OK);
-  ck_assert_int_eq(kidx__pcur_next(c), 1);
-  size_t at = (size_t)(c->poss - seg.map.data);
-  /* "the" is first in doc-1 (document 1), once, at 2: its positions start
-   * with the gap 3 (position + 1). */
-  ck_assert_uint_eq(c->doc, 1);
-  ck_assert_uint_eq(c->tf, 1);
+  kidx__pwriter w;
+  kidx__pwriter_init(&w);
+  uint32_t pos[64], moved = 0;
+  while (kidx__pcur_next(c) == 1) {
+    ck_assert_uint_le(c->tf, 64);
+    ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+    if (c->doc == 1) {
+      /* "the" is in doc-1 (document 1) once, at 2. */
+      ck_assert_uint_eq(c->tf, 1);
+      ck_assert_uint_eq(pos[0], 2);
+      pos[0] = 3;
+      moved = 1;
+    }
+    uint32_t len[KIDX__NFIELDS];
+    kidx__segment_doclens(&seg, c->doc, &len[0], &len[1]);
+    ck_assert_int_eq(
+        kidx__pwriter_add(&w, c->doc, pos, c->tf, c->tf_title, len), KIDX_OK);
+  }
+  ck_assert(moved);
+  ck_assert_int_eq(kidx__pwriter_finish(&w), KIDX_OK);
+  /* Same size: the list can be patched in place. */
+  ck_assert_uint_eq(kidx__pwriter_size(&w), t.post_len);
+  char *copy = malloc(original_len);
+  memcpy(copy, original, original_len);
+  size_t o = at;
+  const kidx__buf *parts[] = {&w.head, &w.table, &w.docs, &w.pos};
+  for (size_t k = 0; k < 4; k++) {
+    memcpy(copy + o, parts[k]->p, parts[k]->n);
+    o += parts[k]->n;
+  }
+  ck_assert_int_ne(memcmp(copy + at, original + at, t.post_len), 0);
+  kidx__pwriter_free(&w);
   free(c);
   kidx__segment_close(&seg);
-  ck_assert_int_eq(original[at], 3);
-  const char *msg = patch_and_check(at, 4);
+  reseal(copy, original_len);
+  write_index(copy, original_len);
+  free(copy);
+  kidx_reader *r;
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_ECORRUPT);
+  const char *msg = kidx_reader_errmsg(r);
   ck_assert_msg(strstr(msg, path) && strstr(msg, "document 'doc-1'") &&
                     strstr(msg, "stored text"),
                 "unexpected message: %s", msg);
+  kidx_reader_close(r);
 }
 END_TEST
 
