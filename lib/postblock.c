@@ -365,9 +365,26 @@ int kidx__pwriter_add(kidx__pwriter *w, uint32_t doc, const uint32_t *pos,
   return w->n == KIDX__BLOCK ? flush_block(w) : KIDX_OK;
 }
 
+/* Bytes of b's encoding. */
+static size_t bound_size(const kidx__pbound *b) {
+  uint8_t tmp[10];
+  size_t n = 0;
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    n += kidx__varint_encode(tmp, b->max_tf[f]);
+    if (b->max_tf[f])
+      n += kidx__varint_encode(tmp, b->len[f]) +
+           kidx__varint_encode(tmp, b->tf[f]);
+  }
+  return n;
+}
+
 int kidx__pwriter_finish(kidx__pwriter *w) {
   if (w->n && flush_block(w))
     return KIDX_ENOMEM;
+  /* A list of one block (most terms: df <= 128) has the list's bound as
+   * its block's: the table entry leaves it out (its last field). */
+  if (w->df <= KIDX__BLOCK)
+    w->table.n -= bound_size(&w->list_bound);
   w->head.n = 0;
   if (kidx__buf_put_varint(&w->head, w->docs.n) ||
       kidx__buf_put_varint(&w->head, w->table.n) ||
@@ -437,8 +454,9 @@ static int load_entry(kidx__pcur *c) {
   if (kidx__varint_get(&c->tp, c->tend, &delta) ||
       kidx__varint_get(&c->tp, c->tend, &dl) ||
       kidx__varint_get(&c->tp, c->tend, &pl) ||
-      get_bound(&c->tp, c->tend, &c->blk_bound) || delta < n ||
-      delta > c->doc_limit - c->base || dl < 3 ||
+      (c->nblocks > 1 ? get_bound(&c->tp, c->tend, &c->blk_bound)
+                      : (c->blk_bound = c->list_bound, 0)) ||
+      delta < n || delta > c->doc_limit - c->base || dl < 3 ||
       dl > (uint64_t)(c->poss - c->docs) - c->doc_off || pl < 2 ||
       pl > (uint64_t)(c->end - c->poss) - c->pos_off)
     return KIDX_ECORRUPT;
