@@ -304,12 +304,13 @@ static int flush_block(kidx__pwriter *w) {
     prev = (uint64_t)w->doc[i] + 1;
     tf1[i] = w->tf[i] - 1;
   }
-  unsigned wg = max_width(gap, w->n), wt = max_width(tf1, w->n),
-           wh = max_width(w->title, w->n);
+  /* Gaps and frequencies as PFOR chunks (a few long gaps or high
+   * frequencies do not widen the rest); title counts, mostly 0, with one
+   * width. */
+  uint8_t wh = (uint8_t)max_width(w->title, w->n);
   size_t start = w->docs.n;
-  uint8_t widths[3] = {(uint8_t)wg, (uint8_t)wt, (uint8_t)wh};
-  if (kidx__buf_append(&w->docs, widths, 3) || pack(&w->docs, gap, w->n, wg) ||
-      pack(&w->docs, tf1, w->n, wt) || pack(&w->docs, w->title, w->n, wh))
+  if (kidx__buf_append(&w->docs, &wh, 1) || put_chunk(&w->docs, gap, w->n) ||
+      put_chunk(&w->docs, tf1, w->n) || pack(&w->docs, w->title, w->n, wh))
     return KIDX_ENOMEM;
   for (size_t i = 0; i < w->npv; i += KIDX__BLOCK) {
     size_t left = w->npv - i;
@@ -475,21 +476,15 @@ static int load_entry(kidx__pcur *c) {
 static int decode_block(kidx__pcur *c) {
   const uint8_t *p = c->docs + c->doc_off;
   uint32_t n = block_n(c, c->blk);
-  unsigned wg = p[0], wt = p[1], wh = p[2];
-  if (wg > 32 || wt > 32 || wh > 32 ||
-      3 + packed_size(n, wg) + packed_size(n, wt) + packed_size(n, wh) !=
-          c->doc_len)
-    return KIDX_ECORRUPT;
-  p += 3;
-  if (unpack(p, n, wg, c->docs_a) ||
-      unpack(p + packed_size(n, wg), n, wt, c->tf_a) ||
-      unpack(p + packed_size(n, wg) + packed_size(n, wt), n, wh, c->title_a))
+  const uint8_t *end = p + c->doc_len;
+  unsigned wh = *p++;
+  if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict) ||
+      get_chunk(&p, end, n, c->tf_a, c->strict) ||
+      packed_size(n, wh) != (size_t)(end - p) || unpack(p, n, wh, c->title_a))
     return KIDX_ECORRUPT;
   uint64_t doc = c->base;
-  uint32_t all_g = 0, all_t = 0, all_h = 0;
+  uint32_t all_h = 0;
   for (uint32_t i = 0; i < n; i++) {
-    all_g |= c->docs_a[i];
-    all_t |= c->tf_a[i];
     all_h |= c->title_a[i];
     doc += c->docs_a[i];
     /* tf - 1 is stored: a tf of 2^32 does not fit. */
@@ -500,10 +495,10 @@ static int decode_block(kidx__pcur *c) {
     c->tf_a[i]++;
     doc++;
   }
-  /* Widths are the smallest that hold the values, as the writer makes
-   * them: a wider one would decode the same, and hide damage. */
-  if (c->docs_a[n - 1] != c->last || width_of(all_g) != wg ||
-      width_of(all_t) != wt || width_of(all_h) != wh)
+  /* The title width is the smallest that holds the values, as the writer
+   * makes it: a wider one would decode the same, and hide damage (the
+   * chunks' widths are checked with c->strict). */
+  if (c->docs_a[n - 1] != c->last || width_of(all_h) != wh)
     return KIDX_ECORRUPT;
   /* Each chunk of 128 position values takes 2 bytes or more: a total
    * the position region cannot hold is damage, caught before any
