@@ -348,6 +348,21 @@ static char *root_walk_path(const cli *c, const char *id) {
   return p;
 }
 
+/* A PATH whose place cannot be known: a directory on the way cannot be
+ * searched, it leads through a dangling symbolic link or a loop, or a
+ * ".." follows a component that is gone.  An error, not a rationed
+ * warning, since with --prune or --forget nothing under it is removed:
+ * those documents may well have files, and the run must not pass for
+ * one that brought the index in line.  Exit status 4. */
+static void unresolvable(index_run *run, const char *path, int err,
+                         bool removes) {
+  progress_clear(&run->rep.prog);
+  cli_fail(ST_INPUT, "cannot resolve %s: %s%s", path, strerror(err),
+           removes ? " (no document under it was removed)" : "");
+  run->rep.unreadable++;
+  run->rep.skipped++;
+}
+
 /* Walks the root r (recorded, or under a PATH given) as if it were named,
  * drops it from the plan's roots when it is gone, and reports what it
  * found.  r must not point into plan->roots, which may lose entries.
@@ -379,11 +394,10 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
   for (int i = 0; ok && i < a->npos; i++) {
     const char *path = a->pos[i];
     char *abs = ids_absolute(path, a->prune);
-    if (!abs) { /* a directory on the way cannot be searched */
-      report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", path,
-                  strerror(errno));
-      run->rep.unreadable++;
-      run->rep.skipped++;
+    if (!abs) {
+      if (errno == ENOMEM)
+        return false;
+      unresolvable(run, path, errno, a->prune);
       continue;
     }
     char *id = ids_from_absolute(run->c->base, abs);
@@ -443,9 +457,9 @@ static bool plan_forget(index_run *run, const cli_args *a, index_plan *plan) {
   for (int i = 0; ok && i < a->npos; i++) {
     char *abs = ids_absolute(a->pos[i], true);
     if (!abs) {
-      report_warn(&run->rep, WARN_UNREADABLE, "cannot read %s: %s", a->pos[i],
-                  strerror(errno));
-      run->rep.unreadable++;
+      if (errno == ENOMEM)
+        return false;
+      unresolvable(run, a->pos[i], errno, true);
       continue;
     }
     char *id = ids_from_absolute(run->c->base, abs);
@@ -503,9 +517,10 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
       p[--n] = '\0';
     struct stat st;
     /* With --prune, a PATH that no longer exists is fine: the documents
-     * under it are removed. */
-    if (stat(p, &st) != 0 &&
-        !(a->prune && (errno == ENOENT || errno == ENOTDIR)))
+     * under it are removed.  One that cannot be looked at is left to the
+     * run, which reports it and removes nothing under it (exit 4), while
+     * the other PATHs are pruned. */
+    if (stat(p, &st) != 0 && !a->prune)
       return cli_fail(ST_USAGE, "cannot read %s: %s", p, strerror(errno));
   }
   uint64_t jsonl_bytes = 0;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dup_n(const char *s, size_t n) {
   char *p = malloc(n + 1);
@@ -90,6 +91,18 @@ static char *append_lexically(char *abs, const char *rel) {
   return out;
 }
 
+/* Whether the name rel (relative, as typed) has a ".." component. */
+static bool has_dotdot(const char *rel) {
+  for (const char *p = rel; *p;) {
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (n == 2 && p[0] == '.' && p[1] == '.')
+      return true;
+    p += n + (e != NULL);
+  }
+  return false;
+}
+
 char *ids_absolute(const char *path, bool allow_missing) {
   char *abs = realpath(path, NULL);
   if (abs || !allow_missing || (errno != ENOENT && errno != ENOTDIR))
@@ -113,7 +126,31 @@ char *ids_absolute(const char *path, bool allow_missing) {
   free(prefix);
   if (!abs)
     return NULL;
-  return append_lexically(abs, path + n);
+  /* The rest is only a name, and a wrong name would make --prune remove
+   * the documents of files that exist.  It is exactly where the PATH
+   * leads only when its first component is truly absent, or a file --
+   * not a dangling symbolic link, whose target the kernel would follow -- and
+   * no ".." follows it: "corpus/gone/.." is an error to the kernel, not
+   * "corpus". */
+  const char *rest = path + n;
+  while (*rest == '/')
+    rest++;
+  size_t first = strcspn(rest, "/");
+  struct stat st;
+  char *probe = join2(abs, strlen(abs), rest, first);
+  bool absent = false;
+  if (probe && lstat(probe, &st) != 0)
+    absent = errno == ENOENT || errno == ENOTDIR;
+  else if (probe) /* a file: nothing lies under it ("a.txt/x") */
+    absent = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode);
+  int err = probe ? ENOENT : ENOMEM;
+  free(probe);
+  if (!absent || has_dotdot(rest)) {
+    free(abs);
+    errno = err;
+    return NULL;
+  }
+  return append_lexically(abs, rest);
 }
 
 char *ids_from_absolute(const char *base, const char *abs) {

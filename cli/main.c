@@ -119,8 +119,11 @@ static const char INDEX_HELP[] =
     "Run 'kidx index --prune corpus/' to bring the index in line with\n"
     "corpus/.  Roots under a PATH are walked too.  With --prune, a PATH\n"
     "that no longer exists is not an error: its documents are removed and\n"
-    "it is dropped from the roots.  Documents from --jsonl are never\n"
-    "pruned (delete them with 'kidx delete').\n"
+    "it is dropped from the roots.  A PATH whose place cannot be known (a\n"
+    "directory on the way that cannot be searched, a dangling link on the\n"
+    "way, .. after a component that is gone) is an error: nothing under it\n"
+    "is removed, and the exit status is 4.  Documents from --jsonl are\n"
+    "never pruned (delete them with 'kidx delete').\n"
     "\n";
 
 /* The second part of INDEX_HELP: ISO C only promises string literals of

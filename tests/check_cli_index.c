@@ -694,6 +694,46 @@ START_TEST(test_prune_spellings) {
 }
 END_TEST
 
+/* --prune or --forget with a PATH whose place cannot be known removes
+ * nothing under it: "corpus/gone/.." is no spelling of corpus (the
+ * kernel refuses it), and a dangling link leads nowhere known.  An error
+ * naming the PATH (even with -q), exit 4; the other PATHs are still
+ * pruned. */
+START_TEST(test_prune_unresolvable) {
+  write_corpus();
+  write_text("docs/d.txt", "Delta\ndingo\n");
+  INDEX_AT("", "4 new", "corpus", "docs");
+  remove_file("docs/d.txt");
+  tu_run r = KIDX_AT("", "index", "-q", "--prune", "corpus/gone/..", "docs");
+  ASSERT_STATUS(r, 4);
+  ck_assert_str_eq(r.err, "kidx: cannot resolve corpus/gone/..: No such file "
+                          "or directory (no document under it was "
+                          "removed)\n");
+  assert_counts(&r, "0 new, 0 changed, 0 unchanged, 1 removed");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  r = KIDX_AT("", "index", "--forget", "corpus/sub/gone/../..");
+  ASSERT_STATUS(r, 4);
+  tu_assert_one_line(r.err, "kidx: cannot resolve corpus/sub/gone/../..: ");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  assert_roots("[\"corpus\",\"docs\"]");
+  /* Through a dangling link: its target is unknown. */
+  make_symlink("nowhere", "dangling");
+  r = KIDX_AT("", "index", "--prune", "dangling/corpus");
+  ASSERT_STATUS(r, 4);
+  tu_assert_one_line(r.err, "kidx: cannot resolve dangling/corpus: ");
+  tu_run_free(&r);
+  /* A PATH that is simply gone is still pruned under, as documented. */
+  char *sub = tu_work_path("corpus/sub");
+  remove_file("corpus/sub/c.txt");
+  ck_assert_int_eq(rmdir(sub), 0);
+  free(sub);
+  INDEX_AT("", "1 removed", "--prune", "corpus/sub/./");
+  ck_assert_double_eq(DOCUMENTS(), 2.0);
+}
+END_TEST
+
 /* A root named inside another root is walked by --prune of the outer one,
  * so a file named on its own (here a hidden one) stays. */
 START_TEST(test_prune_nested_roots) {
@@ -998,6 +1038,7 @@ static Suite *cli_index_suite(void) {
       {"resync_without_roots", test_resync_without_roots},
       {"resync_keeps_jsonl", test_resync_keeps_jsonl},
       {"prune_spellings", test_prune_spellings},
+      {"prune_unresolvable", test_prune_unresolvable},
       {"prune_nested_roots", test_prune_nested_roots},
       {"forget", test_forget},
       {"stats_roots", test_stats_roots},
