@@ -734,6 +734,50 @@ START_TEST(test_prune_unresolvable) {
 }
 END_TEST
 
+static void set_mode(const char *name, mode_t mode) {
+  char *p = tu_work_path(name);
+  ck_assert_msg(chmod(p, mode) == 0, "chmod %s: %s", p, strerror(errno));
+  free(p);
+}
+
+/* --prune under a directory that cannot be searched, or read: the
+ * documents under it stay, and the exit status is 4.  Root reads
+ * anything, so kidx runs as nobody. */
+START_TEST(test_prune_unreadable) {
+  if (!tu_unprivileged("prune_unreadable"))
+    return;
+  write_corpus();
+  write_text("locked/in/l.txt", "Locked\nlemur\n");
+  INDEX_AT("", "4 new", "corpus", "locked/in");
+  remove_file("corpus/a.txt");
+  set_mode("locked", 0); /* locked/in cannot be reached */
+  tu_run r = KIDX_AT("", "index", "--prune", "locked/in", "corpus");
+  ASSERT_STATUS(r, 4);
+  ck_assert_str_eq(r.err, "kidx: cannot resolve locked/in: Permission "
+                          "denied (no document under it was removed)\n");
+  assert_counts(&r, "0 new, 0 changed, 2 unchanged, 1 removed");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  /* Reached, but not listed: what is under it is unknown, not gone. */
+  set_mode("locked", 0755);
+  set_mode("locked/in", 0);
+  r = KIDX_AT("", "index", "--prune", "locked/in");
+  ASSERT_STATUS(r, 4);
+  assert_line(r.err, 0,
+              "kidx: warning: cannot read locked/in: Permission "
+              "denied");
+  tu_run_free(&r);
+  ck_assert(has_hit("lemur", "locked/in/l.txt"));
+  /* And a re-sync the same. */
+  r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 4);
+  assert_counts(&r, "0 removed");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  set_mode("locked/in", 0755);
+}
+END_TEST
+
 /* A root named inside another root is walked by --prune of the outer one,
  * so a file named on its own (here a hidden one) stays. */
 START_TEST(test_prune_nested_roots) {
@@ -1039,6 +1083,7 @@ static Suite *cli_index_suite(void) {
       {"resync_keeps_jsonl", test_resync_keeps_jsonl},
       {"prune_spellings", test_prune_spellings},
       {"prune_unresolvable", test_prune_unresolvable},
+      {"prune_unreadable", test_prune_unreadable},
       {"prune_nested_roots", test_prune_nested_roots},
       {"forget", test_forget},
       {"stats_roots", test_stats_roots},
