@@ -364,18 +364,13 @@ static void unresolvable(index_run *run, const char *path, int err,
 }
 
 /* Walks the root r (recorded, or under a PATH given) as if it were named,
- * drops it from the plan's roots when it is gone, and reports what it
- * found.  r must not point into plan->roots, which may lose entries.
- * false when out of memory. */
-static bool walk_root(index_run *run, index_plan *plan, const root *r,
-                      walk_found *found) {
+ * and reports what it found.  false when out of memory. */
+static bool walk_root(index_run *run, const root *r, walk_found *found) {
   char *path = root_walk_path(run->c, r->id);
   if (!path)
     return false;
   *found = walk_argument(&run->files, path, r->id, r->flags);
   free(path);
-  if (*found == WALK_GONE)
-    roots_drop_under(&plan->roots, r->id);
   return true;
 }
 
@@ -414,9 +409,12 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
         roots_drop_under(&plan->roots, id);
       for (size_t k = 0; ok && k < before.n; k++) {
         const char *r = before.r[k].id;
-        walk_found f;
-        if (strcmp(r, id) != 0 && ids_under(r, strlen(r), id))
-          ok = walk_root(run, plan, &before.r[k], &f);
+        walk_found f = WALK_OTHER;
+        if (strcmp(r, id) != 0 && ids_under(r, strlen(r), id)) {
+          ok = walk_root(run, &before.r[k], &f);
+          if (f == WALK_GONE) /* pruned under explicitly: it is gone */
+            roots_drop_under(&plan->roots, r);
+        }
       }
     }
     free(id);
@@ -427,19 +425,54 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
   return ok && plan->where && !run->files.nomem;
 }
 
+static int cmp_strs(const void *a, const void *b) {
+  const char *const *x = a, *const *y = b;
+  return strcmp(*x, *y);
+}
+
 /* The plan of `kidx index` without PATH: walk every recorded root and
- * prune under it, like `git add -u`; a root that is gone has its
- * documents removed and is dropped. */
+ * prune under it, like `git add -u`.  A root that is gone is another
+ * matter than a file that is gone: it may be a disk not mounted, a share
+ * offline, a directory being moved.  Taking it for deleted would empty
+ * the index of it without a word, so its documents are kept and it stays
+ * recorded, with one warning naming it and exit status 4, until it comes
+ * back or is dropped with --forget (or pruned with --prune PATH, which
+ * says "it is gone" explicitly).  A gone root under a root that is there
+ * (a file named on its own, then deleted) is only a file that is gone:
+ * pruned and dropped as before. */
 static bool plan_resync(index_run *run, index_plan *plan) {
   roots all = {0}; /* walked, while plan->roots may lose some */
   bool ok = true;
   for (size_t i = 0; ok && i < plan->roots.n; i++)
     ok = roots_add(&all, plan->roots.r[i].id, plan->roots.r[i].flags);
+  walk_found *found = calloc(all.n ? all.n : 1, sizeof *found);
+  ok = ok && found;
+  for (size_t i = 0; ok && i < all.n; i++)
+    ok = walk_root(run, &all.r[i], &found[i]) &&
+         (found[i] == WALK_GONE || add_scope(plan, all.r[i].id));
+  if (ok && plan->prune.nscopes > 1)
+    qsort(plan->prune.scopes, plan->prune.nscopes, sizeof *plan->prune.scopes,
+          cmp_strs);
   for (size_t i = 0; ok && i < all.n; i++) {
-    walk_found found;
-    ok =
-        add_scope(plan, all.r[i].id) && walk_root(run, plan, &all.r[i], &found);
+    const char *id = all.r[i].id;
+    if (found[i] != WALK_GONE)
+      continue;
+    if (ids_under_any(id, strlen(id), plan->prune.scopes, plan->prune.nscopes,
+                      sizeof *plan->prune.scopes)) {
+      roots_drop_under(&plan->roots, id);
+      continue;
+    }
+    char *path = cli_id_place(run->c, id, strlen(id));
+    ok = path != NULL;
+    if (ok)
+      report_warn(&run->rep, WARN_ROOT_GONE,
+                  "root %s no longer exists: its documents are kept (drop "
+                  "them with 'kidx index --forget %s')",
+                  path, path);
+    run->rep.unreadable++;
+    free(path);
   }
+  free(found);
   if (ok) {
     char *first = all.n == 1 ? root_walk_path(run->c, all.r[0].id) : NULL;
     plan->where = describe_where((const char *const *)&first, all.n, "roots");

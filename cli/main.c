@@ -66,8 +66,9 @@ static const char MAIN_HELP[] =
     "     those the index was created with\n"
     "  3  index missing, damaged (check: the problem found), locked by\n"
     "     another writer (without --wait), or not writable\n"
-    "  4  I/O error or bad input: some input files could not be read or\n"
-    "     some JSON Lines were bad (the rest was indexed), standard input\n"
+    "  4  I/O error or bad input: some input files or PATHs could not be\n"
+    "     read or resolved, a recorded root is gone, or some JSON Lines\n"
+    "     were bad (the rest was indexed), standard input\n"
     "     or a --batch file could not be read, or the output could not be\n"
     "     written\n"
     "\n"
@@ -108,8 +109,10 @@ static const char INDEX_HELP[] =
     "them), each with --hidden and --no-ignore if given.  'kidx index'\n"
     "without PATH re-syncs them, like 'git add -u', each its own way:\n"
     "it walks every root again, adds new files, re-indexes changed ones and\n"
-    "removes the documents of files that are gone; a root that no longer\n"
-    "exists is dropped and its documents removed.  'kidx index --forget\n"
+    "removes the documents of files that are gone.  A root that no longer\n"
+    "exists (a disk not mounted?) keeps its documents and stays recorded,\n"
+    "with a warning naming it and exit status 4, until it is back or\n"
+    "dropped with --forget.  'kidx index --forget\n"
     "PATH...' drops PATH and the roots under it, and removes the documents\n"
     "under it that no other root covers; the files are left alone.\n"
     "\n"
@@ -210,8 +213,9 @@ static const char INDEX_HELP_OPTIONS[] =
     "Exit status: 0 success, 1 nothing to index (every file found was\n"
     "skipped), 2 usage error, missing PATH or FILE, or analysis options\n"
     "that differ from the index's, 3 index unusable, locked (without\n"
-    "--wait) or not writable, 4 some files could not be read or some JSON\n"
-    "Lines were bad (the rest was indexed).\n";
+    "--wait) or not writable, 4 some files or PATHs could not be read or\n"
+    "resolved, a recorded root is gone, or some JSON Lines were bad (the\n"
+    "rest was indexed).\n";
 
 static const char ANALYZE_HELP[] =
     "Usage: kidx analyze [OPTIONS] [TEXT...]\n"

@@ -31,6 +31,8 @@ static const struct {
                           "symbolic links to directories"},
     [WARN_INDEX_DIR] = {"skipped", "PATHs that are the index directory",
                         "the index directory"},
+    [WARN_ROOT_GONE] = {"kept the documents of", "roots that no longer exist",
+                        "roots that no longer exist"},
     [WARN_IGNORE_FILE] = {"could not use", "ignore files", NULL},
 };
 

@@ -597,14 +597,34 @@ START_TEST(test_resync) {
   ck_assert_uint_eq(hit_count("aardvark"), 0);
   ck_assert(has_hit("newt", "corpus/sub/new.txt"));
   ck_assert(has_hit("bison", "corpus/b.txt"));
-  /* From a subdirectory, the same roots are walked. */
+  /* From a subdirectory, the same roots are walked.  A root that is gone
+   * (a disk not mounted?) keeps its documents, said once, exit 4. */
   remove_file("notes.txt");
-  INDEX_AT("corpus/sub", "0 new, 0 changed, 3 unchanged, 1 removed", "-i",
-           "../../.kidx");
-  assert_roots("[\"corpus\"]"); /* a root that is gone is dropped */
+  tu_run r = KIDX_AT("corpus/sub", "index", "-q", "-i", "../../.kidx");
+  ASSERT_STATUS(r, 4);
+  assert_counts(&r, "0 new, 0 changed, 3 unchanged, 0 removed");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  r = KIDX_AT("corpus/sub", "index", "-i", "../../.kidx");
+  ASSERT_STATUS(r, 4);
+  ck_assert_str_eq(r.err, "kidx: warning: root ../../notes.txt no longer "
+                          "exists: its documents are kept (drop them with "
+                          "'kidx index --forget ../../notes.txt')\n");
+  tu_run_free(&r);
+  ck_assert(has_hit("nightjar", "notes.txt"));
+  assert_roots("[\"corpus\",\"notes.txt\"]");
+  INDEX_AT("corpus/sub", "1 removed", "-i", "../../.kidx", "--forget",
+           "../../notes.txt");
+  assert_roots("[\"corpus\"]");
+  /* A gone root under one that is there is a file that is gone. */
+  write_text("corpus/named.txt", "Named\nnuthatch\n");
+  INDEX_AT("", "1 new", "corpus/named.txt");
+  remove_file("corpus/named.txt");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged, 1 removed");
+  assert_roots("[\"corpus\"]");
   /* Warnings name the files as the user would reach them from there. */
   write_binary("corpus/z.gz");
-  tu_run r = KIDX_AT("corpus/sub", "index", "-i", "../../.kidx");
+  r = KIDX_AT("corpus/sub", "index", "-i", "../../.kidx");
   ASSERT_STATUS(r, 0);
   ck_assert_str_eq(r.err, "kidx: warning: skipping binary file ../z.gz\n");
   tu_run_free(&r);
