@@ -406,14 +406,14 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
     if (ok && a->prune) {
       ok = add_scope(plan, id);
       if (found == WALK_GONE)
-        roots_drop_under(&plan->roots, id);
+        roots_drop_under(&plan->roots, run->c->base, id);
       for (size_t k = 0; ok && k < before.n; k++) {
         const char *r = before.r[k].id;
         walk_found f = WALK_OTHER;
-        if (strcmp(r, id) != 0 && ids_under(r, strlen(r), id)) {
+        if (strcmp(r, id) != 0 && ids_under(run->c->base, r, strlen(r), id)) {
           ok = walk_root(run, &before.r[k], &f);
           if (f == WALK_GONE) /* pruned under explicitly: it is gone */
-            roots_drop_under(&plan->roots, r);
+            roots_drop_under(&plan->roots, run->c->base, r);
         }
       }
     }
@@ -457,9 +457,9 @@ static bool plan_resync(index_run *run, index_plan *plan) {
     const char *id = all.r[i].id;
     if (found[i] != WALK_GONE)
       continue;
-    if (ids_under_any(id, strlen(id), plan->prune.scopes, plan->prune.nscopes,
-                      sizeof *plan->prune.scopes)) {
-      roots_drop_under(&plan->roots, id);
+    if (ids_under_any(run->c->base, id, strlen(id), plan->prune.scopes,
+                      plan->prune.nscopes, sizeof *plan->prune.scopes)) {
+      roots_drop_under(&plan->roots, run->c->base, id);
       continue;
     }
     char *path = cli_id_place(run->c, id, strlen(id));
@@ -499,8 +499,9 @@ static bool plan_forget(index_run *run, const cli_args *a, index_plan *plan) {
     free(abs);
     if (!id)
       return false;
-    size_t dropped = roots_drop_under(&plan->roots, id);
-    const root *cover = roots_covering(&plan->roots, id, strlen(id));
+    size_t dropped = roots_drop_under(&plan->roots, run->c->base, id);
+    const root *cover =
+        roots_covering(&plan->roots, run->c->base, id, strlen(id));
     if (cover)
       cli_warn("%s lies under the root %s, which still covers it: its "
                "files stay indexed (exclude them with an .ignore file)",
@@ -603,7 +604,7 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
   run.rep.verbosity = a->verbosity;
   run.racy_from = stamp_racy_from();
   /* A re-sync prunes: a recorded root that is gone is no error. */
-  walk_init(&run.files, &run.rep, c->index_dir, a->prune || resync);
+  walk_init(&run.files, &run.rep, c->index_dir, c->base, a->prune || resync);
   /* First pass: the list of files and their total size, which gives the
    * progress display its ETA and fixes the order of the run. */
   bool ok = a->forget ? plan_forget(&run, a, &plan)

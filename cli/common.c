@@ -353,8 +353,9 @@ static char *id_path(const cli *c, const char *id, size_t len,
   }
   const char *cwd = c->cwd, *base = c->base;
   char *out;
-  if (ids_under(abs, strlen(abs), cwd) ||
-      (ids_under(abs, strlen(abs), base) && ids_under(cwd, strlen(cwd), base)))
+  if (ids_under(NULL, abs, strlen(abs), cwd) ||
+      (ids_under(NULL, abs, strlen(abs), base) &&
+       ids_under(NULL, cwd, strlen(cwd), base)))
     out = relative_path(cwd, abs);
   else {
     out = abs;

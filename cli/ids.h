@@ -11,7 +11,10 @@
  * ("corpus/x.txt"), else kept absolute ("/home/u/docs/x.txt").  BASE
  * itself is ".".  So "corpus", "./corpus/", "$PWD/corpus" and, from
  * corpus/, "kidx -i ../.kidx index ." all give the same ids; ids never
- * hold "./", "//" or a trailing slash.
+ * hold "./", "//" or a trailing slash.  A walk from above BASE ("kidx
+ * index ..") gives the files under BASE the same relative ids (walk.c).
+ * Ids that break these rules come from kidx 0.3, which kept paths as
+ * typed (ids_is_current): they are never taken for files that are gone.
  */
 #ifndef KIDX_CLI_IDS_H
 #define KIDX_CLI_IDS_H
@@ -38,16 +41,27 @@ char *ids_join(const char *dir, const char *name);
 /* The absolute path of id, malloc'ed. */
 char *ids_to_absolute(const char *base, const char *id, size_t len);
 
+/* Whether id[0..len) is an id this kidx makes: "." or "/", or a path of
+ * components that are neither empty nor "." nor "..", relative, or
+ * absolute and (when base is not NULL) not under base, since such a path
+ * would have been made relative.  Ids that kidx 0.3 kept as typed
+ * ("./corpus/x.txt", "corpus//x.txt", "$PWD/corpus/x.txt") are not, nor
+ * are ids from --jsonl that only look like paths. */
+bool ids_is_current(const char *base, const char *id, size_t len);
+
 /* Whether id[0..len) is root or lies under it: "corpus" covers
  * "corpus/x.txt" but not "corpus2/x.txt"; "." covers every relative id,
- * "/" every absolute one. */
-bool ids_under(const char *id, size_t len, const char *root);
+ * "/" every absolute one.  With base (the index's, absolute; NULL when
+ * both are absolute paths), an absolute root that holds the base covers
+ * every relative id too: those lie under the base ("kidx index .."). */
+bool ids_under(const char *base, const char *id, size_t len, const char *root);
 
 /* Whether id[0..len) is or lies under one of the n ids of a set sorted by
- * strcmp: elements of stride bytes, each starting with its id (a char *
- * member first, as in char *[] or struct root).  Cost: a binary search
- * per '/' in id, not a pass over the set. */
-bool ids_under_any(const char *id, size_t len, const void *set, size_t n,
-                   size_t stride);
+ * strcmp, as ids_under with base says: elements of stride bytes, each
+ * starting with its id (a char * member first, as in char *[] or struct
+ * root).  Cost: a binary search per '/' in id (and in base), not a pass
+ * over the set. */
+bool ids_under_any(const char *base, const char *id, size_t len,
+                   const void *set, size_t n, size_t stride);
 
 #endif

@@ -59,10 +59,10 @@ bool roots_add(roots *rs, const char *id, unsigned flags) {
   return true;
 }
 
-size_t roots_drop_under(roots *rs, const char *id) {
+size_t roots_drop_under(roots *rs, const char *base, const char *id) {
   size_t out = 0, dropped = 0;
   for (size_t i = 0; i < rs->n; i++) {
-    if (ids_under(rs->r[i].id, strlen(rs->r[i].id), id)) {
+    if (ids_under(base, rs->r[i].id, strlen(rs->r[i].id), id)) {
       free(rs->r[i].id);
       dropped++;
     } else {
@@ -73,9 +73,10 @@ size_t roots_drop_under(roots *rs, const char *id) {
   return dropped;
 }
 
-const root *roots_covering(const roots *rs, const char *id, size_t len) {
+const root *roots_covering(const roots *rs, const char *base, const char *id,
+                           size_t len) {
   for (size_t i = 0; i < rs->n; i++)
-    if (ids_under(id, len, rs->r[i].id))
+    if (ids_under(base, id, len, rs->r[i].id))
       return &rs->r[i];
   return NULL;
 }
@@ -99,6 +100,10 @@ bool roots_decode(roots *rs, const char *value, size_t len, bool *bad) {
       else
         return false;
     }
+    /* Roots are ids as this kidx makes them; anything else ("../x",
+     * "a//b") is no root of its and would match no document. */
+    if (!ids_is_current(NULL, colon + 1, (size_t)(nul - colon - 1)))
+      return false;
     if (!roots_add(rs, colon + 1, flags)) {
       *bad = false;
       return false;

@@ -48,11 +48,13 @@ char *roots_encode(const roots *rs, size_t *len);
  * false when out of memory. */
 bool roots_add(roots *rs, const char *id, unsigned flags);
 
-/* Drops id and every root under it; returns how many were dropped. */
-size_t roots_drop_under(roots *rs, const char *id);
+/* Drops id and every root under it (ids_under with the index's base);
+ * returns how many were dropped. */
+size_t roots_drop_under(roots *rs, const char *base, const char *id);
 
 /* The first root that id lies under (or is), or NULL. */
-const root *roots_covering(const roots *rs, const char *id, size_t len);
+const root *roots_covering(const roots *rs, const char *base, const char *id,
+                           size_t len);
 
 /* The index of id in rs, or rs->n. */
 size_t roots_find(const roots *rs, const char *id);

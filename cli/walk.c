@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void walk_init(walk *w, report *rep, const char *index_dir, bool prune) {
+void walk_init(walk *w, report *rep, const char *index_dir, const char *base,
+               bool prune) {
   memset(w, 0, sizeof *w);
   w->rep = rep;
+  w->base = base;
   w->prune = prune;
   struct stat ist;
   if (stat(index_dir, &ist) == 0) {
@@ -145,6 +147,19 @@ static int cmp_names(const void *a, const void *b) {
 static void walk_dir(walk *w, const char *dir, const char *dir_id,
                      bool is_root);
 
+/* The id of name in the directory whose id is dir_id.  A walk from above
+ * the base ("kidx index .." or "/") has absolute ids until it reaches the
+ * base, which is ".", and below it the ids are relative again: the same
+ * as any other spelling gives those files.  malloc'ed. */
+static char *child_id(const walk *w, const char *dir_id, const char *name) {
+  char *id = ids_join(dir_id, name);
+  if (id && id[0] == '/' && w->base && strcmp(id, w->base) == 0) {
+    free(id);
+    id = strdup(".");
+  }
+  return id;
+}
+
 /* Files one directory entry: path was found by walking, not given by the
  * user. */
 static void walk_entry(walk *w, const char *path, const char *id,
@@ -246,7 +261,7 @@ static void walk_dir(walk *w, const char *dir, const char *dir_id,
   for (size_t i = 0; i < n; i++) {
     if (!w->nomem) {
       char *path = join_path(dir, names[i]);
-      char *id = ids_join(dir_id, names[i]);
+      char *id = child_id(w, dir_id, names[i]);
       if (path && id)
         walk_entry(w, path, id, names[i]);
       else
@@ -331,7 +346,7 @@ const walk_file *walk_find(const walk *w, const char *id) {
 
 bool walk_blind_to(const walk *w, const char *id, size_t len) {
   for (size_t i = 0; i < w->nblind; i++)
-    if (ids_under(id, len, w->blind[i]))
+    if (ids_under(w->base, id, len, w->blind[i]))
       return true;
   return false;
 }

@@ -31,6 +31,7 @@ typedef struct walk_file {
 
 typedef struct walk {
   report *rep;        /* borrowed: warnings and the tallies of skipped inputs */
+  const char *base;   /* borrowed: the index's base (ids.h) */
   bool prune;         /* --prune: a PATH may be gone */
   bool have_index_id; /* the index directory exists: skip it in walks */
   dev_t index_dev;
@@ -58,8 +59,10 @@ typedef enum walk_found {
   WALK_DIR    /* a directory, walked */
 } walk_found;
 
-/* Starts an empty list; index_dir is the directory to skip. */
-void walk_init(walk *w, report *rep, const char *index_dir, bool prune);
+/* Starts an empty list; index_dir is the directory to skip, base the
+ * index's base (ids.h). */
+void walk_init(walk *w, report *rep, const char *index_dir, const char *base,
+               bool prune);
 
 /* Adds the files of one PATH argument, whose document id is id: path
  * itself when it is a file, else what lies under it, walked with the

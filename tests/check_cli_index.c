@@ -183,7 +183,7 @@ static size_t hit_count(const char *word) {
 
 /* Whether the hits for word include the document id. */
 static bool has_hit(const char *word, const char *id) {
-  char *out = hits_json(word), pat[512];
+  char *out = hits_json(word), pat[4400];
   snprintf(pat, sizeof pat, "\"id\":\"%s\"", id);
   bool found = strstr(out, pat) != NULL;
   free(out);
@@ -578,6 +578,112 @@ START_TEST(test_index_elsewhere) {
   tu_run_free(&r);
   free(idx);
   free(docs);
+}
+END_TEST
+
+/* The base is the directory holding the index directory, whatever the
+ * spelling of -i: "./.kidx/" and ".kidx/." name the same index, so give
+ * the same ids. */
+START_TEST(test_base_spellings) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "-i", "./.kidx/", "corpus");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "-i", ".kidx/.", "corpus");
+  INDEX_AT("corpus/sub", "0 new, 0 changed, 1 unchanged", "-i",
+           "../sub/../../.kidx/.", ".");
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  assert_roots("[\"corpus\",\"corpus/sub\"]");
+}
+END_TEST
+
+/* A PATH that holds the base (.. of the base, or its absolute path):
+ * the files under the base keep their relative ids, the others get
+ * absolute ones, whichever way it is named; --prune and --forget of it
+ * reach the relative ids too. */
+START_TEST(test_root_above_base) {
+  write_corpus();
+  write_text("../outside.txt", "Outside\nocelot\n");
+  INDEX_AT("", "3 new", "corpus");
+  INDEX_AT("", "1 new, 0 changed, 3 unchanged", "..");
+  char *up = tu_work_path(".."), *real = realpath(up, NULL);
+  ck_assert_ptr_nonnull(real);
+  INDEX_AT("corpus", "0 new, 0 changed, 4 unchanged", "-i", "../.kidx", real);
+  ck_assert_double_eq(DOCUMENTS(), 4.0);
+  ck_assert(has_hit("aardvark", "corpus/a.txt"));
+  char want[4200], roots[4300];
+  snprintf(want, sizeof want, "%s/outside.txt", real);
+  ck_assert(has_hit("ocelot", want));
+  snprintf(roots, sizeof roots, "[\"%s\",\"corpus\"]", real);
+  assert_roots(roots);
+  /* Pruned through it. */
+  remove_file("corpus/b.txt");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged, 1 removed", "--prune", "..");
+  /* The root above covers corpus: forgetting corpus keeps its files. */
+  tu_run r = KIDX_AT("", "index", "--forget", "corpus");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 removed");
+  tu_run_free(&r);
+  INDEX_AT("", "3 removed", "--forget", "..");
+  ck_assert_double_eq(DOCUMENTS(), 0.0);
+  assert_roots("[]");
+  free(up);
+  free(real);
+}
+END_TEST
+
+/* Ids from kidx 0.3, kept as typed ("corpus//a.txt", "corpus/./b.txt"),
+ * are not what a walk produces: they are never taken for gone files, and
+ * a run that prunes says once that they are there. */
+START_TEST(test_legacy_ids_kept) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  char *idx = tu_work_path(".kidx");
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, idx), KIDX_OK);
+  kidx_stamp st = {5, 1600000000000000000, 42};
+  const char *old[] = {"corpus//a.txt", "corpus/./b.txt"};
+  for (size_t i = 0; i < 2; i++)
+    ck_assert_int_eq(kidx_writer_add_stamped(w, old[i], strlen(old[i]), "Old",
+                                             3, "oldword", 7, &st),
+                     KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  free(idx);
+  tu_run r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 new, 0 changed, 3 unchanged, 0 removed");
+  ck_assert_str_eq(r.err, "kidx: 2 documents have an id from an older kidx "
+                          "(such as 'corpus//a.txt'), never pruned: rebuild "
+                          "the index (remove .kidx, then index the PATHs "
+                          "again) or remove them with 'kidx delete'\n");
+  tu_run_free(&r);
+  r = KIDX_AT("", "index", "-q", "--prune", "corpus");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 removed");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 5.0);
+}
+END_TEST
+
+/* Roots are ids as kidx makes them: a recorded "../x" is refused. */
+START_TEST(test_roots_not_normal) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  char *idx = tu_work_path(".kidx");
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, idx), KIDX_OK);
+  ck_assert_int_eq(
+      kidx_writer_set_metadata(w, "kidx.cli.roots", 14, ":../x\0", 6), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  free(idx);
+  tu_run r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 3);
+  tu_assert_one_line(r.err, "kidx: index at .kidx records its roots");
+  tu_run_free(&r);
 }
 END_TEST
 
@@ -1098,6 +1204,10 @@ static Suite *cli_index_suite(void) {
       {"help_warnings", test_help_warnings},
       {"one_file_one_document", test_one_file_one_document},
       {"index_elsewhere", test_index_elsewhere},
+      {"base_spellings", test_base_spellings},
+      {"root_above_base", test_root_above_base},
+      {"legacy_ids_kept", test_legacy_ids_kept},
+      {"roots_not_normal", test_roots_not_normal},
       {"resync", test_resync},
       {"resync_without_roots", test_resync_without_roots},
       {"resync_keeps_jsonl", test_resync_keeps_jsonl},
