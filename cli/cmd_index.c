@@ -174,8 +174,9 @@ static bool add_scope(index_plan *p, const char *id) {
 /* Puts the plan's roots in the writer's metadata, to be committed with
  * the documents.  Setting what is recorded already changes nothing, so an
  * unchanged corpus still commits nothing. */
-static int record_roots(index_run *run, kidx_writer *w, const roots *rs) {
+static int record_roots(index_run *run, kidx_writer *w, roots *rs) {
   size_t len;
+  roots_sort(rs);
   char *value = roots_encode(rs, &len);
   if (!value)
     return cli_fail(ST_INDEX, "out of memory recording the roots of %s",
@@ -374,51 +375,154 @@ static bool walk_root(index_run *run, const root *r, walk_found *found) {
   return true;
 }
 
+/* One PATH of `kidx index PATH...` as the plan sees it. */
+typedef struct planned_path {
+  const char *path; /* as given */
+  char *id;         /* NULL: it could not be resolved (reported) */
+  unsigned flags;   /* to walk it with */
+} planned_path;
+
+/* Whether the roots rs would fit in the index's metadata; reported when
+ * not.  Checked before any walk, which may take long, is done. */
+static bool roots_fit(const index_run *run, const roots *rs) {
+  size_t need = roots_encoded_size(rs), key = strlen(ROOTS_KEY);
+  if (need <= KIDX_MAX_METADATA_BYTES - key)
+    return true;
+  char n[32], size[32], limit[32];
+  cli_format_count(n, sizeof n, rs->n);
+  /* Exact bytes: rounded sizes would read "16.8 MB, more than 16.8 MB". */
+  cli_format_count(size, sizeof size, need);
+  cli_format_count(limit, sizeof limit, KIDX_MAX_METADATA_BYTES - key);
+  cli_fail(ST_USAGE,
+           "cannot record %s roots in the index at %s: they take %s bytes "
+           "of metadata (%s), more than its limit of %s bytes; name the "
+           "directory that holds them instead, or drop some with --forget",
+           n, run->c->index_dir, size, ROOTS_KEY, limit);
+  return false;
+}
+
+/* Walks the recorded roots that lie under id (id itself excluded), as a
+ * re-sync would, for --prune id; those that are gone are dropped from
+ * the plan's roots.  before is sorted.  false when out of memory. */
+static bool walk_roots_under(index_run *run, index_plan *plan,
+                             const roots *before, const char *id) {
+  const char *base = run->c->base;
+  size_t lo = 0, hi = before->n;
+  size_t len = strlen(id);
+  /* Most ids hold only the roots that start with "id/": a range of the
+   * sorted list.  ".", "/" and absolute ids holding the base hold roots
+   * of other spellings: those few PATHs look at every root. */
+  bool whole = strcmp(id, ".") == 0 || id[0] == '/';
+  if (!whole) {
+    char *prefix = malloc(len + 2);
+    if (!prefix)
+      return false;
+    memcpy(prefix, id, len);
+    memcpy(prefix + len, "/", 2);
+    size_t a = 0, b = before->n;
+    while (a < b) {
+      size_t mid = a + (b - a) / 2;
+      if (strcmp(before->r[mid].id, prefix) < 0)
+        a = mid + 1;
+      else
+        b = mid;
+    }
+    free(prefix);
+    lo = hi = a;
+    while (hi < before->n && strncmp(before->r[hi].id, id, len) == 0 &&
+           before->r[hi].id[len] == '/')
+      hi++;
+  }
+  for (size_t k = lo; k < hi; k++) {
+    const root *r = &before->r[k];
+    if (strcmp(r->id, id) == 0 || !ids_under(base, r->id, strlen(r->id), id))
+      continue;
+    walk_found f = WALK_OTHER;
+    if (!walk_root(run, r, &f))
+      return false;
+    if (f == WALK_GONE) /* pruned under explicitly: it is gone */
+      roots_drop_under(&plan->roots, base, r->id);
+  }
+  return true;
+}
+
 /* The plan of `kidx index PATH...`: walk each PATH and record it as a
  * root; with --prune, also walk the recorded roots under a PATH (as a
  * re-sync would) and prune under each PATH, dropping the roots of a PATH
- * that is gone. */
-static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan) {
-  roots before = plan->roots; /* the recorded ones, walked for --prune */
+ * that is gone.  --prune of a PATH inside a recorded root is upkeep of
+ * that root: the PATH is walked with the root's options (unless others
+ * are given) and not recorded as a root of its own, which would only
+ * repeat the root.  First every PATH is resolved and the roots to record
+ * are checked against the metadata's limit, then the walks run. */
+static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan,
+                       int *rc) {
+  roots before = plan->roots; /* the recorded ones, sorted */
   memset(&plan->roots, 0, sizeof plan->roots);
   bool ok = true;
+  bool given = a->hidden || a->no_ignore;
   unsigned flags =
       (a->hidden ? ROOT_HIDDEN : 0u) | (a->no_ignore ? ROOT_NO_IGNORE : 0u);
   for (size_t i = 0; ok && i < before.n; i++)
     ok = roots_add(&plan->roots, before.r[i].id, before.r[i].flags);
-  for (int i = 0; ok && i < a->npos; i++) {
-    const char *path = a->pos[i];
-    char *abs = ids_absolute(path, a->prune);
+  size_t n = (size_t)a->npos;
+  planned_path *pp = calloc(n ? n : 1, sizeof *pp);
+  ok = ok && pp;
+  /* Recorded in this pass already, so that the size is known before the
+   * walks; a PATH that turns out to be no file or directory is dropped
+   * again below. */
+  bool *record = calloc(n ? n : 1, sizeof *record);
+  ok = ok && record;
+  for (size_t i = 0; ok && i < n; i++) {
+    pp[i].path = a->pos[i];
+    pp[i].flags = flags;
+    char *abs = ids_absolute(pp[i].path, a->prune);
     if (!abs) {
       if (errno == ENOMEM)
-        return false;
-      unresolvable(run, path, errno, a->prune);
+        ok = false;
+      else
+        unresolvable(run, pp[i].path, errno, a->prune);
       continue;
     }
-    char *id = ids_from_absolute(run->c->base, abs);
+    pp[i].id = ids_from_absolute(run->c->base, abs);
     free(abs);
-    walk_found found = WALK_OTHER;
-    ok = id != NULL;
-    if (ok)
-      found = walk_argument(&run->files, path, id, flags);
-    if (ok && (found == WALK_FILE || found == WALK_DIR))
-      ok = roots_add(&plan->roots, id, flags);
-    if (ok && a->prune) {
+    if (!(ok = pp[i].id != NULL))
+      break;
+    record[i] = true;
+    if (a->prune && roots_find(&before, pp[i].id) == before.n) {
+      const root *outer = roots_enclosing(&before, run->c->base, pp[i].id);
+      if (outer && (!given || outer->flags == flags)) {
+        pp[i].flags = outer->flags;
+        record[i] = false;
+      }
+    }
+    if (record[i])
+      ok = roots_add(&plan->roots, pp[i].id, pp[i].flags);
+  }
+  if (ok) {
+    roots_sort(&plan->roots);
+    if (!roots_fit(run, &plan->roots))
+      *rc = ST_USAGE;
+  }
+  for (size_t i = 0; ok && *rc == ST_OK && i < n; i++) {
+    const char *id = pp[i].id;
+    if (!id)
+      continue;
+    walk_found found = walk_argument(&run->files, pp[i].path, id, pp[i].flags);
+    /* Not a file or directory: no root, unless recorded before. */
+    if (record[i] && found != WALK_FILE && found != WALK_DIR &&
+        roots_find(&before, id) == before.n)
+      roots_remove(&plan->roots, id);
+    if (a->prune) {
       ok = add_scope(plan, id);
       if (found == WALK_GONE)
         roots_drop_under(&plan->roots, run->c->base, id);
-      for (size_t k = 0; ok && k < before.n; k++) {
-        const char *r = before.r[k].id;
-        walk_found f = WALK_OTHER;
-        if (strcmp(r, id) != 0 && ids_under(run->c->base, r, strlen(r), id)) {
-          ok = walk_root(run, &before.r[k], &f);
-          if (f == WALK_GONE) /* pruned under explicitly: it is gone */
-            roots_drop_under(&plan->roots, run->c->base, r);
-        }
-      }
+      ok = ok && walk_roots_under(run, plan, &before, id);
     }
-    free(id);
   }
+  for (size_t i = 0; pp && i < n; i++)
+    free(pp[i].id);
+  free(pp);
+  free(record);
   roots_free(&before);
   plan->where = describe_where((const char *const *)a->pos, (size_t)a->npos,
                                "PATHs given");
@@ -482,37 +586,101 @@ static bool plan_resync(index_run *run, index_plan *plan) {
   return ok && plan->where && !run->files.nomem;
 }
 
+/* Whether a root of rs (sorted) is id or lies under it.  Cost: a binary
+ * search, but for ".", "/" and absolute ids (a pass). */
+static bool has_root_under(const roots *rs, const char *base, const char *id) {
+  size_t len = strlen(id);
+  if (strcmp(id, ".") == 0 || id[0] == '/') {
+    for (size_t i = 0; i < rs->n; i++)
+      if (ids_under(base, rs->r[i].id, strlen(rs->r[i].id), id))
+        return true;
+    return false;
+  }
+  /* id itself, then the first id after it: "id/..." sorts after "id"
+   * and ids between them ("id-x", "id.x") start with id too. */
+  size_t lo = 0, hi = rs->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(rs->r[mid].id, id) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (; lo < rs->n && strncmp(rs->r[lo].id, id, len) == 0; lo++) {
+    char c = rs->r[lo].id[len];
+    if (c == '\0' || c == '/')
+      return true;
+    if (c > '/')
+      break;
+  }
+  return false;
+}
+
 /* The plan of `kidx index --forget PATH...`: drop each PATH and the roots
  * under it, and remove the documents under it that no remaining root
- * covers.  Nothing is walked. */
+ * covers.  Nothing is walked.  All PATHs are resolved first and the
+ * roots dropped in one pass, so that forgetting many PATHs is not a pass
+ * over the roots for each. */
 static bool plan_forget(index_run *run, const cli_args *a, index_plan *plan) {
-  bool ok = true;
-  for (int i = 0; ok && i < a->npos; i++) {
+  const char *base = run->c->base;
+  size_t n = (size_t)a->npos, nids = 0;
+  char **ids = calloc(n ? n : 1, sizeof *ids);
+  const char **paths = calloc(n ? n : 1, sizeof *paths);
+  bool *had = calloc(n ? n : 1, sizeof *had);
+  bool ok = ids && paths && had;
+  for (size_t i = 0; ok && i < n; i++) {
     char *abs = ids_absolute(a->pos[i], true);
     if (!abs) {
       if (errno == ENOMEM)
-        return false;
-      unresolvable(run, a->pos[i], errno, true);
+        ok = false;
+      else
+        unresolvable(run, a->pos[i], errno, true);
       continue;
     }
-    char *id = ids_from_absolute(run->c->base, abs);
+    char *id = ids_from_absolute(base, abs);
     free(abs);
-    if (!id)
-      return false;
-    size_t dropped = roots_drop_under(&plan->roots, run->c->base, id);
-    const root *cover =
-        roots_covering(&plan->roots, run->c->base, id, strlen(id));
-    if (cover)
+    if (!(ok = id != NULL))
+      break;
+    had[nids] = has_root_under(&plan->roots, base, id);
+    paths[nids] = a->pos[i];
+    ids[nids++] = id;
+  }
+  /* The roots under any PATH go, in one pass. */
+  char **sorted = ok ? malloc((nids ? nids : 1) * sizeof *sorted) : NULL;
+  ok = ok && sorted;
+  if (ok) {
+    memcpy(sorted, ids, nids * sizeof *sorted);
+    if (nids > 1)
+      qsort(sorted, nids, sizeof *sorted, cmp_strs);
+    size_t out = 0;
+    for (size_t i = 0; i < plan->roots.n; i++) {
+      root *r = &plan->roots.r[i];
+      if (ids_under_any(base, r->id, strlen(r->id), sorted, nids,
+                        sizeof *sorted))
+        free(r->id);
+      else
+        plan->roots.r[out++] = *r;
+    }
+    plan->roots.n = out;
+  }
+  free(sorted);
+  for (size_t i = 0; ok && i < nids; i++) {
+    const root *cover = roots_enclosing(&plan->roots, base, ids[i]);
+    if (cover && run->rep.verbosity >= 0)
       cli_warn("%s lies under the root %s, which still covers it: its "
                "files stay indexed (exclude them with an .ignore file)",
-               a->pos[i], cover->id);
-    else if (dropped == 0)
+               paths[i], cover->id);
+    else if (!had[i] && run->rep.verbosity >= 0)
       cli_warn("%s is not a root of the index at %s ('kidx stats' lists "
                "them); removing its documents",
-               a->pos[i], run->c->index_dir);
-    ok = cover || add_scope(plan, id);
-    free(id);
+               paths[i], run->c->index_dir);
+    ok = cover || add_scope(plan, ids[i]);
   }
+  for (size_t i = 0; i < nids; i++)
+    free(ids[i]);
+  free(ids);
+  free(paths);
+  free(had);
   plan->prune.keep = &plan->roots;
   plan->forget = true;
   plan->where = calloc(1, 1);
@@ -609,8 +777,8 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
    * progress display its ETA and fixes the order of the run. */
   bool ok = a->forget ? plan_forget(&run, a, &plan)
             : resync  ? plan_resync(&run, &plan)
-                      : plan_paths(&run, a, &plan);
-  if (!ok)
+                      : plan_paths(&run, a, &plan, &rc);
+  if (!ok && rc == ST_OK)
     rc = cli_fail(ST_INDEX, "out of memory while listing the files to index");
   if (rc == ST_OK) {
     walk_finish(&run.files);

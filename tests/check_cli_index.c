@@ -921,6 +921,97 @@ START_TEST(test_prune_nested_roots) {
 }
 END_TEST
 
+/* --prune of a PATH inside a recorded root is upkeep of that root: it is
+ * walked with the root's options and not recorded on its own; with other
+ * options given, it is a root of its own. */
+START_TEST(test_prune_inside_root) {
+  write_text("dots/sub/.h.txt", "Hidden\nhedgehog\n");
+  write_text("dots/sub/v.txt", "Visible\nvole\n");
+  INDEX_AT("", "2 new", "--hidden", "dots");
+  INDEX_AT("", "0 new, 0 changed, 2 unchanged, 0 removed", "--prune",
+           "dots/sub");
+  assert_roots("[\"dots\"]");
+  ck_assert(has_hit("hedgehog", "dots/sub/.h.txt"));
+  remove_file("dots/sub/v.txt");
+  INDEX_AT("", "0 new, 0 changed, 1 unchanged, 1 removed", "--prune",
+           "./dots/sub/");
+  assert_roots("[\"dots\"]");
+  /* The same options, given: still the root's upkeep. */
+  INDEX_AT("", "0 new, 0 changed, 1 unchanged, 0 removed", "--prune",
+           "--hidden", "dots/sub");
+  assert_roots("[\"dots\"]");
+  /* Other options: a root of its own, as named. */
+  INDEX_AT("", "0 new, 0 changed, 1 unchanged, 0 removed", "--prune",
+           "--hidden", "--no-ignore", "dots/sub");
+  tu_run r = KIDX_AT("", "stats");
+  ck_assert_msg(strstr(r.out, "\nroots      dots (--hidden)\n           "
+                              "dots/sub (--hidden --no-ignore)\n"),
+                "got: %s", r.out);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* --forget says nothing with -q. */
+START_TEST(test_forget_quiet) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  tu_run r = KIDX_AT("", "index", "-q", "--forget", "corpus/sub", "other");
+  ASSERT_STATUS(r, 0);
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+  /* One run forgets a root and a PATH under it: both go. */
+  INDEX_AT("", "3 removed", "--forget", "corpus/sub", "corpus");
+  assert_roots("[]");
+}
+END_TEST
+
+/* The roots must fit in the index's metadata (16 MiB): a run that would
+ * record more is refused before any walk, naming the limit, and the index
+ * is left as it was.  The index is given roots up to the limit through
+ * the library (they need not exist: nothing walks them). */
+START_TEST(test_roots_limit) {
+  write_corpus();
+  INDEX_AT("", "1 new", "corpus/a.txt");
+  size_t limit = KIDX_MAX_METADATA_BYTES - strlen("kidx.cli.roots");
+  char *value = malloc(limit);
+  ck_assert_ptr_nonnull(value);
+  size_t len = 0;
+  for (unsigned i = 0; len < limit; i++) {
+    /* ":r/NNNN/xxx...x\0", the last one cut to fill the limit exactly. */
+    size_t rec = limit - len < 4002 + 20 ? limit - len : 4002;
+    ck_assert_uint_ge(rec, 10);
+    int head = snprintf(value + len, rec, ":r/%04u/", i);
+    memset(value + len + head, 'x', rec - (size_t)head - 1);
+    value[len + rec - 1] = '\0';
+    len += rec;
+  }
+  char *idx = tu_work_path(".kidx");
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, idx), KIDX_OK);
+  ck_assert_int_eq(
+      kidx_writer_set_metadata(w, "kidx.cli.roots", 14, value, len), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  free(idx);
+  free(value);
+  double g = generation();
+  tu_run r = KIDX_AT("", "index", "corpus");
+  ASSERT_STATUS(r, 2);
+  ck_assert_str_eq(r.err, "kidx: cannot record 4,194 roots in the index at "
+                          ".kidx: they take 16,777,210 bytes of metadata "
+                          "(kidx.cli.roots), more than its limit of "
+                          "16,777,202 bytes; name the directory that holds "
+                          "them instead, or drop some with --forget\n");
+  ck_assert_str_eq(r.out, "");
+  tu_run_free(&r);
+  ck_assert_double_eq(generation(), g);
+  /* Forgetting one makes room. */
+  INDEX_AT("", "0 removed", "--forget", "r/0000");
+  INDEX_AT("", "2 new, 0 changed, 1 unchanged", "corpus");
+}
+END_TEST
+
 /* --forget drops a root and the documents under it that no other root
  * covers. */
 START_TEST(test_forget) {
@@ -1216,6 +1307,9 @@ static Suite *cli_index_suite(void) {
       {"prune_unreadable", test_prune_unreadable},
       {"prune_nested_roots", test_prune_nested_roots},
       {"forget", test_forget},
+      {"forget_quiet", test_forget_quiet},
+      {"prune_inside_root", test_prune_inside_root},
+      {"roots_limit", test_roots_limit},
       {"stats_roots", test_stats_roots},
       {"check_metadata", test_check_metadata},
       {"help_roots", test_help_roots},
