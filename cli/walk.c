@@ -176,18 +176,15 @@ static void walk_entry(walk *w, const char *path, const char *id,
    * the walk (it does not follow it). */
   if (w->ig && ignore_match(w->ig, name, S_ISDIR(st.st_mode)))
     return;
+  /* Links met while walking are not followed, as ripgrep and fd do by
+   * default: a linked directory may link back up the tree (not following
+   * is simpler and more predictable than detecting loops), and a linked
+   * file is another name for a file the walk meets anyway, or one outside
+   * the tree: either way following it would break "one file, one
+   * document".  A PATH that is a link is followed (walk_argument). */
   if (S_ISLNK(st.st_mode)) {
-    if (stat(path, &st) != 0) { /* dangling link */
-      unreadable(w, path, id, errno);
-      return;
-    }
-    /* A linked directory may link back up the tree; not following them
-     * is simpler and more predictable than detecting loops. */
-    if (S_ISDIR(st.st_mode)) {
-      report_warn(w->rep, WARN_SYMLINK_DIR,
-                  "not following symbolic link to directory %s", path);
-      return;
-    }
+    report_warn(w->rep, WARN_SYMLINK, "not following symbolic link %s", path);
+    return;
   }
   if (S_ISDIR(st.st_mode)) {
     if (!is_index_dir(w, &st))

@@ -7,9 +7,10 @@
  * walking, as ripgrep and fd do: dot names are skipped unless --hidden,
  * and what .ignore, .gitignore (in a git repository) and .git/info/exclude
  * exclude unless --no-ignore (ignore.c reads them); .git itself and the
- * index directory are always skipped, and symbolic links to directories
- * are not followed (a link may point back up the tree; not following is
- * simpler and more predictable than detecting loops).  A PATH argument is
+ * index directory are always skipped, and symbolic links are not followed
+ * (a link to a directory may point back up the tree, one to a file names
+ * a file twice; not following is simpler and more predictable than
+ * detecting loops and duplicates).  A PATH argument is
  * taken even if hidden, ignored or a link, since the user named it.  Only
  * the list is made here: files are read later, so the run knows its total
  * size (for the progress line) first.
