@@ -55,8 +55,22 @@ static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
   case READ_OK:
     break;
   case READ_BINARY:
-    report_warn(&run->rep, WARN_BINARY, "skipping binary file %s", f->path);
     run->rep.skipped++;
+    /* A file that became binary since it was indexed (compressed in
+     * place, say) is no text any more: its old document would answer
+     * searches for text the file no longer holds. */
+    if (found && stamp_trusted(&old)) {
+      report_warn(&run->rep, WARN_BINARY,
+                  "skipping binary file %s (it was text: its document is "
+                  "removed)",
+                  f->path);
+      kidx_status ds = kidx_writer_delete(w, f->id, id_len);
+      if (ds != KIDX_OK)
+        return index_failed(run, w, f->path, ds);
+      run->removed++;
+      return ST_OK;
+    }
+    report_warn(&run->rep, WARN_BINARY, "skipping binary file %s", f->path);
     return ST_OK;
   case READ_NOT_REGULAR:
     report_warn(&run->rep, WARN_NOT_REGULAR, "skipping %s: not a regular file",
@@ -104,14 +118,18 @@ static int index_one(index_run *run, kidx_writer *w, const walk_file *f) {
 }
 
 /* A run that had inputs but indexed nothing from them -- no document new,
- * changed or unchanged, and something passed over -- says so plainly:
+ * changed, unchanged or removed, and something passed over -- says so
+ * plainly:
  * "nothing indexed: all 18,037 files under man1 were skipped (binary or
  * compressed: 18,037)".  The summary line alone ("indexed 0 documents")
  * is easy to take for success when a tree held only compressed files.
  * Returns whether it was so. */
 static bool nothing_indexed(const index_run *run, const char *where) {
   /* Bad JSON lines alone do not count: each was reported as an error. */
-  if (run->docs > 0 || run->unchanged > 0 || !report_any(&run->rep))
+  /* A run that removed documents did something: a --prune or a re-sync
+   * of a tree whose text files are all gone is no failure to report. */
+  if (run->docs > 0 || run->unchanged > 0 || run->removed > 0 ||
+      !report_any(&run->rep))
     return false;
   char what[256] = "", n[32], why[512] = "";
   size_t len = 0;
@@ -317,10 +335,13 @@ static int check_jsonl(const char *path, uint64_t *bytes) {
 }
 
 /* " under corpus", " under the 3 PATHs given": where the files of a run
- * came from, for its 'nothing indexed' message.  malloc'ed. */
+ * came from, for its 'nothing indexed' message; "" when n is 0, or n is 1
+ * and paths[0] is NULL (not known).  malloc'ed. */
 static char *describe_where(const char *const *paths, size_t n,
                             const char *plural) {
   char buf[128];
+  if (n == 1 && !paths[0])
+    n = 0;
   if (n == 0)
     buf[0] = '\0';
   else if (n > 1)

@@ -1030,8 +1030,9 @@ START_TEST(test_stats) {
     ck_assert_msg(a && b && a < b, "%s before %s in: %s", order[i - 1],
                   order[i], r.out);
   }
-  ck_assert_msg(strstr(r.out, ",\"generation\":1,\"roots\":[\"corpus\"],"
-                              "\"base\":\"") != NULL,
+  ck_assert_msg(strstr(r.out, ",\"generation\":1,\"roots\":[{\"id\":"
+                              "\"corpus\",\"hidden\":false,\"no_ignore\":"
+                              "false}],\"base\":\"") != NULL,
                 "\"generation\", \"roots\", \"base\" are not last in: %s",
                 r.out);
   tu_run_free(&r);

@@ -229,19 +229,35 @@ static double generation(void) {
   return g;
 }
 
-/* The stats --json "roots" array as printed, e.g. ["corpus","docs"]. */
+/* The stats --json "roots" array as printed, each root's object but for
+ * its id dropped when it has no options: ["corpus","docs"] for
+ * [{"id":"corpus","hidden":false,"no_ignore":false},{"id":"docs",...}]. */
 static char *roots_json(const char *sub, const char *index) {
   tu_run r = KIDX_AT(sub, "stats", "-i", index, "--json");
   ASSERT_STATUS(r, 0);
   const char *p = strstr(r.out, "\"roots\":");
   ck_assert_ptr_nonnull(p);
   p += strlen("\"roots\":");
-  const char *e = strchr(p, ']');
+  const char *e = strstr(p, "],\"base\":");
   ck_assert_ptr_nonnull(e);
   size_t len = (size_t)(e - p) + 1;
   char *out = malloc(len + 1);
-  memcpy(out, p, len);
-  out[len] = '\0';
+  size_t n = 0;
+  const char *plain = ",\"hidden\":false,\"no_ignore\":false}";
+  for (const char *q = p; q < e + 1;) {
+    if (strncmp(q, "{\"id\":", 6) == 0) {
+      const char *end = strstr(q, plain);
+      if (end && end < e && !memchr(q, '}', (size_t)(end - q))) {
+        /* the id alone */
+        memcpy(out + n, q + 6, (size_t)(end - q - 6));
+        n += (size_t)(end - q - 6);
+        q = end + strlen(plain);
+        continue;
+      }
+    }
+    out[n++] = *q++;
+  }
+  out[n] = '\0';
   tu_run_free(&r);
   return out;
 }
@@ -960,16 +976,16 @@ START_TEST(test_prune_inside_root) {
   INDEX_AT("", "2 new", "--hidden", "dots");
   INDEX_AT("", "0 new, 0 changed, 2 unchanged, 0 removed", "--prune",
            "dots/sub");
-  assert_roots("[\"dots\"]");
+  assert_roots("[{\"id\":\"dots\",\"hidden\":true,\"no_ignore\":false}]");
   ck_assert(has_hit("hedgehog", "dots/sub/.h.txt"));
   remove_file("dots/sub/v.txt");
   INDEX_AT("", "0 new, 0 changed, 1 unchanged, 1 removed", "--prune",
            "./dots/sub/");
-  assert_roots("[\"dots\"]");
+  assert_roots("[{\"id\":\"dots\",\"hidden\":true,\"no_ignore\":false}]");
   /* The same options, given: still the root's upkeep. */
   INDEX_AT("", "0 new, 0 changed, 1 unchanged, 0 removed", "--prune",
            "--hidden", "dots/sub");
-  assert_roots("[\"dots\"]");
+  assert_roots("[{\"id\":\"dots\",\"hidden\":true,\"no_ignore\":false}]");
   /* Other options: a root of its own, as named. */
   INDEX_AT("", "0 new, 0 changed, 1 unchanged, 0 removed", "--prune",
            "--hidden", "--no-ignore", "dots/sub");
@@ -1100,12 +1116,70 @@ START_TEST(test_stats_roots) {
   tu_run_free(&r);
   r = KIDX_AT("", "stats", "--json");
   snprintf(want, sizeof want,
-           ",\"roots\":[\"corpus\",\"notes.txt\"],\"base\":\"%s\"}\n", real);
+           ",\"roots\":[{\"id\":\"corpus\",\"hidden\":false,\"no_ignore\":"
+           "false},{\"id\":\"notes.txt\",\"hidden\":false,\"no_ignore\":"
+           "false}],\"base\":\"%s\"}\n",
+           real);
   ck_assert_msg(strstr(r.out, want) != NULL, "expected '%s' in:\n%s", want,
                 r.out);
   tu_run_free(&r);
   free(real);
   free(base);
+}
+END_TEST
+
+/* stats --json: each root with its options, and an id that is not
+ * UTF-8 in search --json's {"bytes":"BASE64"} form. */
+START_TEST(test_stats_roots_json) {
+  write_text("dots/a.txt", "Alpha\naardvark\n");
+  write_text("caf\xe9/b.txt", "Beta\nbadger\n");
+  INDEX_AT("", "1 new", "--hidden", "dots");
+  INDEX_AT("", "1 new", "caf\xe9");
+  tu_run r = KIDX_AT("", "stats", "--json");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strstr(r.out, ",\"roots\":[{\"id\":{\"bytes\":\"Y2Fm6Q==\"},"
+                              "\"hidden\":false,\"no_ignore\":false},{\"id\":"
+                              "\"dots\",\"hidden\":true,\"no_ignore\":false}],"
+                              "\"base\":"),
+                "got: %s", r.out);
+  tu_run_free(&r);
+}
+END_TEST
+
+/* A file that became binary since it was indexed loses its document,
+ * with the binary-file warning (rationed like it). */
+START_TEST(test_became_binary) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  tu_write_file(tu_work_dir(), "corpus/b.txt", "gz\0\x1f\x8b\x08", 6);
+  tu_run r = KIDX_AT("", "index", "corpus");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 new, 0 changed, 2 unchanged, 1 removed, skipped 1 "
+                    "file\n");
+  ck_assert_str_eq(r.err, "kidx: warning: skipping binary file corpus/b.txt "
+                          "(it was text: its document is removed)\n");
+  tu_run_free(&r);
+  ck_assert_uint_eq(hit_count("badger"), 0);
+  r = KIDX_AT("", "index", "-q");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 removed");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
+}
+END_TEST
+
+/* A run that only removed documents is no "nothing indexed", even if what
+ * it met was skipped. */
+START_TEST(test_prune_only_not_nothing) {
+  write_text("mixed/a.txt", "Alpha\naardvark\n");
+  write_binary("mixed/z.gz");
+  INDEX_AT("", "1 new", "-q", "mixed");
+  remove_file("mixed/a.txt");
+  tu_run r = KIDX_AT("", "index", "-q", "--prune", "mixed");
+  ASSERT_STATUS(r, 0);
+  assert_counts(&r, "0 new, 0 changed, 0 unchanged, 1 removed");
+  ck_assert_str_eq(r.err, "");
+  tu_run_free(&r);
 }
 END_TEST
 
@@ -1342,6 +1416,9 @@ static Suite *cli_index_suite(void) {
       {"prune_inside_root", test_prune_inside_root},
       {"roots_limit", test_roots_limit},
       {"stats_roots", test_stats_roots},
+      {"stats_roots_json", test_stats_roots_json},
+      {"became_binary", test_became_binary},
+      {"prune_only_not_nothing", test_prune_only_not_nothing},
       {"check_metadata", test_check_metadata},
       {"help_roots", test_help_roots},
       {"gitignore_and_hidden", test_gitignore_and_hidden},

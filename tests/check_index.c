@@ -650,6 +650,12 @@ START_TEST(test_index_metadata_set_get_delete) {
   ck_assert(len == 3 && memcmp(v, "one", 3) == 0);
   ck_assert_int_eq(kidx_writer_get_metadata(w, "c.key", 5, &v, &len),
                    KIDX_ENOTFOUND);
+  /* The empty key, even as NULL: never stored, not found (and no memcmp
+   * with a NULL pointer on the way). */
+  ck_assert_int_eq(kidx_writer_get_metadata(w, NULL, 0, &v, &len),
+                   KIDX_ENOTFOUND);
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "", 0, &v, &len),
+                   KIDX_ENOTFOUND);
   commit(w);
   kidx_reader *r = open_reader();
   ck_assert_uint_eq(kidx_reader_metadata_count(r), 3);
