@@ -422,6 +422,13 @@ static bool roots_fit(const index_run *run, const roots *rs) {
   return false;
 }
 
+/* Whether id holds ids of the other kind than its own: "." holds every
+ * relative id, and so does an absolute id that holds the base. */
+static bool holds_relative(const char *base, const char *id) {
+  return strcmp(id, ".") == 0 ||
+         (id[0] == '/' && base && ids_under(NULL, base, strlen(base), id));
+}
+
 /* Walks the recorded roots that lie under id (id itself excluded), as a
  * re-sync would, for --prune id; those that are gone are dropped from
  * the plan's roots.  before is sorted.  false when out of memory. */
@@ -431,9 +438,9 @@ static bool walk_roots_under(index_run *run, index_plan *plan,
   size_t lo = 0, hi = before->n;
   size_t len = strlen(id);
   /* Most ids hold only the roots that start with "id/": a range of the
-   * sorted list.  ".", "/" and absolute ids holding the base hold roots
-   * of other spellings: those few PATHs look at every root. */
-  bool whole = strcmp(id, ".") == 0 || id[0] == '/';
+   * sorted list.  "." and the absolute ids holding the base ("/", "..")
+   * hold roots of other spellings: those few PATHs look at every root. */
+  bool whole = holds_relative(base, id);
   if (!whole) {
     char *prefix = malloc(len + 2);
     if (!prefix)
@@ -608,10 +615,10 @@ static bool plan_resync(index_run *run, index_plan *plan) {
 }
 
 /* Whether a root of rs (sorted) is id or lies under it.  Cost: a binary
- * search, but for ".", "/" and absolute ids (a pass). */
+ * search, but for "." and the ids that hold the base (a pass). */
 static bool has_root_under(const roots *rs, const char *base, const char *id) {
   size_t len = strlen(id);
-  if (strcmp(id, ".") == 0 || id[0] == '/') {
+  if (holds_relative(base, id)) {
     for (size_t i = 0; i < rs->n; i++)
       if (ids_under(base, rs->r[i].id, strlen(rs->r[i].id), id))
         return true;

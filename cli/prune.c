@@ -6,7 +6,10 @@
  *
  * Only documents indexed from files are candidates -- those with a stamp
  * (stamps.h).  Documents from --jsonl have none: their ids need not be
- * paths at all, and no walk can tell whether they are "gone".
+ * paths at all, and no walk can tell whether they are "gone".  Nor are
+ * documents whose ids are not as this kidx makes them (kidx 0.3 kept paths
+ * as typed, ids_is_current): no walk produces those ids, so each would
+ * look gone; they are counted for one notice instead.
  */
 #include "cmd_index.h"
 
