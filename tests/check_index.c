@@ -717,6 +717,14 @@ START_TEST(test_index_metadata_persists) {
   set_meta(w, "roots", "corpus");
   commit(w);
   ck_assert_uint_eq(generation_now(), 2);
+  /* Nor is setting another value and then the committed one back, or
+   * adding a key and deleting it again. */
+  set_meta(w, "roots", "elsewhere");
+  set_meta(w, "extra", "x");
+  set_meta(w, "roots", "corpus");
+  set_meta(w, "extra", NULL);
+  commit(w);
+  ck_assert_uint_eq(generation_now(), 2);
   /* Metadata alone is a change worth a commit. */
   set_meta(w, "roots", "corpus\ndocs");
   commit(w);
