@@ -1058,6 +1058,44 @@ START_TEST(test_roots_limit) {
 }
 END_TEST
 
+/* Many roots cost little: 200,000 recorded out of order (as no kidx
+ * writes them, but as a hand-made value may be) are read, sorted, and
+ * updated without an insertion per root that moves the whole list. */
+START_TEST(test_roots_many) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  enum { N = 200000 };
+  char *value = malloc((size_t)N * 10);
+  ck_assert_ptr_nonnull(value);
+  size_t len = 0;
+  for (unsigned i = 0; i < N; i++) {
+    /* A permutation of 0..N-1: 7919 is prime to N. */
+    unsigned k = (unsigned)(((unsigned long)i * 7919u) % N);
+    len += (size_t)snprintf(value + len, 10, ":r/%06u", k) + 1;
+  }
+  char *idx = tu_work_path(".kidx");
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, idx), KIDX_OK);
+  ck_assert_int_eq(
+      kidx_writer_set_metadata(w, "kidx.cli.roots", 14, value, len), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  free(idx);
+  free(value);
+  INDEX_AT("", "0 removed", "-q", "--forget", "r/000000");
+  INDEX_AT("", "0 new, 0 changed, 3 unchanged", "corpus");
+  tu_run r = KIDX_AT("", "stats", "--json");
+  ASSERT_STATUS(r, 0);
+  ck_assert_msg(strstr(r.out,
+                       "\"roots\":[{\"id\":\"corpus\",\"hidden\":"
+                       "false,\"no_ignore\":false},{\"id\":\"r/000001\""),
+                "roots not sorted: %.300s", strstr(r.out, "\"roots\""));
+  ck_assert_ptr_null(strstr(r.out, "r/000000"));
+  tu_run_free(&r);
+}
+END_TEST
+
 /* --forget drops a root and the documents under it that no other root
  * covers. */
 START_TEST(test_forget) {
@@ -1415,6 +1453,7 @@ static Suite *cli_index_suite(void) {
       {"forget_quiet", test_forget_quiet},
       {"prune_inside_root", test_prune_inside_root},
       {"roots_limit", test_roots_limit},
+      {"roots_many", test_roots_many},
       {"stats_roots", test_stats_roots},
       {"stats_roots_json", test_stats_roots_json},
       {"became_binary", test_became_binary},
