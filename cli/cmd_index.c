@@ -385,6 +385,22 @@ static void unresolvable(index_run *run, const char *path, int err,
   run->rep.skipped++;
 }
 
+/* A --prune PATH that does not exist.  Its documents are not removed:
+ * what is missing may be a disk not mounted or a share offline, not a
+ * deletion, and --prune only removes what a walk vouches is gone.  The
+ * directory that holds it can vouch (its walk no longer finds the files),
+ * and --forget removes them outright.  An error, exit status 4; the
+ * other PATHs are still pruned. */
+static void prune_missing(index_run *run, const char *path, int err) {
+  progress_clear(&run->rep.prog);
+  cli_fail(ST_INPUT,
+           "cannot prune under %s: %s (no document under it was removed; "
+           "prune the directory that holds it, or --forget it)",
+           path, strerror(err));
+  run->rep.unreadable++;
+  run->rep.skipped++;
+}
+
 /* Walks the root r (recorded, or under a PATH given) as if it were named,
  * and reports what it found.  false when out of memory. */
 static bool walk_root(index_run *run, const root *r, walk_found *found) {
@@ -476,8 +492,9 @@ static bool walk_roots_under(index_run *run, index_plan *plan,
 
 /* The plan of `kidx index PATH...`: walk each PATH and record it as a
  * root; with --prune, also walk the recorded roots under a PATH (as a
- * re-sync would) and prune under each PATH, dropping the roots of a PATH
- * that is gone.  --prune of a PATH inside a recorded root is upkeep of
+ * re-sync would) and prune under each PATH, dropping the roots under it
+ * that are gone (a PATH itself that is gone is an error: prune_missing).
+ * --prune of a PATH inside a recorded root is upkeep of
  * that root: the PATH is walked with the root's options (unless others
  * are given) and not recorded as a root of its own, which would only
  * repeat the root.  First every PATH is resolved and the roots to record
@@ -503,10 +520,12 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan,
   for (size_t i = 0; ok && i < n; i++) {
     pp[i].path = a->pos[i];
     pp[i].flags = flags;
-    char *abs = ids_absolute(pp[i].path, a->prune);
+    char *abs = ids_absolute(pp[i].path, false);
     if (!abs) {
       if (errno == ENOMEM)
         ok = false;
+      else if (a->prune && (errno == ENOENT || errno == ENOTDIR))
+        prune_missing(run, pp[i].path, errno);
       else
         unresolvable(run, pp[i].path, errno, a->prune);
       continue;
@@ -540,12 +559,10 @@ static bool plan_paths(index_run *run, const cli_args *a, index_plan *plan,
     if (record[i] && found != WALK_FILE && found != WALK_DIR &&
         roots_find(&before, id) == before.n)
       roots_remove(&plan->roots, id);
-    if (a->prune) {
-      ok = add_scope(plan, id);
-      if (found == WALK_GONE)
-        roots_drop_under(&plan->roots, run->c->base, id);
-      ok = ok && walk_roots_under(run, plan, &before, id);
-    }
+    if (a->prune && found == WALK_GONE) /* gone since it was resolved */
+      prune_missing(run, pp[i].path, ENOENT);
+    else if (a->prune)
+      ok = add_scope(plan, id) && walk_roots_under(run, plan, &before, id);
   }
   for (size_t i = 0; pp && i < n; i++)
     free(pp[i].id);
@@ -568,8 +585,9 @@ static int cmp_strs(const void *a, const void *b) {
  * offline, a directory being moved.  Taking it for deleted would empty
  * the index of it without a word, so its documents are kept and it stays
  * recorded, with one warning naming it and exit status 4, until it comes
- * back or is dropped with --forget (or pruned with --prune PATH, which
- * says "it is gone" explicitly).  A gone root under a root that is there
+ * back or is dropped with --forget (or pruned by --prune of the directory
+ * that held it, whose walk vouches it is gone).  A gone root under a root
+ * that is there
  * (a file named on its own, then deleted) is only a file that is gone:
  * pruned and dropped as before. */
 static bool plan_resync(index_run *run, index_plan *plan) {
@@ -746,10 +764,9 @@ int cli_cmd_index(const cli *c, const cli_args *a) {
     while (n > 1 && p[n - 1] == '/' && p[n - 2] == '/')
       p[--n] = '\0';
     struct stat st;
-    /* With --prune, a PATH that no longer exists is fine: the documents
-     * under it are removed.  One that cannot be looked at is left to the
-     * run, which reports it and removes nothing under it (exit 4), while
-     * the other PATHs are pruned. */
+    /* With --prune, a PATH that does not exist or cannot be looked at is
+     * left to the run, which reports it and removes nothing under it
+     * (exit 4), while the other PATHs are pruned. */
     if (stat(p, &st) != 0 && !a->prune)
       return cli_fail(ST_USAGE, "cannot read %s: %s", p, strerror(errno));
   }

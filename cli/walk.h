@@ -54,7 +54,8 @@ typedef struct walk {
 
 /* What walk_argument found at a PATH. */
 typedef enum walk_found {
-  WALK_GONE,  /* nothing (with --prune: pruned under, no warning) */
+  WALK_GONE,  /* nothing (with --prune or a re-sync: no warning, the
+                 caller decides) */
   WALK_OTHER, /* not listed: unreadable, the index directory, special */
   WALK_FILE,  /* a regular file, listed */
   WALK_DIR    /* a directory, walked */

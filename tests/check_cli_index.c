@@ -860,13 +860,23 @@ START_TEST(test_prune_spellings) {
   /* corpus2 only starts like corpus: untouched. */
   ck_assert_double_eq(DOCUMENTS(), 1.0);
   ck_assert(has_hit("dingo", "corpus2/d.txt"));
-  /* A PATH that is gone is pruned under and dropped from the roots. */
+  /* A PATH that is gone is not pruned under (a disk not mounted?): an
+   * error, exit 4; --forget drops it. */
   assert_roots("[\"corpus\",\"corpus2\"]");
   remove_file("corpus2/d.txt");
   char *dir = tu_work_path("corpus2");
   ck_assert_int_eq(rmdir(dir), 0);
   free(dir);
-  INDEX_AT("corpus", "1 removed", "-i", "../.kidx", "--prune", "../corpus2");
+  tu_run r =
+      KIDX_AT("corpus", "index", "-i", "../.kidx", "--prune", "../corpus2");
+  ASSERT_STATUS(r, 4);
+  tu_assert_one_line(r.err, "kidx: cannot prune under ../corpus2: No such "
+                            "file or directory (no document under it was "
+                            "removed; ");
+  assert_counts(&r, "0 removed");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 1.0);
+  INDEX_AT("corpus", "1 removed", "-i", "../.kidx", "--forget", "../corpus2");
   assert_roots("[\"corpus\"]");
   ck_assert_double_eq(DOCUMENTS(), 0.0);
 }
@@ -884,9 +894,10 @@ START_TEST(test_prune_unresolvable) {
   remove_file("docs/d.txt");
   tu_run r = KIDX_AT("", "index", "-q", "--prune", "corpus/gone/..", "docs");
   ASSERT_STATUS(r, 4);
-  ck_assert_str_eq(r.err, "kidx: cannot resolve corpus/gone/..: No such file "
-                          "or directory (no document under it was "
-                          "removed)\n");
+  ck_assert_str_eq(r.err, "kidx: cannot prune under corpus/gone/..: No such "
+                          "file or directory (no document under it was "
+                          "removed; prune the directory that holds it, or "
+                          "--forget it)\n");
   assert_counts(&r, "0 new, 0 changed, 0 unchanged, 1 removed");
   tu_run_free(&r);
   ck_assert_double_eq(DOCUMENTS(), 3.0);
@@ -900,14 +911,21 @@ START_TEST(test_prune_unresolvable) {
   make_symlink("nowhere", "dangling");
   r = KIDX_AT("", "index", "--prune", "dangling/corpus");
   ASSERT_STATUS(r, 4);
-  tu_assert_one_line(r.err, "kidx: cannot resolve dangling/corpus: ");
+  tu_assert_one_line(r.err, "kidx: cannot prune under dangling/corpus: ");
   tu_run_free(&r);
-  /* A PATH that is simply gone is still pruned under, as documented. */
+  /* A PATH that is simply gone is not pruned under either (a disk not
+   * mounted?); the directory holding it is. */
   char *sub = tu_work_path("corpus/sub");
   remove_file("corpus/sub/c.txt");
   ck_assert_int_eq(rmdir(sub), 0);
   free(sub);
-  INDEX_AT("", "1 removed", "--prune", "corpus/sub/./");
+  r = KIDX_AT("", "index", "--prune", "corpus/sub/./");
+  ASSERT_STATUS(r, 4);
+  tu_assert_one_line(r.err, "kidx: cannot prune under corpus/sub/./: No "
+                            "such file or directory (");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+  INDEX_AT("", "1 removed", "--prune", "corpus");
   ck_assert_double_eq(DOCUMENTS(), 2.0);
 }
 END_TEST
