@@ -381,8 +381,7 @@ static void unresolvable(index_run *run, const char *path, int err,
   progress_clear(&run->rep.prog);
   cli_fail(ST_INPUT, "cannot resolve %s: %s%s", path, strerror(err),
            removes ? " (no document under it was removed)" : "");
-  run->rep.unreadable++;
-  run->rep.skipped++;
+  run->rep.unreadable++; /* exit 4; not a file skipped */
 }
 
 /* A --prune PATH that does not exist.  Its documents are not removed:
@@ -397,8 +396,7 @@ static void prune_missing(index_run *run, const char *path, int err) {
            "cannot prune under %s: %s (no document under it was removed; "
            "prune the directory that holds it, or --forget it)",
            path, strerror(err));
-  run->rep.unreadable++;
-  run->rep.skipped++;
+  run->rep.unreadable++; /* exit 4; not a file skipped */
 }
 
 /* Walks the root r (recorded, or under a PATH given) as if it were named,

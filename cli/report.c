@@ -30,8 +30,10 @@ static const struct {
     [WARN_SYMLINK] = {"did not follow", "symbolic links", "symbolic links"},
     [WARN_INDEX_DIR] = {"skipped", "PATHs that are the index directory",
                         "the index directory"},
+    /* Not an input passed over: a re-sync whose only news is a gone root
+     * has said so, and is no "nothing indexed". */
     [WARN_ROOT_GONE] = {"kept the documents of", "roots that no longer exist",
-                        "roots that no longer exist"},
+                        NULL},
     [WARN_IGNORE_FILE] = {"could not use", "ignore files", NULL},
 };
 

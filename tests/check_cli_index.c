@@ -797,6 +797,31 @@ START_TEST(test_resync) {
 }
 END_TEST
 
+/* A re-sync whose only root is gone says so once: no "nothing indexed"
+ * after it, and the same from --prune of it. */
+START_TEST(test_resync_only_root_gone) {
+  write_corpus();
+  INDEX_AT("", "3 new", "corpus");
+  char *from = tu_work_path("corpus"), *to = tu_work_path("moved");
+  ck_assert_int_eq(rename(from, to), 0);
+  free(from);
+  free(to);
+  tu_run r = KIDX_AT("", "index");
+  ASSERT_STATUS(r, 4);
+  assert_counts(&r, "0 new, 0 changed, 0 unchanged, 0 removed\n");
+  ck_assert_str_eq(r.err, "kidx: warning: root corpus no longer exists: its "
+                          "documents are kept (drop them with 'kidx index "
+                          "--forget corpus')\n");
+  tu_run_free(&r);
+  r = KIDX_AT("", "index", "--prune", "corpus");
+  ASSERT_STATUS(r, 4);
+  assert_counts(&r, "0 new, 0 changed, 0 unchanged, 0 removed\n");
+  tu_assert_one_line(r.err, "kidx: cannot prune under corpus: ");
+  tu_run_free(&r);
+  ck_assert_double_eq(DOCUMENTS(), 3.0);
+}
+END_TEST
+
 /* Without recorded roots there is nothing to re-sync: a usage error, and
  * no index made. */
 START_TEST(test_resync_without_roots) {
@@ -1461,6 +1486,7 @@ static Suite *cli_index_suite(void) {
       {"roots_not_normal", test_roots_not_normal},
       {"symlinks_not_followed", test_symlinks_not_followed},
       {"resync", test_resync},
+      {"resync_only_root_gone", test_resync_only_root_gone},
       {"resync_without_roots", test_resync_without_roots},
       {"resync_keeps_jsonl", test_resync_keeps_jsonl},
       {"prune_spellings", test_prune_spellings},
