@@ -27,9 +27,12 @@
 char *ids_base(const char *index_dir);
 
 /* path made absolute and canonical: realpath(path), or, when path does
- * not exist (ENOENT, ENOTDIR) and allow_missing, the realpath of its
- * longest existing prefix with the rest joined lexically ("." and ".."
- * applied to the name).  malloc'ed; NULL with errno set on failure. */
+ * not exist (ENOENT, ENOTDIR) and allow_missing (--forget of a directory
+ * removed), the realpath of its longest existing prefix with the rest
+ * joined as names -- only when that is exactly where path leads: the
+ * first missing component is absent (not a dangling link) or a file, and
+ * no ".." follows it; otherwise NULL with errno ENOENT.  malloc'ed; NULL
+ * with errno set on failure. */
 char *ids_absolute(const char *path, bool allow_missing);
 
 /* The id of the absolute, canonical path abs under base, malloc'ed. */
