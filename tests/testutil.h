@@ -5,6 +5,7 @@
 #ifndef KIDX_TESTUTIL_H
 #define KIDX_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Creates a fresh temporary directory and returns its path (static
@@ -88,7 +89,6 @@ tu_run tu_kidx(const char *const *env, const char *input, size_t len, ...);
  * does nothing and returns true.  When it cannot be done (no user
  * nobody), it prints "SKIPPED: NAME: why" on stderr and returns false:
  * the test must then skip what needs it, visibly, never pass in silence. */
-#include <stdbool.h>
 bool tu_unprivileged(const char *name);
 
 /* For tests calling the code in their own process: the effective user
