@@ -232,15 +232,13 @@ bool cli_color_enabled(color_mode mode, int fd);
 /* common.c: paths. */
 char *cli_getcwd(void);
 char *cli_id_path(const cli *c, const char *id, size_t len);
+char *cli_id_place(const cli *c, const char *id, size_t len);
 
 /* common.c: options. */
 const char *cli_choice_name(const choice *table, int value);
 int cli_parse_options(int argc, char **argv, const opt_spec *specs,
                       const char *cmd, const char *word,
                       bool stop_at_positional, cli_args *a);
-
-/* common.c: documents' files. */
-char *cli_id_path(const cli *c, const char *id, size_t len);
 
 /* common.c: the index and its analysis settings. */
 int cli_open_reader(const cli *c, kidx_reader **out);

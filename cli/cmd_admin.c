@@ -143,18 +143,24 @@ static const char *root_options(unsigned flags) {
   }
 }
 
-/* The roots as stats --json ends with them: "roots", the ids, and
- * "base", the directory the relative ones are relative to. */
+/* The roots as stats --json ends with them: "roots", one object per
+ * root, {"id":ID,"hidden":BOOL,"no_ignore":BOOL} (the options a re-sync
+ * walks it with), and "base", the directory the relative ones are
+ * relative to.  Ids and the base are file names, so bytes: written as
+ * search --json writes ids, {"bytes":"BASE64"} when not UTF-8, so that a
+ * program gets the exact name back rather than one with U+FFFD in it. */
 static void print_roots_json(const cli *c, const roots *rs) {
   fputs(",\"roots\":[", stdout);
   for (size_t i = 0; i < rs->n; i++) {
-    if (i > 0)
-      putchar(',');
-    json_put_string(stdout, rs->r[i].id, strlen(rs->r[i].id));
+    fputs(i > 0 ? ",{\"id\":" : "{\"id\":", stdout);
+    json_put_id(stdout, rs->r[i].id, strlen(rs->r[i].id));
+    printf(",\"hidden\":%s,\"no_ignore\":%s}",
+           rs->r[i].flags & ROOT_HIDDEN ? "true" : "false",
+           rs->r[i].flags & ROOT_NO_IGNORE ? "true" : "false");
   }
   fputs("],\"base\":", stdout);
   if (c->base)
-    json_put_string(stdout, c->base, strlen(c->base));
+    json_put_id(stdout, c->base, strlen(c->base));
   else
     fputs("null", stdout);
 }

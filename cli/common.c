@@ -331,14 +331,10 @@ static char *relative_path(const char *from, const char *to) {
   return out;
 }
 
-/* The path of the file with document id[0..len), for a person in the
- * current directory to open: relative to it when the file lies under it,
- * or when both lie under the index's base (then with "../" steps, as git
- * shows paths in a repository); absolute otherwise.  An id that names no
- * file -- from --jsonl, or of a file since removed -- comes back as it is,
- * as does every id when the base or the current directory is unknown.
- * malloc'ed; NULL when out of memory. */
-char *cli_id_path(const cli *c, const char *id, size_t len) {
+/* cli_id_path and cli_id_place: must_exist says whether an id that names
+ * no file comes back as it is. */
+static char *id_path(const cli *c, const char *id, size_t len,
+                     bool must_exist) {
   char *same = malloc(len + 1);
   if (!same)
     return NULL;
@@ -351,14 +347,15 @@ char *cli_id_path(const cli *c, const char *id, size_t len) {
     return same;
   char *abs = ids_to_absolute(c->base, id, len);
   struct stat st;
-  if (!abs || lstat(abs, &st) != 0) {
+  if (!abs || (must_exist && lstat(abs, &st) != 0)) {
     free(abs);
     return same;
   }
   const char *cwd = c->cwd, *base = c->base;
   char *out;
-  if (ids_under(abs, strlen(abs), cwd) ||
-      (ids_under(abs, strlen(abs), base) && ids_under(cwd, strlen(cwd), base)))
+  if (ids_under(NULL, abs, strlen(abs), cwd) ||
+      (ids_under(NULL, abs, strlen(abs), base) &&
+       ids_under(NULL, cwd, strlen(cwd), base)))
     out = relative_path(cwd, abs);
   else {
     out = abs;
@@ -369,6 +366,23 @@ char *cli_id_path(const cli *c, const char *id, size_t len) {
     return same;
   free(same);
   return out;
+}
+
+/* The path of the file with document id[0..len), for a person in the
+ * current directory to open: relative to it when the file lies under it,
+ * or when both lie under the index's base (then with "../" steps, as git
+ * shows paths in a repository); absolute otherwise.  An id that names no
+ * file -- from --jsonl, or of a file since removed -- comes back as it is,
+ * as does every id when the base or the current directory is unknown.
+ * malloc'ed; NULL when out of memory. */
+char *cli_id_path(const cli *c, const char *id, size_t len) {
+  return id_path(c, id, len, true);
+}
+
+/* As cli_id_path, for an id known to be a path (a root), whether or not
+ * its file exists now: where it would be, from the current directory. */
+char *cli_id_place(const cli *c, const char *id, size_t len) {
+  return id_path(c, id, len, false);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *dup_n(const char *s, size_t n) {
   char *p = malloc(n + 1);
@@ -37,20 +38,51 @@ static char *join2(const char *a, size_t alen, const char *b, size_t blen) {
   return p;
 }
 
+/* Whether the last component of path[0..n) (no trailing slash) is "."
+ * or "..": then the directory it names is not the one its lexical
+ * parent holds. */
+static bool ends_in_dots(const char *path, size_t n) {
+  size_t start = n;
+  while (start > 0 && path[start - 1] != '/')
+    start--;
+  size_t len = n - start;
+  return (len == 1 && path[start] == '.') ||
+         (len == 2 && path[start] == '.' && path[start + 1] == '.');
+}
+
 char *ids_base(const char *index_dir) {
   size_t n = strlen(index_dir);
   while (n > 1 && index_dir[n - 1] == '/')
     n--; /* "idx/" is idx */
+  char *parent;
+  if (ends_in_dots(index_dir, n)) {
+    /* "-i ." or "-i idx/..": the index directory is whatever that
+     * resolves to, and the base the directory holding it. */
+    char *dir = dup_n(index_dir, n);
+    char *real = dir ? realpath(dir, NULL) : NULL;
+    int err = errno;
+    free(dir);
+    if (!real) {
+      errno = err;
+      return NULL;
+    }
+    size_t rl = strlen(real);
+    while (rl > 1 && real[rl - 1] != '/')
+      rl--;
+    real[rl > 1 ? rl - 1 : 1] = '\0'; /* the parent of "/x" is "/" */
+    return real;
+  }
   size_t slash = n;
   while (slash > 0 && index_dir[slash - 1] != '/')
     slash--;
-  char *parent;
   if (slash == 0) /* "idx": the current directory */
     parent = dup_n(".", 1);
   else
     parent = dup_n(index_dir, slash > 1 ? slash - 1 : 1);
   if (!parent)
     return NULL;
+  /* The parent's realpath, not the index directory's: an index directory
+   * that is a symbolic link still has its base where the link is. */
   char *base = realpath(parent, NULL);
   int err = errno;
   free(parent);
@@ -90,6 +122,18 @@ static char *append_lexically(char *abs, const char *rel) {
   return out;
 }
 
+/* Whether the name rel (relative, as typed) has a ".." component. */
+static bool has_dotdot(const char *rel) {
+  for (const char *p = rel; *p;) {
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (n == 2 && p[0] == '.' && p[1] == '.')
+      return true;
+    p += n + (e != NULL);
+  }
+  return false;
+}
+
 char *ids_absolute(const char *path, bool allow_missing) {
   char *abs = realpath(path, NULL);
   if (abs || !allow_missing || (errno != ENOENT && errno != ENOTDIR))
@@ -113,7 +157,31 @@ char *ids_absolute(const char *path, bool allow_missing) {
   free(prefix);
   if (!abs)
     return NULL;
-  return append_lexically(abs, path + n);
+  /* The rest is only a name, and a wrong name would make --prune remove
+   * the documents of files that exist.  It is exactly where the PATH
+   * leads only when its first component is truly absent, or a file --
+   * not a dangling symbolic link, whose target the kernel would follow -- and
+   * no ".." follows it: "corpus/gone/.." is an error to the kernel, not
+   * "corpus". */
+  const char *rest = path + n;
+  while (*rest == '/')
+    rest++;
+  size_t first = strcspn(rest, "/");
+  struct stat st;
+  char *probe = join2(abs, strlen(abs), rest, first);
+  bool absent = false;
+  if (probe && lstat(probe, &st) != 0)
+    absent = errno == ENOENT || errno == ENOTDIR;
+  else if (probe) /* a file: nothing lies under it ("a.txt/x") */
+    absent = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode);
+  int err = probe ? ENOENT : ENOMEM;
+  free(probe);
+  if (!absent || has_dotdot(rest)) {
+    free(abs);
+    errno = err;
+    return NULL;
+  }
+  return append_lexically(abs, rest);
 }
 
 char *ids_from_absolute(const char *base, const char *abs) {
@@ -141,7 +209,36 @@ char *ids_to_absolute(const char *base, const char *id, size_t len) {
   return join2(base, strlen(base), id, len);
 }
 
-bool ids_under(const char *id, size_t len, const char *root) {
+bool ids_is_current(const char *base, const char *id, size_t len) {
+  if (len == 0 || memchr(id, '\0', len))
+    return false;
+  if ((len == 1 && (id[0] == '.' || id[0] == '/')))
+    return true;
+  /* Components: non-empty, neither "." nor "..". */
+  size_t i = id[0] == '/';
+  while (i < len) {
+    size_t e = i;
+    while (e < len && id[e] != '/')
+      e++;
+    size_t n = e - i;
+    if (n == 0 || (n == 1 && id[i] == '.') ||
+        (n == 2 && id[i] == '.' && id[i + 1] == '.'))
+      return false;
+    if (e == len - 1) /* a trailing slash */
+      return false;
+    i = e + 1;
+  }
+  /* An absolute id under the base would have been made relative. */
+  if (base && id[0] == '/' && strcmp(base, "/") != 0) {
+    size_t bl = strlen(base);
+    if (len >= bl && memcmp(id, base, bl) == 0 && (len == bl || id[bl] == '/'))
+      return false;
+  }
+  return true;
+}
+
+/* ids_under without the base: both ids of one kind to compare. */
+static bool under_plain(const char *id, size_t len, const char *root) {
   if (strcmp(root, ".") == 0)
     return len > 0 && id[0] != '/';
   size_t n = strlen(root);
@@ -150,6 +247,14 @@ bool ids_under(const char *id, size_t len, const char *root) {
   if (len < n || memcmp(id, root, n) != 0)
     return false;
   return len == n || id[n] == '/';
+}
+
+bool ids_under(const char *base, const char *id, size_t len, const char *root) {
+  /* A relative id lies under the base, so under every absolute root
+   * that holds the base ("kidx index .." from the base). */
+  if (base && len > 0 && id[0] != '/' && root[0] == '/')
+    return under_plain(base, strlen(base), root);
+  return under_plain(id, len, root);
 }
 
 /* The id of element i of a set as ids_under_any takes it. */
@@ -179,10 +284,19 @@ static bool in_set(const char *id, size_t len, const void *set, size_t n,
   return false;
 }
 
-bool ids_under_any(const char *id, size_t len, const void *set, size_t n,
-                   size_t stride) {
+bool ids_under_any(const char *base, const char *id, size_t len,
+                   const void *set, size_t n, size_t stride) {
   if (n == 0 || len == 0)
     return false;
+  /* A relative id also lies under the absolute roots holding the base:
+   * "/", then each prefix of the base that ends at a '/'. */
+  if (base && id[0] != '/' && base[0] == '/') {
+    if (in_set("/", 1, set, n, stride))
+      return true;
+    for (size_t i = 1; base[i]; i++)
+      if (base[i] == '/' && in_set(base, i, set, n, stride))
+        return true;
+  }
   /* The roots id can lie under: "." or "/", then each of its prefixes
    * that ends at a '/', then id itself. */
   if (in_set(id[0] == '/' ? "/" : ".", 1, set, n, stride))

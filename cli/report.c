@@ -27,10 +27,13 @@ static const struct {
                      "binary or compressed"},
     [WARN_NOT_REGULAR] = {"skipped", "files that are not regular files",
                           "not regular files"},
-    [WARN_SYMLINK_DIR] = {"did not follow", "symbolic links to directories",
-                          "symbolic links to directories"},
+    [WARN_SYMLINK] = {"did not follow", "symbolic links", "symbolic links"},
     [WARN_INDEX_DIR] = {"skipped", "PATHs that are the index directory",
                         "the index directory"},
+    /* Not an input passed over: a re-sync whose only news is a gone root
+     * has said so, and is no "nothing indexed". */
+    [WARN_ROOT_GONE] = {"kept the documents of", "roots that no longer exist",
+                        NULL},
     [WARN_IGNORE_FILE] = {"could not use", "ignore files", NULL},
 };
 

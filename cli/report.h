@@ -40,8 +40,9 @@ typedef enum warn_kind {
   WARN_CANNOT_INDEX, /* the library refused a file's document (exit 4) */
   WARN_BINARY,       /* a NUL byte early in the file */
   WARN_NOT_REGULAR,  /* a device, FIFO or socket */
-  WARN_SYMLINK_DIR,  /* a symbolic link to a directory met while walking */
+  WARN_SYMLINK,      /* a symbolic link met while walking: not followed */
   WARN_INDEX_DIR,    /* a PATH that is the index directory itself */
+  WARN_ROOT_GONE,    /* a recorded root gone at a re-sync (exit 4) */
   WARN_IGNORE_FILE,  /* an ignore file that could not be read: not an
                         input, so not counted as one passed over */
   WARN_KINDS

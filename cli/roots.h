@@ -26,11 +26,13 @@
 typedef struct root {
   char *id; /* owned */
   unsigned flags;
+  size_t seq; /* order of adding, for roots_sort */
 } root;
 
 typedef struct roots {
-  root *r; /* sorted by id (strcmp), ids unique */
+  root *r; /* sorted by id (strcmp), ids unique, unless unsorted */
   size_t n, cap;
+  bool unsorted; /* roots_add appended out of order: roots_sort first */
 } roots;
 
 void roots_free(roots *rs);
@@ -45,16 +47,31 @@ bool roots_decode(roots *rs, const char *value, size_t len, bool *bad);
 char *roots_encode(const roots *rs, size_t *len);
 
 /* Records id with flags, replacing the flags of an id recorded already.
- * false when out of memory. */
+ * Appends: when out of order, rs is unsorted until roots_sort, and only
+ * roots_add, roots_drop_under and roots_encoded_size may
+ * be used on it.  false when out of memory.  Cost: O(1) amortised. */
 bool roots_add(roots *rs, const char *id, unsigned flags);
 
-/* Drops id and every root under it; returns how many were dropped. */
-size_t roots_drop_under(roots *rs, const char *id);
+/* Sorts rs by id and keeps, of an id added more than once, the flags
+ * added last.  Cost: O(n log n), nothing when sorted. */
+void roots_sort(roots *rs);
 
-/* The first root that id lies under (or is), or NULL. */
-const root *roots_covering(const roots *rs, const char *id, size_t len);
+/* The bytes roots_encode would make of rs. */
+size_t roots_encoded_size(const roots *rs);
 
-/* The index of id in rs, or rs->n. */
+/* The deepest root (rs sorted) that id lies under, id itself excluded,
+ * as ids_under with base says; NULL if none.  Cost: a binary search per
+ * '/' in id and base. */
+const root *roots_enclosing(const roots *rs, const char *base, const char *id);
+
+/* Drops id and every root under it (ids_under with the index's base);
+ * returns how many were dropped. */
+size_t roots_drop_under(roots *rs, const char *base, const char *id);
+
+/* Drops the root id itself, if recorded (rs sorted).  Cost: O(n). */
+void roots_remove(roots *rs, const char *id);
+
+/* The index of id in rs (sorted), or rs->n. */
 size_t roots_find(const roots *rs, const char *id);
 
 /* Reads the roots of the index a writer or a reader has open (exactly one

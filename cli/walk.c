@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void walk_init(walk *w, report *rep, const char *index_dir, bool prune) {
+void walk_init(walk *w, report *rep, const char *index_dir, const char *base,
+               bool prune) {
   memset(w, 0, sizeof *w);
   w->rep = rep;
+  w->base = base;
   w->prune = prune;
   struct stat ist;
   if (stat(index_dir, &ist) == 0) {
@@ -145,6 +147,19 @@ static int cmp_names(const void *a, const void *b) {
 static void walk_dir(walk *w, const char *dir, const char *dir_id,
                      bool is_root);
 
+/* The id of name in the directory whose id is dir_id.  A walk from above
+ * the base ("kidx index .." or "/") has absolute ids until it reaches the
+ * base, which is ".", and below it the ids are relative again: the same
+ * as any other spelling gives those files.  malloc'ed. */
+static char *child_id(const walk *w, const char *dir_id, const char *name) {
+  char *id = ids_join(dir_id, name);
+  if (id && id[0] == '/' && w->base && strcmp(id, w->base) == 0) {
+    free(id);
+    id = strdup(".");
+  }
+  return id;
+}
+
 /* Files one directory entry: path was found by walking, not given by the
  * user. */
 static void walk_entry(walk *w, const char *path, const char *id,
@@ -161,18 +176,15 @@ static void walk_entry(walk *w, const char *path, const char *id,
    * the walk (it does not follow it). */
   if (w->ig && ignore_match(w->ig, name, S_ISDIR(st.st_mode)))
     return;
+  /* Links met while walking are not followed, as ripgrep and fd do by
+   * default: a linked directory may link back up the tree (not following
+   * is simpler and more predictable than detecting loops), and a linked
+   * file is another name for a file the walk meets anyway, or one outside
+   * the tree: either way following it would break "one file, one
+   * document".  A PATH that is a link is followed (walk_argument). */
   if (S_ISLNK(st.st_mode)) {
-    if (stat(path, &st) != 0) { /* dangling link */
-      unreadable(w, path, id, errno);
-      return;
-    }
-    /* A linked directory may link back up the tree; not following them
-     * is simpler and more predictable than detecting loops. */
-    if (S_ISDIR(st.st_mode)) {
-      report_warn(w->rep, WARN_SYMLINK_DIR,
-                  "not following symbolic link to directory %s", path);
-      return;
-    }
+    report_warn(w->rep, WARN_SYMLINK, "not following symbolic link %s", path);
+    return;
   }
   if (S_ISDIR(st.st_mode)) {
     if (!is_index_dir(w, &st))
@@ -246,7 +258,7 @@ static void walk_dir(walk *w, const char *dir, const char *dir_id,
   for (size_t i = 0; i < n; i++) {
     if (!w->nomem) {
       char *path = join_path(dir, names[i]);
-      char *id = ids_join(dir_id, names[i]);
+      char *id = child_id(w, dir_id, names[i]);
       if (path && id)
         walk_entry(w, path, id, names[i]);
       else
@@ -331,7 +343,7 @@ const walk_file *walk_find(const walk *w, const char *id) {
 
 bool walk_blind_to(const walk *w, const char *id, size_t len) {
   for (size_t i = 0; i < w->nblind; i++)
-    if (ids_under(id, len, w->blind[i]))
+    if (ids_under(w->base, id, len, w->blind[i]))
       return true;
   return false;
 }

@@ -7,9 +7,10 @@
  * walking, as ripgrep and fd do: dot names are skipped unless --hidden,
  * and what .ignore, .gitignore (in a git repository) and .git/info/exclude
  * exclude unless --no-ignore (ignore.c reads them); .git itself and the
- * index directory are always skipped, and symbolic links to directories
- * are not followed (a link may point back up the tree; not following is
- * simpler and more predictable than detecting loops).  A PATH argument is
+ * index directory are always skipped, and symbolic links are not followed
+ * (a link to a directory may point back up the tree, one to a file names
+ * a file twice; not following is simpler and more predictable than
+ * detecting loops and duplicates).  A PATH argument is
  * taken even if hidden, ignored or a link, since the user named it.  Only
  * the list is made here: files are read later, so the run knows its total
  * size (for the progress line) first.
@@ -31,6 +32,7 @@ typedef struct walk_file {
 
 typedef struct walk {
   report *rep;        /* borrowed: warnings and the tallies of skipped inputs */
+  const char *base;   /* borrowed: the index's base (ids.h) */
   bool prune;         /* --prune: a PATH may be gone */
   bool have_index_id; /* the index directory exists: skip it in walks */
   dev_t index_dev;
@@ -52,14 +54,17 @@ typedef struct walk {
 
 /* What walk_argument found at a PATH. */
 typedef enum walk_found {
-  WALK_GONE,  /* nothing (with --prune: pruned under, no warning) */
+  WALK_GONE,  /* nothing (with --prune or a re-sync: no warning, the
+                 caller decides) */
   WALK_OTHER, /* not listed: unreadable, the index directory, special */
   WALK_FILE,  /* a regular file, listed */
   WALK_DIR    /* a directory, walked */
 } walk_found;
 
-/* Starts an empty list; index_dir is the directory to skip. */
-void walk_init(walk *w, report *rep, const char *index_dir, bool prune);
+/* Starts an empty list; index_dir is the directory to skip, base the
+ * index's base (ids.h). */
+void walk_init(walk *w, report *rep, const char *index_dir, const char *base,
+               bool prune);
 
 /* Adds the files of one PATH argument, whose document id is id: path
  * itself when it is a file, else what lies under it, walked with the

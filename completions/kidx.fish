@@ -63,7 +63,7 @@ complete -c kidx -n '__kidx_using index' -l stem -x -a 'english none' -d 'Stemmi
 complete -c kidx -n '__kidx_using index' -l stopwords -x -a 'none english' -d 'Stop words, when the index is created'
 complete -c kidx -n '__kidx_using index' -l diacritics -x -a 'on off' -d 'Remove accents, when the index is created'
 complete -c kidx -n '__kidx_using index' -l jsonl -r -F -d 'Add the documents of a JSON Lines file'
-complete -c kidx -n '__kidx_using index' -l prune -d 'Remove documents of files gone from the paths'
+complete -c kidx -n '__kidx_using index' -l prune -d 'Also remove documents under the paths whose files are gone'
 complete -c kidx -n '__kidx_using index' -l forget -d 'Drop the paths from the roots and remove their documents'
 complete -c kidx -n '__kidx_using index' -l hidden -d 'Walk hidden files and directories too'
 complete -c kidx -n '__kidx_using index' -l no-ignore -d 'Walk what ignore files exclude too'

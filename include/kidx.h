@@ -380,7 +380,8 @@ KIDX_API kidx_status kidx_writer_delete(kidx_writer *w, const char *id,
  * deletes, the change is published by the next kidx_writer_commit(), in
  * the same atomic step as the documents, and discarded if the writer is
  * closed without one.  Setting the value a key has already is not a
- * change: it alone makes a commit write nothing.
+ * change, nor is setting other values and then the committed one back:
+ * metadata that ends as committed makes a commit write nothing.
  * Errors: KIDX_EINVAL (key empty or longer than KIDX_MAX_METADATA_KEY
  * bytes, NULL with a nonzero length, writer not open), KIDX_ETOOBIG (the
  * metadata would exceed KIDX_MAX_METADATA_BYTES), KIDX_ENOMEM; on error

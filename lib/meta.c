@@ -14,7 +14,10 @@
 #include "kidx_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+/* Frees every entry (each key and value is one allocation) and the
+ * array, leaving an empty map that can be used again. */
 void kidx__meta_free(kidx__meta *m) {
   for (size_t i = 0; i < m->n; i++)
     free(m->e[i].key);
@@ -22,12 +25,26 @@ void kidx__meta_free(kidx__meta *m) {
   memset(m, 0, sizeof *m);
 }
 
+/* Keys in kidx__term_cmp order (bytewise, shorter first on a common
+ * prefix), which the MANIFEST's metadata section is sorted by.  Its own
+ * comparison because memcmp must not be given a NULL pointer even for 0
+ * bytes (C11 7.24.1p2), and a lookup of the empty key may come with
+ * key == NULL. */
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen) {
+  size_t n = alen < blen ? alen : blen;
+  int c = n ? memcmp(a, b, n) : 0;
+  if (c)
+    return c;
+  return (alen > blen) - (alen < blen);
+}
+
+/* Binary search by key_cmp: see kidx_int.h. */
 int kidx__meta_find(const kidx__meta *m, const char *key, size_t key_len,
                     size_t *at) {
   size_t lo = 0, hi = m->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = kidx__term_cmp(m->e[mid].key, m->e[mid].key_len, key, key_len);
+    int c = key_cmp(m->e[mid].key, m->e[mid].key_len, key, key_len);
     if (c == 0) {
       *at = mid;
       return 1;
@@ -56,7 +73,7 @@ static int make_entry(kidx__meta_entry *e, const char *key, size_t key_len,
   return KIDX_OK;
 }
 
-/* Room for one more entry. */
+/* Room for one more entry (doubling: appends in a decode are linear). */
 static int reserve(kidx__meta *m) {
   if (m->n < m->cap)
     return KIDX_OK;
@@ -69,6 +86,8 @@ static int reserve(kidx__meta *m) {
   return KIDX_OK;
 }
 
+/* For the MANIFEST decoder, which has checked the order and the limits:
+ * see kidx_int.h. */
 int kidx__meta_append(kidx__meta *m, const char *key, size_t key_len,
                       const char *value, size_t value_len) {
   int rc = reserve(m);
@@ -81,10 +100,14 @@ int kidx__meta_append(kidx__meta *m, const char *key, size_t key_len,
   return KIDX_OK;
 }
 
+/* Sets, replaces or (value_len 0) deletes one key; see kidx_int.h.  The
+ * new entry is made before the old one is freed, and room is reserved
+ * before the array is shifted, so that a failure leaves m as it was. */
 int kidx__meta_set(kidx__meta *m, const char *key, size_t key_len,
                    const char *value, size_t value_len, int *changed) {
   *changed = 0;
-  if (key_len == 0 || key_len > KIDX_MAX_METADATA_KEY)
+  if (!key || key_len == 0 || key_len > KIDX_MAX_METADATA_KEY ||
+      (!value && value_len))
     return KIDX_EINVAL;
   size_t at;
   int found = kidx__meta_find(m, key, key_len, &at);
@@ -99,6 +122,8 @@ int kidx__meta_set(kidx__meta *m, const char *key, size_t key_len,
     *changed = 1;
     return KIDX_OK;
   }
+  /* The value the key has already: no change (value_len > 0 here, so
+   * both pointers are valid), and a commit writes nothing for it. */
   if (e && e->value_len == value_len && !memcmp(e->value, value, value_len))
     return KIDX_OK;
   size_t old = e ? e->key_len + e->value_len : 0;
@@ -127,11 +152,15 @@ int kidx__meta_set(kidx__meta *m, const char *key, size_t key_len,
   return KIDX_OK;
 }
 
+/* The public getters' lookup; see kidx_int.h.  The empty key is never
+ * stored, so it is not found without a search. */
 int kidx__meta_get(const kidx__meta *m, const char *key, size_t key_len,
                    const char **value, size_t *value_len) {
   size_t at;
   if ((!key && key_len) || !value || !value_len)
     return KIDX_EINVAL;
+  if (key_len == 0)
+    return KIDX_ENOTFOUND;
   if (!kidx__meta_find(m, key, key_len, &at))
     return KIDX_ENOTFOUND;
   *value = m->e[at].value;

@@ -48,6 +48,7 @@ struct kidx_writer {
   int an_set;        /* chosen with kidx_writer_set_analyzer */
   uint64_t pending;  /* adds and deletes since the last commit */
   int changed;       /* segments or deletions differ from the last commit */
+  int meta_changed;  /* metadata set to other values since the last commit */
   int broken;        /* a failure lost the batch: every call fails */
   size_t ram_budget;
   unsigned merge_factor;
@@ -194,6 +195,7 @@ static void release(kidx_writer *w) {
   w->npublished = 0;
   w->pending = 0;
   w->changed = 0;
+  w->meta_changed = 0;
   w->broken = 0;
   kidx__fs_unlock(w->lock_fd);
   w->lock_fd = -1;
@@ -704,7 +706,7 @@ kidx_status kidx_writer_set_metadata(kidx_writer *w, const char *key,
   if (rc)
     return kidx__err(w->errmsg, rc, "out of memory");
   if (changed)
-    w->changed = 1; /* published by the next commit */
+    w->meta_changed = 1; /* published by the next commit, if still so */
   return KIDX_OK;
 }
 
@@ -761,6 +763,7 @@ static int publish(kidx_writer *w) {
   w->snap.generation = m.generation;
   w->pending = 0;
   w->changed = 0;
+  w->meta_changed = 0;
   if (rc) {
     set_published(w, both, nboth);
     free(now);
@@ -774,6 +777,29 @@ static int publish(kidx_writer *w) {
   return KIDX_OK;
 }
 
+/* Whether the metadata is what the last commit holds: set to other values
+ * and back (a caller that rewrites a key with each run, say), it is no
+ * change, and a commit of it alone would be a new generation for
+ * nothing.  The MANIFEST on disk is that commit (the lock is held), read
+ * again only in this case; when it cannot be read, the metadata is taken
+ * for changed, which at worst commits what is there. */
+static int meta_as_committed(kidx_writer *w) {
+  kidx__manifest m;
+  char errmsg[KIDX__ERRMSG_MAX];
+  if (kidx__manifest_read(w->manifest, &m, errmsg) != KIDX_OK)
+    return 0;
+  const kidx__meta *a = &m.meta, *b = &w->snap.meta;
+  int same = a->n == b->n;
+  for (size_t i = 0; same && i < a->n; i++) {
+    const kidx__meta_entry *x = &a->e[i], *y = &b->e[i];
+    same = x->key_len == y->key_len && x->value_len == y->value_len &&
+           !memcmp(x->key, y->key, x->key_len) &&
+           !memcmp(x->value, y->value, x->value_len);
+  }
+  kidx__manifest_free(&m);
+  return same;
+}
+
 static int commit(kidx_writer *w) {
   int rc = flush(w);
   if (rc)
@@ -783,7 +809,9 @@ static int commit(kidx_writer *w) {
    * flushed documents from being committed.  Its sources are intact. */
   (void)maybe_merge(w);
   w->errmsg[0] = 0;
-  if (!w->changed) {
+  if (!w->changed && w->meta_changed && meta_as_committed(w))
+    w->meta_changed = 0;
+  if (!w->changed && !w->meta_changed) {
     w->pending = 0;
     return KIDX_OK;
   }

@@ -798,7 +798,8 @@ START_TEST(test_docs_removed_option_is_reported) {
                       "--explain is missing");
   expect_cut_reported(
       "completions/_kidx", read_zsh,
-      "    '--prune[remove documents of files gone from the paths]'\n",
+      "    '--prune[also remove documents under the paths whose files are "
+      "gone]'\n",
       "completions/_kidx: command 'index': option --prune is missing");
   expect_cut_reported("completions/kidx.fish", read_fish, " -s k",
                       "completions/kidx.fish: command 'search': option -k "

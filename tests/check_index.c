@@ -651,6 +651,12 @@ START_TEST(test_index_metadata_set_get_delete) {
   ck_assert(len == 3 && memcmp(v, "one", 3) == 0);
   ck_assert_int_eq(kidx_writer_get_metadata(w, "c.key", 5, &v, &len),
                    KIDX_ENOTFOUND);
+  /* The empty key, even as NULL: never stored, not found (and no memcmp
+   * with a NULL pointer on the way). */
+  ck_assert_int_eq(kidx_writer_get_metadata(w, NULL, 0, &v, &len),
+                   KIDX_ENOTFOUND);
+  ck_assert_int_eq(kidx_writer_get_metadata(w, "", 0, &v, &len),
+                   KIDX_ENOTFOUND);
   commit(w);
   kidx_reader *r = open_reader();
   ck_assert_uint_eq(kidx_reader_metadata_count(r), 3);
@@ -710,6 +716,14 @@ START_TEST(test_index_metadata_persists) {
   ck_assert_str_eq(reader_meta("roots"), "corpus");
   /* Setting the value a key has is no change: the commit writes nothing. */
   set_meta(w, "roots", "corpus");
+  commit(w);
+  ck_assert_uint_eq(generation_now(), 2);
+  /* Nor is setting another value and then the committed one back, or
+   * adding a key and deleting it again. */
+  set_meta(w, "roots", "elsewhere");
+  set_meta(w, "extra", "x");
+  set_meta(w, "roots", "corpus");
+  set_meta(w, "extra", NULL);
   commit(w);
   ck_assert_uint_eq(generation_now(), 2);
   /* Metadata alone is a change worth a commit. */

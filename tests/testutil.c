@@ -2,12 +2,16 @@
  * testutil.c -- see testutil.h.  Test-only code: failures abort the test
  * through Check's ck_abort_msg.
  */
+#define _DEFAULT_SOURCE /* setgroups(): not in POSIX */
+
 #include "testutil.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,6 +117,10 @@ static char *slurp_fd(int fd) {
   return buf;
 }
 
+/* The user children run as, after tu_unprivileged (0: as the test). */
+static uid_t child_uid;
+static gid_t child_gid;
+
 /* Runs argv with stdin reading from infd; see tu_exec. */
 static tu_run exec_with_stdin(const char *cwd, const char *const *argv,
                               const char *const *env, int infd) {
@@ -128,6 +136,10 @@ static tu_run exec_with_stdin(const char *cwd, const char *const *argv,
     dup2(infd, 0);
     dup2(outfd, 1);
     dup2(errfd, 2);
+    /* Groups first: setuid() takes away the right to change them. */
+    if (child_uid != 0 && (setgroups(0, NULL) != 0 || setgid(child_gid) != 0 ||
+                           setuid(child_uid) != 0))
+      _exit(125);
     if (cwd && chdir(cwd) != 0)
       _exit(126);
     unsetenv("KIDX_INDEX");
@@ -288,4 +300,50 @@ void tu_assert_one_line(const char *s, const char *prefix) {
                 "expected one line, got:\n%s", s);
   ck_assert_msg(strncmp(s, prefix, strlen(prefix)) == 0,
                 "expected a line starting with '%s', got:\n%s", prefix, s);
+}
+
+/* Looks nobody up and lets it into the test's directory: the case
+ * directory (mode 0700 from mkdtemp) searchable, the work directory its
+ * own, so that kidx run as nobody can create an index there. */
+static bool prepare_unprivileged(const char *name, uid_t *uid, gid_t *gid) {
+  struct passwd *pw = getpwnam("nobody");
+  if (!pw || pw->pw_uid == 0) {
+    fprintf(stderr,
+            "SKIPPED: %s: running as root, and there is no user "
+            "nobody to run as\n",
+            name);
+    return false;
+  }
+  *uid = pw->pw_uid;
+  *gid = pw->pw_gid;
+  ck_assert_msg(chmod(case_dir, 0755) == 0, "chmod %s: %s", case_dir,
+                strerror(errno));
+  ck_assert_msg(chown(work_dir, *uid, *gid) == 0, "chown %s: %s", work_dir,
+                strerror(errno));
+  return true;
+}
+
+bool tu_unprivileged(const char *name) {
+  if (geteuid() != 0)
+    return true;
+  return prepare_unprivileged(name, &child_uid, &child_gid);
+}
+
+bool tu_unprivileged_self(const char *name) {
+  if (geteuid() != 0)
+    return true;
+  uid_t uid;
+  gid_t gid;
+  if (!prepare_unprivileged(name, &uid, &gid))
+    return false;
+  /* Effective ids only: the saved ones stay root's, to come back. */
+  ck_assert_msg(setegid(gid) == 0 && seteuid(uid) == 0, "seteuid: %s",
+                strerror(errno));
+  return true;
+}
+
+void tu_privileged(void) {
+  if (getuid() == 0 && geteuid() != 0)
+    ck_assert_msg(seteuid(0) == 0 && setegid(0) == 0, "seteuid: %s",
+                  strerror(errno));
 }

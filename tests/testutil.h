@@ -5,6 +5,7 @@
 #ifndef KIDX_TESTUTIL_H
 #define KIDX_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Creates a fresh temporary directory and returns its path (static
@@ -76,6 +77,25 @@ tu_run tu_kidx(const char *const *env, const char *input, size_t len, ...);
   ck_assert_msg((r).status == (want),                                          \
                 "exit status %d, expected %d\n--- stdout:\n%s--- stderr:\n%s", \
                 (r).status, (want), (r).out, (r).err)
+
+/* ---- permission denied, when the tests run as root ---- */
+
+/* Root reads every file whatever its mode, so a test of "permission
+ * denied" must run as someone else (the machines that run these suites
+ * run them as root).  tu_unprivileged() lets the user nobody use the
+ * current test's directory (its case directory becomes searchable, the
+ * work directory nobody's own) and makes every later child of tu_exec and
+ * tu_kidx run as nobody, for the rest of the test.  When not root it
+ * does nothing and returns true.  When it cannot be done (no user
+ * nobody), it prints "SKIPPED: NAME: why" on stderr and returns false:
+ * the test must then skip what needs it, visibly, never pass in silence. */
+bool tu_unprivileged(const char *name);
+
+/* For tests calling the code in their own process: the effective user
+ * and group become nobody's (tu_privileged() brings root's back), with
+ * the same preparation, return and SKIPPED line as tu_unprivileged. */
+bool tu_unprivileged_self(const char *name);
+void tu_privileged(void);
 
 /* Number of '\n' in s. */
 size_t tu_count_lines(const char *s);
