@@ -781,6 +781,7 @@ typedef struct index_summary {
 /* An engine in this benchmark: its index runs, then its figures. */
 typedef struct engine_run {
   const bench_engine *eng;
+  unsigned nv;     /* variants built: all, or 1 with --no-variants */
   int unavailable; /* the engine said so; why says why */
   char why[PEER_ERR_MAX];
   index_report *runs[MAX_VARIANTS]; /* [variant][run] */
@@ -1028,7 +1029,7 @@ static void print_human(const figures *f) {
     if (p->unavailable)
       continue;
     printf("%-18s%s\n", p->eng->name, p->eng->describe());
-    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+    for (unsigned v = 0; v < p->nv; v++) {
       if (v > 0) {
         char label[64];
         snprintf(label, sizeof label, "%s %s", p->eng->name,
@@ -1062,7 +1063,7 @@ static void print_human(const figures *f) {
   for (size_t e = 1; e < f->neng; e++) {
     const engine_run *p = &f->eng[e];
     const char *pn = p->eng->name;
-    unsigned nv = p->eng->nvariants;
+    unsigned nv = p->nv;
     if (p->unavailable)
       continue;
     printf("\nkidx vs %-10smedians measured in this run, as ratios of kidx "
@@ -1223,7 +1224,7 @@ static void print_json(const figures *f) {
     }
     printf(", \"%s_status\": \"ok\", \"%s_engine\": ", pn, pn);
     json_string(stdout, p->eng->describe());
-    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+    for (unsigned v = 0; v < p->nv; v++) {
       key_prefix(p->eng, v, pre);
       printf(", \"%s_index_bytes\": %llu, \"%s_index_pct\": %.2f", pre,
              (unsigned long long)p->ix[v].disk_bytes, pre,
@@ -1243,7 +1244,7 @@ static void print_json(const figures *f) {
     }
     /* Ratios, kidx against the peer: speeds as kidx/peer (above 1: kidx
      * faster), sizes and memory as kidx/peer (below 1: kidx smaller). */
-    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+    for (unsigned v = 0; v < p->nv; v++) {
       key_prefix(p->eng, v, pre);
       json_ratio(pre, "index_speed", ratio(ks->mbps, p->ix[v].mbps));
       json_ratio(pre, "index_bytes",
@@ -1272,7 +1273,8 @@ static void usage(FILE *f) {
   fputs("usage: kidx_bench [--index DIR] [--queries FILE] [--runs N]\n"
         "                  [--index-runs N] [--no-peer] [--peers LIST]\n"
         "                  [--match union|and|both] [--rank bm25|tfidf]\n"
-        "                  [--snippets] [--ram-budget MIB] [--summary FILE]\n"
+        "                  [--snippets] [--no-variants] [--ram-budget MIB]\n"
+        "                  [--summary FILE]\n"
         "                  [--json] CORPUS_DIR\n"
         "  --index DIR       build kidx's last index here and keep it (must be"
         " empty\n"
@@ -1294,6 +1296,9 @@ static void usage(FILE *f) {
         "tfidf\n"
         "  --snippets        let kidx make its snippets (default: none, as "
         "the peers)\n"
+        "  --no-variants     build only each peer's main index (not FTS5's "
+        "contentless\n"
+        "                    one, which is only measured for its size)\n"
         "  --summary FILE    append one tab-separated line per engine and "
         "mode:\n"
         "                    corpus, input MiB, documents, engine, mode, "
@@ -1339,7 +1344,7 @@ int main(int argc, char **argv) {
   const char *index_arg = NULL, *qfile = NULL, *corpus_arg = NULL;
   const char *peers_arg = NULL, *summary_arg = NULL;
   unsigned runs = 5, index_runs = 3;
-  int json = 0, no_peer = 0;
+  int json = 0, no_peer = 0, no_variants = 0;
   int mode_on[NMODES] = {1, 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -1352,6 +1357,8 @@ int main(int argc, char **argv) {
       no_peer = 1;
     } else if (strcmp(a, "--snippets") == 0) {
       g_snippets = 1;
+    } else if (strcmp(a, "--no-variants") == 0) {
+      no_variants = 1;
     } else if (strcmp(a, "--index") == 0 || strcmp(a, "--queries") == 0 ||
                strcmp(a, "--runs") == 0 || strcmp(a, "--index-runs") == 0 ||
                strcmp(a, "--ram-budget") == 0 || strcmp(a, "--peers") == 0 ||
@@ -1485,6 +1492,7 @@ int main(int argc, char **argv) {
   for (size_t e = 0; e < neng; e++) {
     if (eng[e].eng->nvariants > MAX_VARIANTS)
       fail("%s: too many variants", eng[e].eng->name);
+    eng[e].nv = no_variants ? 1 : eng[e].eng->nvariants;
     for (unsigned v = 0; v < eng[e].eng->nvariants; v++)
       eng[e].runs[v] = xmalloc(index_runs * sizeof *eng[e].runs[v]);
   }
@@ -1499,7 +1507,7 @@ int main(int argc, char **argv) {
     int last = r + 1 == index_runs;
     for (size_t e = 0; e < neng; e++) {
       engine_run *er = &eng[e];
-      for (unsigned v = 0; v < er->eng->nvariants && !er->unavailable; v++) {
+      for (unsigned v = 0; v < er->nv && !er->unavailable; v++) {
         char name[96];
         if (v == 0)
           snprintf(name, sizeof name, "%s-%u", er->eng->name, r + 1);
