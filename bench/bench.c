@@ -1,10 +1,13 @@
 /*
  * bench.c -- indexing and query benchmark for libkidx, using only the public
- * API in kidx.h, with peers (SQLite FTS5 when built with it: peer.h,
- * peer_fts5.c) measured in the same run, by the same code, for ratios.
+ * API in kidx.h, with peers (those built: SQLite FTS5, peer_fts5.c; Xapian,
+ * peer_xapian.cc; Lucene, peer_lucene.c; see peer.h) measured in the same
+ * run, by the same code, for ratios.
  *
  *   kidx_bench [--index DIR] [--queries FILE] [--runs N] [--index-runs N]
- *              [--no-peer] [--ram-budget MIB] [--json] CORPUS_DIR
+ *              [--no-peer] [--peers LIST] [--match union|and|both]
+ *              [--rank bm25|tfidf] [--snippets] [--no-variants]
+ *              [--ram-budget MIB] [--summary FILE] [--json] CORPUS_DIR
  *
  * What is measured (the README says the same, at more length):
  *
@@ -21,12 +24,15 @@
  *   one file buffer and the process baseline -- not the corpus.  Indexing
  *   figures are medians over the runs, with min and max.
  *
- *   Queries run in the parent against the last run's index of each engine:
- *   one untimed warm-up pass over the query set, then --runs timed passes,
- *   the engines taking turns pass by pass.  Each search (limit 10, every
- *   hit fetched) is timed on its own with CLOCK_MONOTONIC; median and p99
- *   are over all of an engine's timed calls, and queries/s is the number of
- *   timed calls divided by their summed time (single thread).
+ *   Queries run in the parent against the last run's index of each engine,
+ *   in two modes, union (any word) and AND (every word), ranked by BM25:
+ *   one untimed warm-up pass over the query set per engine and mode, then
+ *   --runs timed passes, the engines and modes taking turns pass by pass.
+ *   Each search (limit 10, every hit fetched) is timed on its own with
+ *   CLOCK_MONOTONIC (an out-of-process engine, Lucene, reports the time it
+ *   measured itself, without the pipe); median and p99 are over all of an
+ *   engine's timed calls in a mode, and queries/s is the number of timed
+ *   calls divided by their summed time (single thread).
  */
 #include "kidx.h"
 
