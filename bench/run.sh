@@ -18,7 +18,8 @@
 #
 # Environment (all optional):
 #   KIDX_SYNTH_MB          synthetic corpus sizes in MiB, space-separated
-#                          (default "100"; e.g. "100 1000" for the growth)
+#                          (default "100"; e.g. "100 1000" for the growth;
+#                          "" skips the synthetic corpus)
 #   KIDX_SYNTH_DIR         where a single size lives (default
 #                          /tmp/kidx-synth-${size}M)
 #   KIDX_REAL_FRACTIONS    real-text corpus sizes, as fractions of the
@@ -48,7 +49,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KIDX_BENCH_BUILD:-$repo/build-bench}
-read -r -a sizes <<<"${KIDX_SYNTH_MB:-100}"
+read -r -a sizes <<<"${KIDX_SYNTH_MB-100}"
 read -r -a fractions <<<"${KIDX_REAL_FRACTIONS-0.25 1}"
 real_dir=${KIDX_REAL_DIR:-/tmp/kidx-linuxdoc}
 runs=${KIDX_BENCH_RUNS:-5}
