@@ -1,10 +1,13 @@
 /*
  * bench.c -- indexing and query benchmark for libkidx, using only the public
- * API in kidx.h, with peers (SQLite FTS5 when built with it: peer.h,
- * peer_fts5.c) measured in the same run, by the same code, for ratios.
+ * API in kidx.h, with peers (those built: SQLite FTS5, peer_fts5.c; Xapian,
+ * peer_xapian.cc; Lucene, peer_lucene.c; see peer.h) measured in the same
+ * run, by the same code, for ratios.
  *
  *   kidx_bench [--index DIR] [--queries FILE] [--runs N] [--index-runs N]
- *              [--no-peer] [--ram-budget MIB] [--json] CORPUS_DIR
+ *              [--no-peer] [--peers LIST] [--match union|and|both]
+ *              [--rank bm25|tfidf] [--snippets] [--no-variants]
+ *              [--ram-budget MIB] [--summary FILE] [--json] CORPUS_DIR
  *
  * What is measured (the README says the same, at more length):
  *
@@ -21,12 +24,15 @@
  *   one file buffer and the process baseline -- not the corpus.  Indexing
  *   figures are medians over the runs, with min and max.
  *
- *   Queries run in the parent against the last run's index of each engine:
- *   one untimed warm-up pass over the query set, then --runs timed passes,
- *   the engines taking turns pass by pass.  Each search (limit 10, every
- *   hit fetched) is timed on its own with CLOCK_MONOTONIC; median and p99
- *   are over all of an engine's timed calls, and queries/s is the number of
- *   timed calls divided by their summed time (single thread).
+ *   Queries run in the parent against the last run's index of each engine,
+ *   in two modes, union (any word) and AND (every word), ranked by BM25:
+ *   one untimed warm-up pass over the query set per engine and mode, then
+ *   --runs timed passes, the engines and modes taking turns pass by pass.
+ *   Each search (limit 10, every hit fetched) is timed on its own with
+ *   CLOCK_MONOTONIC (an out-of-process engine, Lucene, reports the time it
+ *   measured itself, without the pipe); median and p99 are over all of an
+ *   engine's timed calls in a mode, and queries/s is the number of timed
+ *   calls divided by their summed time (single thread).
  */
 #include "kidx.h"
 
@@ -80,6 +86,18 @@ static char *g_tmpdir;
 /* --ram-budget: the writer's RAM budget in bytes, 0 for the library's
  * default (64 MiB). */
 static size_t g_ram_budget;
+/* --rank: kidx's ranking model; BM25 by default, as every peer ranks by
+ * BM25. */
+static kidx_rank g_rank = KIDX_RANK_BM25;
+/* --snippets: let kidx_search() make its snippets (off by default: no peer
+ * makes any). */
+static int g_snippets;
+
+/* The query modes, in report order: union (any word) and AND (every
+ * word). */
+#define NMODES 2
+static const char *const mode_names[NMODES] = {"union", "and"};
+static const int mode_match[NMODES] = {PEER_MATCH_ANY, PEER_MATCH_ALL};
 
 /* a + "/" + b, freshly allocated. */
 static char *path_join(const char *a, const char *b) {
@@ -386,6 +404,12 @@ static void run_indexing(const bench_engine *eng, unsigned variant,
   if (getrusage(RUSAGE_SELF, &ru) != 0)
     fail("getrusage: %s", strerror(errno));
   rep->peak_rss_mb = maxrss_mib(&ru);
+  /* An engine that runs in a helper process of its own (Lucene's JVM) has
+   * waited for it in index_close(): its peak is added.  Nothing for the
+   * engines that run in this process. */
+  if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+    fail("getrusage: %s", strerror(errno));
+  rep->peak_rss_mb += maxrss_mib(&ru);
 }
 
 /* Runs run_indexing() in a child process.  A separate process is the only
@@ -525,7 +549,8 @@ static void warm_up(query_timer *t, size_t nqueries, unsigned runs) {
   t->rep.queries = nqueries;
   for (size_t i = 0; i < nqueries; i++) {
     size_t hits = 0;
-    if (t->eng->search(t->s, i, &hits, err) != PEER_OK)
+    uint64_t self_ns = PEER_NO_SELF_TIME;
+    if (t->eng->search(t->s, i, &hits, &self_ns, err) != PEER_OK)
       fail("%s", err);
     if (hits > 0)
       t->rep.with_hits++;
@@ -540,11 +565,15 @@ static void timed_pass(query_timer *t, size_t nqueries) {
   char err[PEER_ERR_MAX];
   for (size_t i = 0; i < nqueries; i++) {
     size_t hits;
+    uint64_t self_ns = PEER_NO_SELF_TIME;
     uint64_t t0 = now_ns();
-    int rc = t->eng->search(t->s, i, &hits, err);
+    int rc = t->eng->search(t->s, i, &hits, &self_ns, err);
     uint64_t dt = now_ns() - t0;
     if (rc != PEER_OK)
       fail("%s", err);
+    /* An out-of-process engine's own timing, without the pipe. */
+    if (self_ns != PEER_NO_SELF_TIME)
+      dt = self_ns;
     t->lat[t->k++] = dt;
     t->sum += dt;
   }
@@ -660,7 +689,7 @@ static void kx_search_close(void *p) {
 }
 
 static int kx_search_open(const char *path, const char *const *queries,
-                          size_t nqueries, size_t limit, void **out,
+                          size_t nqueries, size_t limit, int match, void **out,
                           char *err) {
   (void)nqueries;
   kx_searcher *s = xmalloc(sizeof *s);
@@ -681,13 +710,19 @@ static int kx_search_open(const char *path, const char *const *queries,
   }
   kidx_search_options_init(&s->opt);
   s->opt.limit = limit;
+  s->opt.rank = g_rank;
+  s->opt.match = match == PEER_MATCH_ALL ? KIDX_MATCH_ALL : KIDX_MATCH_ANY;
+  if (!g_snippets)
+    s->opt.snippet_words = 0;
   *out = s;
   return PEER_OK;
 }
 
 /* kidx_search() fills the results object with the ids and titles of the
  * hits, so it has fetched them: nothing more to step through. */
-static int kx_search(void *p, size_t i, size_t *hits, char *err) {
+static int kx_search(void *p, size_t i, size_t *hits, uint64_t *self_ns,
+                     char *err) {
+  (void)self_ns;
   kx_searcher *s = p;
   const char *q = s->queries[i];
   kidx_status rc = kidx_search(s->r, q, strlen(q), &s->opt, s->res);
@@ -708,7 +743,7 @@ static const bench_engine kidx_engine = {
     .variants = kx_variants,
     .nvariants = 1,
     .variant_notes = NULL,
-    .query_note = "kidx_search(), default ranking (TF-IDF)",
+    .query_note = "kidx_search(), limit 10",
     .describe = kx_describe,
     .index_open = kx_index_open,
     .index_add = kx_index_add,
@@ -724,6 +759,12 @@ static const bench_engine kidx_engine = {
 static const bench_engine *const peer_list[] = {
 #ifdef KIDX_BENCH_SQLITE
     &peer_fts5,
+#endif
+#ifdef KIDX_BENCH_XAPIAN
+    &peer_xapian,
+#endif
+#ifdef KIDX_BENCH_LUCENE
+    &peer_lucene,
 #endif
     NULL};
 
@@ -746,13 +787,14 @@ typedef struct index_summary {
 /* An engine in this benchmark: its index runs, then its figures. */
 typedef struct engine_run {
   const bench_engine *eng;
+  unsigned nv;     /* variants built: all, or 1 with --no-variants */
   int unavailable; /* the engine said so; why says why */
   char why[PEER_ERR_MAX];
   index_report *runs[MAX_VARIANTS]; /* [variant][run] */
   unsigned done[MAX_VARIANTS];
   char *kept; /* variant 0's last index, which is queried */
   index_summary ix[MAX_VARIANTS];
-  query_timer qt;
+  query_timer qt[NMODES]; /* union, AND */
 } engine_run;
 
 static double seconds(uint64_t ns) {
@@ -842,7 +884,22 @@ typedef struct figures {
   double search_rss_mb;
   engine_run *eng; /* [0] is kidx, then the peers that ran */
   size_t neng;
+  int mode_on[NMODES]; /* the query modes measured (--match) */
+  size_t nqueries;
+  const char *peer_note; /* why peers were left out, or NULL */
 } figures;
+
+/* The first mode measured: its figures go under the JSON keys that have
+ * no mode in their name. */
+static int first_mode(const figures *f) {
+  return f->mode_on[0] ? 0 : 1;
+}
+
+/* JSON key infix for a mode: "" for the first one measured, "_and" for
+ * AND when union was measured too (query_median_us, query_and_median_us). */
+static const char *mode_key(const figures *f, int m) {
+  return m == first_mode(f) ? "" : "_and";
+}
 
 /* A duration for the human report: milliseconds below one second, so a
  * small corpus does not show as "0.000 s". */
@@ -930,25 +987,45 @@ static void print_human(const figures *f) {
          grouped(f->st.segments, a));
   printf("                  %.1f MiB (query process: reader + query loop)\n",
          f->search_rss_mb);
-  printf("queries           %zu from %s; %zu with hits\n", k->qt.rep.queries,
-         f->query_source, k->qt.rep.with_hits);
-  printf("query timing      %u runs after 1 warm-up = %s searches per engine, "
-         "limit %d, 1 thread\n",
-         f->runs, grouped(k->qt.rep.executions, a), QUERY_LIMIT);
-  printf("query latency     median %.1f us, p99 %.1f us, mean %.1f us\n",
-         k->qt.rep.median_us, k->qt.rep.p99_us, k->qt.rep.mean_us);
-  printf("throughput        %s queries/s\n",
-         grouped((uint64_t)(k->qt.rep.qps + 0.5), a));
+  printf("queries           %zu from %s\n", f->nqueries, f->query_source);
+  printf("query timing      %u runs after 1 warm-up = %s searches per engine "
+         "and mode, limit %d, 1 thread; ranking %s%s\n",
+         f->runs, grouped((uint64_t)f->runs * f->nqueries, a), QUERY_LIMIT,
+         g_rank == KIDX_RANK_BM25 ? "BM25 (k1 1.2, b 0.75)" : "TF-IDF",
+         g_snippets ? ", with snippets" : ", no snippets");
+  for (int m = 0; m < NMODES; m++) {
+    if (!f->mode_on[m])
+      continue;
+    const query_report *q = &k->qt[m].rep;
+    printf("%-5s queries     %zu with hits; median %.1f us, p99 %.1f us, "
+           "mean %.1f us; %s queries/s\n",
+           mode_names[m], q->with_hits, q->median_us, q->p99_us, q->mean_us,
+           grouped((uint64_t)(q->qps + 0.5), a));
+  }
 
   /* Peers that were not measured, and why. */
   printf("\n");
 #ifndef KIDX_BENCH_SQLITE
   printf("fts5: not built (sqlite3 not found by pkg-config when configuring, "
-         "or KIDX_BENCH_FTS5=OFF)\n");
+         "or KIDX_BENCH_FTS5=OFF; Debian: libsqlite3-dev)\n");
 #endif
-  if (f->no_peer)
-    for (size_t i = 0; peer_list[i]; i++)
-      printf("%s: skipped (--no-peer)\n", peer_list[i]->name);
+#ifndef KIDX_BENCH_XAPIAN
+  printf("xapian: not built (xapian-core not found when configuring, or "
+         "KIDX_BENCH_XAPIAN=OFF; Debian: libxapian-dev, see "
+         "scripts/bench-deps.sh)\n");
+#endif
+#ifndef KIDX_BENCH_LUCENE
+  printf("lucene: not built (javac or /usr/share/java/lucene-core*.jar not "
+         "found when configuring, or KIDX_BENCH_LUCENE=OFF; Debian: "
+         "liblucene8-java and a JDK, see scripts/bench-deps.sh)\n");
+#endif
+  for (size_t i = 0; peer_list[i]; i++) {
+    int ran = 0;
+    for (size_t e = 1; e < f->neng; e++)
+      ran |= f->eng[e].eng == peer_list[i];
+    if (!ran)
+      printf("%s: skipped (%s)\n", peer_list[i]->name, f->peer_note);
+  }
   for (size_t e = 1; e < f->neng; e++)
     if (f->eng[e].unavailable)
       printf("%s: not available (%s)\n", f->eng[e].eng->name, f->eng[e].why);
@@ -958,7 +1035,7 @@ static void print_human(const figures *f) {
     if (p->unavailable)
       continue;
     printf("%-18s%s\n", p->eng->name, p->eng->describe());
-    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+    for (unsigned v = 0; v < p->nv; v++) {
       if (v > 0) {
         char label[64];
         snprintf(label, sizeof label, "%s %s", p->eng->name,
@@ -974,12 +1051,16 @@ static void print_human(const figures *f) {
              "child)\n",
              p->ix[v].rss, p->ix[v].rss_min, p->ix[v].rss_max);
       if (v == 0) {
-        printf("  queries         %zu with hits; %s\n", p->qt.rep.with_hits,
-               p->eng->query_note);
-        printf("  query latency   median %.1f us, p99 %.1f us, mean %.1f us\n",
-               p->qt.rep.median_us, p->qt.rep.p99_us, p->qt.rep.mean_us);
-        printf("  throughput      %s queries/s\n",
-               grouped((uint64_t)(p->qt.rep.qps + 0.5), a));
+        printf("  queries         %s\n", p->eng->query_note);
+        for (int m = 0; m < NMODES; m++) {
+          if (!f->mode_on[m])
+            continue;
+          const query_report *q = &p->qt[m].rep;
+          printf("  %-5s queries   %zu with hits; median %.1f us, p99 %.1f "
+                 "us, mean %.1f us; %s queries/s\n",
+                 mode_names[m], q->with_hits, q->median_us, q->p99_us,
+                 q->mean_us, grouped((uint64_t)(q->qps + 0.5), a));
+        }
       }
     }
   }
@@ -988,7 +1069,7 @@ static void print_human(const figures *f) {
   for (size_t e = 1; e < f->neng; e++) {
     const engine_run *p = &f->eng[e];
     const char *pn = p->eng->name;
-    unsigned nv = p->eng->nvariants;
+    unsigned nv = p->nv;
     if (p->unavailable)
       continue;
     printf("\nkidx vs %-10smedians measured in this run, as ratios of kidx "
@@ -1038,13 +1119,18 @@ static void print_human(const figures *f) {
              ratio(k->ix[0].rss, p->ix[v].rss));
     printf("\n");
 
-    printf("query median      kidx %.1f us, %s %.1f us " ARROW " ",
-           k->qt.rep.median_us, pn, p->qt.rep.median_us);
-    print_faster(ratio(p->qt.rep.median_us, k->qt.rep.median_us), pn);
-    printf("\nquery p99         kidx %.1f us, %s %.1f us " ARROW " ",
-           k->qt.rep.p99_us, pn, p->qt.rep.p99_us);
-    print_faster(ratio(p->qt.rep.p99_us, k->qt.rep.p99_us), pn);
-    printf("\n");
+    for (int m = 0; m < NMODES; m++) {
+      if (!f->mode_on[m])
+        continue;
+      const query_report *kq = &k->qt[m].rep, *pq = &p->qt[m].rep;
+      printf("%-5s median      kidx %.1f us, %s %.1f us " ARROW " ",
+             mode_names[m], kq->median_us, pn, pq->median_us);
+      print_faster(ratio(pq->median_us, kq->median_us), pn);
+      printf("\n%-5s p99         kidx %.1f us, %s %.1f us " ARROW " ",
+             mode_names[m], kq->p99_us, pn, pq->p99_us);
+      print_faster(ratio(pq->p99_us, kq->p99_us), pn);
+      printf("\n");
+    }
   }
 }
 
@@ -1071,7 +1157,8 @@ static void json_index(const char *p, const index_summary *s) {
 static void print_json(const figures *f) {
   const engine_run *k = &f->eng[0];
   const index_summary *ks = &k->ix[0];
-  const query_report *kq = &k->qt.rep;
+  const int m0 = first_mode(f);
+  const query_report *kq = &k->qt[m0].rep;
   printf("{\"documents\": %llu, \"input_bytes\": %llu, \"index_bytes\": %llu, "
          "\"index_pct\": %.2f, \"index_seconds\": %.6f, "
          "\"index_mb_per_s\": %.3f, \"peak_rss_mb\": %.2f, \"queries\": %zu, "
@@ -1080,6 +1167,16 @@ static void print_json(const figures *f) {
          (unsigned long long)f->input.input_bytes,
          (unsigned long long)f->st.bytes, pct_of_input(f, f->st.bytes), ks->sec,
          ks->mbps, ks->rss, kq->queries, kq->median_us, kq->p99_us, kq->qps);
+  printf(", \"query_mode\": \"%s\", \"rank\": \"%s\", \"snippets\": %s",
+         mode_names[m0], g_rank == KIDX_RANK_BM25 ? "bm25" : "tfidf",
+         g_snippets ? "true" : "false");
+  if (m0 == 0 && f->mode_on[1]) {
+    const query_report *ka = &k->qt[1].rep;
+    printf(", \"queries_and_with_hits\": %zu, \"query_and_median_us\": %.2f, "
+           "\"query_and_p99_us\": %.2f, \"query_and_mean_us\": %.2f, "
+           "\"qps_and\": %.1f",
+           ka->with_hits, ka->median_us, ka->p99_us, ka->mean_us, ka->qps);
+  }
   /* Extra figures after the documented ones. */
   printf(", \"corpus\": ");
   json_string(stdout, f->corpus);
@@ -1108,9 +1205,19 @@ static void print_json(const figures *f) {
 #ifndef KIDX_BENCH_SQLITE
   printf(", \"fts5_status\": \"not built\"");
 #endif
-  if (f->no_peer)
-    for (size_t i = 0; peer_list[i]; i++)
+#ifndef KIDX_BENCH_XAPIAN
+  printf(", \"xapian_status\": \"not built\"");
+#endif
+#ifndef KIDX_BENCH_LUCENE
+  printf(", \"lucene_status\": \"not built\"");
+#endif
+  for (size_t i = 0; peer_list[i]; i++) {
+    int ran = 0;
+    for (size_t e = 1; e < f->neng; e++)
+      ran |= f->eng[e].eng == peer_list[i];
+    if (!ran)
       printf(", \"%s_status\": \"skipped\"", peer_list[i]->name);
+  }
   for (size_t e = 1; e < f->neng; e++) {
     const engine_run *p = &f->eng[e];
     const char *pn = p->eng->name;
@@ -1123,30 +1230,43 @@ static void print_json(const figures *f) {
     }
     printf(", \"%s_status\": \"ok\", \"%s_engine\": ", pn, pn);
     json_string(stdout, p->eng->describe());
-    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+    for (unsigned v = 0; v < p->nv; v++) {
       key_prefix(p->eng, v, pre);
       printf(", \"%s_index_bytes\": %llu, \"%s_index_pct\": %.2f", pre,
              (unsigned long long)p->ix[v].disk_bytes, pre,
              pct_of_input(f, p->ix[v].disk_bytes));
       json_index(pre, &p->ix[v]);
     }
-    printf(", \"%s_queries_with_hits\": %zu, \"%s_query_median_us\": %.2f, "
-           "\"%s_query_p99_us\": %.2f, \"%s_query_mean_us\": %.2f, "
-           "\"%s_qps\": %.1f",
-           pn, p->qt.rep.with_hits, pn, p->qt.rep.median_us, pn,
-           p->qt.rep.p99_us, pn, p->qt.rep.mean_us, pn, p->qt.rep.qps);
+    for (int m = 0; m < NMODES; m++) {
+      if (!f->mode_on[m])
+        continue;
+      const query_report *q = &p->qt[m].rep;
+      const char *mk = mode_key(f, m);
+      printf(", \"%s_queries%s_with_hits\": %zu, \"%s_query%s_median_us\": "
+             "%.2f, \"%s_query%s_p99_us\": %.2f, \"%s_query%s_mean_us\": %.2f, "
+             "\"%s_qps%s\": %.1f",
+             pn, mk, q->with_hits, pn, mk, q->median_us, pn, mk, q->p99_us, pn,
+             mk, q->mean_us, pn, mk, q->qps);
+    }
     /* Ratios, kidx against the peer: speeds as kidx/peer (above 1: kidx
      * faster), sizes and memory as kidx/peer (below 1: kidx smaller). */
-    for (unsigned v = 0; v < p->eng->nvariants; v++) {
+    for (unsigned v = 0; v < p->nv; v++) {
       key_prefix(p->eng, v, pre);
       json_ratio(pre, "index_speed", ratio(ks->mbps, p->ix[v].mbps));
       json_ratio(pre, "index_bytes",
                  ratio((double)f->st.bytes, (double)p->ix[v].disk_bytes));
       json_ratio(pre, "peak_rss", ratio(ks->rss, p->ix[v].rss));
     }
-    json_ratio(pn, "query_median_speed",
-               ratio(p->qt.rep.median_us, kq->median_us));
-    json_ratio(pn, "query_p99_speed", ratio(p->qt.rep.p99_us, kq->p99_us));
+    for (int m = 0; m < NMODES; m++) {
+      if (!f->mode_on[m])
+        continue;
+      const query_report *kmq = &k->qt[m].rep, *q = &p->qt[m].rep;
+      char what[64];
+      snprintf(what, sizeof what, "query%s_median_speed", mode_key(f, m));
+      json_ratio(pn, what, ratio(q->median_us, kmq->median_us));
+      snprintf(what, sizeof what, "query%s_p99_speed", mode_key(f, m));
+      json_ratio(pn, what, ratio(q->p99_us, kmq->p99_us));
+    }
   }
   printf("}\n");
 }
@@ -1157,7 +1277,10 @@ static void print_json(const figures *f) {
 
 static void usage(FILE *f) {
   fputs("usage: kidx_bench [--index DIR] [--queries FILE] [--runs N]\n"
-        "                  [--index-runs N] [--no-peer] [--ram-budget MIB]\n"
+        "                  [--index-runs N] [--no-peer] [--peers LIST]\n"
+        "                  [--match union|and|both] [--rank bm25|tfidf]\n"
+        "                  [--snippets] [--no-variants] [--ram-budget MIB]\n"
+        "                  [--summary FILE]\n"
         "                  [--json] CORPUS_DIR\n"
         "  --index DIR       build kidx's last index here and keep it (must be"
         " empty\n"
@@ -1168,7 +1291,25 @@ static void usage(FILE *f) {
         "  --runs N          timed passes over the query set (default 5)\n"
         "  --index-runs N    fresh index builds per engine (default 3); "
         "medians\n"
-        "  --no-peer         measure kidx alone (no SQLite FTS5)\n"
+        "  --no-peer         measure kidx alone (no peers)\n"
+        "  --peers LIST      the peers to measure, comma-separated, of those "
+        "built\n"
+        "                    (fts5, xapian, lucene; default: all of them)\n"
+        "  --match MODE      union (any query word), and (every word) or "
+        "both\n"
+        "                    (default both)\n"
+        "  --rank MODEL      kidx's ranking: bm25 (default, as the peers) or "
+        "tfidf\n"
+        "  --snippets        let kidx make its snippets (default: none, as "
+        "the peers)\n"
+        "  --no-variants     build only each peer's main index (not FTS5's "
+        "contentless\n"
+        "                    one, which is only measured for its size)\n"
+        "  --summary FILE    append one tab-separated line per engine and "
+        "mode:\n"
+        "                    corpus, input MiB, documents, engine, mode, "
+        "queries,\n"
+        "                    with hits, median us, p99 us\n"
         "  --ram-budget MIB  kidx's indexing RAM budget (default: the "
         "library's, 64)\n"
         "  --json            print one JSON object instead of the report\n",
@@ -1207,8 +1348,10 @@ static int path_is_tmp(const char *path) {
 
 int main(int argc, char **argv) {
   const char *index_arg = NULL, *qfile = NULL, *corpus_arg = NULL;
+  const char *peers_arg = NULL, *summary_arg = NULL;
   unsigned runs = 5, index_runs = 3;
-  int json = 0, no_peer = 0;
+  int json = 0, no_peer = 0, no_variants = 0;
+  int mode_on[NMODES] = {1, 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1218,13 +1361,42 @@ int main(int argc, char **argv) {
       json = 1;
     } else if (strcmp(a, "--no-peer") == 0) {
       no_peer = 1;
+    } else if (strcmp(a, "--snippets") == 0) {
+      g_snippets = 1;
+    } else if (strcmp(a, "--no-variants") == 0) {
+      no_variants = 1;
     } else if (strcmp(a, "--index") == 0 || strcmp(a, "--queries") == 0 ||
                strcmp(a, "--runs") == 0 || strcmp(a, "--index-runs") == 0 ||
-               strcmp(a, "--ram-budget") == 0) {
+               strcmp(a, "--ram-budget") == 0 || strcmp(a, "--peers") == 0 ||
+               strcmp(a, "--match") == 0 || strcmp(a, "--rank") == 0 ||
+               strcmp(a, "--summary") == 0) {
       if (i + 1 >= argc)
         fail("%s needs a value", a);
       const char *v = argv[++i];
-      if (strcmp(a, "--index") == 0)
+      if (strcmp(a, "--peers") == 0) {
+        peers_arg = v;
+      } else if (strcmp(a, "--summary") == 0) {
+        summary_arg = v;
+      } else if (strcmp(a, "--match") == 0) {
+        if (strcmp(v, "union") == 0 || strcmp(v, "any") == 0) {
+          mode_on[0] = 1;
+          mode_on[1] = 0;
+        } else if (strcmp(v, "and") == 0 || strcmp(v, "all") == 0) {
+          mode_on[0] = 0;
+          mode_on[1] = 1;
+        } else if (strcmp(v, "both") == 0) {
+          mode_on[0] = mode_on[1] = 1;
+        } else {
+          fail("--match: expected union, and or both, got \"%s\"", v);
+        }
+      } else if (strcmp(a, "--rank") == 0) {
+        if (strcmp(v, "bm25") == 0)
+          g_rank = KIDX_RANK_BM25;
+        else if (strcmp(v, "tfidf") == 0)
+          g_rank = KIDX_RANK_TFIDF;
+        else
+          fail("--rank: expected bm25 or tfidf, got \"%s\"", v);
+      } else if (strcmp(a, "--index") == 0)
         index_arg = v;
       else if (strcmp(a, "--queries") == 0)
         qfile = v;
@@ -1292,11 +1464,41 @@ int main(int argc, char **argv) {
       xmalloc((1 + sizeof peer_list / sizeof *peer_list) * sizeof *eng);
   memset(eng, 0, (1 + sizeof peer_list / sizeof *peer_list) * sizeof *eng);
   eng[0].eng = &kidx_engine;
-  for (size_t i = 0; !no_peer && peer_list[i]; i++)
+  const char *peer_note = no_peer ? "--no-peer" : "not in --peers";
+  if (peers_arg && !no_peer) {
+    /* Every name must be a peer that was built. */
+    char *list = xstrdup(peers_arg);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+      size_t i = 0;
+      while (peer_list[i] && strcmp(peer_list[i]->name, t) != 0)
+        i++;
+      if (!peer_list[i])
+        fail("--peers: \"%s\" is not a peer built into this kidx_bench (see "
+             "the report without --peers)",
+             t);
+    }
+    free(list);
+  }
+  for (size_t i = 0; !no_peer && peer_list[i]; i++) {
+    if (peers_arg) {
+      /* Exact names between commas. */
+      size_t n = strlen(peer_list[i]->name);
+      const char *p = peers_arg;
+      int found = 0;
+      while (!found && (p = strstr(p, peer_list[i]->name)) != NULL) {
+        found = (p == peers_arg || p[-1] == ',') && (p[n] == ',' || !p[n]);
+        p += n;
+      }
+      if (!found)
+        continue;
+    }
     eng[neng++].eng = peer_list[i];
+  }
   for (size_t e = 0; e < neng; e++) {
     if (eng[e].eng->nvariants > MAX_VARIANTS)
       fail("%s: too many variants", eng[e].eng->name);
+    eng[e].nv = no_variants ? 1 : eng[e].eng->nvariants;
     for (unsigned v = 0; v < eng[e].eng->nvariants; v++)
       eng[e].runs[v] = xmalloc(index_runs * sizeof *eng[e].runs[v]);
   }
@@ -1311,7 +1513,7 @@ int main(int argc, char **argv) {
     int last = r + 1 == index_runs;
     for (size_t e = 0; e < neng; e++) {
       engine_run *er = &eng[e];
-      for (unsigned v = 0; v < er->eng->nvariants && !er->unavailable; v++) {
+      for (unsigned v = 0; v < er->nv && !er->unavailable; v++) {
         char name[96];
         if (v == 0)
           snprintf(name, sizeof name, "%s-%u", er->eng->name, r + 1);
@@ -1363,6 +1565,9 @@ int main(int argc, char **argv) {
   f.input = input;
   f.eng = eng;
   f.neng = neng;
+  f.nqueries = queries.n;
+  f.peer_note = peer_note;
+  memcpy(f.mode_on, mode_on, sizeof f.mode_on);
 
   /* Queries.  kidx warms up first and its process peak is read before any
    * peer opens its index, so search_peak_rss_mb is kidx's alone (the timed
@@ -1375,16 +1580,22 @@ int main(int argc, char **argv) {
     engine_run *er = &eng[e];
     if (er->unavailable)
       continue;
-    er->qt.eng = er->eng;
-    if (er->eng->search_open(er->kept, qv, nq, QUERY_LIMIT, &er->qt.s, err) !=
-        PEER_OK)
-      fail("%s", err);
-    if (e == 0) {
-      const kx_searcher *ks = er->qt.s;
-      if (kidx_reader_stats(ks->r, &f.st) != KIDX_OK)
-        fail("kidx_reader_stats(%s): %s", er->kept, kidx_reader_errmsg(ks->r));
+    for (int m = 0; m < NMODES; m++) {
+      if (!mode_on[m])
+        continue;
+      query_timer *qt = &er->qt[m];
+      qt->eng = er->eng;
+      if (er->eng->search_open(er->kept, qv, nq, QUERY_LIMIT, mode_match[m],
+                               &qt->s, err) != PEER_OK)
+        fail("%s", err);
+      if (e == 0 && !f.st.documents) {
+        const kx_searcher *ks = qt->s;
+        if (kidx_reader_stats(ks->r, &f.st) != KIDX_OK)
+          fail("kidx_reader_stats(%s): %s", er->kept,
+               kidx_reader_errmsg(ks->r));
+      }
+      warm_up(qt, nq, runs);
     }
-    warm_up(&er->qt, nq, runs);
     if (e == 0) {
       struct rusage ru;
       if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -1392,14 +1603,41 @@ int main(int argc, char **argv) {
     }
   }
   for (unsigned run = 0; run < runs; run++)
-    for (size_t e = 0; e < neng; e++)
-      if (!eng[e].unavailable)
-        timed_pass(&eng[e].qt, nq);
+    for (int m = 0; m < NMODES; m++)
+      for (size_t e = 0; mode_on[m] && e < neng; e++)
+        if (!eng[e].unavailable)
+          timed_pass(&eng[e].qt[m], nq);
   for (size_t e = 0; e < neng; e++) {
     if (eng[e].unavailable)
       continue;
-    finish_timing(&eng[e].qt);
-    eng[e].eng->search_close(eng[e].qt.s);
+    for (int m = 0; m < NMODES; m++) {
+      if (!mode_on[m])
+        continue;
+      finish_timing(&eng[e].qt[m]);
+      eng[e].eng->search_close(eng[e].qt[m].s);
+    }
+  }
+
+  if (summary_arg) {
+    FILE *sf = fopen(summary_arg, "a");
+    if (!sf)
+      fail("cannot open %s: %s", summary_arg, strerror(errno));
+    for (size_t e = 0; e < neng; e++) {
+      if (eng[e].unavailable)
+        continue;
+      for (int m = 0; m < NMODES; m++) {
+        if (!mode_on[m])
+          continue;
+        const query_report *q = &eng[e].qt[m].rep;
+        fprintf(sf, "%s\t%.1f\t%llu\t%s\t%s\t%zu\t%zu\t%.1f\t%.1f\n", root,
+                (double)input.input_bytes / MIB,
+                (unsigned long long)f.st.documents, eng[e].eng->name,
+                mode_names[m], q->queries, q->with_hits, q->median_us,
+                q->p99_us);
+      }
+    }
+    if (fclose(sf) != 0)
+      fail("cannot write %s: %s", summary_arg, strerror(errno));
   }
 
   if (json)

@@ -4,6 +4,14 @@
  *
  *   kidx_gencorpus --out DIR --size MB [--seed N] [--docs-kb K]
  *                  [--queries FILE --nqueries N]
+ *   kidx_gencorpus --paragraphs [--fraction F] [--out DIR] [--seed N]
+ *                  [--queries FILE --nqueries N]  < TEXT
+ *
+ * The second form makes a real-text corpus instead: the text on standard
+ * input (files separated by lines "\036NAME", as bench/mkparagraphs.sh
+ * writes them) is split into paragraphs, each written as one document
+ * (its section heading as title), and known-item queries of 3-5 words are
+ * drawn from the paragraphs written; see paragraphs_main().
  *
  * The text is made of pseudo-words built from syllables, drawn from a
  * Zipfian distribution (exponent 1.0) over a fixed-size vocabulary, so the
@@ -545,6 +553,332 @@ static int write_queries(const char *file, uint32_t nq, const vocab *v,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Real text: paragraphs                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Paragraphs with fewer words than this are not documents (list items of a
+ * word or two, code fragments, table rules). */
+#define PARA_MIN_WORDS 8
+#define PARA_PER_DIR   1000u
+
+typedef struct para_state {
+  const char *out;     /* NULL: queries only */
+  double fraction;     /* keep each paragraph with this probability */
+  uint64_t seed;
+  char *path;          /* scratch for file names */
+  size_t plen;
+  buf doc;             /* the document being written */
+  buf kept;            /* every kept paragraph's text, for the queries */
+  size_t *kept_off;    /* start of each in kept; n + 1 entries */
+  size_t nkept, cap_kept;
+  uint64_t seen;       /* candidate paragraphs so far, kept or not */
+  uint64_t bytes;      /* written */
+} para_state;
+
+static int is_alnum_ascii(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z');
+}
+
+static int is_blank_line(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return 0;
+  return 1;
+}
+
+/* A reStructuredText section adornment: one punctuation character repeated,
+ * at least 3 times, nothing else but trailing blanks. */
+static int is_adornment(const char *s, size_t n) {
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+    n--;
+  if (n < 3 || !strchr("=-~^*#\"'+`:._", s[0]))
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if (s[i] != s[0])
+      return 0;
+  return 1;
+}
+
+/* Words for the minimum length: runs of letters and digits with a letter,
+ * counting bytes >= 0x80 as letters. */
+static size_t count_words(const char *s, size_t n) {
+  size_t words = 0;
+  for (size_t i = 0; i < n;) {
+    int letter = 0;
+    size_t j = i;
+    while (j < n && (is_alnum_ascii((unsigned char)s[j]) ||
+                     (unsigned char)s[j] >= 0x80)) {
+      letter |= !((unsigned char)s[j] >= '0' && (unsigned char)s[j] <= '9');
+      j++;
+    }
+    if (j > i) {
+      words += letter;
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return words;
+}
+
+/* Trims blanks at both ends of s[0..*n). */
+static const char *trim(const char *s, size_t *n) {
+  while (*n > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\r')) {
+    s++;
+    (*n)--;
+  }
+  while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t' || s[*n - 1] == '\r'))
+    (*n)--;
+  return s;
+}
+
+/* One paragraph (text[0..n), lines joined by newlines) under heading: a
+ * document if it is long enough and drawn for this fraction.  The draw
+ * depends only on the seed and the paragraph's number, so a smaller
+ * fraction keeps a subset of a larger one's paragraphs. */
+static int para_emit(para_state *st, const char *title, size_t tlen,
+                     const char *text, size_t n) {
+  if (count_words(text, n) < PARA_MIN_WORDS)
+    return 0;
+  uint64_t no = st->seen++;
+  rng r = {st->seed ^ 0x7061726173u ^ (no * 0x9E3779B97F4A7C15u)};
+  if (rng_unit(&r) >= st->fraction)
+    return 0;
+  if (st->nkept + 2 > st->cap_kept) {
+    st->cap_kept = st->cap_kept ? st->cap_kept * 2 : 4096;
+    st->kept_off = realloc(st->kept_off, st->cap_kept * sizeof *st->kept_off);
+    if (!st->kept_off)
+      die_nomem();
+  }
+  st->kept_off[st->nkept] = st->kept.n;
+  buf_put(&st->kept, text, n);
+  st->nkept++;
+  st->kept_off[st->nkept] = st->kept.n;
+  if (!st->out)
+    return 0;
+  st->doc.n = 0;
+  buf_put(&st->doc, title, tlen);
+  buf_put(&st->doc, "\n\n", 2);
+  buf_put(&st->doc, text, n);
+  buf_putc(&st->doc, '\n');
+  uint32_t k = (uint32_t)(st->nkept - 1);
+  uint32_t dir = k / PARA_PER_DIR;
+  if (k % PARA_PER_DIR == 0) {
+    snprintf(st->path, st->plen, "%s/%04u", st->out, (unsigned)dir);
+    if (make_dirs(st->path) != 0)
+      return -1;
+  }
+  snprintf(st->path, st->plen, "%s/%04u/%06u.txt", st->out, (unsigned)dir,
+           (unsigned)k);
+  if (write_file(st->path, st->doc.p, st->doc.n) != 0)
+    return -1;
+  st->bytes += st->doc.n;
+  return 0;
+}
+
+/* Splits the input into paragraphs (runs of non-blank lines) and emits
+ * them.  A line followed by an adornment line is a heading, the title of
+ * the paragraphs after it; before the first heading of a file the title is
+ * the file's name.  Adornment lines themselves are dropped. */
+static int para_split(para_state *st, const char *in, size_t n) {
+  const char *name = "";
+  size_t name_len = 0;
+  buf title = {0}, para = {0};
+  size_t last_line = 0; /* where the last line of para starts */
+  int lines = 0, rc = 0;
+  buf_reserve(&title, 256);
+  buf_reserve(&para, 4096);
+  for (size_t i = 0; i <= n && rc == 0;) {
+    const char *line = in + i;
+    const char *nl = i < n ? memchr(line, '\n', n - i) : NULL;
+    size_t len = i < n ? (nl ? (size_t)(nl - line) : n - i) : 0;
+    int eof = i >= n;
+    i = eof ? n + 1 : i + len + 1;
+    if (eof || (len > 0 && line[0] == '\036') || is_blank_line(line, len)) {
+      if (lines > 0)
+        rc = para_emit(st, title.p, title.n, para.p, para.n);
+      para.n = 0;
+      lines = 0;
+      if (!eof && len > 0 && line[0] == '\036') {
+        name = line + 1;
+        name_len = len - 1;
+        title.n = 0;
+        buf_put(&title, name, name_len);
+      }
+      continue;
+    }
+    if (is_adornment(line, len)) {
+      if (lines > 0) {
+        /* The paragraph's last line is a heading; what came before it (if
+         * anything) is a paragraph of its own. */
+        size_t hlen = para.n - last_line;
+        const char *h = trim(para.p + last_line, &hlen);
+        if (lines > 1)
+          rc = para_emit(st, title.p, title.n, para.p, last_line - 1);
+        if (hlen > 0) {
+          buf t = {0};
+          buf_put(&t, h, hlen);
+          title.n = 0;
+          buf_put(&title, t.p, t.n);
+          free(t.p);
+        }
+      }
+      para.n = 0;
+      lines = 0;
+      continue;
+    }
+    if (lines > 0)
+      buf_putc(&para, '\n');
+    last_line = para.n;
+    buf_put(&para, line, len);
+    lines++;
+  }
+  (void)name;
+  free(title.p);
+  free(para.p);
+  return rc;
+}
+
+/* A query word: a run of 3-20 ASCII letters and digits with a letter,
+ * standing between blanks or plain punctuation, so that every engine's
+ * tokenizer sees it as one word (no '_', '.', ':' or apostrophe joining it
+ * to a neighbour, no non-ASCII letter next to it). */
+static int word_edge_ok(const char *p, size_t n, size_t i, int after) {
+  if (after ? i >= n : i == 0)
+    return 1;
+  unsigned char c = (unsigned char)p[after ? i : i - 1];
+  if (c == ' ' || c == '\n' || c == '\t' || c == ',' || c == ';' ||
+      c == '(' || c == ')' || c == '"' || c == '!' || c == '?' || c == '[' ||
+      c == ']')
+    return 1;
+  /* A full stop or colon ends a sentence or clause only before a blank. */
+  if (after && (c == '.' || c == ':'))
+    return i + 1 >= n || p[i + 1] == ' ' || p[i + 1] == '\n';
+  return 0;
+}
+
+static int write_para_queries(const char *file, uint32_t nq,
+                              const para_state *st) {
+  if (st->nkept == 0) {
+    fputs("kidx_gencorpus: no paragraphs to draw queries from\n", stderr);
+    return -1;
+  }
+  rng r = {st->seed ^ 0x6B6E6F776Eu}; /* "known" */
+  buf b = {0};
+  size_t *ws = NULL, *wl = NULL, wcap = 0;
+  uint32_t made = 0;
+  for (uint64_t tries = 0; made < nq && tries < (uint64_t)nq * 100; tries++) {
+    size_t k = rng_below(&r, (uint32_t)st->nkept);
+    const char *p = st->kept.p + st->kept_off[k];
+    size_t n = st->kept_off[k + 1] - st->kept_off[k];
+    size_t nw = 0;
+    for (size_t i = 0; i < n;) {
+      size_t j = i;
+      int letter = 0;
+      while (j < n && is_alnum_ascii((unsigned char)p[j])) {
+        letter |= !(p[j] >= '0' && p[j] <= '9');
+        j++;
+      }
+      if (j == i) {
+        i++;
+        continue;
+      }
+      if (letter && j - i >= 3 && j - i <= 20 && word_edge_ok(p, n, i, 0) &&
+          word_edge_ok(p, n, j, 1)) {
+        if (nw == wcap) {
+          wcap = wcap ? wcap * 2 : 256;
+          ws = realloc(ws, wcap * sizeof *ws);
+          wl = realloc(wl, wcap * sizeof *wl);
+          if (!ws || !wl)
+            die_nomem();
+        }
+        ws[nw] = i;
+        wl[nw] = j - i;
+        nw++;
+      }
+      i = j;
+    }
+    uint32_t want = 3 + rng_below(&r, 3);
+    if (nw < want)
+      continue;
+    size_t start = rng_below(&r, (uint32_t)(nw - want + 1));
+    for (uint32_t w = 0; w < want; w++) {
+      if (w > 0)
+        buf_putc(&b, ' ');
+      for (size_t c = 0; c < wl[start + w]; c++) {
+        char ch = p[ws[start + w] + c];
+        buf_putc(&b, ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch);
+      }
+    }
+    buf_putc(&b, '\n');
+    made++;
+  }
+  free(ws);
+  free(wl);
+  if (made < nq) {
+    fprintf(stderr, "kidx_gencorpus: could draw only %u of %u queries\n",
+            (unsigned)made, (unsigned)nq);
+    free(b.p);
+    return -1;
+  }
+  int rc = write_file(file, b.p, b.n);
+  if (rc == 0)
+    printf("kidx_gencorpus: wrote %u known-item queries to %s\n",
+           (unsigned)nq, file);
+  free(b.p);
+  return rc;
+}
+
+/* --paragraphs: reads standard input whole, writes the paragraphs drawn
+ * (--fraction) as documents to out (if given) and nq known-item queries
+ * drawn from them to qfile (if given). */
+static int paragraphs_main(const char *out, double fraction, uint64_t seed,
+                           const char *qfile, uint32_t nq) {
+  buf in = {0};
+  for (;;) {
+    buf_reserve(&in, 1 << 20);
+    size_t r = fread(in.p + in.n, 1, in.cap - in.n, stdin);
+    in.n += r;
+    if (r == 0)
+      break;
+  }
+  if (ferror(stdin)) {
+    fputs("kidx_gencorpus: cannot read standard input\n", stderr);
+    free(in.p);
+    return 1;
+  }
+  double t0 = now_seconds();
+  para_state st;
+  memset(&st, 0, sizeof st);
+  st.out = out;
+  st.fraction = fraction;
+  st.seed = seed;
+  st.plen = (out ? strlen(out) : 0) + 64;
+  st.path = malloc(st.plen);
+  if (!st.path)
+    die_nomem();
+  int rc = 0;
+  if (out && make_dirs(out) != 0)
+    rc = 1;
+  if (rc == 0 && para_split(&st, in.p, in.n) != 0)
+    rc = 1;
+  if (rc == 0 && out)
+    printf("kidx_gencorpus: wrote %zu of %llu paragraphs, %llu bytes (%.1f "
+           "MiB) to %s in %.2f s\n",
+           st.nkept, (unsigned long long)st.seen, (unsigned long long)st.bytes,
+           (double)st.bytes / MIB, out, now_seconds() - t0);
+  if (rc == 0 && qfile && write_para_queries(qfile, nq, &st) != 0)
+    rc = 1;
+  free(in.p);
+  free(st.path);
+  free(st.doc.p);
+  free(st.kept.p);
+  free(st.kept_off);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Command line                                                           */
 /* ---------------------------------------------------------------------- */
 
@@ -557,7 +891,18 @@ static void usage(FILE *f) {
         "  --docs-kb K      mean document size in KiB (default 4)\n"
         "  --queries FILE   also write a query set, one query per line\n"
         "  --nqueries N     number of queries (default 1000)\n"
-        "Either --out/--size or --queries (or both) must be given.\n",
+        "Either --out/--size or --queries (or both) must be given.\n"
+        "\n"
+        "usage: kidx_gencorpus --paragraphs [--fraction F] [--out DIR]\n"
+        "                      [--seed N] [--queries FILE --nqueries N] < TEXT\n"
+        "  --paragraphs     real text from standard input (files separated by\n"
+        "                   lines \"\\036NAME\", see bench/mkparagraphs.sh), "
+        "one\n"
+        "                   document per paragraph, titled by its section\n"
+        "  --fraction F     keep each paragraph with probability F (default "
+        "1);\n"
+        "                   a smaller F keeps a subset of a larger F's\n"
+        "  --queries FILE   known-item queries: 3-5 words of a paragraph kept\n",
         f);
 }
 
@@ -585,14 +930,18 @@ static int parse_u64(const char *s, uint64_t *out) {
 
 int main(int argc, char **argv) {
   const char *out = NULL, *qfile = NULL;
-  double size_mb = 0.0, docs_kb = 4.0;
+  double size_mb = 0.0, docs_kb = 4.0, fraction = 1.0;
   uint64_t seed = 42, nqueries = 1000;
-  int nq_given = 0;
+  int nq_given = 0, paragraphs = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       return 0;
+    }
+    if (strcmp(a, "--paragraphs") == 0) {
+      paragraphs = 1;
+      continue;
     }
     if (i + 1 >= argc) {
       fprintf(stderr, "kidx_gencorpus: unknown option or missing value: %s\n",
@@ -610,6 +959,8 @@ int main(int argc, char **argv) {
       bad = parse_u64(val, &seed);
     else if (strcmp(a, "--docs-kb") == 0)
       bad = parse_double(val, &docs_kb);
+    else if (strcmp(a, "--fraction") == 0)
+      bad = parse_double(val, &fraction) || fraction <= 0.0 || fraction > 1.0;
     else if (strcmp(a, "--queries") == 0)
       qfile = val;
     else if (strcmp(a, "--nqueries") == 0) {
@@ -624,6 +975,20 @@ int main(int argc, char **argv) {
       fprintf(stderr, "kidx_gencorpus: bad value for %s: %s\n", a, val);
       return 2;
     }
+  }
+  if (paragraphs) {
+    if (out == NULL && qfile == NULL) {
+      usage(stderr);
+      return 2;
+    }
+    if (out != NULL && check_empty_dir(out) != 0) {
+      fprintf(stderr,
+              "kidx_gencorpus: %s exists and is not an empty directory; "
+              "remove it first\n",
+              out);
+      return 1;
+    }
+    return paragraphs_main(out, fraction, seed, qfile, (uint32_t)nqueries);
   }
   if ((out == NULL) != (size_mb == 0.0)) {
     fputs("kidx_gencorpus: --out and --size go together\n", stderr);

@@ -15,9 +15,10 @@
  *     end.  The rowid is the document's number (1, 2, ...), which maps to
  *     its path through the sorted file list; the path is not stored.
  *   - A query is translated up front into an FTS5 expression matching any
- *     of its words ("w1" OR "w2" ...), as kidx matches any query word, and
- *     run as SELECT rowid, bm25(docs) ... ORDER BY rank LIMIT 10, stepping
- *     through every row.
+ *     of its words ("w1" OR "w2" ...) for union queries, as kidx matches
+ *     any query word by default, or all of them ("w1" AND "w2" ...) for
+ *     AND queries, and run as SELECT rowid, bm25(docs) ... ORDER BY rank
+ *     LIMIT 10, stepping through every row.
  */
 #include "peer.h"
 
@@ -183,15 +184,18 @@ static int is_word_byte(unsigned char c) {
          (c >= 'A' && c <= 'Z');
 }
 
-/* The query's words, each quoted as an FTS5 string, joined with OR: a
- * document matches if it contains any of them, as in kidx.  A word is a
+/* The query's words, each quoted as an FTS5 string, joined with OR (a
+ * document matches if it contains any of them, as in kidx by default) or,
+ * for PEER_MATCH_ALL, with AND.  A word is a
  * run of ASCII letters and digits and bytes >= 0x80 (so UTF-8 letters stay
  * inside words); quoting keeps words like AND, OR, NOT or NEAR from being
  * read as operators.  Returns NULL when there is no word. */
-static char *to_fts5(const char *q, int *len) {
+static char *to_fts5(const char *q, int match, int *len) {
   size_t n = strlen(q);
-  /* Worst case "a b c": each byte becomes "a" plus " OR ". */
-  char *out = malloc(7 * n + 1);
+  /* Worst case "a b c": each byte becomes "a" plus " AND ". */
+  const char *join = match == PEER_MATCH_ALL ? " AND " : " OR ";
+  size_t join_len = strlen(join);
+  char *out = malloc(8 * n + 1);
   if (!out)
     return NULL;
   size_t o = 0;
@@ -201,8 +205,8 @@ static char *to_fts5(const char *q, int *len) {
       continue;
     }
     if (o > 0) {
-      memcpy(out + o, " OR ", 4);
-      o += 4;
+      memcpy(out + o, join, join_len);
+      o += join_len;
     }
     out[o++] = '"';
     for (; i < n && is_word_byte((unsigned char)q[i]); i++) {
@@ -237,8 +241,8 @@ static void fts5_search_close(void *p) {
 }
 
 static int fts5_search_open(const char *path, const char *const *queries,
-                            size_t nqueries, size_t limit, void **out,
-                            char *err) {
+                            size_t nqueries, size_t limit, int match,
+                            void **out, char *err) {
   *out = NULL;
   fts5_search_ctx *s = calloc(1, sizeof *s);
   if (!s) {
@@ -269,7 +273,7 @@ static int fts5_search_open(const char *path, const char *const *queries,
     return PEER_FAIL;
   }
   for (; s->n < nqueries; s->n++) {
-    s->match[s->n] = to_fts5(queries[s->n], &s->match_len[s->n]);
+    s->match[s->n] = to_fts5(queries[s->n], match, &s->match_len[s->n]);
     if (!s->match[s->n]) {
       snprintf(err, PEER_ERR_MAX, "fts5: query \"%s\": no searchable word",
                queries[s->n]);
@@ -281,7 +285,9 @@ static int fts5_search_open(const char *path, const char *const *queries,
   return PEER_OK;
 }
 
-static int fts5_search(void *p, size_t i, size_t *hits, char *err) {
+static int fts5_search(void *p, size_t i, size_t *hits, uint64_t *self_ns,
+                       char *err) {
+  (void)self_ns;
   fts5_search_ctx *s = p;
   sqlite3_stmt *st = s->select;
   if (sqlite3_bind_text(st, 1, s->match[i], s->match_len[i], SQLITE_STATIC) !=
@@ -312,7 +318,8 @@ const bench_engine peer_fts5 = {
     .variants = fts5_variants,
     .nvariants = sizeof fts5_variants / sizeof *fts5_variants,
     .variant_notes = fts5_variant_notes,
-    .query_note = "each as \"w1\" OR \"w2\" ..., ORDER BY rank (bm25)",
+    .query_note = "each as \"w1\" OR \"w2\" ... (AND: \"w1\" AND \"w2\" ...), "
+                  "ORDER BY rank (bm25)",
     .describe = fts5_describe,
     .index_open = fts5_index_open,
     .index_add = fts5_index_add,
