@@ -893,12 +893,17 @@ int kidx__manifest_write(const char *path, const kidx__manifest *m,
 ** segment i's document d is segs[i].base + d.
 */
 
+/* A segment mapping shared by readers (reference counted, see
+ * kidx__snapshot_open_shared); opaque outside snapshot.c. */
+typedef struct kidx__segshare kidx__segshare;
+
 typedef struct kidx__segref {
-  kidx__segment seg;
-  char *path;      /* the segment file, for messages */
-  uint64_t number; /* its name */
-  uint64_t base;   /* global number of its document 0 */
-  uint8_t *dead;   /* deletion bitmap (owned), NULL when none deleted */
+  kidx__segment seg;     /* owned, or a copy of share's (same mapping) */
+  kidx__segshare *share; /* NULL: seg is owned by this segref */
+  char *path;            /* the segment file, for messages */
+  uint64_t number;       /* its name */
+  uint64_t base;         /* global number of its document 0 */
+  uint8_t *dead;         /* deletion bitmap (owned), NULL when none deleted */
   uint64_t ndead;
 } kidx__segref;
 
@@ -921,6 +926,22 @@ typedef struct kidx__snapshot {
  * this runs; then the manifest is read again.  KIDX_ENOINDEX when there
  * is no index, KIDX_EFORMAT for an index of another format. */
 int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg);
+
+/* kidx__snapshot_open for readers: every segment's mapping is held by a
+ * reference-counted kidx__segshare, so that snapshots opened later can
+ * share it.  With from (an open shared snapshot of the same directory,
+ * or NULL), a segment of the new commit that from already has -- same
+ * number, and the same size, document count and header checksum as the
+ * MANIFEST lists -- is taken from it (one more reference: no mapping, no
+ * verification), and only the others are mapped and verified; the
+ * deletion bitmaps all come from the new MANIFEST.  from is only read:
+ * searches on it may run meanwhile.  Cost: the MANIFEST, the new
+ * segments' verification, and the statistics' pass over the bitmaps. */
+int kidx__snapshot_open_shared(kidx__snapshot *s, const char *dir,
+                               const kidx__snapshot *from, char *errmsg);
+
+/* Releases the snapshot: owned segments are unmapped, shared ones when
+ * their last snapshot lets go of them. */
 void kidx__snapshot_close(kidx__snapshot *s);
 
 /* Recomputes live, ndocs, tokens and the bases from the segments and
@@ -1278,5 +1299,13 @@ void kidx__analyzer_from_flags(unsigned flags, kidx_analyzer *out);
  * KIDX_STEM_NONE), fold_diacritics=1 (not 0)". */
 void kidx__analyzer_describe_diff(unsigned have, unsigned want, char *buf,
                                   size_t cap);
+
+/**************************************************************************
+** Interface to code in reader.c: the public read API.
+*/
+
+/* The reader's open snapshot (NULL if it is not open), for white-box
+ * tests. */
+const kidx__snapshot *kidx__reader_snapshot(const kidx_reader *r);
 
 #endif /* KIDX_INT_H */
