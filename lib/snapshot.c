@@ -347,29 +347,14 @@ int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
     *count = s->segs[0].seg.nterms;
   if (n <= 1)
     return KIDX_OK;
-  kidx__termcur *cur = calloc(n, sizeof *cur);
-  int *on = calloc(n, sizeof *on);
-  if (!cur || !on) {
-    free(cur);
-    free(on);
+  kidx__termmerge m;
+  if (kidx__termmerge_init(&m, n))
     return KIDX_ENOMEM;
-  }
   for (size_t i = 0; i < n; i++)
-    on[i] = kidx__termcur_seek(&cur[i], &s->segs[i].seg, 0);
-  for (;;) {
-    const kidx__term *t = kidx__termcur_smallest(cur, on, n);
-    if (!t)
-      break;
-    char text[KIDX_MAX_TOKEN_BYTES];
-    size_t len = t->len;
-    memcpy(text, t->text, len);
-    for (size_t i = 0; i < n; i++)
-      if (on[i] &&
-          kidx__term_cmp(cur[i].term.text, cur[i].term.len, text, len) == 0)
-        on[i] = kidx__termcur_next(&cur[i]);
+    kidx__termmerge_segment(&m, i, &s->segs[i].seg);
+  kidx__termmerge_start(&m, NULL, 0);
+  while (kidx__termmerge_next(&m))
     (*count)++;
-  }
-  free(cur);
-  free(on);
+  kidx__termmerge_free(&m);
   return KIDX_OK;
 }
