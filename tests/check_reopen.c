@@ -10,6 +10,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,63 @@ START_TEST(test_reopen_threads) {
 }
 END_TEST
 
+/* ---- a writer replacing segments during reopens ---- */
+
+#define RACE_COMMITS 40
+
+static void *commit_loop(void *arg) {
+  (void)arg;
+  kidx_writer *w;
+  if (kidx_writer_new(&w) || kidx_writer_open(w, dir) ||
+      kidx_writer_set_merge_factor(w, 2)) {
+    kidx_writer_close(w);
+    return (void *)1;
+  }
+  int bad = 0;
+  for (int k = 0; k < RACE_COMMITS && !bad; k++) {
+    for (int i = 0; i < 4 && !bad; i++) {
+      char id[32];
+      snprintf(id, sizeof id, "w%d_%d", k, i);
+      bad = kidx_writer_add(w, id, strlen(id), "", 0, "common race", 11) != 0;
+    }
+    /* merges at every other commit remove the files a reopen may be
+     * about to map */
+    bad = bad || kidx_writer_commit(w) != 0;
+    if (!bad && k % 10 == 9)
+      bad = kidx_writer_optimize(w) != 0 || kidx_writer_commit(w) != 0;
+  }
+  kidx_writer_close(w);
+  return (void *)(intptr_t)bad;
+}
+
+START_TEST(test_reopen_racing_writer) {
+  commit_docs("a", 10);
+  kidx_reader *cur = open_reader();
+  pthread_t t;
+  ck_assert_int_eq(pthread_create(&t, NULL, commit_loop, NULL), 0);
+  uint64_t docs = live_docs(cur), gen = kidx_reader_generation(cur);
+  for (int k = 0; k < 400; k++) {
+    kidx_reader *next = reopen(cur); /* asserts KIDX_OK */
+    /* Only adds: the documents never decrease, nor the generation. */
+    ck_assert_uint_ge(live_docs(next), docs);
+    ck_assert_uint_ge(kidx_reader_generation(next), gen);
+    docs = live_docs(next);
+    gen = kidx_reader_generation(next);
+    kidx_reader_close(cur);
+    cur = next;
+  }
+  void *bad;
+  ck_assert_int_eq(pthread_join(t, &bad), 0);
+  ck_assert_ptr_null(bad);
+  kidx_reader *last = reopen(cur);
+  kidx_reader_close(cur);
+  ck_assert_uint_eq(live_docs(last), 10 + RACE_COMMITS * 4);
+  assert_same_as_fresh(last, "common OR a1");
+  ck_assert_int_eq(kidx_reader_check(last), KIDX_OK);
+  kidx_reader_close(last);
+}
+END_TEST
+
 static Suite *reopen_suite(void) {
   Suite *s = suite_create("reopen");
   TCase *tc = tcase_create("core");
@@ -409,6 +467,7 @@ static Suite *reopen_suite(void) {
   tcase_add_test(tc, test_reopen_failure);
   tcase_add_test(tc, test_reopen_misuse);
   tcase_add_test(tc, test_reopen_threads);
+  tcase_add_test(tc, test_reopen_racing_writer);
   suite_add_tcase(s, tc);
   return s;
 }
