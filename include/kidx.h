@@ -135,8 +135,11 @@
  *   kidx_writer must be used by one thread at a time.  Any number of
  *   readers, in any processes, may have an index open while one writer
  *   updates it: a reader sees the commit that was current when it was
- *   opened.  Only one writer at a time may hold an index; a second
- *   kidx_writer_open() fails with KIDX_EBUSY.
+ *   opened.  To see later commits, open a new reader from it with
+ *   kidx_reader_reopen(), which may run while other threads search the
+ *   old one, and which shares the unchanged segments with it.  Only one
+ *   writer at a time may hold an index; a second kidx_writer_open() fails
+ *   with KIDX_EBUSY.
  *
  * CAVEATS
  *
@@ -473,6 +476,47 @@ KIDX_API kidx_status kidx_reader_new(kidx_reader **out);
  * index written by another format version), KIDX_EIO, KIDX_EINVAL (already
  * open). */
 KIDX_API kidx_status kidx_reader_open(kidx_reader *r, const char *dir);
+
+/* Opens in r (new, or closed by a failed open) the last committed state of
+ * the index that `from` has open, taking from `from` every segment file
+ * both commits hold: those are not mapped or verified again, and r and
+ * `from` share them (each may be closed first, in any thread).  Only new
+ * segment files are mapped and verified, and the deletions and
+ * statistics are read afresh, so the cost is proportional to what
+ * changed, not to the index.  `from` is unchanged and stays usable:
+ * other threads may go on searching it during the call, and it keeps
+ * answering from its own commit until closed.  Typical use:
+ *
+ *     kidx_reader *next;
+ *     if (kidx_reader_new(&next) == KIDX_OK &&
+ *         kidx_reader_reopen(next, cur) == KIDX_OK) {
+ *       kidx_reader_close(cur);   (once no thread uses it any more)
+ *       cur = next;
+ *     } else {
+ *       ... kidx_reader_errmsg(next); kidx_reader_close(next);
+ *     }
+ *
+ * KIDX_OK whether or not anything was committed since `from` was opened;
+ * compare kidx_reader_generation() of both to tell (when it is equal, r
+ * holds the same documents as `from`, at the cost of reading the
+ * MANIFEST).  On failure r stays unopened, with the reason in
+ * kidx_reader_errmsg(r), and `from` is as it was.
+ * Errors: as kidx_reader_open() (KIDX_ENOINDEX when the index was
+ * removed), KIDX_EINVAL (r already open, or `from` not open).
+ *
+ * Why a new reader rather than changing `from` in place: an open reader
+ * never changes (its metadata, the results' statistics and concurrent
+ * searches rely on it), so a reopen needs no locking and a failure
+ * leaves nothing half-updated (Lucene's DirectoryReader.openIfChanged
+ * makes the same choice).  The error message goes to r, so that a reopen
+ * does not write into a reader other threads may be reading. */
+KIDX_API kidx_status kidx_reader_reopen(kidx_reader *r,
+                                        const kidx_reader *from);
+
+/* The generation of the commit r has open (kidx_stats.generation: commits
+ * made to the index when it was published), or 0 if r is not open.  Two
+ * readers of one index with the same generation see the same commit. */
+KIDX_API uint64_t kidx_reader_generation(const kidx_reader *r);
 
 /* Frees the reader.  NULL is a no-op. */
 KIDX_API void kidx_reader_close(kidx_reader *r);

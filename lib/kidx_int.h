@@ -732,11 +732,6 @@ int kidx__termcur_next(kidx__termcur *c);
 int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
                               const char *text, size_t len);
 
-/* Of the cursors cur[i] with on[i] set, the smallest current term, or
- * NULL when none is on: one step of a merge of several dictionaries. */
-const kidx__term *kidx__termcur_smallest(const kidx__termcur *cur,
-                                         const int *on, size_t n);
-
 /* 1 and *out if the term exists (out->text is the caller's text), else 0. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
@@ -786,6 +781,63 @@ typedef struct kidx__segsrc {
 int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
                         const kidx__memindex *mi, unsigned an_flags,
                         uint64_t *ndocs, char *errmsg);
+
+/**************************************************************************
+** Interface to code in termmerge.c: a k-way merge of sorted term sources
+** (segment dictionaries, sorted term arrays) yielding each distinct term
+** once with the sources that hold it, optionally only the terms with a
+** given prefix.  Used for prefix expansion (search.c), counting distinct
+** terms (snapshot.c) and merging dictionaries (segwrite.c).
+*/
+
+typedef struct kidx__tmsrc kidx__tmsrc; /* one source (termmerge.c) */
+
+typedef struct kidx__termmerge {
+  /* The current term, after kidx__termmerge_next returned 1: its text
+   * (borrowed from a source: valid until the next step) ... */
+  const char *text;
+  size_t len;
+  /* ... and the sources that hold it, in increasing order (read only). */
+  size_t *which;
+  size_t nwhich;
+  /* private */
+  kidx__tmsrc *src;
+  size_t n;
+  size_t *heap; /* sources on a term within the bound, by (term, number) */
+  size_t nheap;
+  const char *prefix; /* the bound (borrowed) */
+  size_t prefix_len;
+} kidx__termmerge;
+
+/* Sets m up for n sources, numbered 0..n-1, each empty until given one of
+ * the two below.  KIDX_ENOMEM.  Free with kidx__termmerge_free (also
+ * after a failed init). */
+int kidx__termmerge_init(kidx__termmerge *m, size_t n);
+void kidx__termmerge_free(kidx__termmerge *m);
+
+/* Source i is seg's dictionary (borrowed until the merge is freed). */
+void kidx__termmerge_segment(kidx__termmerge *m, size_t i,
+                             const kidx__segment *seg);
+/* Source i is terms[0..n), sorted by kidx__term_cmp without duplicates
+ * (borrowed). */
+void kidx__termmerge_array(kidx__termmerge *m, size_t i,
+                           const kidx__term *terms, size_t n);
+
+/* Starts the merge at the first terms that begin with prefix[0..len)
+ * (borrowed until the merge ends; len 0: every term), each source placed
+ * by a binary search.  The merge ends after the last term with the
+ * prefix.  May be called again to start over. */
+void kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len);
+
+/* Moves to the next distinct term: 1 (m->text, m->len, m->which and
+ * m->nwhich set), or 0 at the end.  Cost: O(k log n) term comparisons,
+ * k the sources of the previous term; no memory. */
+int kidx__termmerge_next(kidx__termmerge *m);
+
+/* Source i's current term, for i among the current term's sources: the
+ * same text, and that source's df and postings.  Valid until the next
+ * step. */
+const kidx__term *kidx__termmerge_term(const kidx__termmerge *m, size_t i);
 
 /**************************************************************************
 ** Interface to code in meta.c: the index's user metadata, a map from keys
@@ -893,12 +945,17 @@ int kidx__manifest_write(const char *path, const kidx__manifest *m,
 ** segment i's document d is segs[i].base + d.
 */
 
+/* A segment mapping shared by readers (reference counted, see
+ * kidx__snapshot_open_shared); opaque outside snapshot.c. */
+typedef struct kidx__segshare kidx__segshare;
+
 typedef struct kidx__segref {
-  kidx__segment seg;
-  char *path;      /* the segment file, for messages */
-  uint64_t number; /* its name */
-  uint64_t base;   /* global number of its document 0 */
-  uint8_t *dead;   /* deletion bitmap (owned), NULL when none deleted */
+  kidx__segment seg;     /* owned, or a copy of share's (same mapping) */
+  kidx__segshare *share; /* NULL: seg is owned by this segref */
+  char *path;            /* the segment file, for messages */
+  uint64_t number;       /* its name */
+  uint64_t base;         /* global number of its document 0 */
+  uint8_t *dead;         /* deletion bitmap (owned), NULL when none deleted */
   uint64_t ndead;
 } kidx__segref;
 
@@ -921,6 +978,22 @@ typedef struct kidx__snapshot {
  * this runs; then the manifest is read again.  KIDX_ENOINDEX when there
  * is no index, KIDX_EFORMAT for an index of another format. */
 int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg);
+
+/* kidx__snapshot_open for readers: every segment's mapping is held by a
+ * reference-counted kidx__segshare, so that snapshots opened later can
+ * share it.  With from (an open shared snapshot of the same directory,
+ * or NULL), a segment of the new commit that from already has -- same
+ * number, and the same size, document count and header checksum as the
+ * MANIFEST lists -- is taken from it (one more reference: no mapping, no
+ * verification), and only the others are mapped and verified; the
+ * deletion bitmaps all come from the new MANIFEST.  from is only read:
+ * searches on it may run meanwhile.  Cost: the MANIFEST, the new
+ * segments' verification, and the statistics' pass over the bitmaps. */
+int kidx__snapshot_open_shared(kidx__snapshot *s, const char *dir,
+                               const kidx__snapshot *from, char *errmsg);
+
+/* Releases the snapshot: owned segments are unmapped, shared ones when
+ * their last snapshot lets go of them. */
 void kidx__snapshot_close(kidx__snapshot *s);
 
 /* Recomputes live, ndocs, tokens and the bases from the segments and
@@ -1278,5 +1351,13 @@ void kidx__analyzer_from_flags(unsigned flags, kidx_analyzer *out);
  * KIDX_STEM_NONE), fold_diacritics=1 (not 0)". */
 void kidx__analyzer_describe_diff(unsigned have, unsigned want, char *buf,
                                   size_t cap);
+
+/**************************************************************************
+** Interface to code in reader.c: the public read API.
+*/
+
+/* The reader's open snapshot (NULL if it is not open), for white-box
+ * tests. */
+const kidx__snapshot *kidx__reader_snapshot(const kidx_reader *r);
 
 #endif /* KIDX_INT_H */

@@ -33,11 +33,39 @@ kidx_status kidx_reader_open(kidx_reader *r, const char *dir) {
     return kidx__err(r->errmsg, KIDX_EINVAL, "no index directory given");
   if (r->open)
     return kidx__err(r->errmsg, KIDX_EINVAL, "reader is already open");
-  int rc = kidx__snapshot_open(&r->snap, dir, r->errmsg);
+  /* Shared: a reader opened later from this one can take its segments. */
+  int rc = kidx__snapshot_open_shared(&r->snap, dir, NULL, r->errmsg);
   if (rc)
     return rc;
   r->open = 1;
   return KIDX_OK;
+}
+
+kidx_status kidx_reader_reopen(kidx_reader *r, const kidx_reader *from) {
+  if (!r)
+    return KIDX_EINVAL;
+  r->errmsg[0] = 0;
+  if (r->open)
+    return kidx__err(r->errmsg, KIDX_EINVAL, "reader is already open");
+  if (!from || !from->open)
+    return kidx__err(r->errmsg, KIDX_EINVAL,
+                     "the reader to reopen from is not open");
+  /* from is only read (other threads may be searching it): the segments
+   * r takes from it are shared by reference counting. */
+  int rc = kidx__snapshot_open_shared(&r->snap, from->snap.dir, &from->snap,
+                                      r->errmsg);
+  if (rc)
+    return rc;
+  r->open = 1;
+  return KIDX_OK;
+}
+
+uint64_t kidx_reader_generation(const kidx_reader *r) {
+  return r && r->open ? r->snap.generation : 0;
+}
+
+const kidx__snapshot *kidx__reader_snapshot(const kidx_reader *r) {
+  return r && r->open ? &r->snap : NULL;
 }
 
 void kidx_reader_close(kidx_reader *r) {

@@ -748,40 +748,26 @@ static int term_df(search *s, const char *text, size_t len) {
  * alone would be left after a merge. */
 static int prefix_dfs(search *s, const kidx__qnode *q) {
   size_t n = s->snap->nsegs, count = 0;
-  kidx__termcur *cur = calloc(n ? n : 1, sizeof *cur);
-  int *on = calloc(n ? n : 1, sizeof *on);
-  int rc = KIDX_OK;
-  if (!cur || !on) {
-    free(cur);
-    free(on);
+  kidx__termmerge m;
+  if (kidx__termmerge_init(&m, n))
     return oom(s);
-  }
   for (size_t i = 0; i < n; i++)
-    on[i] = kidx__termcur_lower_bound(&cur[i], &s->snap->segs[i].seg, q->text,
-                                      q->len) &&
-            has_prefix(&cur[i].term, q);
-  while (!rc) {
-    const kidx__term *t = kidx__termcur_smallest(cur, on, n);
-    if (!t)
-      break;
-    char text[KIDX_MAX_TOKEN_BYTES];
-    size_t len = t->len;
-    memcpy(text, t->text, len);
+    kidx__termmerge_segment(&m, i, &s->snap->segs[i].seg);
+  kidx__termmerge_start(&m, q->text, q->len);
+  int rc = KIDX_OK;
+  while (!rc && kidx__termmerge_next(&m)) {
     uint64_t df = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-      if (!on[i] ||
-          kidx__term_cmp(cur[i].term.text, cur[i].term.len, text, len) != 0)
-        continue;
+    for (size_t k = 0; k < m.nwhich && !rc; k++) {
+      const kidx__segref *r = &s->snap->segs[m.which[k]];
       uint64_t d;
-      if (kidx__segref_live_df(&s->snap->segs[i], &cur[i].term, &d))
-        rc = damaged_term(s, s->snap->segs[i].path, text, len);
+      if (kidx__segref_live_df(r, kidx__termmerge_term(&m, m.which[k]), &d))
+        rc = damaged_term(s, r->path, m.text, m.len);
       df += d;
-      on[i] = kidx__termcur_next(&cur[i]) && has_prefix(&cur[i].term, q);
     }
     /* Only terms of live documents are recorded: the others match
      * nothing, and must take no memory however many there are. */
     if (!rc && df > 0)
-      rc = put_df(s, text, len, df);
+      rc = put_df(s, m.text, m.len, df);
     if (!rc && df > 0 && ++count > MAX_PREFIX_TERMS) {
       *s->column = q->column;
       rc = kidx__err(s->errmsg, KIDX_EQUERY,
@@ -790,8 +776,7 @@ static int prefix_dfs(search *s, const kidx__qnode *q) {
                      q->column, (int)q->len, q->text, MAX_PREFIX_TERMS);
     }
   }
-  free(cur);
-  free(on);
+  kidx__termmerge_free(&m);
   return rc;
 }
 

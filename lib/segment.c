@@ -343,16 +343,6 @@ int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
   return 1;
 }
 
-const kidx__term *kidx__termcur_smallest(const kidx__termcur *cur,
-                                         const int *on, size_t n) {
-  const kidx__term *t = NULL;
-  for (size_t i = 0; i < n; i++)
-    if (on[i] && (!t || kidx__term_cmp(cur[i].term.text, cur[i].term.len,
-                                       t->text, t->len) < 0))
-      t = &cur[i].term;
-  return t;
-}
-
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out) {
   kidx__termcur c;

@@ -31,13 +31,10 @@ typedef struct input {
   const kidx__segment *seg; /* NULL: the batch */
   const uint8_t *dead;      /* deletion bitmap, or NULL */
   uint64_t ndocs;
-  uint32_t *map; /* input doc -> new doc, or DROPPED */
-  /* the current term, when `on` */
-  int on;
-  kidx__termcur cur;      /* segments */
+  uint32_t *map;          /* input doc -> new doc, or DROPPED */
   kidx__term *mt;         /* the batch's sorted terms */
-  size_t nmt, j;          /* ... their count and the current one */
-  const kidx__term *term; /* the current term */
+  size_t nmt;             /* ... their count */
+  const kidx__term *term; /* the term being merged, when this input has it */
 } input;
 
 typedef struct idrec {
@@ -193,17 +190,6 @@ static void maybe_release(merge *m) {
       kidx__fs_map_release(&m->in[i].seg->map);
 }
 
-/* Moves input in to its next term. */
-static void input_next(input *in) {
-  if (in->seg) {
-    in->on = kidx__termcur_next(&in->cur);
-  } else {
-    in->j++;
-    in->on = in->j < in->nmt;
-    in->term = in->on ? &in->mt[in->j] : NULL;
-  }
-}
-
 static void section_begin(merge *m, int sec) {
   m->sec_off[sec] = m->f.offset;
   m->f.crc = 0;
@@ -215,54 +201,45 @@ static void section_end(merge *m, int sec) {
 }
 
 static int write_postings(merge *m) {
+  kidx__termmerge tm;
+  if (kidx__termmerge_init(&tm, m->nin))
+    return oom(m);
   int rc = KIDX_OK;
-  for (size_t i = 0; i < m->nin; i++) {
+  for (size_t i = 0; i < m->nin && !rc; i++) {
     input *in = &m->in[i];
-    if (in->seg) {
-      in->on = kidx__termcur_seek(&in->cur, in->seg, 0);
-      in->term = &in->cur.term;
-    } else {
-      if (kidx__memindex_terms(m->mi, &in->mt, &in->nmt))
-        return oom(m);
-      in->j = 0;
-      in->on = in->nmt > 0;
-      in->term = in->on ? &in->mt[0] : NULL;
-    }
+    if (in->seg)
+      kidx__termmerge_segment(&tm, i, in->seg);
+    else if (kidx__memindex_terms(m->mi, &in->mt, &in->nmt))
+      rc = oom(m);
+    else
+      kidx__termmerge_array(&tm, i, in->mt, in->nmt);
+  }
+  if (rc) {
+    kidx__termmerge_free(&tm);
+    return rc;
   }
   section_begin(m, KIDX__SEC_POSTINGS);
-  for (;;) {
-    /* The smallest current term; inputs are few (a merge takes about ten
-     * segments), so a linear scan beats a heap. */
-    const kidx__term *t = NULL;
-    for (size_t i = 0; i < m->nin; i++)
-      if (m->in[i].on &&
-          (!t || kidx__term_cmp(m->in[i].term->text, m->in[i].term->len,
-                                t->text, t->len) < 0))
-        t = m->in[i].term;
-    if (!t)
-      break;
-    /* t points into an input that moves on below: keep the text. */
-    char text[KIDX_MAX_TOKEN_BYTES];
-    kidx__term cur = *t;
-    memcpy(text, t->text, t->len);
-    cur.text = text;
+  kidx__termmerge_start(&tm, NULL, 0);
+  while (!rc && kidx__termmerge_next(&tm)) {
+    /* The inputs' lists one after the other, in input order (the order
+     * of the new document numbers). */
     kidx__pwriter_reset(&m->list);
-    for (size_t i = 0; i < m->nin && !rc; i++) {
-      input *in = &m->in[i];
-      if (!in->on ||
-          kidx__term_cmp(in->term->text, in->term->len, text, cur.len) != 0)
-        continue;
+    for (size_t k = 0; k < tm.nwhich && !rc; k++) {
+      input *in = &m->in[tm.which[k]];
+      in->term = kidx__termmerge_term(&tm, tm.which[k]);
       rc = append_list(m, in);
       m->read += in->term->post_len;
-      input_next(in);
     }
     /* df == 0: every document with this term was deleted. */
+    kidx__term t = {.text = tm.text, .len = tm.len};
     if (!rc && m->list.df > 0)
-      rc = emit_term(m, &cur);
-    if (rc)
-      return rc;
-    maybe_release(m);
+      rc = emit_term(m, &t);
+    if (!rc)
+      maybe_release(m);
   }
+  kidx__termmerge_free(&tm);
+  if (rc)
+    return rc;
   section_end(m, KIDX__SEC_POSTINGS);
   /* Sentinel index entry: the ends of the blocks and of the postings. */
   if (kidx__buf_put_u64(&m->index, m->terms.n) ||

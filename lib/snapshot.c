@@ -13,20 +13,50 @@
  * files the old one used while a reader opens; the reader then finds a
  * file missing, and reads the (new) manifest again.  Once mapped, a
  * removed file stays readable, so an open snapshot never changes.
+ *
+ * Readers reopen by opening a new snapshot from an old one: segment files
+ * are immutable and never reuse a number within an index, so the segments
+ * both commits list are taken from the old snapshot as they are (mapped
+ * and verified once), shared by reference counting, and only the new ones
+ * are mapped.  Deletion bitmaps are not part of the files: each snapshot
+ * has its own, from its MANIFEST.
  */
 #include "kidx_int.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/* A segment mapping held by the snapshots of one or more readers (the one
+ * that mapped it and those opened from it since).  Readers may be closed
+ * by different threads, hence the atomic count; the last one unmaps. */
+struct kidx__segshare {
+  kidx__segment seg;
+  atomic_size_t refs;
+};
 
 /* How often to read the manifest again when a writer keeps replacing
  * segments under an opening reader.  Each retry means a whole new commit
  * was published during the open, so this is never reached in practice. */
 #define OPEN_RETRIES 100
 
+/* Lets go of r's mapping: unmaps it if r owns it or held the last
+ * reference to it. */
+static void segref_release(kidx__segref *r) {
+  kidx__segshare *sh = r->share;
+  if (!sh) {
+    kidx__segment_close(&r->seg);
+  } else if (atomic_fetch_sub_explicit(&sh->refs, 1, memory_order_acq_rel) ==
+             1) {
+    kidx__segment_close(&sh->seg);
+    free(sh);
+  }
+  r->share = NULL;
+}
+
 void kidx__snapshot_close(kidx__snapshot *s) {
   for (size_t i = 0; s->segs && i < s->nsegs; i++) {
-    kidx__segment_close(&s->segs[i].seg);
+    segref_release(&s->segs[i]);
     free(s->segs[i].path);
     free(s->segs[i].dead);
   }
@@ -46,13 +76,20 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg) {
     s->live += r->seg.ndocs - r->ndead;
     uint64_t title = r->seg.title_tokens;
     uint64_t body = r->seg.ntokens - r->seg.title_tokens;
-    for (uint64_t d = 0; r->ndead && d < r->seg.ndocs; d++)
+    for (uint64_t d = 0; r->ndead && d < r->seg.ndocs; d++) {
+      /* Whole bytes without a deletion at once (as kidx__segref_live_df):
+       * a reopen after a few deletions costs ndocs / 8 byte tests. */
+      if ((d & 7) == 0 && r->dead[d >> 3] == 0) {
+        d += 7;
+        continue;
+      }
       if (kidx__bit_get(r->dead, d)) {
         uint32_t t, b;
         kidx__segment_doclens(&r->seg, (uint32_t)d, &t, &b);
         title -= t;
         body -= b;
       }
+    }
     s->tokens[0] += title;
     s->tokens[1] += body;
   }
@@ -64,9 +101,47 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg) {
   return KIDX_OK;
 }
 
-/* Opens the segments of manifest m into s.  KIDX_ENOINDEX when a file is
- * missing (a writer may have removed it: the caller retries). */
-static int open_segments(kidx__snapshot *s, kidx__manifest *m, char *errmsg) {
+/* Whether the mapped segment seg is the file entry e describes. */
+static int is_entry(const kidx__segment *seg, const kidx__manifest_seg *e) {
+  return seg->map.size == e->size && seg->ndocs == e->ndocs &&
+         kidx__get_u32(seg->map.data + KIDX__HEADER_SIZE - 4) == e->header_crc;
+}
+
+/* The shared segment of from that is entry e's file, or NULL.  A linear
+ * scan: a commit holds a few dozen segments at most (merge_policy.c). */
+static const kidx__segref *find_shared(const kidx__snapshot *from,
+                                       const kidx__manifest_seg *e,
+                                       unsigned an_flags) {
+  for (size_t i = 0; from && i < from->nsegs; i++) {
+    const kidx__segref *r = &from->segs[i];
+    /* The number alone is not enough: an index deleted and created again
+     * in the same directory numbers its segments from 1 again. */
+    if (r->share && r->number == e->number && is_entry(&r->seg, e) &&
+        r->seg.an_flags == an_flags)
+      return r;
+  }
+  return NULL;
+}
+
+/* Puts r's freshly opened segment under a share of one reference. */
+static int share_segment(kidx__segref *r, char *errmsg) {
+  kidx__segshare *sh = malloc(sizeof *sh);
+  if (!sh) {
+    kidx__segment_close(&r->seg);
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  }
+  sh->seg = r->seg;
+  atomic_init(&sh->refs, 1);
+  r->share = sh;
+  return KIDX_OK;
+}
+
+/* Opens the segments of manifest m into s, taking those that from (may
+ * be NULL) has from it, and putting the others under shares if `shared`.
+ * KIDX_ENOINDEX when a file is missing (a writer may have removed it:
+ * the caller retries). */
+static int open_segments(kidx__snapshot *s, kidx__manifest *m,
+                         const kidx__snapshot *from, int shared, char *errmsg) {
   s->generation = m->generation;
   s->next_segment = m->next_segment;
   s->an_flags = m->an_flags;
@@ -84,9 +159,18 @@ static int open_segments(kidx__snapshot *s, kidx__manifest *m, char *errmsg) {
     if (!(r->path = kidx__path_join(s->dir, name)))
       return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
     s->nsegs++; /* from here on, closing the snapshot frees r */
-    int rc = kidx__segment_open(&r->seg, r->path, errmsg);
-    if (rc)
-      return rc;
+    const kidx__segref *had = find_shared(from, e, s->an_flags);
+    if (had) {
+      r->seg = had->seg;
+      r->share = had->share;
+      atomic_fetch_add_explicit(&r->share->refs, 1, memory_order_relaxed);
+    } else {
+      int rc = kidx__segment_open(&r->seg, r->path, errmsg);
+      if (!rc && shared)
+        rc = share_segment(r, errmsg);
+      if (rc)
+        return rc;
+    }
     r->number = e->number;
     r->dead = e->dead; /* moved from the manifest */
     r->ndead = e->ndead;
@@ -108,7 +192,8 @@ static int open_segments(kidx__snapshot *s, kidx__manifest *m, char *errmsg) {
   return kidx__snapshot_update(s, errmsg);
 }
 
-int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg) {
+static int open_latest(kidx__snapshot *s, const char *dir,
+                       const kidx__snapshot *from, int shared, char *errmsg) {
   memset(s, 0, sizeof *s);
   char *mpath = kidx__path_join(dir, KIDX__MANIFEST_FILE);
   char *old = kidx__path_join(dir, KIDX__OLD_INDEX_FILE);
@@ -141,7 +226,7 @@ int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg) {
       goto done;
     }
     memcpy(s->dir, dir, dlen + 1);
-    rc = open_segments(s, &m, errmsg);
+    rc = open_segments(s, &m, from, shared, errmsg);
     uint64_t generation = m.generation;
     kidx__manifest_free(&m);
     if (rc != KIDX_ENOINDEX)
@@ -168,6 +253,15 @@ done:
   free(mpath);
   free(old);
   return rc;
+}
+
+int kidx__snapshot_open(kidx__snapshot *s, const char *dir, char *errmsg) {
+  return open_latest(s, dir, NULL, 0, errmsg);
+}
+
+int kidx__snapshot_open_shared(kidx__snapshot *s, const char *dir,
+                               const kidx__snapshot *from, char *errmsg) {
+  return open_latest(s, dir, from, 1, errmsg);
 }
 
 size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc) {
@@ -253,29 +347,14 @@ int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
     *count = s->segs[0].seg.nterms;
   if (n <= 1)
     return KIDX_OK;
-  kidx__termcur *cur = calloc(n, sizeof *cur);
-  int *on = calloc(n, sizeof *on);
-  if (!cur || !on) {
-    free(cur);
-    free(on);
+  kidx__termmerge m;
+  if (kidx__termmerge_init(&m, n))
     return KIDX_ENOMEM;
-  }
   for (size_t i = 0; i < n; i++)
-    on[i] = kidx__termcur_seek(&cur[i], &s->segs[i].seg, 0);
-  for (;;) {
-    const kidx__term *t = kidx__termcur_smallest(cur, on, n);
-    if (!t)
-      break;
-    char text[KIDX_MAX_TOKEN_BYTES];
-    size_t len = t->len;
-    memcpy(text, t->text, len);
-    for (size_t i = 0; i < n; i++)
-      if (on[i] &&
-          kidx__term_cmp(cur[i].term.text, cur[i].term.len, text, len) == 0)
-        on[i] = kidx__termcur_next(&cur[i]);
+    kidx__termmerge_segment(&m, i, &s->segs[i].seg);
+  kidx__termmerge_start(&m, NULL, 0);
+  while (kidx__termmerge_next(&m))
     (*count)++;
-  }
-  free(cur);
-  free(on);
+  kidx__termmerge_free(&m);
   return KIDX_OK;
 }
