@@ -1,6 +1,7 @@
 /*
  * snapshot.c -- one commit, opened: the segment files its MANIFEST lists
- * (manifest.c), each mapped and verified (segment.c), with its deletion
+ * (manifest.c), each mapped (segment.c: its pages are verified when
+ * first read, not at open), with its deletion
  * bitmap, and the statistics of the whole index.  Used by reader.c (a
  * reader is a snapshot) and writer.c (which starts from one).
  *
@@ -49,9 +50,11 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg) {
     for (uint64_t d = 0; r->ndead && d < r->seg.ndocs; d++)
       if (kidx__bit_get(r->dead, d)) {
         uint32_t t, b;
-        kidx__segment_doclens(&r->seg, (uint32_t)d, &t, &b);
-        title -= t;
-        body -= b;
+        if (kidx__segment_doclens(&r->seg, (uint32_t)d, &t, &b))
+          return kidx__segment_damage(&r->seg, errmsg);
+        /* kidx check verifies the sums; here they must not wrap */
+        title -= t < title ? t : title;
+        body -= b < body ? b : body;
       }
     s->tokens[0] += title;
     s->tokens[1] += body;
@@ -182,16 +185,20 @@ size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc) {
   return lo;
 }
 
-void kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
-                        kidx__docinfo *out) {
+int kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
+                       kidx__docinfo *out, char *errmsg) {
   const kidx__segref *r = &s->segs[kidx__snapshot_seg_of(s, doc)];
-  kidx__segment_key(&r->seg, (uint32_t)(doc - r->base), out);
+  if (kidx__segment_key(&r->seg, (uint32_t)(doc - r->base), out))
+    return kidx__segment_damage(&r->seg, errmsg);
+  return KIDX_OK;
 }
 
-void kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
-                        kidx__docinfo *out) {
+int kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
+                       kidx__docinfo *out, char *errmsg) {
   const kidx__segref *r = &s->segs[kidx__snapshot_seg_of(s, doc)];
-  kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), out);
+  if (kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), out))
+    return kidx__segment_damage(&r->seg, errmsg);
+  return KIDX_OK;
 }
 
 int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
@@ -204,7 +211,9 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
   kidx__pcur *c = malloc(sizeof *c);
   if (!c)
     return KIDX_ENOMEM;
-  int rc = kidx__pcur_init(c, t->post, t->post_len, t->df, r->seg.ndocs);
+  int rc = kidx__segment_list(&r->seg, t);
+  if (!rc)
+    rc = kidx__pcur_init(c, t->post, t->post_len, t->df, r->seg.ndocs);
   /* Walk the deleted documents in order, each probe moving the cursor
    * forward with the block table: a few deletions cost a few block
    * decodes, many cost at most one pass over the list. */
@@ -236,8 +245,12 @@ int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,
   for (size_t i = s->nsegs; i-- > 0;) {
     const kidx__segref *r = &s->segs[i];
     uint32_t d;
-    if (kidx__segment_find_id(&r->seg, id, len, &d) &&
-        !kidx__bit_get(r->dead, d)) {
+    int found = kidx__segment_find_id(&r->seg, id, len, &d);
+    if (found < 0) {
+      *seg = i;
+      return found;
+    }
+    if (found && !kidx__bit_get(r->dead, d)) {
       *seg = i;
       *doc = d;
       return 1;
@@ -260,9 +273,11 @@ int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
     free(on);
     return KIDX_ENOMEM;
   }
+  int rc = KIDX_OK;
   for (size_t i = 0; i < n; i++)
-    on[i] = kidx__termcur_seek(&cur[i], &s->segs[i].seg, 0);
-  for (;;) {
+    if ((on[i] = kidx__termcur_seek(&cur[i], &s->segs[i].seg, 0)) < 0)
+      rc = on[i];
+  while (!rc) {
     const kidx__term *t = kidx__termcur_smallest(cur, on, n);
     if (!t)
       break;
@@ -272,10 +287,11 @@ int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
     for (size_t i = 0; i < n; i++)
       if (on[i] &&
           kidx__term_cmp(cur[i].term.text, cur[i].term.len, text, len) == 0)
-        on[i] = kidx__termcur_next(&cur[i]);
+        if ((on[i] = kidx__termcur_next(&cur[i])) < 0)
+          rc = on[i];
     (*count)++;
   }
   free(cur);
   free(on);
-  return KIDX_OK;
+  return rc;
 }
