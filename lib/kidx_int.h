@@ -829,8 +829,9 @@ const kidx__term *kidx__termcur_smallest(const kidx__termcur *cur,
  * before it is decoded.  KIDX_OK or KIDX_ECORRUPT. */
 int kidx__segment_list(const kidx__segment *s, const kidx__term *t);
 
-/* 1 and *out if the term exists (out->text is the caller's text; its list
- * verified), 0 if not, KIDX_ECORRUPT. */
+/* 1 and *out if the term exists (out->text is the caller's text), 0 if
+ * not, KIDX_ECORRUPT.  Its list is not verified: kidx__segment_list does
+ * that, before a cursor reads it. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 
