@@ -470,11 +470,15 @@ typedef struct kidx_reader kidx_reader;
 /* Allocates a reader.  Only fails with KIDX_ENOMEM. */
 KIDX_API kidx_status kidx_reader_new(kidx_reader **out);
 
-/* Opens the last committed state of the index in `dir`.  Every checksum in
- * the index is verified here, so a damaged index is refused at open.
- * Errors: KIDX_ENOINDEX (no index there), KIDX_ECORRUPT, KIDX_EFORMAT (an
- * index written by another format version), KIDX_EIO, KIDX_EINVAL (already
- * open). */
+/* Opens the last committed state of the index in `dir`.  Cost: reads the
+ * MANIFEST and each segment file's header, a bounded amount whatever the
+ * index's size.  The rest of the index is checksummed in 32 KiB pages,
+ * each verified the first time a call reads it: a damaged page makes the
+ * calls that need it fail with KIDX_ECORRUPT (the message names the file
+ * and section) while the others keep working; kidx_reader_check()
+ * verifies everything.  Errors: KIDX_ENOINDEX (no index there), KIDX_ECORRUPT,
+ * KIDX_EFORMAT (an index written by another format version), KIDX_EIO,
+ * KIDX_EINVAL (already open). */
 KIDX_API kidx_status kidx_reader_open(kidx_reader *r, const char *dir);
 
 /* Opens in r (new, or closed by a failed open) the last committed state of
@@ -541,11 +545,13 @@ typedef struct kidx_stats {
 
 /* Fills *out for an open reader.  Cost: counting distinct terms merges
  * the segments' dictionaries.  Errors: KIDX_EINVAL (not open),
- * KIDX_ENOMEM. */
+ * KIDX_ENOMEM, KIDX_ECORRUPT (a damaged dictionary page). */
 KIDX_API kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out);
 
-/* Verifies the open index beyond what kidx_reader_open() already checked
- * (every checksum and table): decodes every postings list in full and
+/* Verifies the whole open index: every page checksum, every table (the
+ * dictionary's order and block index, monotonic offset tables, lengths
+ * adding up, document records, the id table), then decodes every
+ * postings list in full and
  * checks it against the dictionary and the document table (document
  * numbers, frequencies, positions within the fields' bounds), and that
  * terms are in strict order.  KIDX_OK, or KIDX_ECORRUPT with the first

@@ -2,15 +2,18 @@
  * check.c -- deep verification of segment files and of a snapshot (ids
  * across segments), for kidx_reader_check() and `kidx check`.
  *
- * Opening a file (segment.c) already verifies every checksum and every
- * table that lookups depend on, so a file damaged by the disk or a torn
- * write never gets this far.  What open does not do, because it would cost
- * a read of the whole file on every open, is decode the postings.  A file
- * can pass every checksum and still be wrong inside: written by a buggy
- * writer, or damaged and then given fresh checksums.  This pass decodes
- * every list in full and cross-checks it against the dictionary and the
- * document table, so that such a file is reported instead of answering
- * queries wrongly.
+ * Opening a file (segment.c) checks only its header: pages are verified
+ * as queries read them.  This pass first verifies every page of every
+ * section against its checksum, then the whole-table invariants lookups
+ * assume (the dictionary decodes in order with blocks where the index puts
+ * them, monotonic offset tables ending at their sections' lengths,
+ * document lengths adding up to the header's counts, every document
+ * record decoding, a sorted id table holding every document once with the
+ * hash of its id).  A file can pass every checksum and still be wrong
+ * inside: written by a buggy writer, or damaged and then given fresh
+ * checksums.  So the pass then decodes every list in full and
+ * cross-checks it against the dictionary and the document table, so that
+ * such a file is reported instead of answering queries wrongly.
  *
  * Per term: it is 1 to KIDX_MAX_TOKEN_BYTES bytes of valid UTF-8 (the
  * analysis never produces anything else) and sorts strictly after the
@@ -129,7 +132,8 @@ static int check_list(const kidx__segment *s, const char *path,
   kidx__pbound list, blk;
   kidx__pbound_clear(&list);
   kidx__pbound_clear(&blk);
-  if (kidx__pcur_init(c, t->post, t->post_len, t->df, s->ndocs))
+  if (kidx__segment_list(s, t) ||
+      kidx__pcur_init(c, t->post, t->post_len, t->df, s->ndocs))
     return term_problem(errmsg, path, t, i, "bad list head");
   c->strict = 1;
   for (uint32_t entry = 1;; entry++) {
@@ -144,7 +148,8 @@ static int check_list(const kidx__segment *s, const char *path,
       return term_problem(errmsg, path, t, i, what);
     }
     uint32_t title_len, body_len;
-    kidx__segment_doclens(s, c->doc, &title_len, &body_len);
+    if (kidx__segment_doclens(s, c->doc, &title_len, &body_len))
+      return kidx__segment_damage(s, errmsg);
     doc_seen *d = &seen[c->doc];
     uint32_t tf_body = c->tf - c->tf_title;
     /* Compared as differences, so that the sums cannot overflow. */
@@ -239,7 +244,10 @@ static int check_docs(const kidx__segment *s, const char *path,
   int rc = KIDX_OK;
   for (uint64_t i = 0; i < s->ndocs && !rc; i++) {
     uint32_t doc = (uint32_t)i, title_len, body_len;
-    kidx__segment_doclens(s, doc, &title_len, &body_len);
+    if (kidx__segment_doclens(s, doc, &title_len, &body_len)) {
+      rc = kidx__segment_damage(s, errmsg);
+      break;
+    }
     const doc_seen *x = &seen[doc];
     kidx__docinfo d;
     uint32_t old;
@@ -286,8 +294,144 @@ static int check_docs(const kidx__segment *s, const char *path,
   return rc;
 }
 
+/* ---- what open checked before version 10 ---- */
+
+static int corrupt(char *errmsg, const char *path, const char *what) {
+  return kidx__err(errmsg, KIDX_ECORRUPT, "%s is damaged: %s", path, what);
+}
+
+/* Bytes checksummed between two releases of the mapping's pages: the
+ * pass must not grow the resident set by the file's size. */
+#define RELEASE_EVERY ((uint64_t)8 << 20)
+
+/* Verifies every page of every section. */
+static int check_pages(const kidx__segment *s, char *errmsg) {
+  uint64_t done = 0;
+  for (int sec = 0; sec < KIDX__SEC_PAGED; sec++) {
+    for (uint64_t at = 0; at < s->sec_len[sec]; at += RELEASE_EVERY) {
+      uint64_t n = s->sec_len[sec] - at;
+      if (n > RELEASE_EVERY)
+        n = RELEASE_EVERY;
+      if (kidx__segment_verify(s, sec, at, n))
+        return kidx__segment_damage(s, errmsg);
+      if ((done += n) >= RELEASE_EVERY) {
+        kidx__fs_map_release(&s->map);
+        done = 0;
+      }
+    }
+  }
+  return KIDX_OK;
+}
+
+static uint64_t nblocks(uint64_t nterms) {
+  return (nterms + KIDX__TERM_BLOCK - 1) / KIDX__TERM_BLOCK;
+}
+
+/* The dictionary: every entry decodes, blocks start where the index says
+ * with a whole term, and the postings lengths add up to the postings
+ * section (strict order is checked with the lists below). */
+static int check_terms(const kidx__segment *s, const char *path, char *errmsg) {
+  const uint8_t *index = s->sec[KIDX__SEC_TERMINDEX];
+  const uint8_t *terms = s->sec[KIDX__SEC_TERMS];
+  kidx__termcur cur;
+  uint64_t start = 0, i = 0; /* where term i's entry starts */
+  int on = kidx__termcur_seek(&cur, s, 0);
+  for (; on > 0; i++) {
+    if (i % KIDX__TERM_BLOCK == 0) {
+      const uint8_t *e = index + (i / KIDX__TERM_BLOCK) * 16;
+      if (kidx__get_u64(e) != start ||
+          kidx__get_u64(e + 8) !=
+              (uint64_t)(cur.term.post - s->sec[KIDX__SEC_POSTINGS]))
+        return corrupt(errmsg, path, "term block index does not match");
+    }
+    start = (uint64_t)(cur.p - terms);
+    on = kidx__termcur_next(&cur);
+  }
+  if (on < 0)
+    return kidx__segment_damage(s, errmsg);
+  const uint8_t *e = index + nblocks(s->nterms) * 16;
+  uint64_t post = s->nterms ? cur.post : 0;
+  if (i != s->nterms || start != s->sec_len[KIDX__SEC_TERMS] ||
+      post != s->sec_len[KIDX__SEC_POSTINGS] || kidx__get_u64(e) != start ||
+      kidx__get_u64(e + 8) != post)
+    return corrupt(errmsg, path, "term dictionary does not match its sections");
+  return KIDX_OK;
+}
+
+/* The id table against hash[doc], the hashes of the documents' ids:
+ * sorted by (hash, document), every document once, each with the hash of
+ * its id, so that lookups by id are exact. */
+static int check_ids(const kidx__segment *s, uint64_t *hash, const char *path,
+                     char *errmsg) {
+  const uint8_t *e = s->sec[KIDX__SEC_IDS];
+  uint64_t prev_hash = 0, prev_doc = 0;
+  for (uint64_t i = 0; i < s->ndocs; i++, e += KIDX__ID_ENTRY) {
+    uint64_t h = kidx__get_u64(e);
+    uint32_t doc = kidx__get_u32(e + 8);
+    if (doc >= s->ndocs ||
+        (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc))))
+      return corrupt(errmsg, path, "id table out of order");
+    /* Each document's hash is cleared once matched: the table is sorted,
+     * so a document listed twice would have the same hash twice and find
+     * it cleared (a real hash is never 0). */
+    if (hash[doc] != h)
+      return corrupt(errmsg, path, "id table does not match the documents");
+    hash[doc] = 0;
+    prev_hash = h;
+    prev_doc = doc;
+  }
+  return KIDX_OK;
+}
+
+/* The tables lookups rely on. */
+static int check_tables(const kidx__segment *s, const char *path,
+                        char *errmsg) {
+  int rc = check_terms(s, path, errmsg);
+  if (rc)
+    return rc;
+  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS];
+  uint64_t prev = 0, prev_key = 0, tokens = 0, title = 0;
+  for (uint64_t d = 0; d <= s->ndocs; d++) {
+    uint64_t off = kidx__get_u64(offs + d * 16);
+    uint64_t key = kidx__get_u64(offs + d * 16 + 8);
+    if (off < prev || key < prev_key || (d == 0 && (off != 0 || key != 0)))
+      return corrupt(errmsg, path, "document table out of order");
+    prev = off;
+    prev_key = key;
+    if (d < s->ndocs) {
+      const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + d * 8;
+      title += kidx__get_u32(l);
+      tokens += (uint64_t)kidx__get_u32(l) + kidx__get_u32(l + 4);
+    }
+  }
+  if (prev != s->sec_len[KIDX__SEC_DOCDATA] ||
+      prev_key != s->sec_len[KIDX__SEC_KEYS])
+    return corrupt(errmsg, path, "document table does not match its data");
+  if (tokens != s->ntokens || title != s->title_tokens)
+    return corrupt(errmsg, path, "document lengths do not add up");
+  uint64_t *hash = malloc((s->ndocs ? s->ndocs : 1) * sizeof *hash);
+  if (!hash)
+    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  for (uint64_t d = 0; d < s->ndocs && !rc; d++) {
+    kidx__docinfo info;
+    if (kidx__segment_doc(s, (uint32_t)d, &info))
+      rc = corrupt(errmsg, path, "bad document record");
+    else
+      hash[d] = kidx__hash_bytes(info.id, info.id_len);
+  }
+  if (!rc)
+    rc = check_ids(s, hash, path, errmsg);
+  free(hash);
+  return rc;
+}
+
 int kidx__check_segment(const kidx__segment *s, const char *path,
                         char *errmsg) {
+  int rc0 = check_pages(s, errmsg);
+  if (!rc0)
+    rc0 = check_tables(s, path, errmsg);
+  if (rc0)
+    return rc0;
   doc_seen *seen = NULL;
   size_t n = s->ndocs ? (size_t)s->ndocs : 1;
   kidx__pcur *c = malloc(sizeof *c);
@@ -306,7 +450,7 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
   kidx__term prev = {prev_text, 0, 0, NULL, 0};
   kidx__termcur cur;
   int on = kidx__termcur_seek(&cur, s, 0);
-  for (uint64_t i = 0; i < s->nterms && on && !rc;
+  for (uint64_t i = 0; i < s->nterms && on > 0 && !rc;
        i++, on = kidx__termcur_next(&cur)) {
     kidx__term t = cur.term;
     if (t.len == 0 || t.len > KIDX_MAX_TOKEN_BYTES ||
@@ -322,6 +466,8 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
     memcpy(prev_text, t.text, t.len);
     prev.len = t.len;
   }
+  if (!rc && on < 0)
+    rc = kidx__segment_damage(s, errmsg);
   if (!rc)
     rc = check_docs(s, path, seen, errmsg);
   /* Implied by the per-document counts when open's check that the
@@ -358,9 +504,10 @@ int kidx__check_snapshot(const kidx__snapshot *s, char *errmsg) {
       int found;
       if (kidx__bit_get(r->dead, d))
         continue;
-      kidx__segment_key(&r->seg, (uint32_t)d, &info); /* verified at open */
-      if (kidx__strmap_upsert(ids, info.id, info.id_len, (uint32_t)i, &old,
-                              &found))
+      if (kidx__segment_key(&r->seg, (uint32_t)d, &info))
+        rc = kidx__segment_damage(&r->seg, errmsg);
+      else if (kidx__strmap_upsert(ids, info.id, info.id_len, (uint32_t)i, &old,
+                                   &found))
         rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
       else if (found)
         rc = kidx__err(errmsg, KIDX_ECORRUPT,

@@ -185,8 +185,46 @@ static int flush_buffer(kidx__wfile *f) {
   return rc;
 }
 
+static int put_page_crc(kidx__wfile *f) {
+  if (kidx__buf_put_u32(f->pages, f->page_crc))
+    return f->rc = kidx__err(f->errmsg, KIDX_ENOMEM, "out of memory");
+  f->page_crc = 0;
+  f->page_fill = 0;
+  return KIDX_OK;
+}
+
+void kidx__wfile_pages_begin(kidx__wfile *f, kidx__buf *pages) {
+  f->pages = pages;
+  f->page_crc = 0;
+  f->page_fill = 0;
+}
+
+int kidx__wfile_pages_end(kidx__wfile *f) {
+  if (f->pages && f->page_fill > 0 && !f->rc)
+    put_page_crc(f);
+  f->pages = NULL;
+  return f->rc;
+}
+
+/* Adds data to the page checksums, cutting it at page boundaries. */
+static int page_crcs(kidx__wfile *f, const uint8_t *p, size_t len) {
+  while (len > 0) {
+    uint64_t room = KIDX__PAGE_SIZE - f->page_fill;
+    size_t n = (size_t)(len < room ? len : room);
+    f->page_crc = kidx__crc32c(f->page_crc, p, n);
+    f->page_fill += n;
+    p += n;
+    len -= n;
+    if (f->page_fill == KIDX__PAGE_SIZE && put_page_crc(f))
+      return f->rc;
+  }
+  return KIDX_OK;
+}
+
 int kidx__wfile_write(kidx__wfile *f, const void *data, size_t len) {
   if (f->rc || len == 0) /* data may be NULL when len is 0 */
+    return f->rc;
+  if (f->pages && page_crcs(f, data, len))
     return f->rc;
   f->crc = kidx__crc32c(f->crc, data, len);
   f->offset += len;

@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -550,6 +551,12 @@ typedef struct kidx__wfile {
   uint64_t offset; /* bytes written so far (buffered included) */
   uint32_t crc;
   int rc;
+  /* Page checksums (segment files): when pages is set, the CRC-32C of
+   * every KIDX__PAGE_SIZE bytes written since kidx__wfile_pages_begin is
+   * appended to it as a u32. */
+  kidx__buf *pages;
+  uint32_t page_crc;
+  uint64_t page_fill;
 } kidx__wfile;
 
 int kidx__wfile_open(kidx__wfile *f, const char *path, char *errmsg);
@@ -558,6 +565,11 @@ int kidx__wfile_write(kidx__wfile *f, const void *data, size_t len);
  * does not touch crc or offset. */
 int kidx__wfile_pwrite(kidx__wfile *f, uint64_t offset, const void *data,
                        size_t len);
+/* Starts a new run of pages (a section) with the checksums going to
+ * pages; kidx__wfile_pages_end appends the CRC of the last, partial page
+ * (if any) and stops.  KIDX_OK or KIDX_ENOMEM (sticky). */
+void kidx__wfile_pages_begin(kidx__wfile *f, kidx__buf *pages);
+int kidx__wfile_pages_end(kidx__wfile *f);
 /* keep != 0: flush and fsync, keeping the file; keep == 0 or any error:
  * close and delete it.  Returns the sticky status. */
 int kidx__wfile_close(kidx__wfile *f, int keep);
@@ -657,20 +669,31 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 7, specified in doc/FORMAT.md.
+** segment file, format version 10, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 9 since postings are in blocks
- * with score bounds (index format 9; format 8 only added the MANIFEST's
- * metadata and kept version 7 segments). */
-#define KIDX__SEGMENT_VERSION 9u
+/* The version in a segment file's header: 10 since sections are covered
+ * by page checksums verified when first read (9: postings in blocks with
+ * score bounds and whole-section checksums verified at open). */
+#define KIDX__SEGMENT_VERSION 10u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
  * refused ("rebuild the index") rather than searched with wrong terms. */
 #define KIDX__ANALYSIS_VERSION 2u
 #define KIDX__HEADER_SIZE      256u
-#define KIDX__SECTABLE_OFFSET  56u
+/* The section table: KIDX__SEC_COUNT entries of (u64 offset, u64 length). */
+#define KIDX__SECTABLE_OFFSET 64u
+#define KIDX__SECENTRY_SIZE   16u
+/* Header field: CRC-32C of the page checksum index section. */
+#define KIDX__PAGEINDEX_CRC_OFFSET 248u
+/* Sections are checksummed in pages of 2^KIDX__PAGE_SHIFT bytes (the last
+ * page of a section may be shorter): the unit of lazy verification.  32
+ * KiB: a CRC per page costs 1/8192 of the file, and verifying a page on
+ * first touch (about 3 us with the CRC instruction) is small next to
+ * reading it from disk. */
+#define KIDX__PAGE_SHIFT 15u
+#define KIDX__PAGE_SIZE  ((uint64_t)1 << KIDX__PAGE_SHIFT)
 /* Terms per dictionary block: each block starts with a whole term (a
  * binary-search key) and codes the others by their prefix shared with the
  * previous one.  16 keeps a lookup's scan short while the index stays
@@ -689,25 +712,87 @@ enum {
   KIDX__SEC_DOCDATA,
   KIDX__SEC_IDS,
   KIDX__SEC_KEYS,
+  KIDX__SEC_PAGESUMS,  /* CRC of every page of sections 0..7 */
+  KIDX__SEC_PAGEINDEX, /* CRC of every page of section 8 */
   KIDX__SEC_COUNT
 };
+/* Sections whose pages are checksummed (all but the page index, which is
+ * checksummed whole in the header). */
+#define KIDX__SEC_PAGED KIDX__SEC_PAGEINDEX
 
 extern const uint8_t kidx__magic[8];
 
+/* The mutable side of an open segment (allocated by open). */
+typedef struct kidx__segstate {
+  /* The first damage found (0: none): section + 1 << 56 | kind << 48 |
+   * where, for kidx__segment_damage's message. */
+  _Atomic uint64_t damage;
+  /* Bytes checksummed so far (for tests: open verifies none). */
+  _Atomic uint64_t verified_bytes;
+  /* Bit p set once page p was found intact: set with a release OR, read
+   * with acquire loads; a page verified twice by racing threads is
+   * harmless. */
+  atomic_uchar verified[];
+} kidx__segstate;
+
 typedef struct kidx__segment {
   kidx__map map;
+  char *path;        /* the file, for messages (owned) */
   unsigned an_flags; /* KIDX__AN_*: how the terms were analysed */
   uint64_t ndocs, nterms, ntokens;
-  uint64_t title_tokens; /* of ntokens, those from titles (summed at open) */
+  uint64_t title_tokens; /* of ntokens, those from titles (header) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
+  /* Global page numbers: section i's page k is page_base[i] + k; pages of
+   * sections 0..7 have their CRCs in the page sums section, in this order,
+   * and that section's pages in the page index. */
+  uint64_t page_base[KIDX__SEC_PAGED + 1];
+  /* What reads change, shared by the threads using the segment. */
+  struct kidx__segstate *st;
 } kidx__segment;
 
-/* Maps and fully verifies an index file.  KIDX_ENOINDEX if it does not
- * exist, KIDX_EFORMAT for another format version, KIDX_ECORRUPT for any
- * damage; errmsg names the file and the problem. */
+/* Maps an index file and checks what costs O(1): magic, versions, header
+ * checksum, file size, section table in bounds and consistent with the
+ * counts, and the page index's checksum.  Section contents are verified
+ * page by page when first read (kidx__segment_verify), and fully by
+ * kidx__check_segment.  KIDX_ENOINDEX if the file does not exist,
+ * KIDX_EFORMAT for another format version, KIDX_ECORRUPT for damage;
+ * errmsg names the file and the problem. */
 int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg);
 void kidx__segment_close(kidx__segment *s);
+
+/* Checks the pages of section sec that cover [off, off + len) (within the
+ * section) before they are read: KIDX_OK, or KIDX_ECORRUPT (a page
+ * checksum mismatch, or a range outside the section) with the damage
+ * recorded for kidx__segment_damage.  Cost: a bit test per page once
+ * verified; a CRC of the page the first time. */
+int kidx__segment_verify(const kidx__segment *s, int sec, uint64_t off,
+                         uint64_t len);
+
+static inline int kidx__segment_page_ok(const kidx__segment *s, uint64_t page) {
+  return (atomic_load_explicit(&s->st->verified[page >> 3],
+                               memory_order_acquire) >>
+          (page & 7)) &
+         1;
+}
+
+/* Records structural damage in section sec (a record that does not decode
+ * or a table out of order) and returns KIDX_ECORRUPT. */
+int kidx__segment_bad(const kidx__segment *s, int sec, uint64_t off);
+
+/* Formats the message of the first damage recorded in s ("<file> is
+ * damaged: section 'postings' page 17 checksum mismatch") into errmsg and
+ * returns KIDX_ECORRUPT. */
+int kidx__segment_damage(const kidx__segment *s, char *errmsg);
+
+/* The name of section sec, for messages. */
+const char *kidx__segment_section_name(int sec);
+
+/* Recomputes the page checksums, the page index checksum and the header
+ * checksum of a whole segment file image (for tests that forge damage
+ * behind valid checksums).  KIDX_ECORRUPT if its section table is
+ * unusable. */
+int kidx__segment_reseal(uint8_t *data, size_t len);
 
 /* A cursor over the term dictionary, in dictionary order.  The current
  * term's text lives in the cursor (terms are prefix-coded in the file):
@@ -722,17 +807,26 @@ typedef struct kidx__termcur {
   kidx__term term; /* the current term */
 } kidx__termcur;
 
-/* Puts c on term i (i >= nterms: at the end).  1 on a term, 0 at the end.
- * Cost: one block's scan. */
+/* The cursor functions return 1 on a term, 0 at the end, or KIDX_ECORRUPT
+ * (< 0) when the dictionary is damaged where they read it (see
+ * kidx__segment_damage). */
+
+/* Puts c on term i (i >= nterms: at the end).  Cost: one block's scan. */
 int kidx__termcur_seek(kidx__termcur *c, const kidx__segment *s, uint64_t i);
-/* Moves to the next term: 1 on a term, 0 at the end. */
+/* Moves to the next term. */
 int kidx__termcur_next(kidx__termcur *c);
-/* Puts c on the first term >= text[0..len): 1 on a term, 0 at the end.
- * Cost: a binary search over blocks and one block's scan. */
+/* Puts c on the first term >= text[0..len).  Cost: a binary search over
+ * blocks and one block's scan. */
 int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
                               const char *text, size_t len);
 
-/* 1 and *out if the term exists (out->text is the caller's text), else 0. */
+/* Verifies the pages of term t's postings list (t from s's dictionary)
+ * before it is decoded.  KIDX_OK or KIDX_ECORRUPT. */
+int kidx__segment_list(const kidx__segment *s, const kidx__term *t);
+
+/* 1 and *out if the term exists (out->text is the caller's text), 0 if
+ * not, KIDX_ECORRUPT.  Its list is not verified: kidx__segment_list does
+ * that, before a cursor reads it. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 
@@ -743,16 +837,29 @@ int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 /* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
-/* Document doc's lengths in terms, title and body. */
-static inline void kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
-                                         uint32_t *title, uint32_t *body) {
-  const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + (size_t)doc * 8;
+/* Document doc's lengths in terms, title and body: KIDX_OK, or
+ * KIDX_ECORRUPT when their page is damaged.  Cost: a bit test once the
+ * page is verified. */
+static inline int kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
+                                        uint32_t *title, uint32_t *body) {
+  uint64_t off = (uint64_t)doc * 8;
+  if (!kidx__segment_page_ok(s, s->page_base[KIDX__SEC_DOCLENS] +
+                                    (off >> KIDX__PAGE_SHIFT))) {
+    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, 8);
+    if (rc) {
+      *title = *body = 0;
+      return rc;
+    }
+  }
+  const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + off;
   *title = kidx__get_u32(l);
   *body = kidx__get_u32(l + 4);
+  return 0;
 }
 
-/* The document of s whose id is id[0..len): 1 and *doc, or 0.  Cost: a
- * binary search of the id table, and one record read per hash match. */
+/* The document of s whose id is id[0..len): 1 and *doc, 0, or
+ * KIDX_ECORRUPT.  Cost: a binary search of the id table, and one record
+ * read per hash match. */
 int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
                           uint32_t *doc);
 
@@ -807,6 +914,8 @@ typedef struct kidx__termmerge {
   size_t nheap;
   const char *prefix; /* the bound (borrowed) */
   size_t prefix_len;
+  int damaged; /* a source's dictionary failed to decode: source bad */
+  size_t bad;
 } kidx__termmerge;
 
 /* Sets m up for n sources, numbered 0..n-1, each empty until given one of
@@ -827,10 +936,11 @@ void kidx__termmerge_array(kidx__termmerge *m, size_t i,
  * (borrowed until the merge ends; len 0: every term), each source placed
  * by a binary search.  The merge ends after the last term with the
  * prefix.  May be called again to start over. */
-void kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len);
+int kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len);
 
 /* Moves to the next distinct term: 1 (m->text, m->len, m->which and
- * m->nwhich set), or 0 at the end.  Cost: O(k log n) term comparisons,
+ * m->nwhich set), 0 at the end, or KIDX_ECORRUPT when a segment's
+ * dictionary is damaged (source m->bad; so does start).  Cost: O(k log n) term comparisons,
  * k the sources of the previous term; no memory. */
 int kidx__termmerge_next(kidx__termmerge *m);
 
@@ -972,8 +1082,9 @@ typedef struct kidx__snapshot {
   kidx__meta meta;    /* the user metadata (a writer's: as changed since) */
 } kidx__snapshot;
 
-/* Opens the commit that dir's MANIFEST names: reads it, maps and verifies
- * every segment (kidx__segment_open) and checks each against its entry.
+/* Opens the commit that dir's MANIFEST names: reads it, opens every
+ * segment (kidx__segment_open: O(1) checks, contents verified when read)
+ * and checks each against its entry.
  * A writer may publish a new commit and remove files of the old one while
  * this runs; then the manifest is read again.  KIDX_ENOINDEX when there
  * is no index, KIDX_EFORMAT for an index of another format. */
@@ -1003,12 +1114,13 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg);
 
 /* The segment holding global document doc (< ndocs). */
 size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc);
-/* Global document doc's id and stamp only (kidx__segment_key). */
-void kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
-                        kidx__docinfo *out);
-/* Global document doc's record (verified at open, so it cannot fail). */
-void kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
-                        kidx__docinfo *out);
+/* Global document doc's id and stamp only (kidx__segment_key).  KIDX_OK,
+ * or KIDX_ECORRUPT with errmsg (may be NULL) naming file and section. */
+int kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
+                       kidx__docinfo *out, char *errmsg);
+/* Global document doc's record (kidx__segment_doc); as above. */
+int kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
+                       kidx__docinfo *out, char *errmsg);
 
 /* The documents of segment r that contain term t (a term of r) and are
  * not deleted.  KIDX_ECORRUPT on a damaged list.  Cost: nothing without
@@ -1022,7 +1134,8 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
  * KIDX_ENOMEM. */
 int kidx__count_terms(const kidx__snapshot *s, uint64_t *count);
 
-/* The live document with this id: 1 with *seg and *doc (local), or 0. */
+/* The live document with this id: 1 with *seg and *doc (local), 0, or
+ * KIDX_ECORRUPT (*seg then names the damaged segment). */
 int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,
                            size_t *seg, uint32_t *doc);
 

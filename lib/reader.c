@@ -164,23 +164,19 @@ kidx_status kidx_reader_get(const kidx_reader *r, const char *id, size_t id_len,
   /* kidx__snapshot_find_id skips deleted documents and looks at the
    * newest segment first, so a replaced document's latest version wins
    * (an id is live in at most one place: kidx__check_snapshot). */
-  if (id_len == 0 || id_len > MAX_ID_BYTES ||
-      !kidx__snapshot_find_id(&r->snap, id, id_len, &seg, &d))
+  int found = id_len == 0 || id_len > MAX_ID_BYTES
+                  ? 0
+                  : kidx__snapshot_find_id(&r->snap, id, id_len, &seg, &d);
+  if (found < 0)
+    return kidx__segment_damage(&r->snap.segs[seg].seg, errmsg);
+  if (!found)
     return kidx__err(errmsg, KIDX_ENOTFOUND, "no document with this id");
   const kidx__segref *sr = &r->snap.segs[seg];
   kidx__docinfo info;
-  /* The records were verified when the reader was opened; a failure here
-   * means the mapped file changed under us.  Say which table is bad. */
-  if (kidx__segment_key(&sr->seg, d, &info))
-    return kidx__err(errmsg, KIDX_ECORRUPT,
-                     "%s is damaged: keys section: record of document %" PRIu32
-                     " does not decode",
-                     sr->path, d);
+  /* Records are verified as they are read: a damaged page or record
+   * gives a message naming the file and the section. */
   if (kidx__segment_doc(&sr->seg, d, &info))
-    return kidx__err(errmsg, KIDX_ECORRUPT,
-                     "%s is damaged: document data section: record of "
-                     "document %" PRIu32 " does not decode",
-                     sr->path, d);
+    return kidx__segment_damage(&sr->seg, errmsg);
   return kidx__document_set(doc, &info);
 }
 
@@ -240,9 +236,12 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
 static int id_cmp(const void *ctx, uint32_t a, uint32_t b) {
   const kidx__snapshot *snap = ctx;
   kidx__docinfo x, y;
-  /* ids only: a tie-break must not read the stored text */
-  kidx__snapshot_key(snap, a, &x);
-  kidx__snapshot_key(snap, b, &y);
+  /* ids only: a tie-break must not read the stored text.  A damaged key
+   * sorts as an empty id here; fetching the hit then reports the damage. */
+  if (kidx__snapshot_key(snap, a, &x, NULL))
+    x.id_len = 0;
+  if (kidx__snapshot_key(snap, b, &y, NULL))
+    y.id_len = 0;
   return kidx__term_cmp(x.id, x.id_len, y.id, y.id_len);
 }
 
@@ -294,7 +293,8 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   for (size_t j = 0; j < n && !rc; j++) {
     size_t k = docs[j];
     kidx__docinfo d;
-    kidx__snapshot_doc(&r->snap, page[j].doc, &d);
+    if ((rc = kidx__snapshot_doc(&r->snap, page[j].doc, &d, errmsg)))
+      break;
     const char *snip = NULL;
     size_t a = 0, b = 0;
     spans.n = 0;

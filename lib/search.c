@@ -93,6 +93,7 @@ typedef struct search {
   size_t nall, cap;
   uint32_t norm_doc; /* the document norm[] is for, or END */
   double norm[KIDX__NFIELDS];
+  int lens_bad; /* a document length was on a damaged page */
 } search;
 
 static int oom(search *s) {
@@ -100,6 +101,9 @@ static int oom(search *s) {
 }
 
 static int damaged(search *s, const matcher *m) {
+  /* A page that failed its checksum: the message names the section. */
+  if (atomic_load(&s->seg->st->damage))
+    return kidx__segment_damage(s->seg, s->errmsg);
   return kidx__err(s->errmsg, KIDX_ECORRUPT,
                    "%s is damaged: bad postings for '%.*s'", s->path,
                    (int)m->term.len, m->term.text);
@@ -156,7 +160,8 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
   m->gdf = gdf;
   if (m->exists) {
     /* A malformed head shows up as damage when the list is read. */
-    m->bad = kidx__pcur_init(&m->cur, t->post, t->post_len, t->df,
+    m->bad = kidx__segment_list(s->seg, t) != KIDX_OK ||
+             kidx__pcur_init(&m->cur, t->post, t->post_len, t->df,
                              s->seg->ndocs) != KIDX_OK;
     m->idf = kidx__scorer_idf(s->sc, gdf);
     for (int f = 0; f < KIDX__NFIELDS; f++)
@@ -197,23 +202,25 @@ static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
   kidx__termcur cur;
   uint64_t first = 0, n = 0;
   int on = kidx__termcur_lower_bound(&cur, s->seg, q->text, q->len);
-  if (on)
+  if (on > 0)
     first = cur.index;
   uint32_t gdf;
-  for (; on && has_prefix(&cur.term, q); on = kidx__termcur_next(&cur))
+  for (; on > 0 && has_prefix(&cur.term, q); on = kidx__termcur_next(&cur))
     n += kidx__strmap_get(s->dfs, cur.term.text, cur.term.len, &gdf) && gdf;
+  if (on < 0)
+    return kidx__segment_damage(s->seg, s->errmsg);
   m->kids = calloc(n ? n : 1, sizeof *m->kids);
   if (!m->kids)
     return oom(s);
-  on = n > 0 && kidx__termcur_seek(&cur, s->seg, first);
-  for (; on && m->nkids < n && has_prefix(&cur.term, q);
+  on = n > 0 ? kidx__termcur_seek(&cur, s->seg, first) : 0;
+  for (; on > 0 && m->nkids < n && has_prefix(&cur.term, q);
        on = kidx__termcur_next(&cur)) {
     if (!kidx__strmap_get(s->dfs, cur.term.text, cur.term.len, &gdf) || !gdf)
       continue;
     if (!(m->kids[m->nkids++] = term_matcher(s, &cur.term, 1, m->field, q)))
       return oom(s);
   }
-  return KIDX_OK;
+  return on < 0 ? kidx__segment_damage(s->seg, s->errmsg) : KIDX_OK;
 }
 
 static int build(search *s, const kidx__qnode *q, matcher **out) {
@@ -228,6 +235,8 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
       exists = t.post != NULL;
     } else {
       exists = kidx__segment_find(s->seg, q->text, q->len, &t);
+      if (exists < 0)
+        return kidx__segment_damage(s->seg, s->errmsg);
     }
     if (!exists) {
       t.text = q->text;
@@ -264,8 +273,8 @@ static int load_positions(search *s, matcher *m) {
   /* A term occurs at most as often as its document has terms: a larger
    * tf is damage, and must not size an allocation. */
   uint32_t tl, bl;
-  kidx__segment_doclens(s->seg, m->doc, &tl, &bl);
-  if (m->cur.tf_title > tl || m->cur.tf - m->cur.tf_title > bl)
+  if (kidx__segment_doclens(s->seg, m->doc, &tl, &bl) || m->cur.tf_title > tl ||
+      m->cur.tf - m->cur.tf_title > bl)
     return damaged(s, m);
   if (m->cur.tf > m->pos_cap) {
     uint32_t *p = realloc(m->pos, m->cur.tf * sizeof *p);
@@ -561,7 +570,8 @@ static int advance(search *s, matcher *m, uint32_t target) {
 static const double *doc_norms(search *s, uint32_t doc) {
   if (s->norm_doc != doc) {
     uint32_t len[KIDX__NFIELDS];
-    kidx__segment_doclens(s->seg, doc, &len[0], &len[1]);
+    if (kidx__segment_doclens(s->seg, doc, &len[0], &len[1]))
+      s->lens_bad = 1; /* the search fails at the segment's end */
     for (int f = 0; f < KIDX__NFIELDS; f++)
       s->norm[f] = kidx__scorer_norm(s->sc, f, len[f]);
     s->norm_doc = doc;
@@ -592,7 +602,8 @@ static void term_share(search *s, matcher *m, kidx_explain *e) {
   const double *norm = doc_norms(s, m->doc);
   uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
   uint32_t len[KIDX__NFIELDS];
-  kidx__segment_doclens(s->seg, m->doc, &len[0], &len[1]);
+  if (kidx__segment_doclens(s->seg, m->doc, &len[0], &len[1]))
+    s->lens_bad = 1;
   memset(e, 0, sizeof *e);
   e->term = m->term.text;
   e->term_len = m->term.len;
@@ -731,12 +742,17 @@ static int term_df(search *s, const char *text, size_t len) {
   for (size_t i = 0; i < s->snap->nsegs; i++) {
     const kidx__segref *r = &s->snap->segs[i];
     uint64_t d;
-    if (!kidx__segment_find(&r->seg, text, len, &slot[i])) {
+    int found = kidx__segment_find(&r->seg, text, len, &slot[i]);
+    if (found <= 0)
       slot[i].post = NULL;
+    if (found < 0)
+      return kidx__segment_damage(&r->seg, s->errmsg);
+    if (!found)
       continue;
-    }
     if (kidx__segref_live_df(r, &slot[i], &d))
-      return damaged_term(s, r->path, text, len);
+      return atomic_load(&r->seg.st->damage)
+                 ? kidx__segment_damage(&r->seg, s->errmsg)
+                 : damaged_term(s, r->path, text, len);
     df += d;
   }
   return put_df(s, text, len, df);
@@ -753,15 +769,17 @@ static int prefix_dfs(search *s, const kidx__qnode *q) {
     return oom(s);
   for (size_t i = 0; i < n; i++)
     kidx__termmerge_segment(&m, i, &s->snap->segs[i].seg);
-  kidx__termmerge_start(&m, q->text, q->len);
-  int rc = KIDX_OK;
-  while (!rc && kidx__termmerge_next(&m)) {
+  int on = kidx__termmerge_start(&m, q->text, q->len), rc = KIDX_OK;
+  while (!rc && on == KIDX_OK && (on = kidx__termmerge_next(&m)) == 1) {
+    on = KIDX_OK;
     uint64_t df = 0;
     for (size_t k = 0; k < m.nwhich && !rc; k++) {
       const kidx__segref *r = &s->snap->segs[m.which[k]];
       uint64_t d;
       if (kidx__segref_live_df(r, kidx__termmerge_term(&m, m.which[k]), &d))
-        rc = damaged_term(s, r->path, m.text, m.len);
+        rc = atomic_load(&r->seg.st->damage)
+                 ? kidx__segment_damage(&r->seg, s->errmsg)
+                 : damaged_term(s, r->path, m.text, m.len);
       df += d;
     }
     /* Only terms of live documents are recorded: the others match
@@ -776,6 +794,8 @@ static int prefix_dfs(search *s, const kidx__qnode *q) {
                      q->column, (int)q->len, q->text, MAX_PREFIX_TERMS);
     }
   }
+  if (!rc && on < 0)
+    rc = kidx__segment_damage(&s->snap->segs[m.bad].seg, s->errmsg);
   kidx__termmerge_free(&m);
   return rc;
 }
@@ -812,6 +832,13 @@ static void search_segment(search *s, size_t i) {
   s->seg = &s->ref->seg;
   s->path = s->ref->path;
   s->norm_doc = END;
+  s->lens_bad = 0;
+}
+
+/* A segment's search succeeded, but read a damaged document length:
+ * its scores are wrong, so the search fails. */
+static int lens_check(search *s, int rc) {
+  return !rc && s->lens_bad ? kidx__segment_damage(s->seg, s->errmsg) : rc;
 }
 
 /* ---- top k with dynamic pruning ---- */
@@ -1139,6 +1166,7 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
     } else {
       rc = run_windows(&p, m);
     }
+    rc = lens_check(&s, rc);
     free_matchers(&s);
   }
   kidx__strmap_free(s.dfs);
@@ -1197,6 +1225,7 @@ int kidx__search_hits(const kidx__snapshot *snap, const kidx__qnode *root,
         b->n = k * 4;
       }
     }
+    rc = lens_check(&s, rc);
     free_matchers(&s);
   }
   kidx__strmap_free(s.dfs);

@@ -1,58 +1,140 @@
 /*
- * segment.c -- opening an index file, checking it, and looking things up
- * in it (the reader side of the format written by segwrite.c; the format
- * itself is specified in doc/FORMAT.md).
+ * segment.c -- opening an index file, verifying it as it is read, and
+ * looking things up in it (the reader side of the format written by
+ * segwrite.c; the format itself is specified in doc/FORMAT.md).
  *
- * Everything is checked at open, before any query can see the data: the
- * magic, the format version, the header checksum, that every section lies
- * inside the file, every section's CRC-32C, and the cross-section
- * invariants that lookups rely on (monotonic offset tables, sentinels that
- * match section lengths, document lengths that add up to the token count).
- * A damaged or truncated file is therefore refused with KIDX_ECORRUPT at
- * open.  Lookups still bound-check what they decode (a file can be crafted
- * to pass checksums), returning KIDX_ECORRUPT rather than reading outside
- * the mapping.
+ * Open costs O(1) whatever the file's size: it checks the magic, the
+ * format version, the header checksum, the file size, that every section
+ * lies inside the file with the size the counts give, and the checksum of
+ * the small page checksum index.  Section contents are checksummed in
+ * pages of KIDX__PAGE_SIZE bytes, and a page is verified the first time
+ * anything reads it (kidx__segment_verify), then marked in a shared bitmap
+ * so that later reads cost a bit test.  A damaged page is therefore never
+ * read: the query that needs it fails with KIDX_ECORRUPT naming the file
+ * and section, while queries that do not touch it keep working.
+ *
+ * The whole-table invariants that open used to check (dictionary order,
+ * monotonic offset tables, sorted id table, lengths adding up) are now
+ * kidx__check_segment's.  Lookups instead validate what they read
+ * (offsets in order and in range, records that decode), returning
+ * KIDX_ECORRUPT rather than reading outside a section: a file can be
+ * crafted to pass every checksum.
  */
 #include "kidx_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char *const section_names[KIDX__SEC_COUNT] = {
-    "postings",         "terms",         "term text", "document lengths",
-    "document offsets", "document data", "ids",       "keys"};
+    "postings",
+    "term blocks",
+    "term block index",
+    "document lengths",
+    "document offsets",
+    "document data",
+    "ids",
+    "keys",
+    "page checksums",
+    "page checksum index"};
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
 
-/* Verification reads the whole file once, front to back.  Every this many
- * bytes it gives the pages read so far back (fs.c), so that opening a
- * large segment does not grow the resident set by the segment's size: a
- * writer opens every segment it merges, and a reader only needs the few
- * pages its queries touch. */
-#define RELEASE_EVERY ((uint64_t)8 << 20)
+/* Kinds of damage recorded in kidx__segment.damage. */
+enum { DAMAGE_CHECKSUM = 1, DAMAGE_RECORD = 2 };
 
-static uint32_t crc_released(const kidx__segment *s, const uint8_t *p,
-                             uint64_t len) {
-  uint32_t crc = 0;
-  while (len > 0) {
-    size_t n = (size_t)(len < RELEASE_EVERY ? len : RELEASE_EVERY);
-    crc = kidx__crc32c(crc, p, n);
-    p += n;
-    len -= n;
-    if (len > 0)
-      kidx__fs_map_release(&s->map);
-  }
-  return crc;
+const char *kidx__segment_section_name(int sec) {
+  return sec >= 0 && sec < KIDX__SEC_COUNT ? section_names[sec] : "?";
 }
 
 static int corrupt(char *errmsg, const char *path, const char *what) {
   return kidx__err(errmsg, KIDX_ECORRUPT, "%s is damaged: %s", path, what);
 }
 
+static uint64_t npages(uint64_t len) {
+  return (len + KIDX__PAGE_SIZE - 1) >> KIDX__PAGE_SHIFT;
+}
+
+/* Records the first damage found; later ones keep it (one message). */
+static int record(const kidx__segment *s, int sec, int kind, uint64_t where) {
+  uint64_t code = ((uint64_t)(sec + 1) << 56) | ((uint64_t)kind << 48) |
+                  (where & (((uint64_t)1 << 48) - 1));
+  uint64_t zero = 0;
+  atomic_compare_exchange_strong(&s->st->damage, &zero, code);
+  return KIDX_ECORRUPT;
+}
+
+int kidx__segment_bad(const kidx__segment *s, int sec, uint64_t off) {
+  return record(s, sec, DAMAGE_RECORD, off);
+}
+
+int kidx__segment_damage(const kidx__segment *s, char *errmsg) {
+  uint64_t code = atomic_load(&s->st->damage);
+  int sec = (int)(code >> 56) - 1;
+  int kind = (int)((code >> 48) & 0xFF);
+  uint64_t where = code & (((uint64_t)1 << 48) - 1);
+  const char *path = s->path ? s->path : "segment";
+  if (!errmsg)
+    return KIDX_ECORRUPT;
+  if (kind == DAMAGE_CHECKSUM)
+    return kidx__err(errmsg, KIDX_ECORRUPT,
+                     "%s is damaged: section '%s' page %" PRIu64
+                     " checksum mismatch",
+                     path, kidx__segment_section_name(sec), where);
+  if (kind == DAMAGE_RECORD)
+    return kidx__err(errmsg, KIDX_ECORRUPT,
+                     "%s is damaged: section '%s': bad data at byte %" PRIu64,
+                     path, kidx__segment_section_name(sec), where);
+  return corrupt(errmsg, path, "bad data");
+}
+
+/* Checks page p of section sec (< KIDX__SEC_PAGED) against its CRC and
+ * marks it verified. */
+static int verify_page(const kidx__segment *s, int sec, uint64_t p) {
+  uint64_t at = p << KIDX__PAGE_SHIFT;
+  uint64_t n = s->sec_len[sec] - at;
+  if (n > KIDX__PAGE_SIZE)
+    n = KIDX__PAGE_SIZE;
+  uint64_t g = s->page_base[sec] + p;
+  const uint8_t *sum;
+  if (sec == KIDX__SEC_PAGESUMS) {
+    sum = s->sec[KIDX__SEC_PAGEINDEX] + p * 4; /* verified at open */
+  } else {
+    int rc = kidx__segment_verify(s, KIDX__SEC_PAGESUMS, g * 4, 4);
+    if (rc)
+      return rc;
+    sum = s->sec[KIDX__SEC_PAGESUMS] + g * 4;
+  }
+  if (kidx__crc32c(0, s->sec[sec] + at, (size_t)n) != kidx__get_u32(sum))
+    return record(s, sec, DAMAGE_CHECKSUM, p);
+  atomic_fetch_or_explicit(&s->st->verified[g >> 3],
+                           (unsigned char)(1u << (g & 7)),
+                           memory_order_release);
+  atomic_fetch_add_explicit(&s->st->verified_bytes, n, memory_order_relaxed);
+  return KIDX_OK;
+}
+
+int kidx__segment_verify(const kidx__segment *s, int sec, uint64_t off,
+                         uint64_t len) {
+  if (sec < 0 || sec >= KIDX__SEC_PAGED || off > s->sec_len[sec] ||
+      len > s->sec_len[sec] - off)
+    return record(s, sec, DAMAGE_RECORD, off);
+  if (len == 0)
+    return KIDX_OK;
+  uint64_t last = (off + len - 1) >> KIDX__PAGE_SHIFT;
+  for (uint64_t p = off >> KIDX__PAGE_SHIFT; p <= last; p++) {
+    if (kidx__segment_page_ok(s, s->page_base[sec] + p))
+      continue;
+    int rc = verify_page(s, sec, p);
+    if (rc)
+      return rc;
+  }
+  return KIDX_OK;
+}
+
 /* Decodes one dictionary entry at *pp (before end) into text (holding the
  * previous term, *len bytes of it, on entry): shared prefix, suffix, df,
- * postings length.  Returns 0, or -1 if the entry is malformed.  Open
- * validates every entry with it, so later decoding cannot fail. */
+ * postings length.  Returns 0, or -1 if the entry is malformed. */
 static int decode_entry(const uint8_t **pp, const uint8_t *end, char *text,
                         size_t *len, uint64_t *df, uint64_t *post_len) {
   const uint8_t *p = *pp;
@@ -71,120 +153,27 @@ static int decode_entry(const uint8_t **pp, const uint8_t *end, char *text,
   return 0;
 }
 
+/* The longest dictionary entry: four varints and a term. */
+#define MAX_ENTRY (4 * 10 + KIDX_MAX_TOKEN_BYTES)
+
 static uint64_t nblocks(uint64_t nterms) {
   return (nterms + KIDX__TERM_BLOCK - 1) / KIDX__TERM_BLOCK;
 }
 
-/* Checks the dictionary: every entry decodes, terms are in strict order,
- * blocks start where the index says with a whole term, and the postings
- * lengths add up to the postings section. */
-static int check_terms(kidx__segment *s, const char *path, char *errmsg) {
-  const uint8_t *base = s->sec[KIDX__SEC_TERMS];
-  const uint8_t *p = base, *end = base + s->sec_len[KIDX__SEC_TERMS];
-  const uint8_t *index = s->sec[KIDX__SEC_TERMINDEX];
-  char text[KIDX_MAX_TOKEN_BYTES], prev[KIDX_MAX_TOKEN_BYTES];
-  size_t len = 0, prev_len = 0;
-  uint64_t post = 0;
-  for (uint64_t i = 0; i < s->nterms; i++) {
-    if (i % KIDX__TERM_BLOCK == 0) {
-      const uint8_t *e = index + (i / KIDX__TERM_BLOCK) * 16;
-      if (kidx__get_u64(e) != (uint64_t)(p - base) ||
-          kidx__get_u64(e + 8) != post)
-        return corrupt(errmsg, path, "term block index does not match");
-      len = 0; /* a block starts with a whole term */
-    }
-    uint64_t df, post_len;
-    if (decode_entry(&p, end, text, &len, &df, &post_len))
-      return corrupt(errmsg, path, "bad term entry");
-    if (df == 0 || df > s->ndocs)
-      return corrupt(errmsg, path, "bad document frequency");
-    if (post_len == 0 || post_len > s->sec_len[KIDX__SEC_POSTINGS] - post)
-      return corrupt(errmsg, path, "bad postings length");
-    if (i > 0 && kidx__term_cmp(prev, prev_len, text, len) >= 0)
-      return corrupt(errmsg, path, "terms out of order");
-    post += post_len;
-    memcpy(prev, text, len);
-    prev_len = len;
+/* Computes the global page numbers and checks the page sections' sizes. */
+static int layout_pages(kidx__segment *s) {
+  uint64_t g = 0;
+  for (int i = 0; i < KIDX__SEC_PAGED; i++) {
+    s->page_base[i] = g;
+    g += npages(s->sec_len[i]);
   }
-  const uint8_t *e = index + nblocks(s->nterms) * 16;
-  if (p != end || post != s->sec_len[KIDX__SEC_POSTINGS] ||
-      kidx__get_u64(e) != (uint64_t)(p - base) || kidx__get_u64(e + 8) != post)
-    return corrupt(errmsg, path, "term dictionary does not match its sections");
-  return KIDX_OK;
-}
-
-/* Checks the id table against hash[doc], the hashes of the documents'
- * ids: sorted by (hash, document), every document once, each with the
- * hash of its id, so that lookups by id are exact. */
-static int check_ids(kidx__segment *s, uint64_t *hash, const char *path,
-                     char *errmsg) {
-  const uint8_t *e = s->sec[KIDX__SEC_IDS];
-  uint64_t prev_hash = 0, prev_doc = 0;
-  for (uint64_t i = 0; i < s->ndocs; i++, e += KIDX__ID_ENTRY) {
-    uint64_t h = kidx__get_u64(e);
-    uint32_t doc = kidx__get_u32(e + 8);
-    if (doc >= s->ndocs ||
-        (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc))))
-      return corrupt(errmsg, path, "id table out of order");
-    /* Each document's hash is cleared once matched: the table is sorted,
-     * so a document listed twice would have the same hash twice and find
-     * it cleared (a real hash is never 0). */
-    if (hash[doc] != h)
-      return corrupt(errmsg, path, "id table does not match the documents");
-    hash[doc] = 0;
-    prev_hash = h;
-    prev_doc = doc;
-  }
-  return KIDX_OK;
-}
-
-/* Checks the structure that lookups rely on. */
-static int check_tables(kidx__segment *s, const char *path, char *errmsg) {
-  int rc = check_terms(s, path, errmsg);
-  if (rc)
-    return rc;
-  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS];
-  uint64_t prev = 0, prev_key = 0, tokens = 0;
-  for (uint64_t d = 0; d <= s->ndocs; d++) {
-    uint64_t off = kidx__get_u64(offs + d * 16);
-    uint64_t key = kidx__get_u64(offs + d * 16 + 8);
-    if (off < prev || key < prev_key || (d == 0 && (off != 0 || key != 0)))
-      return corrupt(errmsg, path, "document table out of order");
-    prev = off;
-    prev_key = key;
-    if (d < s->ndocs) {
-      const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + d * 8;
-      s->title_tokens += kidx__get_u32(l);
-      tokens += (uint64_t)kidx__get_u32(l) + kidx__get_u32(l + 4);
-    }
-  }
-  if (prev != s->sec_len[KIDX__SEC_DOCDATA] ||
-      prev_key != s->sec_len[KIDX__SEC_KEYS])
-    return corrupt(errmsg, path, "document table does not match its data");
-  if (tokens != s->ntokens)
-    return corrupt(errmsg, path, "document lengths do not add up");
-  /* Every record must decode, so that later lookups cannot fail. */
-  uint64_t *hash = malloc((s->ndocs ? s->ndocs : 1) * sizeof *hash);
-  if (!hash)
-    return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
-  uint64_t released = 0;
-  for (uint64_t d = 0; d < s->ndocs && !rc; d++) {
-    kidx__docinfo info;
-    if (kidx__segment_doc(s, (uint32_t)d, &info) || info.id_len == 0) {
-      rc = corrupt(errmsg, path, "bad document record");
-      break;
-    }
-    hash[d] = kidx__hash_bytes(info.id, info.id_len);
-    uint64_t at = kidx__get_u64(offs + (d + 1) * 16);
-    if (at - released >= RELEASE_EVERY) {
-      kidx__fs_map_release(&s->map);
-      released = at;
-    }
-  }
-  if (!rc)
-    rc = check_ids(s, hash, path, errmsg);
-  free(hash);
-  return rc;
+  s->page_base[KIDX__SEC_PAGED] = g;
+  uint64_t data_pages = s->page_base[KIDX__SEC_PAGESUMS];
+  if (s->sec_len[KIDX__SEC_PAGESUMS] != data_pages * 4 ||
+      s->sec_len[KIDX__SEC_PAGEINDEX] !=
+          npages(s->sec_len[KIDX__SEC_PAGESUMS]) * 4)
+    return -1;
+  return 0;
 }
 
 int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
@@ -192,6 +181,11 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   int rc = kidx__fs_map(path, &s->map, errmsg);
   if (rc)
     return rc;
+  if (!(s->path = malloc(strlen(path) + 1))) {
+    rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    goto fail;
+  }
+  memcpy(s->path, path, strlen(path) + 1);
   const uint8_t *h = s->map.data;
   size_t size = s->map.size;
   if (size < KIDX__HEADER_SIZE || memcmp(h, kidx__magic, 8) != 0) {
@@ -230,12 +224,15 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   s->ndocs = kidx__get_u64(h + 32);
   s->nterms = kidx__get_u64(h + 40);
   s->ntokens = kidx__get_u64(h + 48);
-  if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / 16) {
+  s->title_tokens = kidx__get_u64(h + 56);
+  if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / 16 ||
+      s->title_tokens > s->ntokens) {
     rc = corrupt(errmsg, path, "impossible counts in header");
     goto fail;
   }
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
-    const uint8_t *e = h + KIDX__SECTABLE_OFFSET + (size_t)i * 24;
+    const uint8_t *e =
+        h + KIDX__SECTABLE_OFFSET + (size_t)i * KIDX__SECENTRY_SIZE;
     uint64_t off = kidx__get_u64(e), len = kidx__get_u64(e + 8);
     if (off < KIDX__HEADER_SIZE || off > size || len > size - off) {
       rc = corrupt(errmsg, path, "section outside the file");
@@ -243,23 +240,29 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     }
     s->sec[i] = h + off;
     s->sec_len[i] = len;
-    if (crc_released(s, h + off, len) != kidx__get_u32(e + 16)) {
-      char what[96];
-      snprintf(what, sizeof what, "checksum mismatch in %s", section_names[i]);
-      rc = corrupt(errmsg, path, what);
-      goto fail;
-    }
   }
   if (s->sec_len[KIDX__SEC_TERMINDEX] != (nblocks(s->nterms) + 1) * 16 ||
       s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 8 ||
       s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 16 ||
-      s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY) {
+      s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY ||
+      (s->nterms == 0) != (s->sec_len[KIDX__SEC_POSTINGS] == 0) ||
+      layout_pages(s)) {
     rc = corrupt(errmsg, path, "section sizes do not match the counts");
     goto fail;
   }
-  if ((rc = check_tables(s, path, errmsg)))
+  /* The page index: 4 bytes per 256 MiB of the file, checked whole. */
+  if (kidx__crc32c(0, s->sec[KIDX__SEC_PAGEINDEX],
+                   (size_t)s->sec_len[KIDX__SEC_PAGEINDEX]) !=
+      kidx__get_u32(h + KIDX__PAGEINDEX_CRC_OFFSET)) {
+    rc = corrupt(errmsg, path,
+                 "checksum mismatch in section 'page checksum index'");
     goto fail;
-  kidx__fs_map_release(&s->map);
+  }
+  size_t bits = (size_t)((s->page_base[KIDX__SEC_PAGED] + 8) / 8);
+  if (!(s->st = calloc(1, sizeof *s->st + bits))) {
+    rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+    goto fail;
+  }
   return KIDX_OK;
 fail:
   kidx__segment_close(s);
@@ -268,34 +271,93 @@ fail:
 
 void kidx__segment_close(kidx__segment *s) {
   kidx__fs_unmap(&s->map);
+  free(s->path);
+  free(s->st);
   memset(s, 0, sizeof *s);
 }
 
-/* Decodes the entry at c->p as term c->index. */
-static void cur_decode(kidx__termcur *c) {
+int kidx__segment_reseal(uint8_t *data, size_t len) {
+  if (len < KIDX__HEADER_SIZE)
+    return KIDX_ECORRUPT;
+  kidx__segment s;
+  memset(&s, 0, sizeof s);
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    const uint8_t *e =
+        data + KIDX__SECTABLE_OFFSET + (size_t)i * KIDX__SECENTRY_SIZE;
+    uint64_t off = kidx__get_u64(e), n = kidx__get_u64(e + 8);
+    if (off > len || n > len - off)
+      return KIDX_ECORRUPT;
+    s.sec[i] = data + off;
+    s.sec_len[i] = n;
+  }
+  if (layout_pages(&s))
+    return KIDX_ECORRUPT;
+  uint8_t *sums = data + (s.sec[KIDX__SEC_PAGESUMS] - data);
+  for (int i = 0; i < KIDX__SEC_PAGED; i++) {
+    uint64_t sec_len = s.sec_len[i];
+    uint8_t *out = i == KIDX__SEC_PAGESUMS
+                       ? data + (s.sec[KIDX__SEC_PAGEINDEX] - data)
+                       : sums + s.page_base[i] * 4;
+    for (uint64_t p = 0; p < npages(sec_len); p++) {
+      uint64_t at = p << KIDX__PAGE_SHIFT, n = sec_len - at;
+      if (n > KIDX__PAGE_SIZE)
+        n = KIDX__PAGE_SIZE;
+      kidx__set_u32(out + p * 4, kidx__crc32c(0, s.sec[i] + at, (size_t)n));
+    }
+  }
+  kidx__set_u32(data + KIDX__PAGEINDEX_CRC_OFFSET,
+                kidx__crc32c(0, s.sec[KIDX__SEC_PAGEINDEX],
+                             (size_t)s.sec_len[KIDX__SEC_PAGEINDEX]));
+  kidx__set_u32(data + KIDX__HEADER_SIZE - 4,
+                kidx__crc32c(0, data, KIDX__HEADER_SIZE - 4));
+  return KIDX_OK;
+}
+
+/* Decodes the entry at c->p as term c->index, verifying the pages it lies
+ * on and that its df and list fit the segment. */
+static int cur_decode(kidx__termcur *c) {
   const kidx__segment *s = c->seg;
-  const uint8_t *end = s->sec[KIDX__SEC_TERMS] + s->sec_len[KIDX__SEC_TERMS];
+  const uint8_t *base = s->sec[KIDX__SEC_TERMS];
+  uint64_t at = (uint64_t)(c->p - base),
+           room = s->sec_len[KIDX__SEC_TERMS] - at;
+  int rc = kidx__segment_verify(s, KIDX__SEC_TERMS, at,
+                                room < MAX_ENTRY ? room : MAX_ENTRY);
+  if (rc)
+    return rc;
   uint64_t df, post_len;
   size_t len = c->term.len;
   if (c->index % KIDX__TERM_BLOCK == 0)
     len = 0;
-  decode_entry(&c->p, end, c->text, &len, &df, &post_len); /* validated */
+  if (decode_entry(&c->p, base + s->sec_len[KIDX__SEC_TERMS], c->text, &len,
+                   &df, &post_len) ||
+      df == 0 || df > s->ndocs || post_len == 0 ||
+      post_len > s->sec_len[KIDX__SEC_POSTINGS] - c->post)
+    return kidx__segment_bad(s, KIDX__SEC_TERMS, at);
   c->term.text = c->text;
   c->term.len = len;
   c->term.df = (uint32_t)df;
   c->term.post = s->sec[KIDX__SEC_POSTINGS] + c->post;
   c->term.post_len = (size_t)post_len;
   c->post += post_len;
+  return KIDX_OK;
 }
 
 /* Puts c at the start of block b, before decoding its first term. */
-static void cur_block(kidx__termcur *c, const kidx__segment *s, uint64_t b) {
+static int cur_block(kidx__termcur *c, const kidx__segment *s, uint64_t b) {
+  int rc = kidx__segment_verify(s, KIDX__SEC_TERMINDEX, b * 16, 16);
+  if (rc)
+    return rc;
   const uint8_t *e = s->sec[KIDX__SEC_TERMINDEX] + b * 16;
+  uint64_t at = kidx__get_u64(e), post = kidx__get_u64(e + 8);
+  if (at >= s->sec_len[KIDX__SEC_TERMS] ||
+      post >= s->sec_len[KIDX__SEC_POSTINGS])
+    return kidx__segment_bad(s, KIDX__SEC_TERMINDEX, b * 16);
   c->seg = s;
   c->index = b * KIDX__TERM_BLOCK;
-  c->p = s->sec[KIDX__SEC_TERMS] + kidx__get_u64(e);
-  c->post = kidx__get_u64(e + 8);
+  c->p = s->sec[KIDX__SEC_TERMS] + at;
+  c->post = post;
   c->term.len = 0;
+  return KIDX_OK;
 }
 
 int kidx__termcur_seek(kidx__termcur *c, const kidx__segment *s, uint64_t i) {
@@ -304,11 +366,16 @@ int kidx__termcur_seek(kidx__termcur *c, const kidx__segment *s, uint64_t i) {
     c->index = s->nterms;
     return 0;
   }
-  cur_block(c, s, i / KIDX__TERM_BLOCK);
-  cur_decode(c);
-  while (c->index < i) {
+  int rc = cur_block(c, s, i / KIDX__TERM_BLOCK);
+  if (!rc)
+    rc = cur_decode(c);
+  while (!rc && c->index < i) {
     c->index++;
-    cur_decode(c);
+    rc = cur_decode(c);
+  }
+  if (rc) {
+    c->index = s->nterms;
+    return rc;
   }
   return 1;
 }
@@ -318,7 +385,11 @@ int kidx__termcur_next(kidx__termcur *c) {
     return 0;
   if (++c->index == c->seg->nterms)
     return 0;
-  cur_decode(c);
+  int rc = cur_decode(c);
+  if (rc) {
+    c->index = c->seg->nterms;
+    return rc;
+  }
   return 1;
 }
 
@@ -328,41 +399,78 @@ int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
   uint64_t lo = 0, hi = nblocks(s->nterms);
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    cur_block(c, s, mid);
-    cur_decode(c);
+    int rc = cur_block(c, s, mid);
+    if (!rc)
+      rc = cur_decode(c);
+    if (rc) {
+      c->seg = s;
+      c->index = s->nterms;
+      return rc;
+    }
     if (kidx__term_cmp(c->term.text, c->term.len, text, len) <= 0)
       lo = mid + 1;
     else
       hi = mid;
   }
-  if (!kidx__termcur_seek(c, s, lo > 0 ? (lo - 1) * KIDX__TERM_BLOCK : 0))
-    return 0;
-  while (kidx__term_cmp(c->term.text, c->term.len, text, len) < 0)
-    if (!kidx__termcur_next(c))
-      return 0;
-  return 1;
+  int on = kidx__termcur_seek(c, s, lo > 0 ? (lo - 1) * KIDX__TERM_BLOCK : 0);
+  while (on > 0 && kidx__term_cmp(c->term.text, c->term.len, text, len) < 0)
+    on = kidx__termcur_next(c);
+  return on;
+}
+
+int kidx__segment_list(const kidx__segment *s, const kidx__term *t) {
+  return kidx__segment_verify(s, KIDX__SEC_POSTINGS,
+                              (uint64_t)(t->post - s->sec[KIDX__SEC_POSTINGS]),
+                              t->post_len);
 }
 
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out) {
   kidx__termcur c;
-  if (!kidx__termcur_lower_bound(&c, s, text, len) ||
-      kidx__term_cmp(c.term.text, c.term.len, text, len) != 0)
+  int on = kidx__termcur_lower_bound(&c, s, text, len);
+  if (on <= 0)
+    return on;
+  if (kidx__term_cmp(c.term.text, c.term.len, text, len) != 0)
     return 0;
   *out = c.term;
   out->text = text;
   return 1;
 }
 
+/* Reads document doc's pair of offsets into section col (0: document
+ * data, 1: keys) and verifies the record's pages: *p, *end span it. */
+static int doc_span(const kidx__segment *s, uint32_t doc, int col, int sec,
+                    const uint8_t **p, const uint8_t **end) {
+  if (doc >= s->ndocs)
+    return kidx__segment_bad(s, KIDX__SEC_DOCOFFS, (uint64_t)doc * 16);
+  uint64_t at = (uint64_t)doc * 16;
+  int rc = kidx__segment_verify(s, KIDX__SEC_DOCOFFS, at, 32);
+  if (rc)
+    return rc;
+  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + at + (size_t)col * 8;
+  uint64_t a = kidx__get_u64(offs), b = kidx__get_u64(offs + 16);
+  if (a > b || b > s->sec_len[sec])
+    return kidx__segment_bad(s, KIDX__SEC_DOCOFFS, at);
+  if ((rc = kidx__segment_verify(s, sec, a, b - a)))
+    return rc;
+  *p = s->sec[sec] + a;
+  *end = s->sec[sec] + b;
+  return KIDX_OK;
+}
+
 int kidx__segment_key(const kidx__segment *s, uint32_t doc,
                       kidx__docinfo *out) {
-  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + (size_t)doc * 16 + 8;
-  const uint8_t *p = s->sec[KIDX__SEC_KEYS] + kidx__get_u64(offs);
-  const uint8_t *end = s->sec[KIDX__SEC_KEYS] + kidx__get_u64(offs + 16);
+  const uint8_t *p, *end;
   uint64_t id_len, size, zz;
   memset(out, 0, sizeof *out);
-  if (kidx__varint_get(&p, end, &id_len) || id_len > (size_t)(end - p))
-    return KIDX_ECORRUPT;
+  int rc = doc_span(s, doc, 1, KIDX__SEC_KEYS, &p, &end);
+  if (rc)
+    return rc;
+  const uint8_t *start = p;
+  if (kidx__varint_get(&p, end, &id_len) || id_len == 0 ||
+      id_len > (size_t)(end - p))
+    return kidx__segment_bad(s, KIDX__SEC_KEYS,
+                             (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
   out->id = (const char *)p;
   out->id_len = (size_t)id_len;
   p += id_len;
@@ -370,12 +478,12 @@ int kidx__segment_key(const kidx__segment *s, uint32_t doc,
    * record exactly. */
   if (kidx__varint_get(&p, end, &size) || kidx__varint_get(&p, end, &zz) ||
       end - p != 8)
-    return KIDX_ECORRUPT;
+    return kidx__segment_bad(s, KIDX__SEC_KEYS,
+                             (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
   out->stamp.size = size;
   out->stamp.mtime_ns = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
   out->stamp.hash = kidx__get_u64(p);
-  kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
-  return KIDX_OK;
+  return kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
 }
 
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
@@ -383,38 +491,60 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   int rc = kidx__segment_key(s, doc, out);
   if (rc)
     return rc;
-  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + (size_t)doc * 16;
-  const uint8_t *p = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs);
-  const uint8_t *end = s->sec[KIDX__SEC_DOCDATA] + kidx__get_u64(offs + 16);
+  const uint8_t *p, *end;
+  if ((rc = doc_span(s, doc, 0, KIDX__SEC_DOCDATA, &p, &end)))
+    return rc;
+  const uint8_t *start = p;
   uint64_t title_len, body_len;
   if (kidx__varint_get(&p, end, &title_len) || title_len > (size_t)(end - p))
-    return KIDX_ECORRUPT;
+    return kidx__segment_bad(s, KIDX__SEC_DOCDATA,
+                             (uint64_t)(start - s->sec[KIDX__SEC_DOCDATA]));
   out->title = (const char *)p;
   out->title_len = (size_t)title_len;
   p += title_len;
   if (kidx__varint_get(&p, end, &body_len) || body_len != (size_t)(end - p))
-    return KIDX_ECORRUPT;
+    return kidx__segment_bad(s, KIDX__SEC_DOCDATA,
+                             (uint64_t)(start - s->sec[KIDX__SEC_DOCDATA]));
   out->body = (const char *)p;
   out->body_len = (size_t)body_len;
   return KIDX_OK;
 }
 
+/* The hash of id table entry i, its page verified. */
+static int id_hash(const kidx__segment *s, uint64_t i, uint64_t *h) {
+  int rc = kidx__segment_verify(s, KIDX__SEC_IDS, i * KIDX__ID_ENTRY,
+                                KIDX__ID_ENTRY);
+  if (!rc)
+    *h = kidx__get_u64(s->sec[KIDX__SEC_IDS] + i * KIDX__ID_ENTRY);
+  return rc;
+}
+
 int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
                           uint32_t *doc) {
   const uint8_t *t = s->sec[KIDX__SEC_IDS];
-  uint64_t h = kidx__hash_bytes(id, len), lo = 0, hi = s->ndocs;
+  uint64_t h = kidx__hash_bytes(id, len), lo = 0, hi = s->ndocs, x;
+  int rc;
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    if (kidx__get_u64(t + mid * KIDX__ID_ENTRY) < h)
+    if ((rc = id_hash(s, mid, &x)))
+      return rc;
+    if (x < h)
       lo = mid + 1;
     else
       hi = mid;
   }
   /* Every entry with this hash: almost always one at most. */
-  for (; lo < s->ndocs && kidx__get_u64(t + lo * KIDX__ID_ENTRY) == h; lo++) {
+  for (; lo < s->ndocs; lo++) {
+    if ((rc = id_hash(s, lo, &x)))
+      return rc;
+    if (x != h)
+      break;
     uint32_t d = kidx__get_u32(t + lo * KIDX__ID_ENTRY + 8);
     kidx__docinfo info;
-    kidx__segment_key(s, d, &info); /* verified at open */
+    if (d >= s->ndocs)
+      return kidx__segment_bad(s, KIDX__SEC_IDS, lo * KIDX__ID_ENTRY);
+    if ((rc = kidx__segment_key(s, d, &info)))
+      return rc;
     if (info.id_len == len && memcmp(info.id, id, len) == 0) {
       *doc = d;
       return 1;

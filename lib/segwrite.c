@@ -63,7 +63,8 @@ typedef struct merge {
   size_t pos_cap;
   idrec *ids; /* one per new document */
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
-  uint32_t sec_crc[KIDX__SEC_COUNT];
+  kidx__buf pagesums;    /* CRC of every page of sections 0..7 */
+  uint64_t title_tokens; /* of the documents written */
 } merge;
 
 static int oom(merge *m) {
@@ -72,22 +73,25 @@ static int oom(merge *m) {
 }
 
 static int damaged_input(merge *m, const input *in) {
-  (void)in;
+  /* A page checksum or a record of the input: its own message. */
+  if (in->seg && atomic_load(&in->seg->st->damage))
+    return kidx__segment_damage(in->seg, m->errmsg);
   return kidx__err(m->errmsg, KIDX_ECORRUPT,
                    "damaged postings for a term while writing %s", m->f.path);
 }
 
 /* Field lengths of an input's document, for the block bounds. */
-static void input_lens(const merge *m, const input *in, uint32_t doc,
-                       uint32_t len[KIDX__NFIELDS]) {
+static int input_lens(const merge *m, const input *in, uint32_t doc,
+                      uint32_t len[KIDX__NFIELDS]) {
   if (in->seg) {
-    kidx__segment_doclens(in->seg, doc, &len[0], &len[1]);
+    return kidx__segment_doclens(in->seg, doc, &len[0], &len[1]);
   } else {
     kidx__docinfo d;
     kidx__memindex_doc(m->mi, doc, &d);
     len[0] = d.title_tokens;
     len[1] = d.body_tokens;
   }
+  return KIDX_OK;
 }
 
 static int grow_pos(merge *m, uint32_t tf) {
@@ -111,13 +115,15 @@ static int append_list(merge *m, const input *in) {
   int rc;
   if (in->seg) {
     kidx__pcur *c = &m->pcur;
-    if (kidx__pcur_init(c, t->post, t->post_len, t->df, in->ndocs))
+    if (kidx__segment_list(in->seg, t) ||
+        kidx__pcur_init(c, t->post, t->post_len, t->df, in->ndocs))
       return damaged_input(m, in);
     while ((rc = kidx__pcur_next(c)) == 1) {
       uint32_t doc = in->map[c->doc];
       if (doc == DROPPED)
         continue;
-      input_lens(m, in, c->doc, len);
+      if (input_lens(m, in, c->doc, len))
+        return damaged_input(m, in);
       /* tf within the document's length (as check.c verifies) before it
        * sizes the positions array. */
       if (c->tf_title > len[0] || c->tf - c->tf_title > len[1])
@@ -140,7 +146,8 @@ static int append_list(merge *m, const input *in) {
         return rc;
       if (kidx__postings_positions(&c, m->pos))
         return damaged_input(m, in);
-      input_lens(m, in, c.doc, len);
+      if (input_lens(m, in, c.doc, len))
+        return damaged_input(m, in);
       if (kidx__pwriter_add(&m->list, doc, m->pos, c.tf, c.tf_title, len))
         return oom(m);
     }
@@ -192,12 +199,12 @@ static void maybe_release(merge *m) {
 
 static void section_begin(merge *m, int sec) {
   m->sec_off[sec] = m->f.offset;
-  m->f.crc = 0;
+  kidx__wfile_pages_begin(&m->f, &m->pagesums);
 }
 
 static void section_end(merge *m, int sec) {
   m->sec_len[sec] = m->f.offset - m->sec_off[sec];
-  m->sec_crc[sec] = m->f.crc;
+  kidx__wfile_pages_end(&m->f);
 }
 
 static int write_postings(merge *m) {
@@ -219,8 +226,8 @@ static int write_postings(merge *m) {
     return rc;
   }
   section_begin(m, KIDX__SEC_POSTINGS);
-  kidx__termmerge_start(&tm, NULL, 0);
-  while (!rc && kidx__termmerge_next(&tm)) {
+  int on = kidx__termmerge_start(&tm, NULL, 0);
+  while (!rc && on == KIDX_OK && (on = kidx__termmerge_next(&tm)) == 1) {
     /* The inputs' lists one after the other, in input order (the order
      * of the new document numbers). */
     kidx__pwriter_reset(&m->list);
@@ -236,7 +243,10 @@ static int write_postings(merge *m) {
       rc = emit_term(m, &t);
     if (!rc)
       maybe_release(m);
+    on = KIDX_OK;
   }
+  if (!rc && on < 0)
+    rc = damaged_input(m, &m->in[tm.bad]);
   kidx__termmerge_free(&tm);
   if (rc)
     return rc;
@@ -270,8 +280,7 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
       if (!in->seg)
         kidx__memindex_doc(m->mi, (uint32_t)k, &d);
       else if (kidx__segment_doc(in->seg, (uint32_t)k, &d))
-        return kidx__err(m->errmsg, KIDX_ECORRUPT,
-                         "damaged document table while writing %s", m->f.path);
+        return kidx__segment_damage(in->seg, m->errmsg);
       if ((rc = fn(m, &d, doc++, acc)))
         return rc;
       m->read += d.id_len + d.title_len + d.body_len;
@@ -287,6 +296,7 @@ static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
   kidx__set_u32(b, d->title_tokens);
   kidx__set_u32(b + 4, d->body_tokens);
   *acc += (uint64_t)d->title_tokens + d->body_tokens;
+  m->title_tokens += d->title_tokens;
   m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
   return kidx__wfile_write(&m->f, b, 8);
 }
@@ -392,7 +402,37 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   return m->f.rc;
 }
 
-static int write_header(merge *m, uint64_t ntokens) {
+/* The CRC-32C of every KIDX__PAGE_SIZE bytes of data[0..len), appended to
+ * out as u32s. */
+static int page_sums(const uint8_t *data, size_t len, kidx__buf *out) {
+  for (size_t at = 0; at < len; at += KIDX__PAGE_SIZE) {
+    size_t n = len - at < KIDX__PAGE_SIZE ? len - at : KIDX__PAGE_SIZE;
+    if (kidx__buf_put_u32(out, kidx__crc32c(0, data + at, n)))
+      return KIDX_ENOMEM;
+  }
+  return KIDX_OK;
+}
+
+/* The page sums section and its page index; *index_crc gets the index's
+ * checksum, for the header. */
+static int write_page_sums(merge *m, uint32_t *index_crc) {
+  kidx__buf index = {0};
+  if (page_sums(m->pagesums.p, m->pagesums.n, &index)) {
+    kidx__buf_free(&index);
+    return oom(m);
+  }
+  m->sec_off[KIDX__SEC_PAGESUMS] = m->f.offset;
+  m->sec_len[KIDX__SEC_PAGESUMS] = m->pagesums.n;
+  kidx__wfile_write(&m->f, m->pagesums.p, m->pagesums.n);
+  m->sec_off[KIDX__SEC_PAGEINDEX] = m->f.offset;
+  m->sec_len[KIDX__SEC_PAGEINDEX] = index.n;
+  kidx__wfile_write(&m->f, index.p, index.n);
+  *index_crc = kidx__crc32c(0, index.p, index.n);
+  kidx__buf_free(&index);
+  return m->f.rc;
+}
+
+static int write_header(merge *m, uint64_t ntokens, uint32_t index_crc) {
   uint8_t h[KIDX__HEADER_SIZE];
   memset(h, 0, sizeof h);
   memcpy(h, kidx__magic, 8);
@@ -404,12 +444,13 @@ static int write_header(merge *m, uint64_t ntokens) {
   kidx__set_u64(h + 32, m->ndocs);
   kidx__set_u64(h + 40, m->nterms);
   kidx__set_u64(h + 48, ntokens);
+  kidx__set_u64(h + 56, m->title_tokens);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
-    uint8_t *e = h + KIDX__SECTABLE_OFFSET + (size_t)i * 24;
+    uint8_t *e = h + KIDX__SECTABLE_OFFSET + (size_t)i * KIDX__SECENTRY_SIZE;
     kidx__set_u64(e, m->sec_off[i]);
     kidx__set_u64(e + 8, m->sec_len[i]);
-    kidx__set_u32(e + 16, m->sec_crc[i]);
   }
+  kidx__set_u32(h + KIDX__PAGEINDEX_CRC_OFFSET, index_crc);
   kidx__set_u32(h + KIDX__HEADER_SIZE - 4,
                 kidx__crc32c(0, h, KIDX__HEADER_SIZE - 4));
   return kidx__wfile_pwrite(&m->f, 0, h, sizeof h);
@@ -466,6 +507,7 @@ int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
   m.errmsg = errmsg;
   m.mi = mi;
   uint64_t ntokens = 0;
+  uint32_t index_crc = 0;
   uint8_t placeholder[KIDX__HEADER_SIZE] = {0};
   int rc = kidx__wfile_open(&m.f, path, errmsg);
   if (!rc)
@@ -477,7 +519,9 @@ int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
   if (!rc)
     rc = write_documents(&m, &ntokens);
   if (!rc)
-    rc = write_header(&m, ntokens);
+    rc = write_page_sums(&m, &index_crc);
+  if (!rc)
+    rc = write_header(&m, ntokens, index_crc);
   int close_rc = kidx__wfile_close(&m.f, rc == KIDX_OK);
   if (!rc)
     rc = close_rc;
@@ -494,5 +538,6 @@ int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
   kidx__pwriter_free(&m.list);
   kidx__buf_free(&m.terms);
   kidx__buf_free(&m.index);
+  kidx__buf_free(&m.pagesums);
   return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * snapshot.c -- one commit, opened: the segment files its MANIFEST lists
- * (manifest.c), each mapped and verified (segment.c), with its deletion
+ * (manifest.c), each mapped (segment.c: its pages are verified when
+ * first read, not at open), with its deletion
  * bitmap, and the statistics of the whole index.  Used by reader.c (a
  * reader is a snapshot) and writer.c (which starts from one).
  *
@@ -85,9 +86,11 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg) {
       }
       if (kidx__bit_get(r->dead, d)) {
         uint32_t t, b;
-        kidx__segment_doclens(&r->seg, (uint32_t)d, &t, &b);
-        title -= t;
-        body -= b;
+        if (kidx__segment_doclens(&r->seg, (uint32_t)d, &t, &b))
+          return kidx__segment_damage(&r->seg, errmsg);
+        /* kidx check verifies the sums; here they must not wrap */
+        title -= t < title ? t : title;
+        body -= b < body ? b : body;
       }
     }
     s->tokens[0] += title;
@@ -276,16 +279,20 @@ size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc) {
   return lo;
 }
 
-void kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
-                        kidx__docinfo *out) {
+int kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
+                       kidx__docinfo *out, char *errmsg) {
   const kidx__segref *r = &s->segs[kidx__snapshot_seg_of(s, doc)];
-  kidx__segment_key(&r->seg, (uint32_t)(doc - r->base), out);
+  if (kidx__segment_key(&r->seg, (uint32_t)(doc - r->base), out))
+    return kidx__segment_damage(&r->seg, errmsg);
+  return KIDX_OK;
 }
 
-void kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
-                        kidx__docinfo *out) {
+int kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
+                       kidx__docinfo *out, char *errmsg) {
   const kidx__segref *r = &s->segs[kidx__snapshot_seg_of(s, doc)];
-  kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), out);
+  if (kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), out))
+    return kidx__segment_damage(&r->seg, errmsg);
+  return KIDX_OK;
 }
 
 int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
@@ -298,7 +305,9 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
   kidx__pcur *c = malloc(sizeof *c);
   if (!c)
     return KIDX_ENOMEM;
-  int rc = kidx__pcur_init(c, t->post, t->post_len, t->df, r->seg.ndocs);
+  int rc = kidx__segment_list(&r->seg, t);
+  if (!rc)
+    rc = kidx__pcur_init(c, t->post, t->post_len, t->df, r->seg.ndocs);
   /* Walk the deleted documents in order, each probe moving the cursor
    * forward with the block table: a few deletions cost a few block
    * decodes, many cost at most one pass over the list. */
@@ -330,8 +339,12 @@ int kidx__snapshot_find_id(const kidx__snapshot *s, const char *id, size_t len,
   for (size_t i = s->nsegs; i-- > 0;) {
     const kidx__segref *r = &s->segs[i];
     uint32_t d;
-    if (kidx__segment_find_id(&r->seg, id, len, &d) &&
-        !kidx__bit_get(r->dead, d)) {
+    int found = kidx__segment_find_id(&r->seg, id, len, &d);
+    if (found < 0) {
+      *seg = i;
+      return found;
+    }
+    if (found && !kidx__bit_get(r->dead, d)) {
       *seg = i;
       *doc = d;
       return 1;
@@ -352,9 +365,11 @@ int kidx__count_terms(const kidx__snapshot *s, uint64_t *count) {
     return KIDX_ENOMEM;
   for (size_t i = 0; i < n; i++)
     kidx__termmerge_segment(&m, i, &s->segs[i].seg);
-  kidx__termmerge_start(&m, NULL, 0);
-  while (kidx__termmerge_next(&m))
+  int rc = kidx__termmerge_start(&m, NULL, 0);
+  while (rc == KIDX_OK && (rc = kidx__termmerge_next(&m)) == 1) {
     (*count)++;
+    rc = KIDX_OK;
+  }
   kidx__termmerge_free(&m);
-  return KIDX_OK;
+  return rc < 0 ? rc : KIDX_OK;
 }

@@ -111,11 +111,21 @@ static size_t heap_pop(kidx__termmerge *m) {
 /* Source i has just been positioned: into the heap if it is on a term
  * within the bound. */
 static void enter(kidx__termmerge *m, size_t i, int on) {
+  if (on < 0) {
+    /* A damaged dictionary (its cursor's status): the merge stops. */
+    if (!m->damaged) {
+      m->damaged = 1;
+      m->bad = i;
+    }
+    return;
+  }
   if (on && in_bound(m, kidx__termmerge_term(m, i)))
     heap_push(m, i);
 }
 
-void kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len) {
+int kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len) {
+  m->damaged = 0;
+  m->bad = 0;
   m->prefix = len ? prefix : "";
   m->prefix_len = len;
   m->nheap = m->nwhich = 0;
@@ -143,9 +153,12 @@ void kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len) {
     }
     enter(m, i, on);
   }
+  return m->damaged ? KIDX_ECORRUPT : KIDX_OK;
 }
 
 int kidx__termmerge_next(kidx__termmerge *m) {
+  if (m->damaged)
+    return KIDX_ECORRUPT;
   /* Move on the sources of the previous term. */
   for (size_t k = 0; k < m->nwhich; k++) {
     size_t i = m->which[k];
@@ -162,6 +175,8 @@ int kidx__termmerge_next(kidx__termmerge *m) {
   m->nwhich = 0;
   m->text = NULL;
   m->len = 0;
+  if (m->damaged)
+    return KIDX_ECORRUPT;
   if (m->nheap == 0)
     return 0;
   /* The smallest term, then every other source on it, in source order. */

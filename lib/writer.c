@@ -508,6 +508,8 @@ static int add_doc(kidx_writer *w, const char *id, size_t id_len,
   size_t seg = 0;
   uint32_t doc = 0, replaced;
   int in_seg = kidx__snapshot_find_id(&w->snap, id, id_len, &seg, &doc);
+  if (in_seg < 0)
+    return kidx__segment_damage(&w->snap.segs[seg].seg, w->errmsg);
   /* The bitmap first, so that a failure leaves nothing half done. */
   int rc = in_seg ? need_bitmap(w, seg) : KIDX_OK;
   if (rc)
@@ -555,8 +557,8 @@ kidx_status kidx_writer_add_stamped(kidx_writer *w, const char *id,
 
 /* The live document with this id, in the batch (*seg = SIZE_MAX) or in
  * segment *seg: 1 and its record, or 0. */
-static int find_doc(const kidx_writer *w, const char *id, size_t id_len,
-                    size_t *seg, uint32_t *doc, kidx__docinfo *d) {
+static int find_doc(kidx_writer *w, const char *id, size_t id_len, size_t *seg,
+                    uint32_t *doc, kidx__docinfo *d) {
   if (!id)
     return 0;
   if (kidx__memindex_find(w->mi, id, id_len, doc)) {
@@ -564,12 +566,13 @@ static int find_doc(const kidx_writer *w, const char *id, size_t id_len,
     kidx__memindex_doc(w->mi, *doc, d);
     return 1;
   }
-  if (kidx__snapshot_find_id(&w->snap, id, id_len, seg, doc)) {
-    /* the key only: a lookup must not read the stored text */
-    kidx__segment_key(&w->snap.segs[*seg].seg, *doc, d); /* verified */
-    return 1;
-  }
-  return 0;
+  int found = kidx__snapshot_find_id(&w->snap, id, id_len, seg, doc);
+  if (found > 0 && kidx__segment_key(&w->snap.segs[*seg].seg, *doc, d))
+    found = KIDX_ECORRUPT;
+  /* the key only: a lookup must not read the stored text */
+  if (found < 0)
+    return kidx__segment_damage(&w->snap.segs[*seg].seg, w->errmsg);
+  return found;
 }
 
 static int not_found(kidx_writer *w, const char *id, size_t id_len) {
@@ -587,8 +590,9 @@ kidx_status kidx_writer_stamp(kidx_writer *w, const char *id, size_t id_len,
   size_t seg;
   uint32_t doc;
   kidx__docinfo d;
-  if (!find_doc(w, id, id_len, &seg, &doc, &d))
-    return not_found(w, id, id_len);
+  int found = find_doc(w, id, id_len, &seg, &doc, &d);
+  if (found <= 0)
+    return found < 0 ? found : not_found(w, id, id_len);
   *out = d.stamp;
   return KIDX_OK;
 }
@@ -603,8 +607,9 @@ kidx_status kidx_writer_restamp(kidx_writer *w, const char *id, size_t id_len,
   size_t seg;
   uint32_t doc;
   kidx__docinfo d;
-  if (!find_doc(w, id, id_len, &seg, &doc, &d))
-    return not_found(w, id, id_len);
+  int found = find_doc(w, id, id_len, &seg, &doc, &d);
+  if (found <= 0)
+    return found < 0 ? found : not_found(w, id, id_len);
   if (seg == SIZE_MAX) {
     kidx__memindex_restamp(w->mi, doc, stamp);
     w->pending++;
@@ -613,7 +618,8 @@ kidx_status kidx_writer_restamp(kidx_writer *w, const char *id, size_t id_len,
   /* Segments never change: the document is added again, from its stored
    * text, with the new stamp (analysis is deterministic, so its postings
    * come out the same), replacing the old copy. */
-  kidx__segment_doc(&w->snap.segs[seg].seg, doc, &d); /* verified */
+  if (kidx__segment_doc(&w->snap.segs[seg].seg, doc, &d))
+    return kidx__segment_damage(&w->snap.segs[seg].seg, w->errmsg);
   return add_doc(w, d.id, d.id_len, d.title, d.title_len, d.body, d.body_len,
                  stamp);
 }
@@ -634,7 +640,8 @@ kidx_status kidx_writer_foreach(kidx_writer *w,
     for (uint64_t i = 0; i < r->seg.ndocs; i++) {
       if (kidx__bit_get(r->dead, i))
         continue;
-      kidx__segment_key(&r->seg, (uint32_t)i, &d); /* verified at open */
+      if (kidx__segment_key(&r->seg, (uint32_t)i, &d))
+        return kidx__segment_damage(&r->seg, w->errmsg);
       if (fn(ctx, d.id, d.id_len, &d.stamp))
         return KIDX_OK;
     }
@@ -667,7 +674,10 @@ kidx_status kidx_writer_delete(kidx_writer *w, const char *id, size_t id_len) {
     w->pending++;
     return KIDX_OK;
   }
-  if (!kidx__snapshot_find_id(&w->snap, id, id_len, &seg, &doc))
+  int found = kidx__snapshot_find_id(&w->snap, id, id_len, &seg, &doc);
+  if (found < 0)
+    return kidx__segment_damage(&w->snap.segs[seg].seg, w->errmsg);
+  if (!found)
     return not_found(w, id, id_len);
   if ((rc = need_bitmap(w, seg)))
     return rc;

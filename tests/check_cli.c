@@ -895,15 +895,21 @@ START_TEST(test_flipped_byte) {
   fclose(f);
   free(data);
 
+  /* Pages are verified when read: a search that does not read the
+   * damaged page answers, one that does fails (never a wrong answer, as
+   * that page is never used); `kidx check` reads everything. */
   tu_run r = KIDX("search", "transparency", "centre");
-  ck_assert_msg(r.status == 3,
+  ck_assert_msg(r.status == 3 || r.status == 0,
                 "flipping byte %lld of %s (%lld bytes): status %d\n%s%s",
                 (long long)pos, path, (long long)size, r.status, r.out, r.err);
-  ck_assert_str_eq(r.out, "");
-  tu_assert_one_line(r.err, "kidx: ");
+  if (r.status == 3) {
+    ck_assert_str_eq(r.out, "");
+    tu_assert_one_line(r.err, "kidx: ");
+  }
   tu_run_free(&r);
-  r = KIDX("stats");
-  ASSERT_STATUS(r, 3);
+  r = KIDX("check");
+  ck_assert_msg(r.status == 3, "flipping byte %lld: check status %d\n%s%s",
+                (long long)pos, r.status, r.out, r.err);
   tu_assert_one_line(r.err, "kidx: ");
   tu_run_free(&r);
   free(dir);
@@ -1874,8 +1880,8 @@ START_TEST(test_all_any_counts) {
     ASSERT_STATUS(r, 0);
     last = line_at(r.out, tu_count_lines(r.out) - 1);
     if (sscanf(last, "%u of %u matching documents", &shown, &total) != 2) {
-      ck_assert_msg(sscanf(last, "%u of at least %u matching documents",
-                           &shown, &total) == 2,
+      ck_assert_msg(sscanf(last, "%u of at least %u matching documents", &shown,
+                           &total) == 2,
                     "last line: %s", last);
       ck_assert_uint_lt(total, want[i]);
     } else {

@@ -1356,25 +1356,40 @@ static void pwrite_byte(const char *path, off_t pos, unsigned char b) {
   close(fd);
 }
 
-/* Opening the damaged index with the library must fail as damage. */
+/* The library must find the damage: at open (the header, the MANIFEST,
+ * sizes), or, as sections are verified page by page when read, in the
+ * full check; a search in between answers (it did not read the damaged
+ * page) or reports damage, never anything else. */
 static void assert_lib_refuses(const char *dir, const char *what) {
   kidx_reader *r = NULL;
   ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
   kidx_status s = kidx_reader_open(r, dir);
+  if (s == KIDX_OK) {
+    kidx_results *res = NULL;
+    ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+    kidx_status q = kidx_search(r, "common", 6, NULL, res);
+    ck_assert_msg(q == KIDX_OK || q == KIDX_ECORRUPT, "%s: search gave %d",
+                  what, (int)q);
+    kidx_results_free(res);
+    s = kidx_reader_check(r);
+  }
   ck_assert_msg(s == KIDX_ECORRUPT || s == KIDX_EFORMAT,
-                "%s: the reader opened it (%d: %s)", what, (int)s,
+                "%s: the damage was not found (%d: %s)", what, (int)s,
                 kidx_reader_errmsg(r));
   kidx_reader_close(r);
 }
 
-/* Runs search and check on the damaged index: both must refuse it as one
- * line, exit 3, never crash. */
+/* Runs search and check on the damaged index: the search answers (it did
+ * not read the damaged page) or refuses as one line, exit 3; check must
+ * refuse it; never a crash. */
 static void assert_refused(const char *what) {
   tu_run r = KIDX("search", "common");
-  ck_assert_msg(r.status == 3, "%s: search status %d\n%s%s", what, r.status,
-                r.out, r.err);
-  ck_assert_str_eq(r.out, "");
-  tu_assert_one_line(r.err, "kidx: index at .kidx is ");
+  ck_assert_msg(r.status == 3 || r.status == 0, "%s: search status %d\n%s%s",
+                what, r.status, r.out, r.err);
+  if (r.status == 3) {
+    ck_assert_str_eq(r.out, "");
+    tu_assert_one_line(r.err, "kidx: index at .kidx is ");
+  }
   tu_run_free(&r);
   r = KIDX("check");
   ck_assert_msg(r.status == 3, "%s: check status %d\n%s%s", what, r.status,
@@ -1420,9 +1435,9 @@ static size_t flip_positions(const unsigned char *data, size_t size,
     for (size_t p = 0; p < 256; p++)
       ADD(p, p == 0);
     ck_assert_msg(memcmp(data, "KIDX\r\n\x1a\n", 8) == 0, "not a segment file");
-    for (unsigned s = 0; s < 8; s++) {
-      uint64_t off = get_u64(data + 56 + 24 * s);
-      uint64_t len = get_u64(data + 56 + 24 * s + 8);
+    for (unsigned s = 0; s < 10; s++) {
+      uint64_t off = get_u64(data + 64 + 16 * s);
+      uint64_t len = get_u64(data + 64 + 16 * s + 8);
       if (len == 0)
         continue;
       ck_assert(off >= 256 && off + len <= size);
@@ -1451,10 +1466,10 @@ START_TEST(test_damage_every_file) {
    * MANIFEST).  Every file is damaged in turn -- bytes flipped at many
    * places, covering each segment's header and every section; truncated;
    * a segment missing, or replaced by another -- and each time the
-   * library must refuse to open the index as damaged (KIDX_ECORRUPT or
-   * KIDX_EFORMAT), and for a part of them kidx search and kidx check
-   * must refuse it as one line with exit 3.  Never a crash, never an
-   * answer from a damaged index.  Files that no commit lists (leftovers
+   * library must find the damage (KIDX_ECORRUPT or KIDX_EFORMAT) at open
+   * or, for section pages, by the check, and for a part of them kidx
+   * check must refuse it as one line with exit 3.  Never a crash, never
+   * an answer read from a damaged page.  Files that no commit lists (leftovers
    * of a dead writer, however garbled) change nothing. */
   const unsigned spread = SANITIZED ? 60 : 150;
   for (unsigned i = 0; i < 160; i++)
