@@ -178,9 +178,9 @@ extern "C" {
  * 1.0 on; during 0.x the minor number plays that role).  The on-disk format
  * has a version of its own, see doc/FORMAT.md. */
 #define KIDX_VERSION_MAJOR  0
-#define KIDX_VERSION_MINOR  4
+#define KIDX_VERSION_MINOR  5
 #define KIDX_VERSION_PATCH  0
-#define KIDX_VERSION_STRING "0.4.0"
+#define KIDX_VERSION_STRING "0.5.0"
 #define KIDX_VERSION_NUMBER                                                    \
   ((KIDX_VERSION_MAJOR << 16) | (KIDX_VERSION_MINOR << 8) | KIDX_VERSION_PATCH)
 
