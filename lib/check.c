@@ -133,13 +133,14 @@ static int check_list(const kidx__segment *s, const char *path,
   kidx__pbound_clear(&list);
   kidx__pbound_clear(&blk);
   if (kidx__segment_list(s, t) ||
-      kidx__pcur_init(c, t->post, t->post_len, t->df, s->ndocs))
+      kidx__pcur_init_strict(c, t->post, t->post_len, t->df, s->ndocs))
     return term_problem(errmsg, path, t, i, "bad list head");
-  c->strict = 1;
+  uint64_t entries = 0;
   for (uint32_t entry = 1;; entry++) {
     int rc = kidx__pcur_next(c);
     if (rc == 0)
       break;
+    entries += rc > 0;
     if (rc < 0) {
       snprintf(what, sizeof what,
                "postings entry %lu of %lu does not decode (a bad block, "
@@ -206,7 +207,7 @@ static int check_list(const kidx__segment *s, const char *path,
       kidx__pbound_clear(&blk);
     }
   }
-  if (!kidx__pcur_list_done(c))
+  if (entries != t->df || !kidx__pcur_list_done(c))
     return term_problem(errmsg, path, t, i,
                         "its block table or regions have bytes left over");
   if (!kidx__pbound_equal(&list, &c->list_bound))

@@ -470,22 +470,26 @@ typedef struct kidx__pcur {
   uint64_t doc_limit, base;   /* base: first possible doc of blk */
   uint64_t doc_off, pos_off;  /* blk's data in the regions */
   uint32_t doc_len, pos_len;
-  uint32_t n, i;     /* entries in blk, current one */
+  uint32_t n, i; /* entries in blk, current one */
   /* positions of the current block: values [pv_off, ...) are entry
    * pp_i's; chunk pc_k is decoded in pc_a, the next one starts at pp */
-  const uint8_t *pp;
+  const uint8_t *pp, *pbeg, *pend;
   uint32_t pp_i;
   uint64_t pv_off, pv_total;
   uint64_t pc_k, pc_next;
   uint32_t pc_a[KIDX__BLOCK];
-  int strict; /* set by check.c after init: positions must be encoded
-                 exactly as the writer would (slower) */
+  int strict; /* kidx__pcur_init_strict */
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
 } kidx__pcur;
 
 /* Reads the list's head.  KIDX_ECORRUPT if it is malformed. */
 int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
                     uint64_t doc_limit);
+/* The same for check.c: every part of the list must also be encoded
+ * exactly as the writer would (shortest varints, the writer's widths),
+ * so that no byte can change without changing what the list says. */
+int kidx__pcur_init_strict(kidx__pcur *c, const uint8_t *data, size_t len,
+                           uint32_t df, uint64_t doc_limit);
 /* Moves to the next entry: 1, 0 at the end, or KIDX_ECORRUPT. */
 int kidx__pcur_next(kidx__pcur *c);
 /* Moves to the first entry >= target, staying on the current one if it is
@@ -940,8 +944,8 @@ int kidx__termmerge_start(kidx__termmerge *m, const char *prefix, size_t len);
 
 /* Moves to the next distinct term: 1 (m->text, m->len, m->which and
  * m->nwhich set), 0 at the end, or KIDX_ECORRUPT when a segment's
- * dictionary is damaged (source m->bad; so does start).  Cost: O(k log n) term comparisons,
- * k the sources of the previous term; no memory. */
+ * dictionary is damaged (source m->bad; so does start).  Cost: O(k log n) term
+ * comparisons, k the sources of the previous term; no memory. */
 int kidx__termmerge_next(kidx__termmerge *m);
 
 /* Source i's current term, for i among the current term's sources: the
@@ -1216,6 +1220,10 @@ int kidx__merge_plan_all(const kidx__merge_seg *segs, size_t nsegs,
 ** Interface to code in score.c: TF-IDF and BM25 over weighted fields
 ** (formulas in kidx.h).
 */
+
+/* Largest k1 and field weight a search accepts (the kidx tool's limit
+ * too): far above any useful value, and far from overflowing a score. */
+#define KIDX__MAX_PARAM 1e6
 
 typedef struct kidx__scorer {
   kidx_rank rank;

@@ -368,7 +368,9 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 int kidx__term_cmp(const char *a, size_t alen, const char *b, size_t blen) {
   size_t n = alen < blen ? alen : blen;
-  int c = memcmp(a, b, n);
+  /* n == 0 may come with a NULL pointer (an empty id), which memcmp
+   * must not be given. */
+  int c = n ? memcmp(a, b, n) : 0;
   if (c)
     return c;
   return (alen > blen) - (alen < blen);

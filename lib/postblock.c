@@ -111,6 +111,19 @@ static unsigned max_width(const uint32_t *v, uint32_t n) {
   return width_of(all);
 }
 
+/* Reads a varint; strict (check.c) also requires its shortest form, so
+ * that no byte of a list can change without changing what it says. */
+static int get_var(const uint8_t **p, const uint8_t *end, uint64_t *v,
+                   int strict) {
+  const uint8_t *start = *p;
+  if (kidx__varint_get(p, end, v))
+    return -1;
+  uint8_t tmp[10];
+  if (strict && (size_t)(*p - start) != kidx__varint_encode(tmp, *v))
+    return -1;
+  return 0;
+}
+
 /* ---- bounds ---- */
 
 void kidx__pbound_clear(kidx__pbound *b) {
@@ -148,14 +161,14 @@ static int put_bound(kidx__buf *out, const kidx__pbound *b) {
   return KIDX_OK;
 }
 
-static int get_bound(const uint8_t **p, const uint8_t *end, kidx__pbound *b) {
+static int get_bound(const uint8_t **p, const uint8_t *end, kidx__pbound *b,
+                     int strict) {
   for (int f = 0; f < KIDX__NFIELDS; f++) {
     uint64_t max, len = 0, tf = 0;
-    if (kidx__varint_get(p, end, &max) || max > UINT32_MAX)
+    if (get_var(p, end, &max, strict) || max > UINT32_MAX)
       return KIDX_ECORRUPT;
-    if (max &&
-        (kidx__varint_get(p, end, &len) || kidx__varint_get(p, end, &tf) ||
-         tf == 0 || tf > max || len < tf || len > UINT32_MAX))
+    if (max && (get_var(p, end, &len, strict) || get_var(p, end, &tf, strict) ||
+                tf == 0 || tf > max || len < tf || len > UINT32_MAX))
       return KIDX_ECORRUPT;
     b->max_tf[f] = (uint32_t)max;
     b->len[f] = (uint32_t)len;
@@ -281,7 +294,7 @@ static int get_chunk(const uint8_t **pp, const uint8_t *end, uint32_t n,
     if (p >= end || (int)*p <= last || *p >= n)
       return KIDX_ECORRUPT;
     last = *p++;
-    if (kidx__varint_get(&p, end, &high) || high == 0 ||
+    if (get_var(&p, end, &high, strict) || high == 0 ||
         high > (UINT32_MAX >> b))
       return KIDX_ECORRUPT;
     v[last] |= (uint32_t)high << b;
@@ -380,6 +393,8 @@ static size_t bound_size(const kidx__pbound *b) {
 }
 
 int kidx__pwriter_finish(kidx__pwriter *w) {
+  if (w->df == 0)
+    return KIDX_EINVAL; /* no entries: no list to finish */
   if (w->n && flush_block(w))
     return KIDX_ENOMEM;
   /* A list of one block (most terms: df <= 128) has the list's bound as
@@ -401,11 +416,11 @@ uint64_t kidx__pwriter_size(const kidx__pwriter *w) {
 /* ---- reading ---- */
 
 static uint32_t block_count(uint32_t df) {
-  return (df + KIDX__BLOCK - 1) / KIDX__BLOCK;
+  return (uint32_t)(((uint64_t)df + KIDX__BLOCK - 1) / KIDX__BLOCK);
 }
 
-int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
-                    uint64_t doc_limit) {
+static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
+                uint64_t doc_limit, int strict) {
   const uint8_t *p = data, *end = data + len;
   uint64_t doc_bytes, table_bytes;
   c->df = df;
@@ -424,10 +439,11 @@ int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
   c->doc = 0;
   c->tf = c->tf_title = 0;
   c->tp = c->tend = c->docs = c->poss = c->end = end;
-  c->strict = 0;
-  if (df == 0 || !data || kidx__varint_get(&p, end, &doc_bytes) ||
-      kidx__varint_get(&p, end, &table_bytes) ||
-      get_bound(&p, end, &c->list_bound) || table_bytes > (uint64_t)(end - p) ||
+  c->strict = strict;
+  if (df == 0 || !data || get_var(&p, end, &doc_bytes, strict) ||
+      get_var(&p, end, &table_bytes, strict) ||
+      get_bound(&p, end, &c->list_bound, strict) ||
+      table_bytes > (uint64_t)(end - p) ||
       doc_bytes > (uint64_t)(end - p) - table_bytes)
     return KIDX_ECORRUPT;
   c->tp = p;
@@ -436,6 +452,16 @@ int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
   c->poss = c->docs + doc_bytes;
   c->end = end;
   return KIDX_OK;
+}
+
+int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
+                    uint64_t doc_limit) {
+  return init(c, data, len, df, doc_limit, 0);
+}
+
+int kidx__pcur_init_strict(kidx__pcur *c, const uint8_t *data, size_t len,
+                           uint32_t df, uint64_t doc_limit) {
+  return init(c, data, len, df, doc_limit, 1);
 }
 
 /* Entries of block k. */
@@ -452,12 +478,13 @@ static int load_entry(kidx__pcur *c) {
     c->doc_off += c->doc_len;
     c->pos_off += c->pos_len;
   }
-  if (kidx__varint_get(&c->tp, c->tend, &delta) ||
-      kidx__varint_get(&c->tp, c->tend, &dl) ||
-      kidx__varint_get(&c->tp, c->tend, &pl) ||
-      (c->nblocks > 1 ? get_bound(&c->tp, c->tend, &c->blk_bound)
+  if (get_var(&c->tp, c->tend, &delta, c->strict) ||
+      get_var(&c->tp, c->tend, &dl, c->strict) ||
+      get_var(&c->tp, c->tend, &pl, c->strict) ||
+      (c->nblocks > 1 ? get_bound(&c->tp, c->tend, &c->blk_bound, c->strict)
                       : (c->blk_bound = c->list_bound, 0)) ||
-      delta < n || delta > c->doc_limit - c->base || dl < 3 ||
+      delta < n || delta > c->doc_limit - c->base || dl < 5 ||
+      dl > UINT32_MAX || pl > UINT32_MAX ||
       dl > (uint64_t)(c->poss - c->docs) - c->doc_off || pl < 2 ||
       pl > (uint64_t)(c->end - c->poss) - c->pos_off)
     return KIDX_ECORRUPT;
@@ -510,7 +537,11 @@ static int decode_block(kidx__pcur *c) {
     return KIDX_ECORRUPT;
   c->n = n;
   c->i = 0;
-  c->pp = c->poss + c->pos_off;
+  /* The decoded block's positions, kept apart from the table cursor,
+   * which kidx__pcur_shallow may move on before they are read. */
+  c->pbeg = c->poss + c->pos_off;
+  c->pend = c->pbeg + c->pos_len;
+  c->pp = c->pbeg;
   c->pp_i = 0;
   c->pv_off = 0;
   c->pv_total = total;
@@ -594,11 +625,11 @@ int kidx__pcur_advance(kidx__pcur *c, uint64_t target) {
 /* Makes chunk k of the current block's positions the decoded one
  * (chunks are read forward only, as entries are). */
 static int load_chunk(kidx__pcur *c, uint64_t k) {
-  const uint8_t *end = c->poss + c->pos_off + c->pos_len;
+  const uint8_t *end = c->pend;
   if (c->pc_k != UINT64_MAX && k < c->pc_k) {
     /* Back (the same entry's positions asked for again): from the
      * block's first chunk. */
-    c->pp = c->poss + c->pos_off;
+    c->pp = c->pbeg;
     c->pc_k = UINT64_MAX;
     c->pc_next = 0;
   }
@@ -640,7 +671,7 @@ int kidx__pcur_block_done(kidx__pcur *c) {
   uint64_t chunks = (c->pv_total + KIDX__BLOCK - 1) / KIDX__BLOCK;
   if (chunks && load_chunk(c, chunks - 1))
     return 0;
-  return c->pc_next == chunks && c->pp == c->poss + c->pos_off + c->pos_len;
+  return c->pc_next == chunks && c->pp == c->pend;
 }
 
 int kidx__pcur_list_done(const kidx__pcur *c) {

@@ -217,16 +217,21 @@ static int read_options(const kidx_search_options *in, kidx_search_options *o,
   if (o->rank != KIDX_RANK_TFIDF && o->rank != KIDX_RANK_BM25)
     return kidx__err(errmsg, KIDX_EINVAL, "unknown ranking model %d",
                      (int)o->rank);
-  if (!(o->bm25_k1 >= 0) || !(o->bm25_b >= 0 && o->bm25_b <= 1))
+  /* Finite and bounded, as the kidx tool's options are: an infinite k1
+   * or weight gives NaN scores, which have no order. */
+  if (!(o->bm25_k1 >= 0 && o->bm25_k1 <= KIDX__MAX_PARAM) ||
+      !(o->bm25_b >= 0 && o->bm25_b <= 1))
     return kidx__err(errmsg, KIDX_EINVAL,
-                     "BM25 parameters out of range (k1 >= 0, 0 <= b <= 1)");
+                     "BM25 parameters out of range (0 <= k1 <= 1e6, "
+                     "0 <= b <= 1)");
   if (o->match != KIDX_MATCH_ANY && o->match != KIDX_MATCH_ALL)
     return kidx__err(errmsg, KIDX_EINVAL, "unknown match mode %d",
                      (int)o->match);
-  if (!(o->title_weight >= 0) || !(o->body_weight >= 0) ||
+  if (!(o->title_weight >= 0 && o->title_weight <= KIDX__MAX_PARAM) ||
+      !(o->body_weight >= 0 && o->body_weight <= KIDX__MAX_PARAM) ||
       !(o->title_weight + o->body_weight > 0))
     return kidx__err(errmsg, KIDX_EINVAL,
-                     "field weights must be >= 0 and not both 0");
+                     "field weights must be from 0 to 1e6 and not both 0");
   /* offset + limit beyond the addressable is the same as "everything". */
   if (o->offset > SIZE_MAX - o->limit)
     o->limit = SIZE_MAX - o->offset;
@@ -238,10 +243,14 @@ static int id_cmp(const void *ctx, uint32_t a, uint32_t b) {
   kidx__docinfo x, y;
   /* ids only: a tie-break must not read the stored text.  A damaged key
    * sorts as an empty id here; fetching the hit then reports the damage. */
-  if (kidx__snapshot_key(snap, a, &x, NULL))
+  if (kidx__snapshot_key(snap, a, &x, NULL)) {
+    x.id = "";
     x.id_len = 0;
-  if (kidx__snapshot_key(snap, b, &y, NULL))
+  }
+  if (kidx__snapshot_key(snap, b, &y, NULL)) {
+    y.id = "";
     y.id_len = 0;
+  }
   return kidx__term_cmp(x.id, x.id_len, y.id, y.id_len);
 }
 

@@ -68,5 +68,7 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
   /* The score itself is computed with other roundings (and the bound's
    * sum in another order): a relative margin far above a few ulps keeps
    * the bound above it, at no cost to pruning. */
-  return idf * kidx__scorer_saturate(sc, tfc) * (1.0 + 1e-9);
+  /* ... and an absolute one for scores so small (tiny weights) that
+   * their roundings are no longer relative (subnormal numbers). */
+  return idf * kidx__scorer_saturate(sc, tfc) * (1.0 + 1e-9) + 1e-300;
 }

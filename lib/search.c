@@ -862,7 +862,7 @@ typedef struct pruner {
 
 /* x (a bound or a partial sum) is certainly below the threshold t. */
 static int below(double x, double t) {
-  return x + fabs(x) * 1e-9 < t;
+  return x + fabs(x) * 1e-9 + 1e-300 < t;
 }
 
 static double threshold(const pruner *p) {

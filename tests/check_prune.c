@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,7 +48,18 @@ typedef struct layout {
   unsigned commit_every; /* documents per commit (segments), 0: one */
   int deletes;           /* delete some documents */
   int dup_docs;          /* many identical documents: equal scores */
+  int shuffled;          /* ids in no relation to document order */
 } layout;
+
+/* The id of document d: in document order, or (l->shuffled) in an order
+ * unrelated to it, so that a later document often has the smaller id and
+ * must win a tie of scores. */
+static void doc_id(char *id, size_t cap, const layout *l, unsigned d) {
+  if (l->shuffled)
+    snprintf(id, cap, "d%08x", (unsigned)(d * 2654435761u));
+  else
+    snprintf(id, cap, "doc%05u", d);
+}
 
 /* Builds an index in a new directory; returns it. */
 static char *build(const layout *l) {
@@ -74,7 +86,7 @@ static char *build(const layout *l) {
       word(wb, sizeof wb, zipf_word());
       tn += (size_t)snprintf(title + tn, sizeof title - tn, "%s ", wb);
     }
-    snprintf(id, sizeof id, "doc%05u", d);
+    doc_id(id, sizeof id, l, d);
     ck_assert_int_eq(kidx_writer_add(w, id, strlen(id), title, tn, body, n),
                      KIDX_OK);
     if (l->commit_every && (d + 1) % l->commit_every == 0)
@@ -83,7 +95,7 @@ static char *build(const layout *l) {
   ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
   if (l->deletes) {
     for (unsigned d = 0; d < l->ndocs; d += 7) {
-      snprintf(id, sizeof id, "doc%05u", d);
+      doc_id(id, sizeof id, l, d);
       ck_assert_int_eq(kidx_writer_delete(w, id, strlen(id)), KIDX_OK);
     }
     ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
@@ -172,7 +184,7 @@ static void compare_all(const char *dir, unsigned nqueries, unsigned *pruned) {
     o.offset = next_rand() % 4 == 0 ? (size_t)(next_rand() % 20) : 0;
     o.match = next_rand() % 3 == 0 ? KIDX_MATCH_ALL : KIDX_MATCH_ANY;
     o.rank = next_rand() % 2 ? KIDX_RANK_BM25 : KIDX_RANK_TFIDF;
-    switch (next_rand() % 6) {
+    switch (next_rand() % 7) {
     case 0:
       o.bm25_b = 0.0;
       break;
@@ -188,7 +200,16 @@ static void compare_all(const char *dir, unsigned nqueries, unsigned *pruned) {
       o.bm25_k1 = 3.0;
       break;
     case 4:
-      o.body_weight = 0.25;
+      o.body_weight = next_rand() % 2 ? 0.25 : 0.0;
+      if (o.body_weight == 0.0)
+        o.title_weight = 1.0;
+      break;
+    case 5:
+      /* Extremes: scores near the bottom of the doubles (subnormal),
+       * or large ones. */
+      o.title_weight = next_rand() % 2 ? 4.94e-324 : 1e6;
+      o.body_weight = next_rand() % 2 ? 1e-300 : 1.0;
+      o.bm25_k1 = next_rand() % 2 ? 1e6 : 1.2;
       break;
     default:
       break;
@@ -218,11 +239,13 @@ static void compare_all(const char *dir, unsigned nqueries, unsigned *pruned) {
 }
 
 static const layout layouts[] = {
-    {"one segment", 6000, 0, 0, 0},
-    {"segments", 4000, 500, 0, 0},
-    {"segments and deletions", 4000, 700, 1, 0},
-    {"equal scores", 3000, 0, 0, 1},
-    {"equal scores, segments, deletions", 3000, 400, 1, 1},
+    {"one segment", 6000, 0, 0, 0, 0},
+    {"segments", 4000, 500, 0, 0, 0},
+    {"segments and deletions", 4000, 700, 1, 0, 0},
+    {"equal scores", 3000, 0, 0, 1, 0},
+    {"equal scores, segments, deletions", 3000, 400, 1, 1, 0},
+    {"equal scores, shuffled ids", 3000, 0, 0, 1, 1},
+    {"equal scores, shuffled ids, segments, deletions", 3000, 300, 1, 1, 1},
 };
 
 START_TEST(test_pruned_equals_exhaustive) {
@@ -241,12 +264,82 @@ START_TEST(test_pruned_equals_exhaustive) {
 }
 END_TEST
 
+static void add_doc(kidx_writer *w, const char *id, const char *title) {
+  ck_assert_int_eq(
+      kidx_writer_add(w, id, strlen(id), title, strlen(title), "body", 4),
+      KIDX_OK);
+}
+
+START_TEST(test_subnormal_scores_tie) {
+  /* A title weight of the smallest double makes scores subnormal, where
+   * roundings are no longer relative: the score of "a" rounds above the
+   * relative-only bound of its block, which once skipped it, and "a"
+   * must win the tie with "y" on its id. */
+  char *dir = tu_mkdtemp();
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  add_doc(w, "y", "zq zq zq");
+  add_doc(w, "f1", "fa fb");
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  add_doc(w, "a", "zq zq zq");
+  add_doc(w, "f2", "fc fd");
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  kidx_reader *r;
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_OK);
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  char got[2][64];
+  for (int exact = 0; exact < 2; exact++) {
+    kidx_search_options o;
+    kidx_search_options_init(&o);
+    o.snippet_words = 0;
+    o.rank = KIDX_RANK_BM25;
+    o.bm25_b = 1.0;
+    o.title_weight = 4.9406564584124654e-324;
+    o.limit = 1;
+    o.exact_total = exact;
+    ck_assert_int_eq(kidx_search(r, "title:zq", 8, &o, res), KIDX_OK);
+    ck_assert_uint_eq(kidx_results_count(res), 1);
+    size_t len;
+    const char *id = kidx_results_id(res, 0, &len);
+    snprintf(got[exact], sizeof got[exact], "%.*s %a", (int)len, id,
+             kidx_results_score(res, 0));
+  }
+  ck_assert_str_eq(got[0], got[1]);
+  ck_assert(got[1][0] == 'a');
+  /* Infinite or huge parameters would give NaN scores, which have no
+   * order: refused. */
+  for (int which = 0; which < 4; which++) {
+    kidx_search_options o;
+    kidx_search_options_init(&o);
+    o.rank = KIDX_RANK_BM25;
+    if (which == 0)
+      o.title_weight = INFINITY;
+    else if (which == 1)
+      o.body_weight = 1e7;
+    else if (which == 2)
+      o.bm25_k1 = INFINITY;
+    else
+      o.bm25_k1 = NAN;
+    ck_assert_int_eq(kidx_search(r, "zq", 2, &o, res), KIDX_EINVAL);
+  }
+  kidx_results_free(res);
+  kidx_reader_close(r);
+  tu_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *prune_suite(void) {
   Suite *s = suite_create("prune");
   TCase *tc = tcase_create("Exact");
   tcase_set_timeout(tc, 600);
   tcase_add_loop_test(tc, test_pruned_equals_exhaustive, 0,
                       (int)(sizeof layouts / sizeof layouts[0]));
+  tcase_add_test(tc, test_subnormal_scores_tie);
   suite_add_tcase(s, tc);
   return s;
 }
