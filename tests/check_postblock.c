@@ -266,17 +266,68 @@ START_TEST(test_random_bytes_never_crash) {
 }
 END_TEST
 
+START_TEST(test_positions_survive_a_shallow_move) {
+  /* The decoded block's positions stay readable after the table cursor
+   * moved on (kidx__pcur_shallow), and read twice give the same. */
+  uint32_t n = 600;
+  entry *e = random_list(n, UINT32_MAX, 300);
+  size_t len;
+  uint8_t *data = encode(e, n, &len);
+  kidx__pcur *c = malloc(sizeof *c);
+  uint32_t pos[4096], want[4096];
+  ck_assert_int_eq(kidx__pcur_init(c, data, len, n, UINT32_MAX), KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_advance(c, e[42].doc), 1);
+  positions_of(&e[42], want);
+  ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+  ck_assert_mem_eq(pos, want, e[42].tf * sizeof *pos);
+  ck_assert_int_eq(kidx__pcur_shallow(c, (uint64_t)e[400].doc), 1);
+  ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+  ck_assert_mem_eq(pos, want, e[42].tf * sizeof *pos);
+  free(c);
+  free(data);
+  free(e);
+}
+END_TEST
+
+START_TEST(test_strict_rejects_long_varints) {
+  /* The head's first varint (the block data's length) re-encoded in one
+   * byte more: it decodes to the same, so only the strict cursor, which
+   * check.c uses, may refuse it -- and must. */
+  uint32_t n = 5;
+  entry *e = random_list(n, UINT32_MAX, 3);
+  size_t len;
+  uint8_t *data = encode(e, n, &len);
+  ck_assert_uint_lt(data[0], 0x80); /* one byte: a short list */
+  uint8_t *longer = malloc(len + 1);
+  longer[0] = (uint8_t)(data[0] | 0x80);
+  longer[1] = 0;
+  memcpy(longer + 2, data + 1, len - 1);
+  kidx__pcur *c = malloc(sizeof *c);
+  ck_assert_int_eq(kidx__pcur_init(c, longer, len + 1, n, UINT32_MAX), KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_init_strict(c, longer, len + 1, n, UINT32_MAX),
+                   KIDX_ECORRUPT);
+  ck_assert_int_eq(kidx__pcur_init_strict(c, data, len, n, UINT32_MAX),
+                   KIDX_OK);
+  free(c);
+  free(longer);
+  free(data);
+  free(e);
+}
+END_TEST
+
 static Suite *postblock_suite(void) {
   Suite *s = suite_create("postblock");
   TCase *core = tcase_create("Core");
   tcase_set_timeout(core, 120);
   tcase_add_test(core, test_roundtrip_all_sizes);
   tcase_add_test(core, test_advance_and_shallow_match_a_scan);
+  tcase_add_test(core, test_positions_survive_a_shallow_move);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, 120);
   tcase_add_test(errors, test_every_flip_and_truncation_is_safe);
   tcase_add_test(errors, test_random_bytes_never_crash);
+  tcase_add_test(errors, test_strict_rejects_long_varints);
   suite_add_tcase(s, errors);
   return s;
 }
