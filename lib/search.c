@@ -2,8 +2,10 @@
  * search.c -- evaluating a parsed query (query.c) against a snapshot of
  * the index (snapshot.c), one segment after the other: a tree of matchers
  * mirrors the query tree, walks the segment's postings
- * document-at-a-time, and every live document the root matches is scored
- * (score.c) and offered to the top-k collector (topk.c).  For the few hits
+ * document-at-a-time, and the live documents the root matches are scored
+ * (score.c) and offered to the top-k collector (topk.c) -- all of them
+ * when an exact count is asked for, otherwise all but those whose score
+ * bound shows they cannot enter (dynamic pruning, below).  For the few hits
  * shown, a second pass explains their scores and finds the positions of
  * the words that matched, for snippets (snippet.c).  Called by reader.c.
  *
