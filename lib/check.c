@@ -339,10 +339,11 @@ static int check_terms(const kidx__segment *s, const char *path, char *errmsg) {
   int on = kidx__termcur_seek(&cur, s, 0);
   for (; on > 0; i++) {
     if (i % KIDX__TERM_BLOCK == 0) {
-      const uint8_t *e = index + (i / KIDX__TERM_BLOCK) * 16;
-      if (kidx__get_u64(e) != start ||
-          kidx__get_u64(e + 8) !=
-              (uint64_t)(cur.term.post - s->sec[KIDX__SEC_POSTINGS]))
+      uint64_t e_terms, e_post;
+      kidx__tix_decode(index + (i / KIDX__TERM_BLOCK) * KIDX__TIX_SIZE,
+                       &e_terms, &e_post);
+      if (e_terms != start ||
+          e_post != (uint64_t)(cur.term.post - s->sec[KIDX__SEC_POSTINGS]))
         return corrupt(errmsg, path, "term block index does not match");
     }
     start = (uint64_t)(cur.p - terms);
@@ -350,11 +351,13 @@ static int check_terms(const kidx__segment *s, const char *path, char *errmsg) {
   }
   if (on < 0)
     return kidx__segment_damage(s, errmsg);
-  const uint8_t *e = index + nblocks(s->nterms) * 16;
+  uint64_t e_terms, e_post;
+  kidx__tix_decode(index + nblocks(s->nterms) * KIDX__TIX_SIZE, &e_terms,
+                   &e_post);
   uint64_t post = s->nterms ? cur.post : 0;
   if (i != s->nterms || start != s->sec_len[KIDX__SEC_TERMS] ||
-      post != s->sec_len[KIDX__SEC_POSTINGS] || kidx__get_u64(e) != start ||
-      kidx__get_u64(e + 8) != post)
+      post != s->sec_len[KIDX__SEC_POSTINGS] || e_terms != start ||
+      e_post != post)
     return corrupt(errmsg, path, "term dictionary does not match its sections");
   return KIDX_OK;
 }
@@ -367,8 +370,9 @@ static int check_ids(const kidx__segment *s, uint64_t *hash, const char *path,
   const uint8_t *e = s->sec[KIDX__SEC_IDS];
   uint64_t prev_hash = 0, prev_doc = 0;
   for (uint64_t i = 0; i < s->ndocs; i++, e += KIDX__ID_ENTRY) {
-    uint64_t h = kidx__get_u64(e);
-    uint32_t doc = kidx__get_u32(e + 8);
+    uint64_t h;
+    uint32_t doc;
+    kidx__id_decode(e, &h, &doc);
     if (doc >= s->ndocs ||
         (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc))))
       return corrupt(errmsg, path, "id table out of order");
@@ -400,9 +404,11 @@ static int check_tables(const kidx__segment *s, const char *path,
     prev = off;
     prev_key = key;
     if (d < s->ndocs) {
-      const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + d * 8;
-      title += kidx__get_u32(l);
-      tokens += (uint64_t)kidx__get_u32(l) + kidx__get_u32(l + 4);
+      uint32_t t, b;
+      kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + d * KIDX__DOCLEN_SIZE, &t,
+                          &b);
+      title += t;
+      tokens += (uint64_t)t + b;
     }
   }
   if (prev != s->sec_len[KIDX__SEC_DOCDATA] ||

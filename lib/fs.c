@@ -186,7 +186,7 @@ static int flush_buffer(kidx__wfile *f) {
 }
 
 static int put_page_crc(kidx__wfile *f) {
-  if (kidx__buf_put_u32(f->pages, f->page_crc))
+  if (kidx__pagesum_put(f->pages, f->page_crc))
     return f->rc = kidx__err(f->errmsg, KIDX_ENOMEM, "out of memory");
   f->page_crc = 0;
   f->page_fill = 0;

@@ -544,6 +544,26 @@ void kidx__fs_map_release(const kidx__map *m);
 int kidx__fs_list(const char *dir, void (*fn)(void *ctx, const char *name),
                   void *ctx, char *errmsg);
 
+/* An entry of a table of page checksums (segment file sections 8 and 9,
+ * doc/FORMAT.md): entry i is the u32 CRC-32C of page i.  Built by
+ * kidx__wfile below and segwrite.c, read by segment.c. */
+#define KIDX__PAGESUM_SIZE 4u
+_Static_assert(KIDX__PAGESUM_SIZE == sizeof(uint32_t), "page checksum entry");
+static inline void kidx__pagesum_set(uint8_t *table, uint64_t i, uint32_t crc) {
+  kidx__set_u32(table + i * KIDX__PAGESUM_SIZE, crc);
+}
+static inline uint32_t kidx__pagesum_get(const uint8_t *table, uint64_t i) {
+  return kidx__get_u32(table + i * KIDX__PAGESUM_SIZE);
+}
+/* Appends one entry to a table being built.  KIDX_OK or KIDX_ENOMEM. */
+static inline int kidx__pagesum_put(kidx__buf *table, uint32_t crc) {
+  if (kidx__buf_reserve(table, KIDX__PAGESUM_SIZE))
+    return KIDX_ENOMEM;
+  kidx__pagesum_set(table->p + table->n, 0, crc);
+  table->n += KIDX__PAGESUM_SIZE;
+  return KIDX_OK;
+}
+
 /* A new file written through a buffer, with a running CRC-32C of what was
  * written since the caller last reset `crc`.  Errors are sticky in rc and
  * reported in errmsg, naming the file. */
@@ -557,7 +577,7 @@ typedef struct kidx__wfile {
   int rc;
   /* Page checksums (segment files): when pages is set, the CRC-32C of
    * every KIDX__PAGE_SIZE bytes written since kidx__wfile_pages_begin is
-   * appended to it as a u32. */
+   * appended to it (kidx__pagesum_put). */
   kidx__buf *pages;
   uint32_t page_crc;
   uint64_t page_fill;
@@ -686,11 +706,6 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
  * refused ("rebuild the index") rather than searched with wrong terms. */
 #define KIDX__ANALYSIS_VERSION 2u
 #define KIDX__HEADER_SIZE      256u
-/* The section table: KIDX__SEC_COUNT entries of (u64 offset, u64 length). */
-#define KIDX__SECTABLE_OFFSET 64u
-#define KIDX__SECENTRY_SIZE   16u
-/* Header field: CRC-32C of the page checksum index section. */
-#define KIDX__PAGEINDEX_CRC_OFFSET 248u
 /* Sections are checksummed in pages of 2^KIDX__PAGE_SHIFT bytes (the last
  * page of a section may be shorter): the unit of lazy verification.  32
  * KiB: a CRC per page costs 1/8192 of the file, and verifying a page on
@@ -704,8 +719,6 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
  * small (one 16-byte index entry per 16 terms). */
 #define KIDX__TERM_BLOCK 16u
 #define KIDX__LOCK_FILE  "write.lock"
-/* Entries of the id table: u64 hash of the id, u32 document. */
-#define KIDX__ID_ENTRY 12u
 
 enum {
   KIDX__SEC_POSTINGS,
@@ -726,6 +739,144 @@ enum {
 
 extern const uint8_t kidx__magic[8];
 
+/* ---- fixed-size records of a segment file: the one place each layout is
+ * written down (doc/FORMAT.md names the same fields).  Every reader and
+ * writer goes through these codecs; none uses a bare offset. ---- */
+
+/* The header: byte offsets of its fields. */
+enum {
+  KIDX__HDR_MAGIC = 0,           /* 8 bytes: kidx__magic */
+  KIDX__HDR_VERSION = 8,         /* u32: format version */
+  KIDX__HDR_ANALYSIS = 12,       /* u32: analysis version */
+  KIDX__HDR_NSECTIONS = 16,      /* u32: section count */
+  KIDX__HDR_AN_FLAGS = 20,       /* u32: analysis settings, KIDX__AN_* */
+  KIDX__HDR_FILE_SIZE = 24,      /* u64: file size in bytes */
+  KIDX__HDR_NDOCS = 32,          /* u64: N, documents */
+  KIDX__HDR_NTERMS = 40,         /* u64: T, distinct terms */
+  KIDX__HDR_NTOKENS = 48,        /* u64: tokens of all documents */
+  KIDX__HDR_TITLE_TOKENS = 56,   /* u64: of those, the titles' */
+  KIDX__HDR_SECTABLE = 64,       /* KIDX__SEC_COUNT section entries */
+  KIDX__HDR_RESERVED = 224,      /* zeros up to the next field */
+  KIDX__HDR_PAGEINDEX_CRC = 248, /* u32: CRC-32C of section 9 */
+  KIDX__HDR_CRC = 252            /* u32: CRC-32C of the bytes before it */
+};
+/* A section table entry. */
+enum {
+  KIDX__SECENTRY_OFFSET = 0, /* u64: from the start of the file */
+  KIDX__SECENTRY_LENGTH = 8, /* u64 */
+  KIDX__SECENTRY_SIZE = 16
+};
+/* Each field ends where the next begins, and the last ends the header. */
+_Static_assert(sizeof kidx__magic == KIDX__HDR_VERSION - KIDX__HDR_MAGIC,
+               "header: magic");
+_Static_assert(KIDX__HDR_ANALYSIS == KIDX__HDR_VERSION + 4 &&
+                   KIDX__HDR_NSECTIONS == KIDX__HDR_ANALYSIS + 4 &&
+                   KIDX__HDR_AN_FLAGS == KIDX__HDR_NSECTIONS + 4 &&
+                   KIDX__HDR_FILE_SIZE == KIDX__HDR_AN_FLAGS + 4,
+               "header: u32 fields");
+_Static_assert(KIDX__HDR_NDOCS == KIDX__HDR_FILE_SIZE + 8 &&
+                   KIDX__HDR_NTERMS == KIDX__HDR_NDOCS + 8 &&
+                   KIDX__HDR_NTOKENS == KIDX__HDR_NTERMS + 8 &&
+                   KIDX__HDR_TITLE_TOKENS == KIDX__HDR_NTOKENS + 8 &&
+                   KIDX__HDR_SECTABLE == KIDX__HDR_TITLE_TOKENS + 8,
+               "header: u64 fields");
+_Static_assert(KIDX__SECENTRY_LENGTH == KIDX__SECENTRY_OFFSET + 8 &&
+                   KIDX__SECENTRY_SIZE == KIDX__SECENTRY_LENGTH + 8,
+               "section table entry");
+_Static_assert(KIDX__HDR_RESERVED ==
+                   KIDX__HDR_SECTABLE + KIDX__SEC_COUNT * KIDX__SECENTRY_SIZE,
+               "header: section table");
+_Static_assert(KIDX__HDR_RESERVED <= KIDX__HDR_PAGEINDEX_CRC &&
+                   KIDX__HDR_CRC == KIDX__HDR_PAGEINDEX_CRC + 4 &&
+                   KIDX__HEADER_SIZE == KIDX__HDR_CRC + 4,
+               "header: checksums end it");
+
+/* A header's fields, decoded. */
+typedef struct kidx__seghdr {
+  uint32_t version;   /* KIDX__SEGMENT_VERSION when written */
+  uint32_t analysis;  /* KIDX__ANALYSIS_VERSION when written */
+  uint32_t nsections; /* KIDX__SEC_COUNT when written */
+  uint32_t an_flags;  /* KIDX__AN_* */
+  uint64_t file_size, ndocs, nterms, ntokens, title_tokens;
+  uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
+  uint32_t pageindex_crc;
+  uint32_t crc; /* the header's own CRC as stored (decode only) */
+  int magic_ok; /* decode: the bytes start with kidx__magic */
+  int crc_ok;   /* decode: crc is the CRC-32C of the bytes before it */
+} kidx__seghdr;
+
+/* Writes h into out with the magic, zero reserved bytes and the header
+ * CRC (h->crc, magic_ok and crc_ok are not read). */
+void kidx__seghdr_encode(const kidx__seghdr *h, uint8_t out[KIDX__HEADER_SIZE]);
+/* Reads every field of the header in[0..KIDX__HEADER_SIZE) into *h and
+ * says whether its magic and CRC hold; validating the fields (versions,
+ * sizes, sections within the file) is kidx__segment_open's business. */
+void kidx__seghdr_decode(kidx__seghdr *h, const uint8_t in[KIDX__HEADER_SIZE]);
+
+/* Section 2, the term block index: per block of KIDX__TERM_BLOCK terms
+ * (and a sentinel), where it starts in section 1 and where the list of its
+ * first term starts in section 0. */
+enum {
+  KIDX__TIX_TERMS = 0,    /* u64: offset in section 1 */
+  KIDX__TIX_POSTINGS = 8, /* u64: offset in section 0 */
+  KIDX__TIX_SIZE = 16
+};
+_Static_assert(KIDX__TIX_POSTINGS == KIDX__TIX_TERMS + 8 &&
+                   KIDX__TIX_SIZE == KIDX__TIX_POSTINGS + 8,
+               "term block index entry");
+static inline void kidx__tix_encode(uint8_t out[KIDX__TIX_SIZE], uint64_t terms,
+                                    uint64_t post) {
+  kidx__set_u64(out + KIDX__TIX_TERMS, terms);
+  kidx__set_u64(out + KIDX__TIX_POSTINGS, post);
+}
+static inline void kidx__tix_decode(const uint8_t in[KIDX__TIX_SIZE],
+                                    uint64_t *terms, uint64_t *post) {
+  *terms = kidx__get_u64(in + KIDX__TIX_TERMS);
+  *post = kidx__get_u64(in + KIDX__TIX_POSTINGS);
+}
+
+/* Section 3, document lengths: per document, the terms indexed from its
+ * title and from its body. */
+enum {
+  KIDX__DOCLEN_TITLE = 0, /* u32 */
+  KIDX__DOCLEN_BODY = 4,  /* u32 */
+  KIDX__DOCLEN_SIZE = 8
+};
+_Static_assert(KIDX__DOCLEN_BODY == KIDX__DOCLEN_TITLE + 4 &&
+                   KIDX__DOCLEN_SIZE == KIDX__DOCLEN_BODY + 4,
+               "document lengths entry");
+static inline void kidx__doclen_encode(uint8_t out[KIDX__DOCLEN_SIZE],
+                                       uint32_t title, uint32_t body) {
+  kidx__set_u32(out + KIDX__DOCLEN_TITLE, title);
+  kidx__set_u32(out + KIDX__DOCLEN_BODY, body);
+}
+static inline void kidx__doclen_decode(const uint8_t in[KIDX__DOCLEN_SIZE],
+                                       uint32_t *title, uint32_t *body) {
+  *title = kidx__get_u32(in + KIDX__DOCLEN_TITLE);
+  *body = kidx__get_u32(in + KIDX__DOCLEN_BODY);
+}
+
+/* Section 6, ids: per document, sorted by (hash, document), the hash of
+ * its id and its number. */
+enum {
+  KIDX__ID_HASH = 0, /* u64: kidx__hash_bytes of the id */
+  KIDX__ID_DOC = 8,  /* u32 */
+  KIDX__ID_ENTRY = 12
+};
+_Static_assert(KIDX__ID_DOC == KIDX__ID_HASH + 8 &&
+                   KIDX__ID_ENTRY == KIDX__ID_DOC + 4,
+               "id table entry");
+static inline void kidx__id_encode(uint8_t out[KIDX__ID_ENTRY], uint64_t hash,
+                                   uint32_t doc) {
+  kidx__set_u64(out + KIDX__ID_HASH, hash);
+  kidx__set_u32(out + KIDX__ID_DOC, doc);
+}
+static inline void kidx__id_decode(const uint8_t in[KIDX__ID_ENTRY],
+                                   uint64_t *hash, uint32_t *doc) {
+  *hash = kidx__get_u64(in + KIDX__ID_HASH);
+  *doc = kidx__get_u32(in + KIDX__ID_DOC);
+}
+
 /* The mutable side of an open segment (allocated by open). */
 typedef struct kidx__segstate {
   /* The first damage found (0: none): section + 1 << 56 | kind << 48 |
@@ -745,6 +896,7 @@ typedef struct kidx__segment {
   unsigned an_flags; /* KIDX__AN_*: how the terms were analysed */
   uint64_t ndocs, nterms, ntokens;
   uint64_t title_tokens; /* of ntokens, those from titles (header) */
+  uint32_t header_crc;   /* the header's CRC, which MANIFEST entries hold */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
   /* Global page numbers: section i's page k is page_base[i] + k; pages of
@@ -794,8 +946,9 @@ const char *kidx__segment_section_name(int sec);
 
 /* Recomputes the page checksums, the page index checksum and the header
  * checksum of a whole segment file image (for tests that forge damage
- * behind valid checksums).  KIDX_ECORRUPT if its section table is
- * unusable. */
+ * behind valid checksums); the header is encoded again from its decoded
+ * fields, which restores the magic and zeroes the reserved bytes. KIDX_ECORRUPT
+ * if its section table is unusable. */
 int kidx__segment_reseal(uint8_t *data, size_t len);
 
 /* A cursor over the term dictionary, in dictionary order.  The current
@@ -846,18 +999,16 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
  * page is verified. */
 static inline int kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
                                         uint32_t *title, uint32_t *body) {
-  uint64_t off = (uint64_t)doc * 8;
+  uint64_t off = (uint64_t)doc * KIDX__DOCLEN_SIZE;
   if (!kidx__segment_page_ok(s, s->page_base[KIDX__SEC_DOCLENS] +
                                     (off >> KIDX__PAGE_SHIFT))) {
-    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, 8);
+    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, KIDX__DOCLEN_SIZE);
     if (rc) {
       *title = *body = 0;
       return rc;
     }
   }
-  const uint8_t *l = s->sec[KIDX__SEC_DOCLENS] + off;
-  *title = kidx__get_u32(l);
-  *body = kidx__get_u32(l + 4);
+  kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + off, title, body);
   return 0;
 }
 

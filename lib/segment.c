@@ -40,6 +40,53 @@ static const char *const section_names[KIDX__SEC_COUNT] = {
 
 const uint8_t kidx__magic[8] = {'K', 'I', 'D', 'X', '\r', '\n', 0x1a, '\n'};
 
+/* ---- the header codec: the only code that knows its offsets ---- */
+
+void kidx__seghdr_encode(const kidx__seghdr *h,
+                         uint8_t out[KIDX__HEADER_SIZE]) {
+  memset(out, 0, KIDX__HEADER_SIZE);
+  memcpy(out + KIDX__HDR_MAGIC, kidx__magic, sizeof kidx__magic);
+  kidx__set_u32(out + KIDX__HDR_VERSION, h->version);
+  kidx__set_u32(out + KIDX__HDR_ANALYSIS, h->analysis);
+  kidx__set_u32(out + KIDX__HDR_NSECTIONS, h->nsections);
+  kidx__set_u32(out + KIDX__HDR_AN_FLAGS, h->an_flags);
+  kidx__set_u64(out + KIDX__HDR_FILE_SIZE, h->file_size);
+  kidx__set_u64(out + KIDX__HDR_NDOCS, h->ndocs);
+  kidx__set_u64(out + KIDX__HDR_NTERMS, h->nterms);
+  kidx__set_u64(out + KIDX__HDR_NTOKENS, h->ntokens);
+  kidx__set_u64(out + KIDX__HDR_TITLE_TOKENS, h->title_tokens);
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    uint8_t *e = out + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
+    kidx__set_u64(e + KIDX__SECENTRY_OFFSET, h->sec_off[i]);
+    kidx__set_u64(e + KIDX__SECENTRY_LENGTH, h->sec_len[i]);
+  }
+  kidx__set_u32(out + KIDX__HDR_PAGEINDEX_CRC, h->pageindex_crc);
+  kidx__set_u32(out + KIDX__HDR_CRC, kidx__crc32c(0, out, KIDX__HDR_CRC));
+}
+
+void kidx__seghdr_decode(kidx__seghdr *h, const uint8_t in[KIDX__HEADER_SIZE]) {
+  h->magic_ok =
+      memcmp(in + KIDX__HDR_MAGIC, kidx__magic, sizeof kidx__magic) == 0;
+  h->version = kidx__get_u32(in + KIDX__HDR_VERSION);
+  h->analysis = kidx__get_u32(in + KIDX__HDR_ANALYSIS);
+  h->nsections = kidx__get_u32(in + KIDX__HDR_NSECTIONS);
+  h->an_flags = kidx__get_u32(in + KIDX__HDR_AN_FLAGS);
+  h->file_size = kidx__get_u64(in + KIDX__HDR_FILE_SIZE);
+  h->ndocs = kidx__get_u64(in + KIDX__HDR_NDOCS);
+  h->nterms = kidx__get_u64(in + KIDX__HDR_NTERMS);
+  h->ntokens = kidx__get_u64(in + KIDX__HDR_NTOKENS);
+  h->title_tokens = kidx__get_u64(in + KIDX__HDR_TITLE_TOKENS);
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    const uint8_t *e =
+        in + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
+    h->sec_off[i] = kidx__get_u64(e + KIDX__SECENTRY_OFFSET);
+    h->sec_len[i] = kidx__get_u64(e + KIDX__SECENTRY_LENGTH);
+  }
+  h->pageindex_crc = kidx__get_u32(in + KIDX__HDR_PAGEINDEX_CRC);
+  h->crc = kidx__get_u32(in + KIDX__HDR_CRC);
+  h->crc_ok = kidx__crc32c(0, in, KIDX__HDR_CRC) == h->crc;
+}
+
 /* Kinds of damage recorded in kidx__segment.damage. */
 enum { DAMAGE_CHECKSUM = 1, DAMAGE_RECORD = 2 };
 
@@ -96,16 +143,17 @@ static int verify_page(const kidx__segment *s, int sec, uint64_t p) {
   if (n > KIDX__PAGE_SIZE)
     n = KIDX__PAGE_SIZE;
   uint64_t g = s->page_base[sec] + p;
-  const uint8_t *sum;
+  uint32_t sum;
   if (sec == KIDX__SEC_PAGESUMS) {
-    sum = s->sec[KIDX__SEC_PAGEINDEX] + p * 4; /* verified at open */
+    sum = kidx__pagesum_get(s->sec[KIDX__SEC_PAGEINDEX], p); /* verified */
   } else {
-    int rc = kidx__segment_verify(s, KIDX__SEC_PAGESUMS, g * 4, 4);
+    int rc = kidx__segment_verify(s, KIDX__SEC_PAGESUMS, g * KIDX__PAGESUM_SIZE,
+                                  KIDX__PAGESUM_SIZE);
     if (rc)
       return rc;
-    sum = s->sec[KIDX__SEC_PAGESUMS] + g * 4;
+    sum = kidx__pagesum_get(s->sec[KIDX__SEC_PAGESUMS], g);
   }
-  if (kidx__crc32c(0, s->sec[sec] + at, (size_t)n) != kidx__get_u32(sum))
+  if (kidx__crc32c(0, s->sec[sec] + at, (size_t)n) != sum)
     return record(s, sec, DAMAGE_CHECKSUM, p);
   atomic_fetch_or_explicit(&s->st->verified[g >> 3],
                            (unsigned char)(1u << (g & 7)),
@@ -169,9 +217,9 @@ static int layout_pages(kidx__segment *s) {
   }
   s->page_base[KIDX__SEC_PAGED] = g;
   uint64_t data_pages = s->page_base[KIDX__SEC_PAGESUMS];
-  if (s->sec_len[KIDX__SEC_PAGESUMS] != data_pages * 4 ||
+  if (s->sec_len[KIDX__SEC_PAGESUMS] != data_pages * KIDX__PAGESUM_SIZE ||
       s->sec_len[KIDX__SEC_PAGEINDEX] !=
-          npages(s->sec_len[KIDX__SEC_PAGESUMS]) * 4)
+          npages(s->sec_len[KIDX__SEC_PAGESUMS]) * KIDX__PAGESUM_SIZE)
     return -1;
   return 0;
 }
@@ -186,63 +234,63 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     goto fail;
   }
   memcpy(s->path, path, strlen(path) + 1);
-  const uint8_t *h = s->map.data;
+  const uint8_t *map = s->map.data;
   size_t size = s->map.size;
-  if (size < KIDX__HEADER_SIZE || memcmp(h, kidx__magic, 8) != 0) {
+  kidx__seghdr h = {0};
+  if (size >= KIDX__HEADER_SIZE)
+    kidx__seghdr_decode(&h, map);
+  if (size < KIDX__HEADER_SIZE || !h.magic_ok) {
     rc = kidx__err(errmsg, KIDX_ECORRUPT, "%s is not a kidx index file", path);
     goto fail;
   }
-  uint32_t version = kidx__get_u32(h + 8);
-  if (version != KIDX__SEGMENT_VERSION) {
+  if (h.version != KIDX__SEGMENT_VERSION) {
     rc = kidx__err(errmsg, KIDX_EFORMAT,
                    "%s has index format version %u; this kidx reads version "
                    "%u (rebuild the index)",
-                   path, (unsigned)version, (unsigned)KIDX__SEGMENT_VERSION);
+                   path, (unsigned)h.version, (unsigned)KIDX__SEGMENT_VERSION);
     goto fail;
   }
-  if (kidx__crc32c(0, h, KIDX__HEADER_SIZE - 4) !=
-      kidx__get_u32(h + KIDX__HEADER_SIZE - 4)) {
+  if (!h.crc_ok) {
     rc = corrupt(errmsg, path, "header checksum mismatch");
     goto fail;
   }
-  if (kidx__get_u32(h + 12) != KIDX__ANALYSIS_VERSION ||
-      kidx__get_u32(h + 16) != KIDX__SEC_COUNT ||
-      (kidx__get_u32(h + 20) & ~KIDX__AN_ALL) != 0) {
+  if (h.analysis != KIDX__ANALYSIS_VERSION || h.nsections != KIDX__SEC_COUNT ||
+      (h.an_flags & ~KIDX__AN_ALL) != 0) {
     rc = kidx__err(errmsg, KIDX_EFORMAT,
                    "%s was written by analysis code or with a layout this "
                    "kidx does not know (rebuild the index)",
                    path);
     goto fail;
   }
-  s->an_flags = kidx__get_u32(h + 20);
-  if (kidx__get_u64(h + 24) != size) {
+  s->an_flags = h.an_flags;
+  s->header_crc = h.crc;
+  if (h.file_size != size) {
     rc = corrupt(errmsg, path,
                  "file size does not match its header "
                  "(truncated?)");
     goto fail;
   }
-  s->ndocs = kidx__get_u64(h + 32);
-  s->nterms = kidx__get_u64(h + 40);
-  s->ntokens = kidx__get_u64(h + 48);
-  s->title_tokens = kidx__get_u64(h + 56);
-  if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / 16 ||
+  s->ndocs = h.ndocs;
+  s->nterms = h.nterms;
+  s->ntokens = h.ntokens;
+  s->title_tokens = h.title_tokens;
+  if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / KIDX__TIX_SIZE ||
       s->title_tokens > s->ntokens) {
     rc = corrupt(errmsg, path, "impossible counts in header");
     goto fail;
   }
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
-    const uint8_t *e =
-        h + KIDX__SECTABLE_OFFSET + (size_t)i * KIDX__SECENTRY_SIZE;
-    uint64_t off = kidx__get_u64(e), len = kidx__get_u64(e + 8);
+    uint64_t off = h.sec_off[i], len = h.sec_len[i];
     if (off < KIDX__HEADER_SIZE || off > size || len > size - off) {
       rc = corrupt(errmsg, path, "section outside the file");
       goto fail;
     }
-    s->sec[i] = h + off;
+    s->sec[i] = map + off;
     s->sec_len[i] = len;
   }
-  if (s->sec_len[KIDX__SEC_TERMINDEX] != (nblocks(s->nterms) + 1) * 16 ||
-      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * 8 ||
+  if (s->sec_len[KIDX__SEC_TERMINDEX] !=
+          (nblocks(s->nterms) + 1) * KIDX__TIX_SIZE ||
+      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * KIDX__DOCLEN_SIZE ||
       s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 16 ||
       s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY ||
       (s->nterms == 0) != (s->sec_len[KIDX__SEC_POSTINGS] == 0) ||
@@ -253,7 +301,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   /* The page index: 4 bytes per 256 MiB of the file, checked whole. */
   if (kidx__crc32c(0, s->sec[KIDX__SEC_PAGEINDEX],
                    (size_t)s->sec_len[KIDX__SEC_PAGEINDEX]) !=
-      kidx__get_u32(h + KIDX__PAGEINDEX_CRC_OFFSET)) {
+      h.pageindex_crc) {
     rc = corrupt(errmsg, path,
                  "checksum mismatch in section 'page checksum index'");
     goto fail;
@@ -280,11 +328,11 @@ int kidx__segment_reseal(uint8_t *data, size_t len) {
   if (len < KIDX__HEADER_SIZE)
     return KIDX_ECORRUPT;
   kidx__segment s;
+  kidx__seghdr h;
   memset(&s, 0, sizeof s);
+  kidx__seghdr_decode(&h, data);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
-    const uint8_t *e =
-        data + KIDX__SECTABLE_OFFSET + (size_t)i * KIDX__SECENTRY_SIZE;
-    uint64_t off = kidx__get_u64(e), n = kidx__get_u64(e + 8);
+    uint64_t off = h.sec_off[i], n = h.sec_len[i];
     if (off > len || n > len - off)
       return KIDX_ECORRUPT;
     s.sec[i] = data + off;
@@ -297,19 +345,17 @@ int kidx__segment_reseal(uint8_t *data, size_t len) {
     uint64_t sec_len = s.sec_len[i];
     uint8_t *out = i == KIDX__SEC_PAGESUMS
                        ? data + (s.sec[KIDX__SEC_PAGEINDEX] - data)
-                       : sums + s.page_base[i] * 4;
+                       : sums + s.page_base[i] * KIDX__PAGESUM_SIZE;
     for (uint64_t p = 0; p < npages(sec_len); p++) {
       uint64_t at = p << KIDX__PAGE_SHIFT, n = sec_len - at;
       if (n > KIDX__PAGE_SIZE)
         n = KIDX__PAGE_SIZE;
-      kidx__set_u32(out + p * 4, kidx__crc32c(0, s.sec[i] + at, (size_t)n));
+      kidx__pagesum_set(out, p, kidx__crc32c(0, s.sec[i] + at, (size_t)n));
     }
   }
-  kidx__set_u32(data + KIDX__PAGEINDEX_CRC_OFFSET,
-                kidx__crc32c(0, s.sec[KIDX__SEC_PAGEINDEX],
-                             (size_t)s.sec_len[KIDX__SEC_PAGEINDEX]));
-  kidx__set_u32(data + KIDX__HEADER_SIZE - 4,
-                kidx__crc32c(0, data, KIDX__HEADER_SIZE - 4));
+  h.pageindex_crc = kidx__crc32c(0, s.sec[KIDX__SEC_PAGEINDEX],
+                                 (size_t)s.sec_len[KIDX__SEC_PAGEINDEX]);
+  kidx__seghdr_encode(&h, data); /* and its CRC */
   return KIDX_OK;
 }
 
@@ -344,14 +390,16 @@ static int cur_decode(kidx__termcur *c) {
 
 /* Puts c at the start of block b, before decoding its first term. */
 static int cur_block(kidx__termcur *c, const kidx__segment *s, uint64_t b) {
-  int rc = kidx__segment_verify(s, KIDX__SEC_TERMINDEX, b * 16, 16);
+  int rc = kidx__segment_verify(s, KIDX__SEC_TERMINDEX, b * KIDX__TIX_SIZE,
+                                KIDX__TIX_SIZE);
   if (rc)
     return rc;
-  const uint8_t *e = s->sec[KIDX__SEC_TERMINDEX] + b * 16;
-  uint64_t at = kidx__get_u64(e), post = kidx__get_u64(e + 8);
+  uint64_t at, post;
+  kidx__tix_decode(s->sec[KIDX__SEC_TERMINDEX] + b * KIDX__TIX_SIZE, &at,
+                   &post);
   if (at >= s->sec_len[KIDX__SEC_TERMS] ||
       post >= s->sec_len[KIDX__SEC_POSTINGS])
-    return kidx__segment_bad(s, KIDX__SEC_TERMINDEX, b * 16);
+    return kidx__segment_bad(s, KIDX__SEC_TERMINDEX, b * KIDX__TIX_SIZE);
   c->seg = s;
   c->index = b * KIDX__TERM_BLOCK;
   c->p = s->sec[KIDX__SEC_TERMS] + at;
@@ -510,23 +558,24 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
   return KIDX_OK;
 }
 
-/* The hash of id table entry i, its page verified. */
-static int id_hash(const kidx__segment *s, uint64_t i, uint64_t *h) {
+/* Id table entry i, its page verified. */
+static int id_entry(const kidx__segment *s, uint64_t i, uint64_t *h,
+                    uint32_t *doc) {
   int rc = kidx__segment_verify(s, KIDX__SEC_IDS, i * KIDX__ID_ENTRY,
                                 KIDX__ID_ENTRY);
   if (!rc)
-    *h = kidx__get_u64(s->sec[KIDX__SEC_IDS] + i * KIDX__ID_ENTRY);
+    kidx__id_decode(s->sec[KIDX__SEC_IDS] + i * KIDX__ID_ENTRY, h, doc);
   return rc;
 }
 
 int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
                           uint32_t *doc) {
-  const uint8_t *t = s->sec[KIDX__SEC_IDS];
   uint64_t h = kidx__hash_bytes(id, len), lo = 0, hi = s->ndocs, x;
+  uint32_t d;
   int rc;
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    if ((rc = id_hash(s, mid, &x)))
+    if ((rc = id_entry(s, mid, &x, &d)))
       return rc;
     if (x < h)
       lo = mid + 1;
@@ -535,11 +584,10 @@ int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
   }
   /* Every entry with this hash: almost always one at most. */
   for (; lo < s->ndocs; lo++) {
-    if ((rc = id_hash(s, lo, &x)))
+    if ((rc = id_entry(s, lo, &x, &d)))
       return rc;
     if (x != h)
       break;
-    uint32_t d = kidx__get_u32(t + lo * KIDX__ID_ENTRY + 8);
     kidx__docinfo info;
     if (d >= s->ndocs)
       return kidx__segment_bad(s, KIDX__SEC_IDS, lo * KIDX__ID_ENTRY);

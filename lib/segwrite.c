@@ -164,8 +164,9 @@ static int emit_term(merge *m, const kidx__term *t) {
    * store only what differs from the term before (doc/FORMAT.md). */
   size_t shared = 0;
   if (m->nterms % KIDX__TERM_BLOCK == 0) {
-    if (kidx__buf_put_u64(&m->index, m->terms.n) ||
-        kidx__buf_put_u64(&m->index, m->f.offset - m->sec_off[0]))
+    uint8_t e[KIDX__TIX_SIZE];
+    kidx__tix_encode(e, m->terms.n, m->f.offset - m->sec_off[0]);
+    if (kidx__buf_append(&m->index, e, sizeof e))
       return oom(m);
   } else {
     while (shared < m->prev_len && shared < t->len &&
@@ -252,8 +253,9 @@ static int write_postings(merge *m) {
     return rc;
   section_end(m, KIDX__SEC_POSTINGS);
   /* Sentinel index entry: the ends of the blocks and of the postings. */
-  if (kidx__buf_put_u64(&m->index, m->terms.n) ||
-      kidx__buf_put_u64(&m->index, m->sec_len[KIDX__SEC_POSTINGS]))
+  uint8_t e[KIDX__TIX_SIZE];
+  kidx__tix_encode(e, m->terms.n, m->sec_len[KIDX__SEC_POSTINGS]);
+  if (kidx__buf_append(&m->index, e, sizeof e))
     return oom(m);
   section_begin(m, KIDX__SEC_TERMS);
   kidx__wfile_write(&m->f, m->terms.p, m->terms.n);
@@ -292,13 +294,12 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
 
 static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc) {
-  uint8_t b[8];
-  kidx__set_u32(b, d->title_tokens);
-  kidx__set_u32(b + 4, d->body_tokens);
+  uint8_t b[KIDX__DOCLEN_SIZE];
+  kidx__doclen_encode(b, d->title_tokens, d->body_tokens);
   *acc += (uint64_t)d->title_tokens + d->body_tokens;
   m->title_tokens += d->title_tokens;
   m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
-  return kidx__wfile_write(&m->f, b, 8);
+  return kidx__wfile_write(&m->f, b, sizeof b);
 }
 
 /* A stamp's mtime as an unsigned varint: zigzag, so small negative
@@ -390,8 +391,7 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   section_begin(m, KIDX__SEC_IDS);
   for (uint32_t i = 0; i < m->ndocs; i++) {
     uint8_t e[KIDX__ID_ENTRY];
-    kidx__set_u64(e, m->ids[i].hash);
-    kidx__set_u32(e + 8, m->ids[i].doc);
+    kidx__id_encode(e, m->ids[i].hash, m->ids[i].doc);
     kidx__wfile_write(&m->f, e, sizeof e);
   }
   section_end(m, KIDX__SEC_IDS);
@@ -403,11 +403,11 @@ static int write_documents(merge *m, uint64_t *ntokens) {
 }
 
 /* The CRC-32C of every KIDX__PAGE_SIZE bytes of data[0..len), appended to
- * out as u32s. */
+ * out as page checksum entries. */
 static int page_sums(const uint8_t *data, size_t len, kidx__buf *out) {
   for (size_t at = 0; at < len; at += KIDX__PAGE_SIZE) {
     size_t n = len - at < KIDX__PAGE_SIZE ? len - at : KIDX__PAGE_SIZE;
-    if (kidx__buf_put_u32(out, kidx__crc32c(0, data + at, n)))
+    if (kidx__pagesum_put(out, kidx__crc32c(0, data + at, n)))
       return KIDX_ENOMEM;
   }
   return KIDX_OK;
@@ -433,27 +433,23 @@ static int write_page_sums(merge *m, uint32_t *index_crc) {
 }
 
 static int write_header(merge *m, uint64_t ntokens, uint32_t index_crc) {
-  uint8_t h[KIDX__HEADER_SIZE];
-  memset(h, 0, sizeof h);
-  memcpy(h, kidx__magic, 8);
-  kidx__set_u32(h + 8, KIDX__SEGMENT_VERSION);
-  kidx__set_u32(h + 12, KIDX__ANALYSIS_VERSION);
-  kidx__set_u32(h + 20, m->an_flags);
-  kidx__set_u32(h + 16, KIDX__SEC_COUNT);
-  kidx__set_u64(h + 24, m->f.offset);
-  kidx__set_u64(h + 32, m->ndocs);
-  kidx__set_u64(h + 40, m->nterms);
-  kidx__set_u64(h + 48, ntokens);
-  kidx__set_u64(h + 56, m->title_tokens);
-  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
-    uint8_t *e = h + KIDX__SECTABLE_OFFSET + (size_t)i * KIDX__SECENTRY_SIZE;
-    kidx__set_u64(e, m->sec_off[i]);
-    kidx__set_u64(e + 8, m->sec_len[i]);
-  }
-  kidx__set_u32(h + KIDX__PAGEINDEX_CRC_OFFSET, index_crc);
-  kidx__set_u32(h + KIDX__HEADER_SIZE - 4,
-                kidx__crc32c(0, h, KIDX__HEADER_SIZE - 4));
-  return kidx__wfile_pwrite(&m->f, 0, h, sizeof h);
+  kidx__seghdr h = {
+      .version = KIDX__SEGMENT_VERSION,
+      .analysis = KIDX__ANALYSIS_VERSION,
+      .nsections = KIDX__SEC_COUNT,
+      .an_flags = m->an_flags,
+      .file_size = m->f.offset,
+      .ndocs = m->ndocs,
+      .nterms = m->nterms,
+      .ntokens = ntokens,
+      .title_tokens = m->title_tokens,
+      .pageindex_crc = index_crc,
+  };
+  memcpy(h.sec_off, m->sec_off, sizeof h.sec_off);
+  memcpy(h.sec_len, m->sec_len, sizeof h.sec_len);
+  uint8_t out[KIDX__HEADER_SIZE];
+  kidx__seghdr_encode(&h, out);
+  return kidx__wfile_pwrite(&m->f, 0, out, sizeof out);
 }
 
 /* Sets up the inputs and their old -> new document number maps. */

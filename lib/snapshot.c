@@ -107,7 +107,7 @@ int kidx__snapshot_update(kidx__snapshot *s, char *errmsg) {
 /* Whether the mapped segment seg is the file entry e describes. */
 static int is_entry(const kidx__segment *seg, const kidx__manifest_seg *e) {
   return seg->map.size == e->size && seg->ndocs == e->ndocs &&
-         kidx__get_u32(seg->map.data + KIDX__HEADER_SIZE - 4) == e->header_crc;
+         seg->header_crc == e->header_crc;
 }
 
 /* The shared segment of from that is entry e's file, or NULL.  A linear
@@ -178,9 +178,8 @@ static int open_segments(kidx__snapshot *s, kidx__manifest *m,
     r->dead = e->dead; /* moved from the manifest */
     r->ndead = e->ndead;
     e->dead = NULL;
-    const uint8_t *h = r->seg.map.data;
     if (r->seg.map.size != e->size || r->seg.ndocs != e->ndocs ||
-        kidx__get_u32(h + KIDX__HEADER_SIZE - 4) != e->header_crc)
+        r->seg.header_crc != e->header_crc)
       return kidx__err(errmsg, KIDX_ECORRUPT,
                        "%s is damaged: it is not the file the manifest "
                        "lists (size, documents or checksum differ)",

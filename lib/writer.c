@@ -747,7 +747,7 @@ static int publish(kidx_writer *w) {
     e->size = r->seg.map.size;
     e->ndocs = r->seg.ndocs;
     e->ndead = r->ndead;
-    e->header_crc = kidx__get_u32(r->seg.map.data + KIDX__HEADER_SIZE - 4);
+    e->header_crc = r->seg.header_crc;
     e->dead = r->dead; /* borrowed: m.segs is freed, not the bitmaps */
   }
   /* Both possible lists of files to keep, made before the rename so that

@@ -74,7 +74,7 @@ static void write_index(const char *data, size_t len) {
   /* one segment entry: 48 bytes of header, then the entry, whose header
    * checksum is at offset 32 */
   ck_assert_uint_ge(mlen, 48 + 40 + 4);
-  memcpy(m + 48 + 32, data + KIDX__HEADER_SIZE - 4, 4);
+  memcpy(m + 48 + 32, data + KIDX__HDR_CRC, 4);
   kidx__set_u32((uint8_t *)m + mlen - 4, kidx__crc32c(0, m, mlen - 4));
   write_file(mpath, m, mlen);
   free(m);
@@ -181,9 +181,10 @@ START_TEST(test_corrupt_other_version_is_refused) {
    * KIDX_EFORMAT and a message naming both versions. */
   char *copy = malloc(original_len);
   memcpy(copy, original, original_len);
-  kidx__set_u32((uint8_t *)copy + 8, KIDX__SEGMENT_VERSION + 1);
-  kidx__set_u32((uint8_t *)copy + KIDX__HEADER_SIZE - 4,
-                kidx__crc32c(0, copy, KIDX__HEADER_SIZE - 4));
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)copy);
+  h.version = KIDX__SEGMENT_VERSION + 1;
+  kidx__seghdr_encode(&h, (uint8_t *)copy);
   write_index(copy, original_len);
   kidx_reader *r;
   ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
@@ -199,9 +200,10 @@ END_TEST
 START_TEST(test_corrupt_writer_refuses_damaged_base) {
   /* Damage in the postings: the writer opens (open reads no section), but
    * a merge, which reads every list, fails and keeps the damaged file. */
-  const uint8_t *e = (const uint8_t *)original + KIDX__SECTABLE_OFFSET +
-                     (size_t)KIDX__SEC_POSTINGS * KIDX__SECENTRY_SIZE;
-  size_t at = (size_t)(kidx__get_u64(e) + kidx__get_u64(e + 8) / 2);
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)original);
+  size_t at = (size_t)(h.sec_off[KIDX__SEC_POSTINGS] +
+                       h.sec_len[KIDX__SEC_POSTINGS] / 2);
   char *copy = malloc(original_len);
   memcpy(copy, original, original_len);
   copy[at] ^= 0x10;
@@ -245,10 +247,10 @@ static void reseal(char *data, size_t len) {
 
 /* Where section sec lies in the original file. */
 static void section_span(int sec, size_t *off, size_t *len) {
-  const uint8_t *e = (const uint8_t *)original + KIDX__SECTABLE_OFFSET +
-                     (size_t)sec * KIDX__SECENTRY_SIZE;
-  *off = (size_t)kidx__get_u64(e);
-  *len = (size_t)kidx__get_u64(e + 8);
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)original);
+  *off = (size_t)h.sec_off[sec];
+  *len = (size_t)h.sec_len[sec];
   ck_assert_uint_le(*off + *len, original_len);
 }
 

@@ -78,10 +78,10 @@ static void write_segment(const char *data, size_t len) {
 }
 
 static void section_span(int sec, size_t *off, size_t *len) {
-  const uint8_t *e = (const uint8_t *)original + KIDX__SECTABLE_OFFSET +
-                     (size_t)sec * KIDX__SECENTRY_SIZE;
-  *off = (size_t)kidx__get_u64(e);
-  *len = (size_t)kidx__get_u64(e + 8);
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)original);
+  *off = (size_t)h.sec_off[sec];
+  *len = (size_t)h.sec_len[sec];
   ck_assert_uint_le(*off + *len, original_len);
 }
 
@@ -246,9 +246,10 @@ END_TEST
 START_TEST(test_lazy_version_9_refused) {
   char *copy = malloc(original_len);
   memcpy(copy, original, original_len);
-  kidx__set_u32((uint8_t *)copy + 8, 9);
-  kidx__set_u32((uint8_t *)copy + KIDX__HEADER_SIZE - 4,
-                kidx__crc32c(0, copy, KIDX__HEADER_SIZE - 4));
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)copy);
+  h.version = 9;
+  kidx__seghdr_encode(&h, (uint8_t *)copy);
   write_segment(copy, original_len);
   free(copy);
   /* The MANIFEST binds the header checksum: the segment's own check
