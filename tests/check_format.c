@@ -1,0 +1,192 @@
+/*
+ * check_format.c -- the codecs of the fixed-size records of a segment file
+ * (kidx_int.h, "fixed-size records"): the header and the entries of the
+ * term block index, document lengths, ids and page checksums.  Each
+ * round-trips, and each field lands at the byte offset doc/FORMAT.md
+ * gives it: the offsets below are written out as numbers on purpose,
+ * copied from the document, so that a change of the layout in the code
+ * alone fails here.
+ */
+#include "kidx_int.h"
+
+#include "testutil.h"
+
+#include <check.h>
+#include <stdlib.h>
+
+/* A header whose every field has a value of its own, with bytes that
+ * differ from each other, so that a field written at the wrong offset or
+ * with the wrong width cannot go unnoticed. */
+static kidx__seghdr distinctive(void) {
+  kidx__seghdr h;
+  memset(&h, 0, sizeof h);
+  h.version = 0x04030201u;
+  h.analysis = 0x14131211u;
+  h.nsections = 0x24232221u;
+  h.an_flags = 0x34333231u;
+  h.file_size = 0x4847464544434241ull;
+  h.ndocs = 0x5857565554535251ull;
+  h.nterms = 0x6867666564636261ull;
+  h.ntokens = 0x7877767574737271ull;
+  h.title_tokens = 0x8887868584838281ull;
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    h.sec_off[i] = 0xA0A0A0A0A0A0A000ull + (uint64_t)i;
+    h.sec_len[i] = 0xB0B0B0B0B0B0B000ull + (uint64_t)i;
+  }
+  h.pageindex_crc = 0xC4C3C2C1u;
+  return h;
+}
+
+static uint64_t le(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+START_TEST(test_format_header_round_trip) {
+  kidx__seghdr in = distinctive(), out;
+  uint8_t b[KIDX__HEADER_SIZE];
+  kidx__seghdr_encode(&in, b);
+  memset(&out, 0xEE, sizeof out);
+  kidx__seghdr_decode(&out, b);
+  ck_assert(out.magic_ok);
+  ck_assert(out.crc_ok);
+  ck_assert_uint_eq(out.version, in.version);
+  ck_assert_uint_eq(out.analysis, in.analysis);
+  ck_assert_uint_eq(out.nsections, in.nsections);
+  ck_assert_uint_eq(out.an_flags, in.an_flags);
+  ck_assert_uint_eq(out.file_size, in.file_size);
+  ck_assert_uint_eq(out.ndocs, in.ndocs);
+  ck_assert_uint_eq(out.nterms, in.nterms);
+  ck_assert_uint_eq(out.ntokens, in.ntokens);
+  ck_assert_uint_eq(out.title_tokens, in.title_tokens);
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    ck_assert_uint_eq(out.sec_off[i], in.sec_off[i]);
+    ck_assert_uint_eq(out.sec_len[i], in.sec_len[i]);
+  }
+  ck_assert_uint_eq(out.pageindex_crc, in.pageindex_crc);
+  ck_assert_uint_eq(out.crc, kidx__crc32c(0, b, 252));
+  /* Encoding what was decoded gives the same bytes. */
+  uint8_t again[KIDX__HEADER_SIZE];
+  kidx__seghdr_encode(&out, again);
+  ck_assert_mem_eq(again, b, sizeof b);
+}
+END_TEST
+
+START_TEST(test_format_header_offsets_are_documented) {
+  /* doc/FORMAT.md, "Header (256 bytes)". */
+  kidx__seghdr h = distinctive();
+  uint8_t b[KIDX__HEADER_SIZE];
+  memset(b, 0x5A, sizeof b);
+  kidx__seghdr_encode(&h, b);
+  ck_assert_uint_eq(KIDX__HEADER_SIZE, 256);
+  ck_assert_mem_eq(b, "KIDX\r\n\x1a\n", 8);
+  ck_assert_uint_eq(le(b + 8, 4), h.version);
+  ck_assert_uint_eq(le(b + 12, 4), h.analysis);
+  ck_assert_uint_eq(le(b + 16, 4), h.nsections);
+  ck_assert_uint_eq(le(b + 20, 4), h.an_flags);
+  ck_assert_uint_eq(le(b + 24, 8), h.file_size);
+  ck_assert_uint_eq(le(b + 32, 8), h.ndocs);
+  ck_assert_uint_eq(le(b + 40, 8), h.nterms);
+  ck_assert_uint_eq(le(b + 48, 8), h.ntokens);
+  ck_assert_uint_eq(le(b + 56, 8), h.title_tokens);
+  ck_assert_int_eq(KIDX__SEC_COUNT, 10);
+  for (int i = 0; i < 10; i++) {
+    ck_assert_uint_eq(le(b + 64 + 16 * i, 8), h.sec_off[i]);
+    ck_assert_uint_eq(le(b + 64 + 16 * i + 8, 8), h.sec_len[i]);
+  }
+  for (int i = 224; i < 248; i++)
+    ck_assert_uint_eq(b[i], 0);
+  ck_assert_uint_eq(le(b + 248, 4), h.pageindex_crc);
+  ck_assert_uint_eq(le(b + 252, 4), kidx__crc32c(0, b, 252));
+  /* The named offsets are the same numbers. */
+  ck_assert_uint_eq(KIDX__HDR_VERSION, 8);
+  ck_assert_uint_eq(KIDX__HDR_SECTABLE, 64);
+  ck_assert_uint_eq(KIDX__HDR_PAGEINDEX_CRC, 248);
+  ck_assert_uint_eq(KIDX__HDR_CRC, 252);
+}
+END_TEST
+
+START_TEST(test_format_header_decode_reports_damage) {
+  kidx__seghdr h = distinctive(), out;
+  uint8_t b[KIDX__HEADER_SIZE];
+  kidx__seghdr_encode(&h, b);
+  /* Any flipped bit fails the CRC; one in the magic fails the magic too
+   * (decode still reads every field: open decides what to refuse). */
+  for (size_t i = 0; i < sizeof b; i++) {
+    b[i] ^= 0x40;
+    kidx__seghdr_decode(&out, b);
+    ck_assert_msg(!out.crc_ok, "byte %zu", i);
+    ck_assert_int_eq(out.magic_ok, i >= 8);
+    b[i] ^= 0x40;
+  }
+  kidx__seghdr_decode(&out, b);
+  ck_assert(out.magic_ok && out.crc_ok);
+}
+END_TEST
+
+START_TEST(test_format_entries_round_trip_at_documented_offsets) {
+  /* Section 2: u64 offset in section 1, u64 offset in section 0. */
+  uint8_t t[16];
+  uint64_t terms, post;
+  ck_assert_uint_eq(KIDX__TIX_SIZE, 16);
+  kidx__tix_encode(t, 0x0807060504030201ull, 0x1817161514131211ull);
+  ck_assert_uint_eq(le(t, 8), 0x0807060504030201ull);
+  ck_assert_uint_eq(le(t + 8, 8), 0x1817161514131211ull);
+  kidx__tix_decode(t, &terms, &post);
+  ck_assert_uint_eq(terms, 0x0807060504030201ull);
+  ck_assert_uint_eq(post, 0x1817161514131211ull);
+
+  /* Section 3: u32 title terms, u32 body terms. */
+  uint8_t l[8];
+  uint32_t title, body;
+  ck_assert_uint_eq(KIDX__DOCLEN_SIZE, 8);
+  kidx__doclen_encode(l, 0x04030201u, 0x14131211u);
+  ck_assert_uint_eq(le(l, 4), 0x04030201u);
+  ck_assert_uint_eq(le(l + 4, 4), 0x14131211u);
+  kidx__doclen_decode(l, &title, &body);
+  ck_assert_uint_eq(title, 0x04030201u);
+  ck_assert_uint_eq(body, 0x14131211u);
+
+  /* Section 6: u64 hash, u32 document. */
+  uint8_t e[12];
+  uint64_t hash;
+  uint32_t doc;
+  ck_assert_uint_eq(KIDX__ID_ENTRY, 12);
+  kidx__id_encode(e, 0x0807060504030201ull, 0x14131211u);
+  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
+  ck_assert_uint_eq(le(e + 8, 4), 0x14131211u);
+  kidx__id_decode(e, &hash, &doc);
+  ck_assert_uint_eq(hash, 0x0807060504030201ull);
+  ck_assert_uint_eq(doc, 0x14131211u);
+
+  /* Sections 8 and 9: a u32 CRC per page, in page order. */
+  kidx__buf b = {0};
+  ck_assert_uint_eq(KIDX__PAGESUM_SIZE, 4);
+  ck_assert_int_eq(kidx__pagesum_put(&b, 0x04030201u), KIDX_OK);
+  ck_assert_int_eq(kidx__pagesum_put(&b, 0x14131211u), KIDX_OK);
+  ck_assert_uint_eq(b.n, 8);
+  ck_assert_uint_eq(le(b.p + 4, 4), 0x14131211u);
+  ck_assert_uint_eq(kidx__pagesum_get(b.p, 0), 0x04030201u);
+  kidx__pagesum_set(b.p, 1, 0x24232221u);
+  ck_assert_uint_eq(kidx__pagesum_get(b.p, 1), 0x24232221u);
+  ck_assert_uint_eq(le(b.p + 4, 4), 0x24232221u);
+  kidx__buf_free(&b);
+}
+END_TEST
+
+static Suite *format_suite(void) {
+  Suite *s = suite_create("format");
+  TCase *tc = tcase_create("Core");
+  tcase_add_test(tc, test_format_header_round_trip);
+  tcase_add_test(tc, test_format_header_offsets_are_documented);
+  tcase_add_test(tc, test_format_header_decode_reports_damage);
+  tcase_add_test(tc, test_format_entries_round_trip_at_documented_offsets);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  return tu_run_suite(format_suite());
+}
