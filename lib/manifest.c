@@ -63,8 +63,24 @@ enum {
 };
 #define CRC_SIZE 4u /* the CRC-32C of everything before it, at the end */
 
-_Static_assert(MH_SIZE == MH_FILE_SIZE + 8, "MANIFEST head layout");
-_Static_assert(MS_SIZE == MS_LIST_LEN + 4, "MANIFEST segment entry layout");
+/* Each field ends where the next begins, and the last ends the record. */
+_Static_assert(MH_VERSION == MH_MAGIC + sizeof manifest_magic &&
+                   MH_ANALYSIS == MH_VERSION + 4 &&
+                   MH_AN_FLAGS == MH_ANALYSIS + 4 &&
+                   MH_NSEGS == MH_AN_FLAGS + 4 &&
+                   MH_GENERATION == MH_NSEGS + 4 &&
+                   MH_NEXT_SEGMENT == MH_GENERATION + 8 &&
+                   MH_FILE_SIZE == MH_NEXT_SEGMENT + 8 &&
+                   MH_SIZE == MH_FILE_SIZE + 8,
+               "MANIFEST head layout");
+_Static_assert(MS_FILE_SIZE == MS_NUMBER + 8 && MS_NDOCS == MS_FILE_SIZE + 8 &&
+                   MS_NDEAD == MS_NDOCS + 8 && MS_HEADER_CRC == MS_NDEAD + 8 &&
+                   MS_LIST_LEN == MS_HEADER_CRC + 4 &&
+                   MS_SIZE == MS_LIST_LEN + 4,
+               "MANIFEST segment entry layout");
+/* put_meta appends these fields in order. */
+_Static_assert(MM_SIZE == MM_COUNT + 4 && MK_KEY == MK_KEY_LEN + 1,
+               "MANIFEST metadata layout");
 _Static_assert(KIDX_MAX_METADATA_KEY <= 255, "key lengths are one byte");
 _Static_assert(KIDX_MAX_METADATA_BYTES <= UINT32_MAX, "value lengths are u32");
 
