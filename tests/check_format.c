@@ -29,9 +29,9 @@ static kidx__seghdr distinctive(void) {
   h.nterms = 0x6867666564636261ull;
   h.ntokens = 0x7877767574737271ull;
   h.title_tokens = 0x8887868584838281ull;
-  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
-    h.sec_off[i] = 0xA0A0A0A0A0A0A000ull + (uint64_t)i;
-    h.sec_len[i] = 0xB0B0B0B0B0B0B000ull + (uint64_t)i;
+  for (uint64_t i = 0; i < KIDX__SEC_COUNT; i++) {
+    h.sec_off[i] = UINT64_C(0xA0A0A0A0A0A0A000) | i;
+    h.sec_len[i] = UINT64_C(0xB0B0B0B0B0B0B000) | i;
   }
   h.pageindex_crc = 0xC4C3C2C1u;
   return h;
