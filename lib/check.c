@@ -103,30 +103,13 @@ static int valid_utf8(const char *text, size_t len) {
   return 1;
 }
 
-/* Adds one entry to a bound being recomputed (as postblock.c's writer
- * does), to compare with the recorded one. */
-static void bound_entry(kidx__pbound *b, uint32_t tf_title, uint32_t tf_body,
-                        uint32_t title_len, uint32_t body_len) {
-  kidx__pbound one;
-  kidx__pbound_clear(&one);
-  if (tf_title) {
-    one.max_tf[0] = one.tf[0] = tf_title;
-    one.len[0] = title_len;
-  }
-  if (tf_body) {
-    one.max_tf[1] = one.tf[1] = tf_body;
-    one.len[1] = body_len;
-  }
-  kidx__pbound_merge(b, &one);
-}
-
 /* Decodes and checks term i's list with cursor c, adding what it finds to
  * seen[].  *pos is a scratch array of *pos_cap positions, grown as
  * needed. */
 static int check_list(const kidx__segment *s, const char *path,
                       const kidx__term *t, uint64_t i, kidx__pcur *c,
-                      doc_seen *seen, uint32_t **pos, size_t *pos_cap,
-                      uint64_t *tokens, char *errmsg) {
+                      const kidx__pmodels *pm, doc_seen *seen, uint32_t **pos,
+                      size_t *pos_cap, uint64_t *tokens, char *errmsg) {
   char what[256];
   uint64_t h = kidx__hash_bytes(t->text, t->len);
   kidx__pbound list, blk;
@@ -194,7 +177,9 @@ static int check_list(const kidx__segment *s, const char *path,
     *tokens += c->tf;
     /* The block's bound must be exactly what its entries give: a bound
      * too low would make pruned searches miss documents. */
-    bound_entry(&blk, c->tf_title, tf_body, title_len, body_len);
+    uint32_t ftf[KIDX__NFIELDS] = {c->tf_title, tf_body};
+    uint32_t flen[KIDX__NFIELDS] = {title_len, body_len};
+    kidx__pbound_add(&blk, pm, ftf, flen);
     if (c->i + 1 == c->n) {
       if (!kidx__pcur_block_done(c))
         return term_problem(errmsg, path, t, i,
@@ -451,6 +436,13 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
   size_t pos_cap = 0;
   uint64_t tokens = 0;
   int rc = KIDX_OK;
+  /* The bounds' precomputed maxima use the header's field totals (whose
+   * agreement with the document lengths is checked below). */
+  kidx__pmodels pm;
+  uint64_t ftok[KIDX__NFIELDS] = {
+      s->title_tokens,
+      s->ntokens > s->title_tokens ? s->ntokens - s->title_tokens : 0};
+  kidx__pmodels_init(&pm, s->ndocs, ftok);
   /* Terms come from a cursor whose text buffer is reused: keep a copy of
    * the previous one for the order check. */
   char prev_text[KIDX_MAX_TOKEN_BYTES];
@@ -469,7 +461,8 @@ int kidx__check_segment(const kidx__segment *s, const char *path,
       rc = term_problem(errmsg, path, &t, i,
                         "out of order in the term dictionary");
     else
-      rc = check_list(s, path, &t, i, c, seen, &pos, &pos_cap, &tokens, errmsg);
+      rc = check_list(s, path, &t, i, c, &pm, seen, &pos, &pos_cap, &tokens,
+                      errmsg);
     memcpy(prev_text, t.text, t.len);
     prev.len = t.len;
   }

@@ -406,6 +406,14 @@ int kidx__postings_positions(kidx__postings *c, uint32_t *out);
  * pay, small enough that a bound is tight and a skip is fine-grained). */
 #define KIDX__BLOCK 128u
 
+/* Ranking models (indexed by kidx_rank) and their defaults, which
+ * kidx_search_options_init sets and block bounds precompute. */
+#define KIDX__NMODELS 2
+#define KIDX__DEFAULT_K1 1.2
+#define KIDX__DEFAULT_B 0.75
+#define KIDX__DEFAULT_TITLE_WEIGHT 2.0
+#define KIDX__DEFAULT_BODY_WEIGHT 1.0
+
 /* What bounds the score of a term in any document of a block (or list):
  * per field f, the largest tf_f, and the (len_f, tf_f) pair of smallest
  * len_f / tf_f; max_tf[f] == 0 when no document has the term in f. */
@@ -413,9 +421,32 @@ typedef struct kidx__pbound {
   uint32_t max_tf[KIDX__NFIELDS];
   uint32_t len[KIDX__NFIELDS];
   uint32_t tf[KIDX__NFIELDS];
+  /* Per ranking model (index: kidx_rank), the largest combined frequency
+   * tfc = sum_f w_f tf_f / B_f of the documents, with the default field
+   * weights and b (KIDX__DEFAULT_*) and the segment's own average field
+   * lengths, rounded up to a 16-bit float (kidx__tfc_encode): nearly exact
+   * where the pairs above bound each field apart, from possibly different
+   * documents. */
+  uint16_t tfc_max[KIDX__NMODELS];
 } kidx__pbound;
 
+/* The 16-bit floats of tfc_max: 6 bits of exponent e, 10 of mantissa m,
+ * for (1 + m / 1024) * 2^(e - 32); e = 63 is +infinity.  Encoding rounds
+ * up (a bound stays a bound) and is monotone, so that the larger code is
+ * the larger value; x must be >= 0 and not NaN. */
+uint16_t kidx__tfc_encode(double x);
+double kidx__tfc_decode(uint16_t code);
+
+/* The parameters tfc_max assumes: the default ranking parameters and one
+ * segment's average field lengths (kidx__pmodels_init in score.c). */
+typedef struct kidx__pmodels kidx__pmodels;
+
 void kidx__pbound_clear(kidx__pbound *b);
+/* Adds one document with tf[f] occurrences in field f of len[f] terms
+ * (tf[0] + tf[1] > 0), for the models pm. */
+void kidx__pbound_add(kidx__pbound *b, const kidx__pmodels *pm,
+                      const uint32_t tf[KIDX__NFIELDS],
+                      const uint32_t len[KIDX__NFIELDS]);
 /* into := the bound of the union of what into and b describe. */
 void kidx__pbound_merge(kidx__pbound *into, const kidx__pbound *b);
 int kidx__pbound_equal(const kidx__pbound *a, const kidx__pbound *b);
@@ -434,9 +465,12 @@ typedef struct kidx__pwriter {
   uint32_t *pv;   /* the block's position values, before encoding */
   size_t npv, pv_cap;
   kidx__pbound blk_bound, list_bound;
+  const kidx__pmodels *models; /* the segment's, set by the caller */
 } kidx__pwriter;
 
-void kidx__pwriter_init(kidx__pwriter *w);
+/* models: the parameters of the bounds' tfc_max, the written segment's
+ * (kidx__pmodels_init); they must outlive w. */
+void kidx__pwriter_init(kidx__pwriter *w, const kidx__pmodels *models);
 void kidx__pwriter_free(kidx__pwriter *w);
 /* Empties w for the next list, keeping its buffers. */
 void kidx__pwriter_reset(kidx__pwriter *w);
@@ -693,13 +727,13 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 10, specified in doc/FORMAT.md.
+** segment file, format version 11, specified in doc/FORMAT.md.
 */
 
 /* The version in a segment file's header: 10 since sections are covered
  * by page checksums verified when first read (9: postings in blocks with
  * score bounds and whole-section checksums verified at open). */
-#define KIDX__SEGMENT_VERSION 10u
+#define KIDX__SEGMENT_VERSION 11u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -1414,7 +1448,27 @@ static inline double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
  * above the rounding of the score's own computation.  Monotone: a looser
  * bound (kidx__pbound_merge) never gives less. */
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
-                          const kidx__pbound *b, double idf);
+                          const kidx__pbound *b, double idf, double scale);
+
+/* The parameters of a bound's tfc_max (kidx__pbound): per model, a scorer
+ * with the default parameters and one segment's average field lengths. */
+struct kidx__pmodels {
+  kidx__scorer sc[KIDX__NMODELS];
+};
+/* For a segment of ndocs documents and tokens[f] terms in field f. */
+void kidx__pmodels_init(kidx__pmodels *pm, uint64_t ndocs,
+                        const uint64_t tokens[KIDX__NFIELDS]);
+/* tfc[r] of a document for model r: sum_f w_f tf_f / B_f. */
+void kidx__pmodels_tfc(const kidx__pmodels *pm,
+                       const uint32_t tf[KIDX__NFIELDS],
+                       const uint32_t len[KIDX__NFIELDS],
+                       double tfc[KIDX__NMODELS]);
+/* The factor by which a query's combined frequencies (scorer sc, field
+ * weights w) can exceed tfc_max of a segment of ndocs documents and
+ * tokens[f] terms per field: INFINITY when tfc_max says nothing (another
+ * b for BM25). */
+double kidx__scorer_scale(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
+                          uint64_t ndocs, const uint64_t tokens[KIDX__NFIELDS]);
 
 /**************************************************************************
 ** Interface to code in topk.c: the bounded best-k collector.

@@ -31,6 +31,7 @@
  */
 #include "kidx_int.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 /* ---- bit packing ---- */
@@ -141,6 +142,56 @@ static void bound_add(kidx__pbound *b, int f, uint32_t tf, uint32_t len) {
   }
 }
 
+/* e = 63: infinity; codes below 2^-32 round up to the smallest. */
+#define TFC_INF ((uint16_t)(63u << 10))
+
+uint16_t kidx__tfc_encode(double x) {
+  if (x <= 0x1p-32)
+    return 0;
+  if (!(x < 0x1p31))
+    return TFC_INF;
+  /* x is a normal double: its exponent and the top 10 bits of its
+   * mantissa, plus one unit if any lower bit is set. */
+  uint64_t u;
+  memcpy(&u, &x, sizeof u);
+  int64_t e = (int64_t)((u >> 52) & 0x7FF) - 1023 + 32;
+  uint64_t m = (u >> 42) & 0x3FF;
+  if (u & (((uint64_t)1 << 42) - 1)) {
+    if (++m == 1024) {
+      m = 0;
+      e++;
+    }
+  }
+  return e >= 63 ? TFC_INF : (uint16_t)((uint64_t)e << 10 | m);
+}
+
+double kidx__tfc_decode(uint16_t code) {
+  if (code >= TFC_INF)
+    return INFINITY;
+  /* The double with exponent e - 32 and the code's mantissa bits on top:
+   * exact. */
+  uint64_t u = ((uint64_t)((code >> 10) + 1023 - 32) << 52) |
+               ((uint64_t)(code & 0x3FF) << 42);
+  double x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+void kidx__pbound_add(kidx__pbound *b, const kidx__pmodels *pm,
+                      const uint32_t tf[KIDX__NFIELDS],
+                      const uint32_t len[KIDX__NFIELDS]) {
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (tf[f])
+      bound_add(b, f, tf[f], len[f]);
+  double tfc[KIDX__NMODELS];
+  kidx__pmodels_tfc(pm, tf, len, tfc);
+  for (int r = 0; r < KIDX__NMODELS; r++) {
+    uint16_t v = kidx__tfc_encode(tfc[r]);
+    if (v > b->tfc_max[r])
+      b->tfc_max[r] = v;
+  }
+}
+
 void kidx__pbound_merge(kidx__pbound *into, const kidx__pbound *b) {
   for (int f = 0; f < KIDX__NFIELDS; f++)
     if (b->max_tf[f]) {
@@ -148,6 +199,9 @@ void kidx__pbound_merge(kidx__pbound *into, const kidx__pbound *b) {
       if (b->max_tf[f] > into->max_tf[f])
         into->max_tf[f] = b->max_tf[f];
     }
+  for (int r = 0; r < KIDX__NMODELS; r++)
+    if (b->tfc_max[r] > into->tfc_max[r])
+      into->tfc_max[r] = b->tfc_max[r];
 }
 
 static int put_bound(kidx__buf *out, const kidx__pbound *b) {
@@ -156,6 +210,11 @@ static int put_bound(kidx__buf *out, const kidx__pbound *b) {
       return KIDX_ENOMEM;
     if (b->max_tf[f] && (kidx__buf_put_varint(out, b->len[f]) ||
                          kidx__buf_put_varint(out, b->tf[f])))
+      return KIDX_ENOMEM;
+  }
+  for (int r = 0; r < KIDX__NMODELS; r++) {
+    uint8_t v[2] = {(uint8_t)b->tfc_max[r], (uint8_t)(b->tfc_max[r] >> 8)};
+    if (kidx__buf_append(out, v, sizeof v))
       return KIDX_ENOMEM;
   }
   return KIDX_OK;
@@ -174,6 +233,15 @@ static int get_bound(const uint8_t **p, const uint8_t *end, kidx__pbound *b,
     b->len[f] = (uint32_t)len;
     b->tf[f] = (uint32_t)tf;
   }
+  if (end - *p < 2 * KIDX__NMODELS)
+    return KIDX_ECORRUPT;
+  for (int r = 0; r < KIDX__NMODELS; r++) {
+    uint16_t v = (uint16_t)((*p)[0] | (*p)[1] << 8);
+    if (v > TFC_INF)
+      return KIDX_ECORRUPT;
+    b->tfc_max[r] = v;
+    *p += 2;
+  }
   return KIDX_OK;
 }
 
@@ -182,13 +250,17 @@ int kidx__pbound_equal(const kidx__pbound *a, const kidx__pbound *b) {
     if (a->max_tf[f] != b->max_tf[f] || a->len[f] != b->len[f] ||
         a->tf[f] != b->tf[f])
       return 0;
+  for (int r = 0; r < KIDX__NMODELS; r++)
+    if (a->tfc_max[r] != b->tfc_max[r])
+      return 0;
   return 1;
 }
 
 /* ---- writing ---- */
 
-void kidx__pwriter_init(kidx__pwriter *w) {
+void kidx__pwriter_init(kidx__pwriter *w, const kidx__pmodels *models) {
   memset(w, 0, sizeof *w);
+  w->models = models;
 }
 
 void kidx__pwriter_free(kidx__pwriter *w) {
@@ -372,10 +444,8 @@ int kidx__pwriter_add(kidx__pwriter *w, uint32_t doc, const uint32_t *pos,
   w->title[w->n] = tf_title;
   w->n++;
   w->df++;
-  if (tf_title)
-    bound_add(&w->blk_bound, 0, tf_title, len[0]);
-  if (tf > tf_title)
-    bound_add(&w->blk_bound, 1, tf - tf_title, len[1]);
+  uint32_t ftf[KIDX__NFIELDS] = {tf_title, tf - tf_title};
+  kidx__pbound_add(&w->blk_bound, w->models, ftf, len);
   return w->n == KIDX__BLOCK ? flush_block(w) : KIDX_OK;
 }
 
@@ -389,7 +459,7 @@ static size_t bound_size(const kidx__pbound *b) {
       n += kidx__varint_encode(tmp, b->len[f]) +
            kidx__varint_encode(tmp, b->tf[f]);
   }
-  return n;
+  return n + 2 * KIDX__NMODELS;
 }
 
 int kidx__pwriter_finish(kidx__pwriter *w) {

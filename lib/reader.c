@@ -187,14 +187,14 @@ void kidx_search_options_init(kidx_search_options *opt) {
   opt->limit = 10;
   opt->offset = 0;
   opt->rank = KIDX_RANK_TFIDF;
-  opt->bm25_k1 = 1.2;
-  opt->bm25_b = 0.75;
+  opt->bm25_k1 = KIDX__DEFAULT_K1;
+  opt->bm25_b = KIDX__DEFAULT_B;
   opt->match = KIDX_MATCH_ANY;
   /* A title word is worth two body words: titles are short and chosen to
    * say what the document is about.  (BM25F papers tune title weights from
    * 2 to over 10 on web collections; 2 keeps the body in charge.) */
-  opt->title_weight = 2.0;
-  opt->body_weight = 1.0;
+  opt->title_weight = KIDX__DEFAULT_TITLE_WEIGHT;
+  opt->body_weight = KIDX__DEFAULT_BODY_WEIGHT;
   opt->snippet_words = 30;
   opt->explain = 0;
   opt->exact_total = 0;

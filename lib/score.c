@@ -49,7 +49,7 @@ double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df) {
 }
 
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
-                          const kidx__pbound *b, double idf) {
+                          const kidx__pbound *b, double idf, double scale) {
   /* Per field, tf / B(len) <= 1 / ((1 - b) / max_tf + (b / avglen) *
    * min(len / tf)) (postblock.c): B is (1 - b) + b * len / avglen for
    * BM25's b and TF-IDF's pivot slope alike. */
@@ -63,6 +63,12 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
       return INFINITY;
     tfc += w[f] / den;
   }
+  /* The precomputed maximum, when the query's parameters let it bound
+   * (kidx__scorer_scale), is exact for the defaults: both fields of one
+   * document, not each field's best. */
+  double pre = kidx__tfc_decode(b->tfc_max[sc->rank]) * scale;
+  if (pre < tfc)
+    tfc = pre;
   if (!isfinite(tfc))
     return INFINITY;
   /* The score itself is computed with other roundings (and the bound's
@@ -71,4 +77,58 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
   /* ... and an absolute one for scores so small (tiny weights) that
    * their roundings are no longer relative (subnormal numbers). */
   return idf * kidx__scorer_saturate(sc, tfc) * (1.0 + 1e-9) + 1e-300;
+}
+
+void kidx__pmodels_init(kidx__pmodels *pm, uint64_t ndocs,
+                        const uint64_t tokens[KIDX__NFIELDS]) {
+  static const double w[KIDX__NFIELDS] = {KIDX__DEFAULT_TITLE_WEIGHT,
+                                          KIDX__DEFAULT_BODY_WEIGHT};
+  kidx__scorer_init(&pm->sc[KIDX_RANK_TFIDF], KIDX_RANK_TFIDF, KIDX__DEFAULT_K1,
+                    KIDX__DEFAULT_B, w, ndocs, tokens);
+  kidx__scorer_init(&pm->sc[KIDX_RANK_BM25], KIDX_RANK_BM25, KIDX__DEFAULT_K1,
+                    KIDX__DEFAULT_B, w, ndocs, tokens);
+}
+
+void kidx__pmodels_tfc(const kidx__pmodels *pm,
+                       const uint32_t tf[KIDX__NFIELDS],
+                       const uint32_t len[KIDX__NFIELDS],
+                       double tfc[KIDX__NMODELS]) {
+  for (int r = 0; r < KIDX__NMODELS; r++) {
+    const kidx__scorer *sc = &pm->sc[r];
+    tfc[r] = 0.0;
+    for (int f = 0; f < KIDX__NFIELDS; f++)
+      if (tf[f])
+        tfc[r] += sc->weight[f] * tf[f] / kidx__scorer_norm(sc, f, len[f]);
+  }
+}
+
+/* A query's combined frequency, sum_f w'_f tf_f / B'_f, against the one
+ * tfc_max was computed with, sum_f w_f tf_f / B_f (the defaults, and the
+ * segment's average lengths A_f where the query has the index's A'_f):
+ *   - w'_f = (w'_f / w_f) w_f, a factor of w'_f / w_f per field;
+ *   - with the same b, B'_f / B_f = ((1 - b) + b len / A'_f) /
+ *     ((1 - b) + b len / A_f) >= min(1, A_f / A'_f) for every len, so
+ *     1 / B'_f <= max(1, A'_f / A_f) / B_f.
+ * The sum grows by at most the largest product of the two over the fields
+ * the query weights.  Another b than the default's gives no such factor:
+ * INFINITY, and the per-field bound alone serves. */
+double kidx__scorer_scale(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
+                          uint64_t ndocs,
+                          const uint64_t tokens[KIDX__NFIELDS]) {
+  if (sc->rank == KIDX_RANK_BM25 && sc->b != KIDX__DEFAULT_B)
+    return INFINITY;
+  static const double dw[KIDX__NFIELDS] = {KIDX__DEFAULT_TITLE_WEIGHT,
+                                           KIDX__DEFAULT_BODY_WEIGHT};
+  double scale = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    if (!(w[f] > 0.0))
+      continue;
+    /* The segment's average exactly as kidx__pmodels_init computed it. */
+    double avg = ndocs && tokens[f] ? (double)tokens[f] / (double)ndocs : 1.0;
+    double grow = sc->avglen[f] > avg ? sc->avglen[f] / avg : 1.0;
+    double v = w[f] / dw[f] * grow;
+    if (v > scale)
+      scale = v;
+  }
+  return scale;
 }

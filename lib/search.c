@@ -66,6 +66,7 @@ struct matcher {
   uint32_t share_doc;      /* or END */
   uint32_t bound_blk;      /* the block blk_ub bounds, or END */
   double blk_ub;
+  double scale;  /* of the bounds' tfc_max (kidx__scorer_scale) */
   uint32_t *pos; /* positions in the current document, once loaded */
   uint32_t npos, pos_cap;
   uint32_t pos_doc; /* the document pos belongs to, or END */
@@ -171,9 +172,14 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
                  field == (f == 0 ? KIDX__FIELD_TITLE : KIDX__FIELD_BODY))
                     ? s->sc->weight[f]
                     : 0.0;
-    m->ub = m->bad
-                ? INFINITY
-                : kidx__scorer_bound(s->sc, m->w, &m->cur.list_bound, m->idf);
+    const kidx__segment *g = s->seg;
+    uint64_t tokens[KIDX__NFIELDS] = {
+        g->title_tokens,
+        g->ntokens > g->title_tokens ? g->ntokens - g->title_tokens : 0};
+    m->scale = kidx__scorer_scale(s->sc, m->w, g->ndocs, tokens);
+    m->ub = m->bad ? INFINITY
+                   : kidx__scorer_bound(s->sc, m->w, &m->cur.list_bound, m->idf,
+                                        m->scale);
   }
   return m;
 }
@@ -901,7 +907,8 @@ static int window_bound(search *s, matcher *m, uint32_t d, uint32_t *wend,
   if (r == 0)
     return KIDX_OK; /* no document left at or after d */
   if (m->bound_blk != m->cur.blk) {
-    m->blk_ub = kidx__scorer_bound(s->sc, m->w, &m->cur.blk_bound, m->idf);
+    m->blk_ub =
+        kidx__scorer_bound(s->sc, m->w, &m->cur.blk_bound, m->idf, m->scale);
     m->bound_blk = m->cur.blk;
   }
   if (m->cur.last < *wend)

@@ -54,6 +54,7 @@ typedef struct merge {
   uint64_t read;                   /* bytes of the inputs read so far */
   uint64_t released;               /* `read` at the last release */
   kidx__pwriter list;              /* the merged list being built */
+  kidx__pmodels models;            /* its bounds' parameters */
   kidx__pcur pcur;                 /* reads an input segment's list */
   kidx__buf terms;                 /* the term blocks */
   kidx__buf index;                 /* the block index */
@@ -490,6 +491,23 @@ static int build_maps(merge *m, const kidx__segsrc *src, size_t n) {
     }
   }
   m->ndocs = (uint32_t)next;
+  /* The new file's field totals, before its postings: the bounds'
+   * precomputed maxima use its average field lengths. */
+  uint64_t tokens[KIDX__NFIELDS] = {0, 0};
+  for (size_t i = 0; i < m->nin; i++) {
+    const input *in = &m->in[i];
+    for (uint64_t k = 0; k < in->ndocs; k++) {
+      uint32_t len[KIDX__NFIELDS];
+      if (in->map[k] == DROPPED)
+        continue;
+      if (input_lens(m, in, (uint32_t)k, len))
+        return damaged_input(m, in);
+      tokens[0] += len[0];
+      tokens[1] += len[1];
+    }
+  }
+  kidx__pmodels_init(&m->models, next, tokens);
+  kidx__pwriter_init(&m->list, &m->models);
   m->ids = malloc((next ? next : 1) * sizeof *m->ids);
   return m->ids ? KIDX_OK : oom(m);
 }

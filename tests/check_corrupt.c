@@ -438,7 +438,11 @@ START_TEST(test_check_moved_position) {
   ck_assert_int_eq(kidx__pcur_init(c, t.post, t.post_len, t.df, seg.ndocs),
                    KIDX_OK);
   kidx__pwriter w;
-  kidx__pwriter_init(&w);
+  kidx__pmodels pm;
+  uint64_t ftok[KIDX__NFIELDS] = {seg.title_tokens,
+                                  seg.ntokens - seg.title_tokens};
+  kidx__pmodels_init(&pm, seg.ndocs, ftok);
+  kidx__pwriter_init(&w, &pm);
   uint32_t pos[64], moved = 0;
   while (kidx__pcur_next(c) == 1) {
     ck_assert_uint_le(c->tf, 64);

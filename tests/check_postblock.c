@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 
 static uint64_t rng = 88172645463325252ull;
@@ -47,6 +48,27 @@ static entry *random_list(uint32_t n, uint32_t limit, uint32_t maxtf) {
   return e;
 }
 
+/* The bounds' models: a made-up segment of 1000 documents averaging 4
+ * title and 300 body terms. */
+static kidx__pmodels test_models;
+static const uint64_t test_tokens[2] = {4000, 300000};
+
+static void setup_models(void) {
+  kidx__pmodels_init(&test_models, 1000, test_tokens);
+}
+
+/* tfc of an entry under rank r's defaults, computed here from the
+ * formula (doc/FORMAT.md), rounded up to the bound's 16-bit float. */
+static uint16_t model_tfc(const entry *e, int r) {
+  double b = r == KIDX_RANK_BM25 ? 0.75 : 0.2, w[2] = {2.0, 1.0}, tfc = 0;
+  uint32_t tf[2] = {e->title, e->tf - e->title};
+  for (int f = 0; f < 2; f++)
+    if (tf[f])
+      tfc += w[f] * tf[f] /
+             ((1.0 - b) + b * (double)e->len[f] / (test_tokens[f] / 1000.0));
+  return kidx__tfc_encode(tfc);
+}
+
 /* Positions of entry i: title ones from 0, body ones after the title. */
 static void positions_of(const entry *e, uint32_t *pos) {
   for (uint32_t k = 0; k < e->tf; k++)
@@ -56,7 +78,7 @@ static void positions_of(const entry *e, uint32_t *pos) {
 /* Encodes the list into one contiguous buffer. */
 static uint8_t *encode(const entry *e, uint32_t n, size_t *len) {
   kidx__pwriter w;
-  kidx__pwriter_init(&w);
+  kidx__pwriter_init(&w, &test_models);
   uint32_t *pos = malloc(sizeof *pos * 4096);
   for (uint32_t i = 0; i < n; i++) {
     positions_of(&e[i], pos);
@@ -97,6 +119,9 @@ static void model_bound(const entry *e, uint32_t from, uint32_t to,
         b->tf[f] = tf[f];
       }
     }
+    for (int r = 0; r < KIDX__NMODELS; r++)
+      if (model_tfc(&e[i], r) > b->tfc_max[r])
+        b->tfc_max[r] = model_tfc(&e[i], r);
   }
 }
 
@@ -315,10 +340,36 @@ START_TEST(test_strict_rejects_long_varints) {
 }
 END_TEST
 
+/* The bounds' 16-bit floats: every code decodes and encodes back to
+ * itself, codes are ordered as their values, and encoding rounds up by
+ * less than one unit of the 10-bit mantissa. */
+START_TEST(test_tfc_codes) {
+  double prev = -1.0;
+  for (uint32_t c = 0; c <= (63u << 10); c++) {
+    double x = kidx__tfc_decode((uint16_t)c);
+    if (!(x > prev) || kidx__tfc_encode(x) != c)
+      ck_abort_msg("code %u decodes to %g", c, x);
+    prev = x;
+  }
+  ck_assert(isinf(kidx__tfc_decode(63u << 10)));
+  ck_assert_uint_eq(kidx__tfc_encode(0.0), 0);
+  ck_assert_uint_eq(kidx__tfc_encode(1e300), 63u << 10);
+  for (int i = 0; i < 1000000; i++) {
+    /* Random doubles over the whole useful range. */
+    double x =
+        ldexp(1.0 + next_rand() / 4294967296.0, (int)(next_rand() % 62) - 32);
+    double y = kidx__tfc_decode(kidx__tfc_encode(x));
+    if (!(y >= x) || !(y <= x * (1.0 + 1.0 / 1024)))
+      ck_abort_msg("%.17g encodes as %.17g", x, y);
+  }
+}
+END_TEST
+
 static Suite *postblock_suite(void) {
   Suite *s = suite_create("postblock");
   TCase *core = tcase_create("Core");
   tcase_set_timeout(core, 120);
+  tcase_add_test(core, test_tfc_codes);
   tcase_add_test(core, test_roundtrip_all_sizes);
   tcase_add_test(core, test_advance_and_shallow_match_a_scan);
   tcase_add_test(core, test_positions_survive_a_shallow_move);
@@ -333,5 +384,6 @@ static Suite *postblock_suite(void) {
 }
 
 int main(void) {
+  setup_models();
   return tu_run_suite(postblock_suite());
 }
