@@ -73,6 +73,11 @@ struct matcher {
   /* composites */
   matcher **kids;
   size_t nkids;
+  /* AND, PHRASE, NEAR: the kids by increasing cost, the order in which
+   * they are advanced (scores still add up in query order, kids) */
+  matcher **lead;
+  /* every kind: an estimate of the documents it visits (a TERM's df) */
+  uint64_t cost;
   /* every kind: a bound of its score in any document (pruning) */
   double ub;
 };
@@ -138,6 +143,7 @@ static void free_matchers(search *s) {
   for (size_t i = 0; i < s->nall; i++) {
     free(s->all[i]->pos);
     free(s->all[i]->kids);
+    free(s->all[i]->lead);
     free(s->all[i]);
   }
   free(s->all);
@@ -231,6 +237,47 @@ static int build_prefix(search *s, const kidx__qnode *q, matcher *m) {
   return on < 0 ? kidx__segment_damage(s->seg, s->errmsg) : KIDX_OK;
 }
 
+static int cmp_cost(const void *a, const void *b) {
+  const matcher *x = *(matcher *const *)a, *y = *(matcher *const *)b;
+  return (x->cost > y->cost) - (x->cost < y->cost);
+}
+
+/* A composite's cost, and for a conjunction the order that advances the
+ * rarest kid first: the others then only seek to its documents (a common
+ * word's blocks are decoded where a rare one has a candidate, not in
+ * between). */
+static int set_cost(search *s, matcher *m) {
+  int conj = m->kind == KIDX__Q_AND || m->kind == KIDX__Q_PHRASE ||
+             m->kind == KIDX__Q_NEAR;
+  if (m->kind == KIDX__Q_NOT) {
+    m->cost = m->kids[0]->cost;
+    return KIDX_OK;
+  }
+  m->cost = conj && m->nkids ? UINT64_MAX : 0;
+  for (size_t i = 0; i < m->nkids; i++) {
+    uint64_t c = m->kids[i]->cost;
+    if (conj)
+      m->cost = c < m->cost ? c : m->cost;
+    else
+      m->cost = m->cost + c < m->cost ? UINT64_MAX : m->cost + c;
+  }
+  if (!conj || m->nkids < 2)
+    return KIDX_OK;
+  if (!(m->lead = malloc(m->nkids * sizeof *m->lead)))
+    return oom(s);
+  memcpy(m->lead, m->kids, m->nkids * sizeof *m->lead);
+  /* A stable insertion sort: conjunctions are short, and ties keep
+   * query order. */
+  for (size_t i = 1; i < m->nkids; i++)
+    for (size_t j = i; j > 0 && cmp_cost(&m->lead[j - 1], &m->lead[j]) > 0;
+         j--) {
+      matcher *t = m->lead[j];
+      m->lead[j] = m->lead[j - 1];
+      m->lead[j - 1] = t;
+    }
+  return KIDX_OK;
+}
+
 static int build(search *s, const kidx__qnode *q, matcher **out) {
   int rc;
   if (q->kind == KIDX__Q_TERM) {
@@ -254,6 +301,8 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
       t.post_len = 0;
     }
     *out = term_matcher(s, &t, exists, q->field, q);
+    if (*out)
+      (*out)->cost = (*out)->exists ? t.df : 0;
     return *out ? KIDX_OK : oom(s);
   }
   matcher *m = new_matcher(s, q->kind, q->field);
@@ -269,7 +318,7 @@ static int build(search *s, const kidx__qnode *q, matcher **out) {
   size_t n = m->kind == KIDX__Q_NOT ? 1 : m->nkids;
   for (size_t i = 0; !rc && i < n; i++)
     m->ub += m->kids[i]->ub;
-  return rc;
+  return rc ? rc : set_cost(s, m);
 }
 
 /* ---- positions ---- */
@@ -484,8 +533,9 @@ static int advance_all(search *s, matcher *m, uint32_t target) {
   uint32_t t = target;
   for (;;) {
     int agreed = 1;
+    matcher **kids = m->lead ? m->lead : m->kids;
     for (size_t i = 0; i < m->nkids; i++) {
-      matcher *k = m->kids[i];
+      matcher *k = kids[i];
       if (!k->started || k->doc < t) {
         int rc = advance(s, k, t);
         if (rc)
@@ -496,8 +546,11 @@ static int advance_all(search *s, matcher *m, uint32_t target) {
         return KIDX_OK;
       }
       if (k->doc > t) {
+        /* Back to the rarest kid with the new target: the kids after
+         * this one are not moved to a document that cannot match. */
         t = k->doc;
         agreed = 0;
+        break;
       }
     }
     if (agreed) {
