@@ -408,11 +408,11 @@ int kidx__postings_positions(kidx__postings *c, uint32_t *out);
 
 /* Ranking models (indexed by kidx_rank) and their defaults, which
  * kidx_search_options_init sets and block bounds precompute. */
-#define KIDX__NMODELS 2
-#define KIDX__DEFAULT_K1 1.2
-#define KIDX__DEFAULT_B 0.75
+#define KIDX__NMODELS              2
+#define KIDX__DEFAULT_K1           1.2
+#define KIDX__DEFAULT_B            0.75
 #define KIDX__DEFAULT_TITLE_WEIGHT 2.0
-#define KIDX__DEFAULT_BODY_WEIGHT 1.0
+#define KIDX__DEFAULT_BODY_WEIGHT  1.0
 
 /* What bounds the score of a term in any document of a block (or list):
  * per field f, the largest tf_f, and the (len_f, tf_f) pair of smallest
@@ -1417,6 +1417,7 @@ typedef struct kidx__scorer {
   double ndocs;                 /* N */
   double weight[KIDX__NFIELDS]; /* field weights w_f */
   double avglen[KIDX__NFIELDS]; /* mean field lengths in terms */
+  double slope[KIDX__NFIELDS];  /* b / avglen_f: B_f without a division */
 } kidx__scorer;
 
 /* tokens[f]: the index's total terms in field f. */
@@ -1429,7 +1430,7 @@ double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df);
  * the saturation below: search.c calls them for every document scored. */
 static inline double kidx__scorer_norm(const kidx__scorer *sc, int field,
                                        uint32_t len) {
-  return (1.0 - sc->b) + sc->b * (double)len / sc->avglen[field];
+  return (1.0 - sc->b) + (double)len * sc->slope[field];
 }
 /* The saturation of a combined term frequency tfc = sum w_f tf_f / B_f;
  * a term's score is qtf * idf * saturate(tfc). */
@@ -1442,6 +1443,38 @@ static inline double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
    * increasing) from x = 1; below it we continue with x itself, which meets
    * it at x = 1 with the same value and the same slope (1). */
   return tfc >= 1.0 ? 1.0 + log(1.0 + log(tfc)) : tfc;
+}
+/* saturate(sum over fields of w[f] * tf[f] / norm[f]), the tf part of a
+ * term's score in a document whose field norms B_f are norm[].  For BM25
+ * the fractions are put over one denominator,
+ *     S = (k1 + 1) X / (X + k1 D),  X = sum_f w_f tf_f prod_(g != f) B_g,
+ *     D = prod_f B_f,
+ * which is the same function with one division instead of three: search
+ * calls this for every document it scores. */
+static inline double kidx__scorer_tf(const kidx__scorer *sc,
+                                     const double w[KIDX__NFIELDS],
+                                     const uint32_t tf[KIDX__NFIELDS],
+                                     const double norm[KIDX__NFIELDS]) {
+  _Static_assert(KIDX__NFIELDS == 2, "two fields");
+  if (sc->rank == KIDX_RANK_BM25) {
+    double x0 = w[0] * tf[0], x1 = w[1] * tf[1], x, d;
+    if (!tf[0]) {
+      x = x1;
+      d = norm[1];
+    } else if (!tf[1]) {
+      x = x0;
+      d = norm[0];
+    } else {
+      x = x0 * norm[1] + x1 * norm[0];
+      d = norm[0] * norm[1];
+    }
+    return x > 0 ? (sc->k1 + 1.0) * x / (x + sc->k1 * d) : 0.0;
+  }
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (tf[f])
+      tfc += w[f] * tf[f] / norm[f];
+  return kidx__scorer_saturate(sc, tfc);
 }
 /* An upper bound of idf * saturate(sum w[f] tf_f / B_f) over the
  * documents the bound b describes (postblock.c), with a relative margin

@@ -38,6 +38,7 @@ void kidx__scorer_init(kidx__scorer *sc, kidx_rank rank, double k1, double b,
      * never used; 1 avoids a division by zero all the same. */
     sc->avglen[f] =
         ndocs && tokens[f] ? (double)tokens[f] / (double)ndocs : 1.0;
+    sc->slope[f] = sc->b / sc->avglen[f];
   }
 }
 

@@ -649,11 +649,7 @@ static double term_score(search *s, matcher *m) {
     return m->share;
   const double *norm = doc_norms(s, m->doc);
   uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
-  double tfc = 0.0;
-  for (int f = 0; f < KIDX__NFIELDS; f++)
-    if (tf[f])
-      tfc += m->w[f] * tf[f] / norm[f];
-  m->share = m->idf * kidx__scorer_saturate(s->sc, tfc);
+  m->share = m->idf * kidx__scorer_tf(s->sc, m->w, tf, norm);
   m->share_doc = m->doc;
   return m->share;
 }
@@ -994,9 +990,31 @@ static int offer(pruner *p, matcher *root, uint32_t d) {
  * is below the threshold is skipped at once (block-max AND when the root
  * is an AND; for phrases and NEAR, the positions of those documents are
  * never read). */
+static int run_windows_loop(pruner *p, matcher *root, double *rest);
+
 static int run_windows(pruner *p, matcher *root) {
   search *s = p->s;
+  /* A root AND of TERMs also checks a document kid by kid (below). */
+  int terms = root->kind == KIDX__Q_AND && root->nkids > 1;
+  for (size_t i = 0; terms && i < root->nkids; i++)
+    terms = root->kids[i]->kind == KIDX__Q_TERM;
+  /* rest[i]: the block bounds of kids i + 1 .. n - 1, summed (not taken
+   * off the total by subtraction, which can cancel to less). */
+  double *rest = terms ? malloc(root->nkids * sizeof *rest) : NULL;
+  if (terms && !rest)
+    return oom(s);
+  int rc = run_windows_loop(p, root, rest);
+  free(rest);
+  return rc;
+}
+
+static int run_windows_loop(pruner *p, matcher *root, double *rest) {
+  search *s = p->s;
   uint32_t target = 0;
+  /* The current window [from, wend] and its bound: every kid's block
+   * is the same throughout, so the bound holds until wend. */
+  uint32_t from = END, wend = END;
+  double ub = INFINITY;
   for (;;) {
     int rc = advance(s, root, target);
     if (rc || root->doc == END)
@@ -1005,16 +1023,39 @@ static int run_windows(pruner *p, matcher *root) {
     target = d + 1;
     if (kidx__bit_get(s->ref->dead, d))
       continue;
-    double t = threshold(p), ub;
+    double t = threshold(p);
     if (t > -INFINITY) {
-      uint32_t wend = END;
-      int live = 0;
-      if ((rc = window_bound(s, root, d, &wend, &ub, &live)))
-        return rc;
+      if (from == END || d < from || d > wend) {
+        int live = 0;
+        from = d;
+        wend = END;
+        if ((rc = window_bound(s, root, d, &wend, &ub, &live)))
+          return rc;
+        for (size_t i = root->nkids; rest && i-- > 0;)
+          rest[i] = i + 1 < root->nkids
+                        ? rest[i + 1] + root->kids[i + 1]->blk_ub
+                        : 0.0;
+      }
       if (below(ub, t)) {
         p->pruned = 1;
         target = wend == END ? END : wend + 1;
         continue;
+      }
+      if (rest) {
+        /* Block-max AND per document (as Lucene's conjunction with
+         * impacts does): the shares so far, plus the other kids' block
+         * bounds, may already fall below; then the rest is not scored.
+         * The kids' blk_ub are those of the window's blocks. */
+        double partial = 0.0;
+        int out = 0;
+        for (size_t i = 0; i < root->nkids && !out; i++) {
+          partial += term_score(s, root->kids[i]);
+          out = below(partial + rest[i], t);
+        }
+        if (out) {
+          p->pruned = 1;
+          continue;
+        }
       }
     }
     if ((rc = offer(p, root, d)))
