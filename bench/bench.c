@@ -86,6 +86,7 @@ static char *g_tmpdir;
 /* --ram-budget: the writer's RAM budget in bytes, 0 for the library's
  * default (64 MiB). */
 static size_t g_ram_budget;
+static int g_optimize; /* --optimize: kidx merged to one segment */
 /* --rank: kidx's ranking model; BM25 by default, as every peer ranks by
  * BM25. */
 static kidx_rank g_rank = KIDX_RANK_BM25;
@@ -666,6 +667,12 @@ static int kx_index_commit(void *p, char *err) {
   kx_index *ix = p;
   if (kidx_writer_commit(ix->w) != KIDX_OK) {
     snprintf(err, PEER_ERR_MAX, "kidx_writer_commit(%s): %s", ix->dir,
+             kidx_writer_errmsg(ix->w));
+    return PEER_FAIL;
+  }
+  /* One segment, as Lucene is force-merged to (its time is indexing's). */
+  if (g_optimize && kidx_writer_optimize(ix->w) != KIDX_OK) {
+    snprintf(err, PEER_ERR_MAX, "kidx_writer_optimize(%s): %s", ix->dir,
              kidx_writer_errmsg(ix->w));
     return PEER_FAIL;
   }
@@ -1280,6 +1287,7 @@ static void usage(FILE *f) {
         "                  [--index-runs N] [--no-peer] [--peers LIST]\n"
         "                  [--match union|and|both] [--rank bm25|tfidf]\n"
         "                  [--snippets] [--no-variants] [--ram-budget MIB]\n"
+        "                  [--optimize]\n"
         "                  [--summary FILE]\n"
         "                  [--json] CORPUS_DIR\n"
         "  --index DIR       build kidx's last index here and keep it (must be"
@@ -1302,6 +1310,9 @@ static void usage(FILE *f) {
         "tfidf\n"
         "  --snippets        let kidx make its snippets (default: none, as "
         "the peers)\n"
+        "  --optimize        merge kidx's index into one segment after the "
+        "build\n"
+        "                    (its time counts as indexing), as Lucene's is\n"
         "  --no-variants     build only each peer's main index (not FTS5's "
         "contentless\n"
         "                    one, which is only measured for its size)\n"
@@ -1363,6 +1374,8 @@ int main(int argc, char **argv) {
       no_peer = 1;
     } else if (strcmp(a, "--snippets") == 0) {
       g_snippets = 1;
+    } else if (strcmp(a, "--optimize") == 0) {
+      g_optimize = 1;
     } else if (strcmp(a, "--no-variants") == 0) {
       no_variants = 1;
     } else if (strcmp(a, "--index") == 0 || strcmp(a, "--queries") == 0 ||

@@ -401,6 +401,15 @@ int kidx__postings_positions(kidx__postings *c, uint32_t *out);
 
 #define KIDX__NFIELDS 2 /* 0: title, 1: body */
 
+/* A hint to fetch the cache line at p, which need not be mapped (a
+ * prefetch never faults); nothing where the compiler has no such
+ * builtin. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KIDX__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define KIDX__PREFETCH(p) ((void)(p))
+#endif
+
 /* Documents per block: the unit of decoding, skipping and score bounds
  * (Lucene, tantivy and PISA use 128 too: large enough for bit packing to
  * pay, small enough that a bound is tight and a skip is fine-grained). */

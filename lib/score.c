@@ -49,12 +49,23 @@ double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df) {
   return log((n + 1.0) / d);
 }
 
+static double bound_of(const kidx__scorer *sc, double tfc, double idf);
+
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
                           const kidx__pbound *b, double idf, double scale) {
+  /* The precomputed maximum, when the query's parameters let it bound
+   * (kidx__scorer_scale), is exact for the defaults (up to its 16-bit
+   * rounding): both fields of one document, not each field's best.
+   * Scaled by at most 1 -- the defaults on one segment, or smaller
+   * weights -- it is as tight as bounds get, and the per-field bound is
+   * not worth computing. */
+  double tfc = kidx__tfc_decode(b->tfc_max[sc->rank]) * scale;
+  if (scale <= 1.0)
+    return bound_of(sc, tfc, idf);
   /* Per field, tf / B(len) <= 1 / ((1 - b) / max_tf + (b / avglen) *
    * min(len / tf)) (postblock.c): B is (1 - b) + b * len / avglen for
    * BM25's b and TF-IDF's pivot slope alike. */
-  double tfc = 0.0;
+  double fields = 0.0;
   for (int f = 0; f < KIDX__NFIELDS; f++) {
     if (!b->max_tf[f] || !(w[f] > 0.0))
       continue;
@@ -62,14 +73,14 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
                  sc->b * ((double)b->len[f] / b->tf[f]) / sc->avglen[f];
     if (!(den > 0.0))
       return INFINITY;
-    tfc += w[f] / den;
+    fields += w[f] / den;
   }
-  /* The precomputed maximum, when the query's parameters let it bound
-   * (kidx__scorer_scale), is exact for the defaults: both fields of one
-   * document, not each field's best. */
-  double pre = kidx__tfc_decode(b->tfc_max[sc->rank]) * scale;
-  if (pre < tfc)
-    tfc = pre;
+  if (!(tfc <= fields)) /* also when tfc is NaN (0 * infinite scale) */
+    tfc = fields;
+  return bound_of(sc, tfc, idf);
+}
+
+static double bound_of(const kidx__scorer *sc, double tfc, double idf) {
   if (!isfinite(tfc))
     return INFINITY;
   /* The score itself is computed with other roundings (and the bound's

@@ -644,9 +644,27 @@ static const double *doc_norms(search *s, uint32_t doc) {
  *     idf * saturate(sum over fields of w_f * tf_f / B_f)
  * computed here only (explanations included, pruning caches it), in one
  * order, so that the same document always gets the same bits. */
+/* Entries ahead of the one scored whose field lengths are fetched into
+ * the cache meanwhile: the documents a query scores are scattered over
+ * the lengths table, one cache miss each otherwise (about as long as
+ * scoring a few documents). */
+#define LENS_AHEAD 4u
+
+static void prefetch_lens(const search *s, const matcher *m) {
+  const kidx__pcur *c = &m->cur;
+  if (!c->decoded)
+    return;
+  uint32_t from = c->i == 0 ? 1 : c->i + LENS_AHEAD;
+  uint32_t to = c->i + LENS_AHEAD < c->n ? c->i + LENS_AHEAD : c->n - 1;
+  for (uint32_t j = from; j <= to; j++)
+    KIDX__PREFETCH(s->seg->sec[KIDX__SEC_DOCLENS] +
+                   (uint64_t)c->docs_a[j] * KIDX__DOCLEN_SIZE);
+}
+
 static double term_score(search *s, matcher *m) {
   if (m->share_doc == m->doc)
     return m->share;
+  prefetch_lens(s, m);
   const double *norm = doc_norms(s, m->doc);
   uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
   m->share = m->idf * kidx__scorer_tf(s->sc, m->w, tf, norm);
@@ -1116,6 +1134,8 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     return oom(s);
   int rc = KIDX_OK;
   uint32_t target = 0;
+  for (size_t i = 0; i < n; i++)
+    k[i].m = or->kids[i];
   while (!rc && target != END) {
     double t = threshold(p);
     if (t == -INFINITY) {
@@ -1136,13 +1156,22 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     /* The window [target, wend] and each kid's bound in it. */
     uint32_t wend = END;
     for (size_t i = 0; i < n && !rc; i++) {
-      k[i].m = or->kids[i];
       k[i].live = 0;
       rc = window_bound(s, k[i].m, target, &wend, &k[i].ub, &k[i].live);
     }
     if (rc)
       break;
-    qsort(k, n, sizeof *k, cmp_mkid);
+    /* By bound.  The order of the last window is kept, and changes little
+     * from one to the next: an insertion sort for the few words of most
+     * queries, qsort for the many terms of a prefix. */
+    if (n > 16)
+      qsort(k, n, sizeof *k, cmp_mkid);
+    for (size_t i = 1; i < n && n <= 16; i++)
+      for (size_t j = i; j > 0 && cmp_mkid(&k[j - 1], &k[j]) > 0; j--) {
+        mkid tmp = k[j];
+        k[j] = k[j - 1];
+        k[j - 1] = tmp;
+      }
     size_t ne = 0; /* non-essential kids: k[0..ne) */
     double rest = 0.0;
     while (ne < n && below(rest + k[ne].ub, t))
