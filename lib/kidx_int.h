@@ -1492,6 +1492,10 @@ static inline double kidx__scorer_tf(const kidx__scorer *sc,
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
                           const kidx__pbound *b, double idf, double scale);
 
+/* idf * saturate(tfc) with the margin above, for a bound tfc of the
+ * combined frequency computed elsewhere (INFINITY if tfc is not finite). */
+double kidx__scorer_bound_tfc(const kidx__scorer *sc, double tfc, double idf);
+
 /* The parameters of a bound's tfc_max (kidx__pbound): per model, a scorer
  * with the default parameters and one segment's average field lengths. */
 struct kidx__pmodels {

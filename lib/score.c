@@ -49,8 +49,6 @@ double kidx__scorer_idf(const kidx__scorer *sc, uint64_t df) {
   return log((n + 1.0) / d);
 }
 
-static double bound_of(const kidx__scorer *sc, double tfc, double idf);
-
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
                           const kidx__pbound *b, double idf, double scale) {
   /* The precomputed maximum, when the query's parameters let it bound
@@ -61,7 +59,7 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
    * not worth computing. */
   double tfc = kidx__tfc_decode(b->tfc_max[sc->rank]) * scale;
   if (scale <= 1.0)
-    return bound_of(sc, tfc, idf);
+    return kidx__scorer_bound_tfc(sc, tfc, idf);
   /* Per field, tf / B(len) <= 1 / ((1 - b) / max_tf + (b / avglen) *
    * min(len / tf)) (postblock.c): B is (1 - b) + b * len / avglen for
    * BM25's b and TF-IDF's pivot slope alike. */
@@ -77,10 +75,10 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
   }
   if (!(tfc <= fields)) /* also when tfc is NaN (0 * infinite scale) */
     tfc = fields;
-  return bound_of(sc, tfc, idf);
+  return kidx__scorer_bound_tfc(sc, tfc, idf);
 }
 
-static double bound_of(const kidx__scorer *sc, double tfc, double idf) {
+double kidx__scorer_bound_tfc(const kidx__scorer *sc, double tfc, double idf) {
   if (!isfinite(tfc))
     return INFINITY;
   /* The score itself is computed with other roundings (and the bound's

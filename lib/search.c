@@ -66,7 +66,10 @@ struct matcher {
   uint32_t share_doc;      /* or END */
   uint32_t bound_blk;      /* the block blk_ub bounds, or END */
   double blk_ub;
-  double scale;  /* of the bounds' tfc_max (kidx__scorer_scale) */
+  double scale; /* of the bounds' tfc_max (kidx__scorer_scale) */
+  /* tf_bound's coefficients b / avglen_f * ratio_f for block tfb_blk */
+  double tfb_c[KIDX__NFIELDS];
+  uint32_t tfb_blk;
   uint32_t *pos; /* positions in the current document, once loaded */
   uint32_t npos, pos_cap;
   uint32_t pos_doc; /* the document pos belongs to, or END */
@@ -136,6 +139,7 @@ static matcher *new_matcher(search *s, int kind, int field) {
   m->pos_doc = END;
   m->share_doc = END;
   m->bound_blk = END;
+  m->tfb_blk = END;
   return m;
 }
 
@@ -1008,6 +1012,29 @@ static int offer(pruner *p, matcher *root, uint32_t d) {
  * is below the threshold is skipped at once (block-max AND when the root
  * is an AND; for phrases and NEAR, the positions of those documents are
  * never read). */
+/* A bound of a TERM's share in its current document from its
+ * frequencies alone: per field, len_f / tf_f is at least the block's
+ * smallest ratio (kidx__pbound), so
+ *     tf_f / B_f <= tf_f / ((1 - b) + (b / avglen_f) * tf_f * ratio_f),
+ * for any parameters.  The two coefficients are kept per block. */
+static double tf_bound(search *s, matcher *m) {
+  const kidx__pcur *c = &m->cur;
+  if (m->tfb_blk != c->blk) {
+    for (int f = 0; f < KIDX__NFIELDS; f++)
+      m->tfb_c[f] =
+          c->blk_bound.max_tf[f]
+              ? s->sc->slope[f] * c->blk_bound.len[f] / c->blk_bound.tf[f]
+              : INFINITY;
+    m->tfb_blk = c->blk;
+  }
+  uint32_t tf[2] = {c->tf_title, c->tf - c->tf_title};
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (tf[f] && m->w[f] > 0.0)
+      tfc += m->w[f] * tf[f] / ((1.0 - s->sc->b) + m->tfb_c[f] * tf[f]);
+  return kidx__scorer_bound_tfc(s->sc, tfc, m->idf);
+}
+
 static int run_windows_loop(pruner *p, matcher *root, double *rest);
 
 static int run_windows(pruner *p, matcher *root) {
@@ -1086,7 +1113,8 @@ static int run_windows_loop(pruner *p, matcher *root, double *rest) {
 typedef struct mkid {
   matcher *m;
   double ub;
-  int live; /* it has a block in the window */
+  double before; /* the bounds of the kids before it, summed in order */
+  int live;      /* it has a block in the window */
 } mkid;
 
 static int cmp_mkid(const void *a, const void *b) {
@@ -1174,8 +1202,10 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
       }
     size_t ne = 0; /* non-essential kids: k[0..ne) */
     double rest = 0.0;
-    while (ne < n && below(rest + k[ne].ub, t))
+    while (ne < n && below(rest + k[ne].ub, t)) {
+      k[ne].before = rest;
       rest += k[ne++].ub;
+    }
     /* Documents only non-essential kids match are never seen: the count
      * is a lower bound if any such kid has a block here.  (A window ends
      * at some kid's document, so skipping one skips a match.) */
@@ -1213,6 +1243,17 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
       if (kidx__bit_get(s->ref->dead, d))
         continue;
       t = threshold(p);
+      /* First a bound from what is decoded: the essential kids on d,
+       * a TERM by its frequencies alone (its lengths, a cache miss
+       * each, are not read). */
+      double ubd = rest;
+      for (size_t i = ne; i < n; i++)
+        if (k[i].m->doc == d)
+          ubd += k[i].m->kind == KIDX__Q_TERM ? tf_bound(s, k[i].m) : k[i].ub;
+      if (below(ubd, t)) {
+        p->pruned = 1;
+        continue;
+      }
       double partial = 0.0;
       for (size_t i = ne; i < n && !rc; i++)
         if (k[i].m->doc == d) {
@@ -1220,17 +1261,15 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
           rc = kid_score(s, k[i].m, &sc);
           partial += sc;
         }
-      double left = rest;
-      int out = below(partial + left, t);
+      int out = below(partial + rest, t);
       for (size_t i = ne; i-- > 0 && !rc && !out;) {
         rc = catch_up(s, k[i].m, d);
-        left -= k[i].ub;
         if (!rc && k[i].m->doc == d) {
           double sc;
           rc = kid_score(s, k[i].m, &sc);
           partial += sc;
         }
-        out = below(partial + (left > 0.0 ? left : 0.0), t);
+        out = below(partial + k[i].before, t);
       }
       if (rc)
         break;
