@@ -673,13 +673,14 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 10, specified in doc/FORMAT.md.
+** segment file, format version 11, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 10 since sections are covered
- * by page checksums verified when first read (9: postings in blocks with
- * score bounds and whole-section checksums verified at open). */
-#define KIDX__SEGMENT_VERSION 10u
+/* The version in a segment file's header: 11 since the stored text is
+ * compressed in blocks (10: sections covered by page checksums verified
+ * when first read; 9: postings in blocks with score bounds and
+ * whole-section checksums verified at open). */
+#define KIDX__SEGMENT_VERSION 11u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -706,14 +707,24 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 #define KIDX__LOCK_FILE  "write.lock"
 /* Entries of the id table: u64 hash of the id, u32 document. */
 #define KIDX__ID_ENTRY 12u
+/* Stored text is cut into blocks of whole records, each compressed alone
+ * (doc/FORMAT.md, "Section 4"): a record starts a new block when adding
+ * it would take the block's raw text past KIDX__TEXT_BLOCK bytes (a
+ * record larger than that gets a block of its own).  64 KiB is the LZ
+ * codec's whole window, so a block never loses history it could use; a
+ * snippet decompresses one block, at the codec's GB/s about 20-40 us. */
+#define KIDX__TEXT_BLOCK ((size_t)64 << 10)
+/* Entries of the text block table (section 5): u64 offset of the block in
+ * section 4, u64 its raw length, u32 its first document. */
+#define KIDX__TEXTBLOCK_ENTRY 20u
 
 enum {
   KIDX__SEC_POSTINGS,
   KIDX__SEC_TERMS,
   KIDX__SEC_TERMINDEX,
   KIDX__SEC_DOCLENS,
-  KIDX__SEC_DOCOFFS,
-  KIDX__SEC_DOCDATA,
+  KIDX__SEC_DOCDATA,  /* stored text, in compressed blocks */
+  KIDX__SEC_DOCTABLE, /* key offsets, then the text block table */
   KIDX__SEC_IDS,
   KIDX__SEC_KEYS,
   KIDX__SEC_PAGESUMS,  /* CRC of every page of sections 0..7 */
@@ -745,6 +756,7 @@ typedef struct kidx__segment {
   unsigned an_flags; /* KIDX__AN_*: how the terms were analysed */
   uint64_t ndocs, nterms, ntokens;
   uint64_t title_tokens; /* of ntokens, those from titles (header) */
+  uint64_t ntextblocks;  /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
   /* Global page numbers: section i's page k is page_base[i] + k; pages of
@@ -838,8 +850,50 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
  * id read, without touching the stored text.  KIDX_ECORRUPT on bad data. */
 int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
-/* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
-int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
+/* An entry of the text block table (section 5), decoded. */
+typedef struct kidx__textblock {
+  uint64_t offset;    /* of the stored block in section 4 */
+  uint64_t raw_len;   /* of its records, decompressed */
+  uint32_t first_doc; /* its first document */
+} kidx__textblock;
+
+/* The one encoder and the one decoder of a block table entry
+ * (KIDX__TEXTBLOCK_ENTRY bytes). */
+void kidx__textblock_encode(uint8_t *e, const kidx__textblock *b);
+void kidx__textblock_decode(const uint8_t *e, kidx__textblock *b);
+
+/* Block b (<= ntextblocks: the last is the sentinel) of s's table, its
+ * page verified.  KIDX_OK or KIDX_ECORRUPT. */
+int kidx__segment_textblock(const kidx__segment *s, uint64_t b,
+                            kidx__textblock *out);
+
+/* The caller's decompression cache for stored text: the last block
+ * decompressed, so that reading the documents of one block decompresses
+ * it once.  Readers are shared by threads, so the cache is never the
+ * segment's: each call, results page or merge has its own.  Zero it to
+ * start; kidx__textcache_free releases it.  Valid while the segments read
+ * through it stay open; one cache may serve several segments. */
+typedef struct kidx__textcache {
+  const uint8_t *block; /* the stored block held (mapping address), or NULL */
+  uint8_t *buf;         /* its decompressed records (owned) */
+  size_t cap;
+  size_t len;
+  uint32_t next_doc; /* the document whose record starts at next_off */
+  size_t next_off;
+} kidx__textcache;
+
+void kidx__textcache_free(kidx__textcache *c);
+
+/* Document doc (< ndocs): id, stamp, title, body and lengths.  title and
+ * body point into the mapping (a block stored raw) or into tc (valid
+ * until tc is used again or freed).  KIDX_ECORRUPT on bad data (a
+ * damaged block is reported in section 'document data'), KIDX_ENOMEM.
+ * Cost: a binary search of the block table and, unless tc holds the
+ * block, its decompression (at most KIDX__TEXT_BLOCK bytes unless one
+ * record is larger); then a scan of the records before doc in the block
+ * (from the last one read when tc holds the block and doc is after it). */
+int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
+                      kidx__docinfo *out);
 
 /* Document doc's lengths in terms, title and body: KIDX_OK, or
  * KIDX_ECORRUPT when their page is damaged.  Cost: a bit test once the
@@ -1122,9 +1176,10 @@ size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc);
  * or KIDX_ECORRUPT with errmsg (may be NULL) naming file and section. */
 int kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
                        kidx__docinfo *out, char *errmsg);
-/* Global document doc's record (kidx__segment_doc); as above. */
+/* Global document doc's record (kidx__segment_doc, through the caller's
+ * cache tc); as above, or KIDX_ENOMEM. */
 int kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
-                       kidx__docinfo *out, char *errmsg);
+                       kidx__textcache *tc, kidx__docinfo *out, char *errmsg);
 
 /* The documents of segment r that contain term t (a term of r) and are
  * not deleted.  KIDX_ECORRUPT on a damaged list.  Cost: nothing without
