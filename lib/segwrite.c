@@ -66,14 +66,14 @@ typedef struct merge {
   size_t pos_cap;
   idrec *ids; /* one per new document */
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
-  kidx__buf pagesums;    /* CRC of every page of sections 0..7 */
-  uint64_t title_tokens; /* of the documents written */
-  kidx__textcache tc;    /* the inputs' last decompressed text block */
-  kidx__buf block;       /* the text block being filled (raw records) */
-  uint32_t block_first;  /* its first document */
-  kidx__buf zblock;      /* the block compressed */
-  kidx__buf textblocks;  /* the text block table, so far */
-  kidx__lz_scratch *lz;  /* the compressor's table */
+  kidx__buf pagesums;      /* CRC of every page of sections 0..7 */
+  uint64_t title_tokens;   /* of the documents written */
+  kidx__textcache tc;      /* the inputs' last decompressed text block */
+  kidx__buf block;         /* the text block being filled (raw records) */
+  uint32_t block_first;    /* its first document */
+  kidx__buf zblock;        /* the block compressed */
+  kidx__buf textblocks;    /* the text block table, so far */
+  kidx__lz_hc_scratch *lz; /* the compressor's tables */
 } merge;
 
 static int oom(merge *m) {
@@ -355,7 +355,8 @@ static int flush_block(merge *m) {
   if (bound != 0) {
     if (kidx__buf_reserve(&m->zblock, bound))
       return oom(m);
-    z = kidx__lz_compress(raw->p, raw->n, m->zblock.p, bound, m->lz);
+    z = kidx__lz_compress_hc(raw->p, raw->n, m->zblock.p, bound, m->lz,
+                             KIDX__TEXT_LZ_DEPTH);
   }
   if (z != 0 && z < raw->n)
     kidx__wfile_write(&m->f, m->zblock.p, z);
