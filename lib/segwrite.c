@@ -374,7 +374,11 @@ static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
   size_t nb = kidx__varint_encode(v + nt, d->body_len);
   uint64_t size = (uint64_t)nt + d->title_len + nb + d->body_len;
   int rc;
-  if (m->block.n > 0 && size > KIDX__TEXT_BLOCK - m->block.n &&
+  /* A new block when this record would take the block past the size (a
+   * block of one larger record included). */
+  if (m->block.n > 0 &&
+      (m->block.n >= KIDX__TEXT_BLOCK ||
+       size > KIDX__TEXT_BLOCK - m->block.n) &&
       (rc = flush_block(m)))
     return rc;
   if (m->block.n == 0)
