@@ -237,6 +237,9 @@ last_literals:
  * slot. */
 #define CHAIN_MASK 0xFFFFu
 
+/* A match this long is taken without looking one byte further. */
+#define LAZY_ENOUGH 32u
+
 /* Links positions [*next, upto) into their chains. */
 static void hc_insert(const uint8_t *src, kidx__lz_hc_scratch *s, unsigned bits,
                       size_t *next, size_t upto) {
@@ -315,7 +318,7 @@ size_t kidx__lz_compress_hc(const uint8_t *src, size_t n, uint8_t *dst,
       }
       /* Lazy matching: while the match one byte later is longer, emit
        * this byte as a literal and take that one instead. */
-      while (i + 1 <= start_limit) {
+      while (len < LAZY_ENOUGH && i + 1 <= start_limit) {
         size_t m2 = 0;
         hc_insert(src, scratch, bits, &next, i + 1);
         size_t len2 =
