@@ -192,6 +192,25 @@ size_t kidx__lz_compress_hc(const uint8_t *src, size_t n, uint8_t *dst,
 int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
                         size_t dst_len);
 
+/* Where a resumable decompression stands: bytes of the block read and of
+ * the output written, at a boundary between sequences.  {0, 0} to start. */
+typedef struct kidx__lz_pos {
+  size_t in, out;
+} kidx__lz_pos;
+
+/* Decompresses the block src[0..n) (of exactly dst_len output bytes, as
+ * above) from *pos on, whole sequences at a time, until at least want
+ * bytes of output are there (all of them, when want >= dst_len), and
+ * updates *pos: the output's first pos->out bytes are then final.  A
+ * later call with the same buffers continues.  KIDX_OK, or KIDX_ECORRUPT
+ * for anything malformed in the part decoded (and, once decoding reaches
+ * the end, for any rule kidx__lz_decompress checks); the same bounds
+ * guarantees.  A block is only known well-formed once pos->out ==
+ * dst_len.  Cost: O(bytes decoded), so reading the start of a block costs
+ * a fraction of decoding it. */
+int kidx__lz_decompress_upto(const uint8_t *src, size_t n, uint8_t *dst,
+                             size_t dst_len, kidx__lz_pos *pos, size_t want);
+
 /**************************************************************************
 ** Interface to code in utf8.c: decoding that accepts any bytes, and
 ** encoding.  Declared in kidx_utf8.h, which the kidx tool includes too.
@@ -904,9 +923,11 @@ int kidx__segment_textblock(const kidx__segment *s, uint64_t b,
  * through it stay open; one cache may serve several segments. */
 typedef struct kidx__textcache {
   const uint8_t *block; /* the stored block held (mapping address), or NULL */
-  uint8_t *buf;         /* its decompressed records (owned) */
+  size_t stored;        /* its stored length */
+  uint8_t *buf;         /* its records, decompressed as far as pos.out */
   size_t cap;
-  size_t len;
+  size_t len;        /* their whole length */
+  kidx__lz_pos pos;  /* how far decompression went */
   uint32_t next_doc; /* the document whose record starts at next_off */
   size_t next_off;
 } kidx__textcache;
@@ -917,10 +938,12 @@ void kidx__textcache_free(kidx__textcache *c);
  * body point into the mapping (a block stored raw) or into tc (valid
  * until tc is used again or freed).  KIDX_ECORRUPT on bad data (a
  * damaged block is reported in section 'document data'), KIDX_ENOMEM.
- * Cost: a binary search of the block table and, unless tc holds the
- * block, its decompression (at most KIDX__TEXT_BLOCK bytes unless one
- * record is larger); then a scan of the records before doc in the block
- * (from the last one read when tc holds the block and doc is after it). */
+ * Cost: a binary search of the block table, a decompression of the block
+ * up to the end of doc's record (at most KIDX__TEXT_BLOCK bytes unless one
+ * record is larger; half a block on average, and nothing more when tc
+ * already holds that much of it), and a scan of the records before doc in
+ * the block (from the last one read when tc holds the block and doc is
+ * after it). */
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
                       kidx__docinfo *out);
 

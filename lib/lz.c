@@ -417,17 +417,32 @@ static void copy_match(uint8_t *op, size_t off, size_t mlen, size_t room) {
 
 int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
                         size_t dst_len) {
-  if (n == 0)
+  kidx__lz_pos pos = {0, 0};
+  return kidx__lz_decompress_upto(src, n, dst, dst_len, &pos, SIZE_MAX);
+}
+
+int kidx__lz_decompress_upto(const uint8_t *src, size_t n, uint8_t *dst,
+                             size_t dst_len, kidx__lz_pos *pos, size_t want) {
+  if (n == 0 || pos->in > n || pos->out > dst_len)
     return KIDX_ECORRUPT;
   if (dst_len == 0) /* the one encoding of nothing: a zero token */
     return n == 1 && src[0] == 0 ? KIDX_OK : KIDX_ECORRUPT;
+  if (pos->out == dst_len && pos->in == n)
+    return KIDX_OK; /* decoded already */
 
-  const uint8_t *ip = src;
+  const uint8_t *ip = src + pos->in;
   const uint8_t *const iend = src + n;
-  uint8_t *op = dst;
+  uint8_t *op = dst + pos->out;
   uint8_t *const oend = dst + dst_len;
 
   for (;;) {
+    /* Between sequences: stop here if enough is decoded (never before
+     * the last sequence is reached, when want >= dst_len). */
+    if ((size_t)(op - dst) >= want) {
+      pos->in = (size_t)(ip - src);
+      pos->out = (size_t)(op - dst);
+      return KIDX_OK;
+    }
     if (ip == iend)
       return KIDX_ECORRUPT;
     const unsigned token = *ip++;
@@ -481,8 +496,13 @@ int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
       op += lit;
       ip += lit;
     }
-    if (ip == iend) /* the last sequence: literals only, output complete */
-      return op == oend && mlen == 0 ? KIDX_OK : KIDX_ECORRUPT;
+    if (ip == iend) { /* the last sequence: literals only, output complete */
+      if (op != oend || mlen != 0)
+        return KIDX_ECORRUPT;
+      pos->in = n;
+      pos->out = dst_len;
+      return KIDX_OK;
+    }
 
     /* Match: offset, end-of-block rules, length. */
     if (iend - ip < 2)

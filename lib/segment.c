@@ -536,27 +536,61 @@ void kidx__textcache_free(kidx__textcache *c) {
   memset(c, 0, sizeof *c);
 }
 
-/* Skips (or, with out, decodes) the text record at *off in text[0..len):
- * varint title length, title, varint body length, body.  -1 if it does
- * not decode within len. */
-static int text_record(const uint8_t *text, size_t len, size_t *off,
-                       kidx__docinfo *out) {
-  const uint8_t *p = text + *off, *end = text + len;
-  uint64_t title_len, body_len;
-  if (kidx__varint_get(&p, end, &title_len) || title_len > (size_t)(end - p))
+/* Makes tc's first upto bytes of the block available (all when upto >=
+ * len), decompressing as far as that. */
+static int text_need(kidx__textcache *tc, size_t upto) {
+  if (tc->pos.out >= upto || tc->pos.out == tc->len)
+    return KIDX_OK;
+  return kidx__lz_decompress_upto(tc->block, tc->stored, tc->buf, tc->len,
+                                  &tc->pos, upto);
+}
+
+/* A varint of the record in text[0..len) at *off, decompressing what it
+ * needs. */
+static int text_varint(kidx__textcache *tc, const uint8_t *text, size_t len,
+                       size_t *off, uint64_t *v) {
+  if (text == tc->buf &&
+      text_need(tc, *off <= SIZE_MAX - 10 ? *off + 10 : SIZE_MAX))
     return -1;
-  const uint8_t *title = p;
-  p += title_len;
-  if (kidx__varint_get(&p, end, &body_len) || body_len > (size_t)(end - p))
+  const uint8_t *p = text + *off;
+  size_t have = text == tc->buf ? tc->pos.out : len;
+  if (*off > have || kidx__varint_get(&p, text + have, v))
+    return -1;
+  *off = (size_t)(p - text);
+  return 0;
+}
+
+/* Skips (or, with out, decodes) the text record at *off in text[0..len):
+ * varint title length, title, varint body length, body; a compressed
+ * block (text == tc->buf) is decompressed as far as the record.  -1 if it
+ * does not decode within len. */
+static int text_record(kidx__textcache *tc, const uint8_t *text, size_t len,
+                       size_t *off, kidx__docinfo *out) {
+  uint64_t title_len, body_len;
+  if (text_varint(tc, text, len, off, &title_len) || title_len > len - *off)
+    return -1;
+  size_t title = *off;
+  *off += (size_t)title_len;
+  if (text_varint(tc, text, len, off, &body_len) || body_len > len - *off)
+    return -1;
+  size_t body = *off;
+  *off += (size_t)body_len;
+  if (text == tc->buf && out && text_need(tc, *off))
     return -1;
   if (out) {
-    out->title = (const char *)title;
+    out->title = (const char *)text + title;
     out->title_len = (size_t)title_len;
-    out->body = (const char *)p;
+    out->body = (const char *)text + body;
     out->body_len = (size_t)body_len;
   }
-  *off = (size_t)(p + body_len - text);
   return 0;
+}
+
+/* A block that does not decode: forgotten by the cache, recorded. */
+static int text_bad(const kidx__segment *s, kidx__textcache *tc,
+                    uint64_t offset) {
+  tc->block = NULL;
+  return kidx__segment_bad(s, KIDX__SEC_DOCDATA, offset);
 }
 
 /* The block holding doc: the last entry whose first document is <= doc,
@@ -605,7 +639,7 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
   size_t raw = (size_t)blk.raw_len;
   const uint8_t *text = src;
   if (stored < raw) {
-    if (tc->block != src || tc->len != raw) {
+    if (tc->block != src || tc->len != raw || tc->stored != stored) {
       tc->block = NULL;
       if ((rc = kidx__segment_verify(s, KIDX__SEC_DOCDATA, blk.offset, stored)))
         return rc;
@@ -616,10 +650,11 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
         tc->buf = buf;
         tc->cap = raw;
       }
-      if (kidx__lz_decompress(src, stored, tc->buf, raw))
-        return kidx__segment_bad(s, KIDX__SEC_DOCDATA, blk.offset);
+      /* Decompressed lazily, as far as the records read need. */
       tc->block = src;
+      tc->stored = stored;
       tc->len = raw;
+      tc->pos = (kidx__lz_pos){0, 0};
       tc->next_doc = blk.first_doc;
       tc->next_off = 0;
     }
@@ -637,11 +672,11 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
     off = tc->next_off;
   }
   for (; d < doc; d++)
-    if (text_record(text, raw, &off, NULL))
-      return kidx__segment_bad(s, KIDX__SEC_DOCDATA, blk.offset);
-  if (text_record(text, raw, &off, out) ||
+    if (text_record(tc, text, raw, &off, NULL))
+      return text_bad(s, tc, blk.offset);
+  if (text_record(tc, text, raw, &off, out) ||
       (doc + 1 == next.first_doc && off != raw))
-    return kidx__segment_bad(s, KIDX__SEC_DOCDATA, blk.offset);
+    return text_bad(s, tc, blk.offset);
   if (text == tc->buf) {
     tc->next_doc = doc + 1;
     tc->next_off = off;

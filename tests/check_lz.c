@@ -264,6 +264,58 @@ START_TEST(test_lz_corpus_text) {
 }
 END_TEST
 
+/* Resumable decoding: in steps of any size, each call ends at a sequence
+ * boundary at or past what was asked, with exactly the text so far; and
+ * damaged blocks decoded in two steps fail or decode, never overrun. */
+START_TEST(test_lz_partial) {
+  static kidx__lz_hc_scratch scratch;
+  size_t n;
+  uint8_t *text = corpus_text(&n);
+  if (n > 65536)
+    n = 65536;
+  uint8_t *c = xalloc(kidx__lz_bound(n));
+  size_t clen =
+      kidx__lz_compress_hc(text, n, c, kidx__lz_bound(n), &scratch, 16);
+  ck_assert_uint_gt(clen, 0);
+  uint8_t *exact = xalloc(clen);
+  memcpy(exact, c, clen);
+  uint8_t *out = xalloc(n);
+  const size_t steps[] = {1, 7, 100, 4096, 65536};
+  for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+    kidx__lz_pos pos = {0, 0};
+    size_t want = 0, calls = 0;
+    while (pos.out < n) {
+      want += steps[k];
+      ck_assert_int_eq(
+          kidx__lz_decompress_upto(exact, clen, out, n, &pos, want), KIDX_OK);
+      ck_assert_uint_ge(pos.out, want < n ? want : n);
+      ck_assert_int_eq(memcmp(out, text, pos.out), 0);
+      calls++;
+    }
+    ck_assert_uint_eq(pos.in, clen);
+    /* Once complete, more calls change nothing. */
+    ck_assert_int_eq(kidx__lz_decompress_upto(exact, clen, out, n, &pos, n),
+                     KIDX_OK);
+    if (steps[k] < 100)
+      ck_assert_uint_gt(calls, 10);
+  }
+  for (size_t i = 0; i < clen; i += 1 + i / 64) {
+    memcpy(exact, c, clen);
+    exact[i] ^= (uint8_t)(1u << (i % 8));
+    kidx__lz_pos pos = {0, 0};
+    int rc = kidx__lz_decompress_upto(exact, clen, out, n, &pos, n / 2);
+    if (rc == KIDX_OK)
+      rc = kidx__lz_decompress_upto(exact, clen, out, n, &pos, n);
+    ck_assert(rc == KIDX_OK || rc == KIDX_ECORRUPT);
+    ck_assert_int_eq(rc, kidx__lz_decompress(exact, clen, out, n));
+  }
+  free(out);
+  free(exact);
+  free(c);
+  free(text);
+}
+END_TEST
+
 /* Lengths at the token's nibble limits: runs of 14..16 and 269..271
  * literals (15 + 255 = 270 needs a second extension byte) and matches of
  * 18..20 and 272..275 bytes (4 + 15 + 255 = 274), each as a random run
@@ -771,6 +823,7 @@ static Suite *lz_suite(void) {
   tcase_add_test(core, test_lz_short_offsets);
   tcase_add_test(core, test_lz_largest_offset);
   tcase_add_test(core, test_lz_decode_handmade);
+  tcase_add_test(core, test_lz_partial);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("Limits");
   tcase_add_test(limits, test_lz_length_boundaries);

@@ -482,11 +482,14 @@ START_TEST(test_stored_bad_table_entries) {
     int64_t delta;
     size_t lost; /* a document that cannot be fetched */
   } edits[] = {
-      /* raw length one too many, one too few: b does not decompress */
-      {8, 8, 1, l.blk[b].first_doc},
-      {8, 8, -1, l.blk[b].first_doc},
-      /* offset one late: the block before gets a byte more */
-      {0, 8, 1, l.blk[b - 1].first_doc},
+      /* raw length one too many, one too few: b does not decompress to
+       * it, which its last document's fetch finds (blocks are decompressed
+       * as far as the record read) */
+      {8, 8, 1, l.blk[b + 1].first_doc - 1},
+      {8, 8, -1, l.blk[b + 1].first_doc - 1},
+      /* offset one late: the block before gets a byte more, left over
+       * once its last record is read */
+      {0, 8, 1, l.blk[b].first_doc - 1},
       /* first document one late: b's first is sought in the block before,
        * past its records */
       {16, 4, 1, l.blk[b].first_doc},
