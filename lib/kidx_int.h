@@ -752,7 +752,8 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
  * it would take the block's raw text past KIDX__TEXT_BLOCK bytes (a
  * record larger than that gets a block of its own).  64 KiB is the LZ
  * codec's whole window, so a block never loses history it could use; a
- * snippet decompresses one block, at the codec's GB/s about 20-40 us. */
+ * snippet decompresses one block up to its record, about 12 us on average
+ * at the codec's GB/s. */
 #define KIDX__TEXT_BLOCK ((size_t)64 << 10)
 /* Chain depth of the text blocks' compressor (kidx__lz_compress_hc).  On
  * the kernel documentation in 64 KiB blocks the greedy compressor stores
