@@ -6,10 +6,11 @@
  * as queries read them.  This pass first verifies every page of every
  * section against its checksum, then the whole-table invariants lookups
  * assume (the dictionary decodes in order with blocks where the index puts
- * them, monotonic offset tables ending at their sections' lengths,
- * document lengths adding up to the header's counts, every document
- * record decoding, a sorted id table holding every document once with the
- * hash of its id).  A file can pass every checksum and still be wrong
+ * them, the key offsets monotonic and ending at their section's length, a
+ * canonical text block table whose every block decompresses to exactly
+ * its raw length and holds exactly its documents' records, document
+ * lengths adding up to the header's counts, every key record decoding, a
+ * sorted id table holding every document once with the hash of its id).  A file can pass every checksum and still be wrong
  * inside: written by a buggy writer, or damaged and then given fresh
  * checksums.  So the pass then decodes every list in full and
  * cross-checks it against the dictionary and the document table, so that

@@ -15,7 +15,10 @@
  *
  * The whole-table invariants that open used to check (dictionary order,
  * monotonic offset tables, sorted id table, lengths adding up) are now
- * kidx__check_segment's.  Lookups instead validate what they read
+ * kidx__check_segment's, as are the text blocks' (a canonical block table,
+ * every block decompressing whole).  Stored text is read through the
+ * caller's kidx__textcache, decompressing a block only as far as the
+ * record read.  Lookups instead validate what they read
  * (offsets in order and in range, records that decode), returning
  * KIDX_ECORRUPT rather than reading outside a section: a file can be
  * crafted to pass every checksum.
