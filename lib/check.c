@@ -10,11 +10,11 @@
  * canonical text block table whose every block decompresses to exactly
  * its raw length and holds exactly its documents' records, document
  * lengths adding up to the header's counts, every key record decoding, a
- * sorted id table holding every document once with the hash of its id).  A file can pass every checksum and still be wrong
- * inside: written by a buggy writer, or damaged and then given fresh
- * checksums.  So the pass then decodes every list in full and
- * cross-checks it against the dictionary and the document table, so that
- * such a file is reported instead of answering queries wrongly.
+ * sorted id table holding every document once with the hash of its id).  A file
+ * can pass every checksum and still be wrong inside: written by a buggy writer,
+ * or damaged and then given fresh checksums.  So the pass then decodes every
+ * list in full and cross-checks it against the dictionary and the document
+ * table, so that such a file is reported instead of answering queries wrongly.
  *
  * Per term: it is 1 to KIDX_MAX_TOKEN_BYTES bytes of valid UTF-8 (the
  * analysis never produces anything else) and sorts strictly after the
@@ -392,15 +392,14 @@ static int check_ids(const kidx__segment *s, uint64_t *hash, const char *path,
 /* The stored text: the block table is canonical -- blocks one after the
  * other from offset 0, first documents strictly increasing from 0, the
  * sentinel (section 4's length, 0, N), each block stored compressed
- * exactly when that is shorter than its raw text, and blocks cut where
- * the writer cuts them (a block of several records within
- * KIDX__TEXT_BLOCK bytes, and never room in it for the next block's first
- * record) -- and every block decodes to exactly its raw length, holding
- * exactly its documents' records, the last ending the block. */
+ * exactly when that is shorter than its raw text, and a block of several
+ * records within KIDX__TEXT_BLOCK bytes (a merge may copy blocks as they
+ * are, so a block may end before it is full) -- and every block decodes to
+ * exactly its raw length, holding exactly its documents' records, the last
+ * ending the block. */
 static int check_text(const kidx__segment *s, const char *path, char *errmsg) {
   kidx__textblock blk, next;
   kidx__textcache tc = {0};
-  uint64_t prev_raw = 0; /* the previous block's raw length (0: none) */
   int rc = KIDX_OK;
   char what[160];
   if (kidx__segment_textblock(s, 0, &blk))
@@ -446,9 +445,7 @@ static int check_text(const kidx__segment *s, const char *path, char *errmsg) {
     }
     /* The records: exactly the block's documents, filling it. */
     const uint8_t *p = text, *end = text + blk.raw_len;
-    uint64_t first_size = 0;
     for (uint32_t d = blk.first_doc; d < next.first_doc && !rc; d++) {
-      const uint8_t *start = p;
       uint64_t n;
       for (int field = 0; field < 2 && !rc; field++) {
         if (kidx__varint_get(&p, end, &n) || n > (uint64_t)(end - p))
@@ -456,8 +453,6 @@ static int check_text(const kidx__segment *s, const char *path, char *errmsg) {
         else
           p += n;
       }
-      if (d == blk.first_doc)
-        first_size = (uint64_t)(p - start);
     }
     if (rc || p != end) {
       snprintf(what, sizeof what,
@@ -468,15 +463,13 @@ static int check_text(const kidx__segment *s, const char *path, char *errmsg) {
       rc = corrupt(errmsg, path, what);
       break;
     }
-    if ((next.first_doc - blk.first_doc > 1 &&
-         blk.raw_len > KIDX__TEXT_BLOCK) ||
-        (prev_raw && prev_raw + first_size <= KIDX__TEXT_BLOCK)) {
+    if (next.first_doc - blk.first_doc > 1 && blk.raw_len > KIDX__TEXT_BLOCK) {
       snprintf(what, sizeof what,
-               "text block %llu is not cut where the writer cuts blocks",
-               (unsigned long long)b);
+               "text block %llu holds several records and more than %zu "
+               "bytes",
+               (unsigned long long)b, KIDX__TEXT_BLOCK);
       rc = corrupt(errmsg, path, what);
     }
-    prev_raw = blk.raw_len;
   }
   free(tc.buf);
   if (!rc && (next.offset != s->sec_len[KIDX__SEC_DOCDATA] ||

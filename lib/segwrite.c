@@ -273,13 +273,12 @@ static int write_postings(merge *m) {
   return m->f.rc;
 }
 
-/* Calls fn for each live document in new-number order, new number doc;
- * with text, d holds the stored text (read through m->tc, so each input
- * block is decompressed once), else only the key and lengths. */
+/* Calls fn for each live document in new-number order, new number doc,
+ * with its key and lengths (not its text: write_text reads that). */
 typedef int (*doc_fn)(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc);
 
-static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc, int text) {
+static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
   kidx__docinfo d;
   int rc;
   uint32_t doc = 0;
@@ -290,8 +289,7 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc, int text) {
         continue;
       if (!in->seg)
         kidx__memindex_doc(m->mi, (uint32_t)k, &d);
-      else if ((rc = text ? kidx__segment_doc(in->seg, (uint32_t)k, &m->tc, &d)
-                          : kidx__segment_key(in->seg, (uint32_t)k, &d)))
+      else if ((rc = kidx__segment_key(in->seg, (uint32_t)k, &d)))
         return rc == KIDX_ENOMEM ? oom(m)
                                  : kidx__segment_damage(in->seg, m->errmsg);
       if ((rc = fn(m, &d, doc++, acc)))
@@ -413,18 +411,110 @@ static int cmp_idrec(const void *a, const void *b) {
   return (x->doc > y->doc) - (x->doc < y->doc);
 }
 
+/* One stored text record of an input segment: document k (live) as new
+ * document *doc. */
+static int put_input_doc(merge *m, const input *in, uint32_t k, uint32_t *doc) {
+  kidx__docinfo d;
+  int rc = kidx__segment_doc(in->seg, k, &m->tc, &d);
+  if (rc)
+    return rc == KIDX_ENOMEM ? oom(m)
+                             : kidx__segment_damage(in->seg, m->errmsg);
+  m->read += d.title_len + d.body_len;
+  return put_docdata(m, &d, (*doc)++, NULL);
+}
+
+/* Copies text block b of an input segment, whose table entries blk and
+ * next were checked, as it is: a new block (after the one being filled)
+ * for documents *doc and on. */
+static int copy_block(merge *m, const input *in, const kidx__textblock *blk,
+                      const kidx__textblock *next, uint32_t *doc) {
+  int rc = flush_block(m);
+  uint64_t stored = next->offset - blk->offset;
+  if (rc)
+    return rc;
+  if (kidx__segment_verify(in->seg, KIDX__SEC_DOCDATA, blk->offset, stored))
+    return kidx__segment_damage(in->seg, m->errmsg);
+  kidx__textblock e = {m->f.offset - m->sec_off[KIDX__SEC_DOCDATA],
+                       blk->raw_len, *doc};
+  uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
+  kidx__textblock_encode(ent, &e);
+  if (kidx__buf_append(&m->textblocks, ent, sizeof ent))
+    return oom(m);
+  *doc += next->first_doc - blk->first_doc;
+  m->read += stored;
+  return kidx__wfile_write(&m->f, in->seg->sec[KIDX__SEC_DOCDATA] + blk->offset,
+                           (size_t)stored);
+}
+
+/* The stored text of the live documents, in new-number order, in blocks
+ * (put_docdata).  A merge copies an input's block as it is, without
+ * decompressing and compressing it again, when all its documents are kept
+ * and it is at least half full (so that blocks do not shrink merge after
+ * merge); the other blocks' live records are packed into new blocks. */
+static int write_text(merge *m) {
+  uint32_t doc = 0;
+  int rc;
+  for (size_t i = 0; i < m->nin; i++) {
+    input *in = &m->in[i];
+    if (!in->seg) {
+      for (uint64_t k = 0; k < in->ndocs; k++) {
+        kidx__docinfo d;
+        kidx__memindex_doc(m->mi, (uint32_t)k, &d);
+        if (in->map[k] != DROPPED && (rc = put_docdata(m, &d, doc++, NULL)))
+          return rc;
+      }
+      continue;
+    }
+    const kidx__segment *s = in->seg;
+    kidx__textblock blk, next = {0, 0, 0};
+    for (uint64_t b = 0; b < s->ntextblocks; b++) {
+      /* The blocks must cover the documents exactly, in order. */
+      blk = next;
+      if ((b == 0 && kidx__segment_textblock(s, 0, &blk)) ||
+          kidx__segment_textblock(s, b + 1, &next))
+        return kidx__segment_damage(s, m->errmsg);
+      uint64_t stored = next.offset - blk.offset;
+      if ((b == 0 && blk.first_doc != 0) || next.first_doc <= blk.first_doc ||
+          next.first_doc > s->ndocs ||
+          (b + 1 == s->ntextblocks && next.first_doc != s->ndocs) ||
+          next.offset <= blk.offset ||
+          next.offset > s->sec_len[KIDX__SEC_DOCDATA] || stored > blk.raw_len ||
+          blk.raw_len / 256 > stored) {
+        kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
+                          (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY);
+        return kidx__segment_damage(s, m->errmsg);
+      }
+      int all_live = 1;
+      for (uint32_t k = blk.first_doc; k < next.first_doc && all_live; k++)
+        all_live = in->map[k] != DROPPED;
+      if (all_live && blk.raw_len >= KIDX__TEXT_BLOCK / 2) {
+        rc = copy_block(m, in, &blk, &next, &doc);
+      } else {
+        rc = KIDX_OK;
+        for (uint32_t k = blk.first_doc; k < next.first_doc && !rc; k++)
+          if (in->map[k] != DROPPED)
+            rc = put_input_doc(m, in, k, &doc);
+      }
+      if (rc)
+        return rc;
+      maybe_release(m);
+    }
+  }
+  return KIDX_OK;
+}
+
 static int write_documents(merge *m, uint64_t *ntokens) {
   uint64_t key_end = 0;
   int rc;
   *ntokens = 0;
   section_begin(m, KIDX__SEC_DOCLENS);
-  if ((rc = for_each_doc(m, put_doclen, ntokens, 0)))
+  if ((rc = for_each_doc(m, put_doclen, ntokens)))
     return rc;
   section_end(m, KIDX__SEC_DOCLENS);
   section_begin(m, KIDX__SEC_DOCDATA);
   if (!(m->lz = malloc(sizeof *m->lz)))
     return oom(m);
-  if ((rc = for_each_doc(m, put_docdata, NULL, 1)) || (rc = flush_block(m)))
+  if ((rc = write_text(m)) || (rc = flush_block(m)))
     return rc;
   section_end(m, KIDX__SEC_DOCDATA);
   /* The document table: key offsets, then the text block table and its
@@ -432,7 +522,7 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   section_begin(m, KIDX__SEC_DOCTABLE);
   uint8_t zero[8] = {0};
   kidx__wfile_write(&m->f, zero, 8);
-  if ((rc = for_each_doc(m, put_keyoff, &key_end, 0)))
+  if ((rc = for_each_doc(m, put_keyoff, &key_end)))
     return rc;
   kidx__textblock end = {m->sec_len[KIDX__SEC_DOCDATA], 0, m->ndocs};
   uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
@@ -452,7 +542,7 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   }
   section_end(m, KIDX__SEC_IDS);
   section_begin(m, KIDX__SEC_KEYS);
-  if ((rc = for_each_doc(m, put_key, NULL, 0)))
+  if ((rc = for_each_doc(m, put_key, NULL)))
     return rc;
   section_end(m, KIDX__SEC_KEYS);
   return m->f.rc;

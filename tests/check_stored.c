@@ -278,6 +278,89 @@ START_TEST(test_stored_empty_and_tiny) {
 }
 END_TEST
 
+/* Block b of segment file number num, as stored (malloc'ed). */
+static uint8_t *stored_block(uint64_t num, uint64_t b, size_t *len) {
+  char name[KIDX__SEGNAME_MAX];
+  kidx__segment_name(num, name);
+  char *p = kidx__path_join(dir, name);
+  kidx__segment s;
+  char errmsg[KIDX__ERRMSG_MAX];
+  ck_assert_int_eq(kidx__segment_open(&s, p, errmsg), KIDX_OK);
+  kidx__textblock e, next;
+  ck_assert_uint_lt(b, s.ntextblocks);
+  ck_assert_int_eq(kidx__segment_textblock(&s, b, &e), KIDX_OK);
+  ck_assert_int_eq(kidx__segment_textblock(&s, b + 1, &next), KIDX_OK);
+  *len = (size_t)(next.offset - e.offset);
+  ck_assert_uint_lt(*len, e.raw_len); /* compressed */
+  ck_assert_uint_ge(e.raw_len, KIDX__TEXT_BLOCK / 2);
+  uint8_t *out = malloc(*len);
+  ck_assert_ptr_nonnull(out);
+  memcpy(out, s.sec[KIDX__SEC_DOCDATA] + e.offset, *len);
+  kidx__segment_close(&s);
+  free(p);
+  return out;
+}
+
+/* Whether segment file number num holds needle[0..len) somewhere. */
+static int segment_holds(uint64_t num, const uint8_t *needle, size_t len) {
+  char name[KIDX__SEGNAME_MAX];
+  kidx__segment_name(num, name);
+  char *p = kidx__path_join(dir, name);
+  size_t n;
+  char *data = tu_read_file(p, &n);
+  ck_assert_ptr_nonnull(data);
+  int found = 0;
+  for (size_t i = 0; i + len <= n && !found; i++)
+    found = memcmp(data + i, needle, len) == 0;
+  free(data);
+  free(p);
+  return found;
+}
+
+START_TEST(test_stored_merge_copies_full_blocks) {
+  /* Two segments of full blocks: merged, their blocks are copied as they
+   * are; after a deletion in one, that block is packed anew. */
+  const size_t n = 800;
+  doc *docs = calloc(n, sizeof *docs);
+  ck_assert_ptr_nonnull(docs);
+  kidx_writer *w = open_writer();
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t seed = 5000 + i;
+    doc *d = &docs[i];
+    snprintf(d->id, sizeof d->id, "m-%u", i);
+    d->title_len = 10;
+    d->title = words_text(&seed, d->title_len);
+    d->body_len = 900 + rng_next(&seed) % 200;
+    d->body = words_text(&seed, d->body_len);
+    d->live = 1;
+    add_doc(w, d);
+    if (i == n / 2 - 1)
+      ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  }
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  size_t len1, len2;
+  uint8_t *b1 = stored_block(1, 0, &len1), *b2 = stored_block(2, 1, &len2);
+  ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  ck_assert(segment_holds(3, b1, len1));
+  ck_assert(segment_holds(3, b2, len2));
+  assert_docs(docs, n);
+  /* Document 3 is in the merged segment's first block (segment 1's). */
+  ck_assert_int_eq(kidx_writer_delete(w, docs[3].id, strlen(docs[3].id)),
+                   KIDX_OK);
+  docs[3].live = 0;
+  ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  ck_assert(!segment_holds(4, b1, len1));
+  ck_assert(segment_holds(4, b2, len2));
+  assert_docs(docs, n);
+  free(b1);
+  free(b2);
+  free_docs(docs, n);
+}
+END_TEST
+
 /* ---- damage ---- */
 
 /* One segment of 3000 documents, several blocks. */
@@ -557,6 +640,7 @@ static Suite *stored_suite(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, test_stored_roundtrip_across_merges);
   tcase_add_test(tc, test_stored_empty_and_tiny);
+  tcase_add_test(tc, test_stored_merge_copies_full_blocks);
   suite_add_tcase(s, tc);
   tc = tcase_create("Damage");
   tcase_add_checked_fixture(tc, damage_setup, damage_teardown);
