@@ -6,14 +6,15 @@
  * as queries read them.  This pass first verifies every page of every
  * section against its checksum, then the whole-table invariants lookups
  * assume (the dictionary decodes in order with blocks where the index puts
- * them, monotonic offset tables ending at their sections' lengths,
- * document lengths adding up to the header's counts, every document
- * record decoding, a sorted id table holding every document once with the
- * hash of its id).  A file can pass every checksum and still be wrong
- * inside: written by a buggy writer, or damaged and then given fresh
- * checksums.  So the pass then decodes every list in full and
- * cross-checks it against the dictionary and the document table, so that
- * such a file is reported instead of answering queries wrongly.
+ * them, the key offsets monotonic and ending at their section's length, a
+ * canonical text block table whose every block decompresses to exactly
+ * its raw length and holds exactly its documents' records, document
+ * lengths adding up to the header's counts, every key record decoding, a
+ * sorted id table holding every document once with the hash of its id).  A file
+ * can pass every checksum and still be wrong inside: written by a buggy writer,
+ * or damaged and then given fresh checksums.  So the pass then decodes every
+ * list in full and cross-checks it against the dictionary and the document
+ * table, so that such a file is reported instead of answering queries wrongly.
  *
  * Per term: it is 1 to KIDX_MAX_TOKEN_BYTES bytes of valid UTF-8 (the
  * analysis never produces anything else) and sorts strictly after the
@@ -85,7 +86,7 @@ static int doc_problem(char *errmsg, const char *path, const kidx__segment *s,
                        uint32_t doc, const char *what) {
   kidx__docinfo d;
   char q[80] = "?";
-  if (kidx__segment_doc(s, doc, &d) == KIDX_OK)
+  if (kidx__segment_key(s, doc, &d) == KIDX_OK)
     quote(q, sizeof q, d.id, d.id_len);
   return kidx__err(errmsg, KIDX_ECORRUPT,
                    "%s is damaged: document '%s' (#%lu): %s", path, q,
@@ -226,6 +227,7 @@ static int check_docs(const kidx__segment *s, const char *path,
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   }
   kidx__analyzer an = {s->an_flags, cache};
+  kidx__textcache tc = {0};
   char what[256];
   int rc = KIDX_OK;
   for (uint64_t i = 0; i < s->ndocs && !rc; i++) {
@@ -247,8 +249,10 @@ static int check_docs(const kidx__segment *s, const char *path,
       rc = doc_problem(errmsg, path, s, doc, what);
       break;
     }
-    if (kidx__segment_doc(s, doc, &d) != KIDX_OK) {
-      rc = doc_problem(errmsg, path, s, doc, "its record does not decode");
+    if ((rc = kidx__segment_doc(s, doc, &tc, &d)) != KIDX_OK) {
+      rc = rc == KIDX_ENOMEM ? kidx__err(errmsg, rc, "out of memory")
+                             : doc_problem(errmsg, path, s, doc,
+                                           "its record does not decode");
       break;
     }
     reanalysis ra = {0, {0, 0}, 0};
@@ -277,6 +281,7 @@ static int check_docs(const kidx__segment *s, const char *path,
   }
   kidx__stemcache_free(cache);
   kidx__strmap_free(ids);
+  kidx__textcache_free(&tc);
   return rc;
 }
 
@@ -373,20 +378,109 @@ static int check_ids(const kidx__segment *s, uint64_t *hash, const char *path,
   return KIDX_OK;
 }
 
+/* The stored text: the block table is canonical -- blocks one after the
+ * other from offset 0, first documents strictly increasing from 0, the
+ * sentinel (section 4's length, 0, N), each block stored compressed
+ * exactly when that is shorter than its raw text, and a block of several
+ * records within KIDX__TEXT_BLOCK bytes (a merge may copy blocks as they
+ * are, so a block may end before it is full) -- and every block decodes to
+ * exactly its raw length, holding exactly its documents' records, the last
+ * ending the block. */
+static int check_text(const kidx__segment *s, const char *path, char *errmsg) {
+  kidx__textblock blk, next;
+  kidx__textcache tc = {0};
+  int rc = KIDX_OK;
+  char what[160];
+  if (kidx__segment_textblock(s, 0, &blk))
+    return kidx__segment_damage(s, errmsg);
+  if (blk.offset != 0 || blk.first_doc != 0)
+    return corrupt(errmsg, path, "text block table does not start at 0");
+  next = blk;
+  for (uint64_t b = 0; b < s->ntextblocks && !rc; b++, blk = next) {
+    if (kidx__segment_textblock(s, b + 1, &next)) {
+      rc = kidx__segment_damage(s, errmsg);
+      break;
+    }
+    uint64_t stored = next.offset - blk.offset;
+    if (next.offset <= blk.offset ||
+        next.offset > s->sec_len[KIDX__SEC_DOCDATA] || stored > blk.raw_len ||
+        next.first_doc <= blk.first_doc || next.first_doc > s->ndocs) {
+      snprintf(what, sizeof what, "text block %llu: bad table entry",
+               (unsigned long long)b);
+      rc = corrupt(errmsg, path, what);
+      break;
+    }
+    const uint8_t *text = s->sec[KIDX__SEC_DOCDATA] + blk.offset;
+    if (stored < blk.raw_len) {
+      uint8_t *buf = blk.raw_len / 256 > stored
+                         ? NULL
+                         : realloc(tc.buf, (size_t)blk.raw_len);
+      if (!buf) {
+        rc = blk.raw_len / 256 > stored
+                 ? corrupt(errmsg, path, "text block table: impossible ratio")
+                 : kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+        break;
+      }
+      tc.buf = buf;
+      if (kidx__lz_decompress(text, (size_t)stored, tc.buf,
+                              (size_t)blk.raw_len)) {
+        snprintf(what, sizeof what,
+                 "text block %llu does not decompress to its %llu bytes",
+                 (unsigned long long)b, (unsigned long long)blk.raw_len);
+        rc = corrupt(errmsg, path, what);
+        break;
+      }
+      text = tc.buf;
+    }
+    /* The records: exactly the block's documents, filling it. */
+    const uint8_t *p = text, *end = text + blk.raw_len;
+    for (uint32_t d = blk.first_doc; d < next.first_doc && !rc; d++) {
+      uint64_t n;
+      for (int field = 0; field < 2 && !rc; field++) {
+        if (kidx__varint_get(&p, end, &n) || n > (uint64_t)(end - p))
+          rc = -1;
+        else
+          p += n;
+      }
+    }
+    if (rc || p != end) {
+      snprintf(what, sizeof what,
+               "text block %llu does not hold exactly the records of "
+               "documents %lu to %lu",
+               (unsigned long long)b, (unsigned long)blk.first_doc,
+               (unsigned long)next.first_doc - 1);
+      rc = corrupt(errmsg, path, what);
+      break;
+    }
+    if (next.first_doc - blk.first_doc > 1 && blk.raw_len > KIDX__TEXT_BLOCK) {
+      snprintf(what, sizeof what,
+               "text block %llu holds several records and more than %zu "
+               "bytes",
+               (unsigned long long)b, KIDX__TEXT_BLOCK);
+      rc = corrupt(errmsg, path, what);
+    }
+  }
+  free(tc.buf);
+  if (!rc && (next.offset != s->sec_len[KIDX__SEC_DOCDATA] ||
+              next.raw_len != 0 || next.first_doc != s->ndocs))
+    rc = corrupt(errmsg, path, "text block table does not end its data");
+  return rc;
+}
+
 /* The tables lookups rely on. */
 static int check_tables(const kidx__segment *s, const char *path,
                         char *errmsg) {
   int rc = check_terms(s, path, errmsg);
+  if (!rc)
+    rc = check_text(s, path, errmsg);
   if (rc)
     return rc;
-  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS];
-  uint64_t prev = 0, prev_key = 0, tokens = 0, title = 0;
+  const uint8_t *offs = s->sec[KIDX__SEC_DOCTABLE];
+  uint64_t prev_key = 0, tokens = 0, title = 0;
   for (uint64_t d = 0; d <= s->ndocs; d++) {
-    uint64_t off = kidx__get_u64(offs + d * 16);
-    uint64_t key = kidx__get_u64(offs + d * 16 + 8);
-    if (off < prev || key < prev_key || (d == 0 && (off != 0 || key != 0)))
+    uint64_t key = kidx__get_u64(offs + d * 8);
+    if (key < prev_key || (d == 0 && key != 0))
       return corrupt(errmsg, path, "document table out of order");
-    prev = off;
     prev_key = key;
     if (d < s->ndocs) {
       uint32_t t, b;
@@ -396,8 +490,7 @@ static int check_tables(const kidx__segment *s, const char *path,
       tokens += (uint64_t)t + b;
     }
   }
-  if (prev != s->sec_len[KIDX__SEC_DOCDATA] ||
-      prev_key != s->sec_len[KIDX__SEC_KEYS])
+  if (prev_key != s->sec_len[KIDX__SEC_KEYS])
     return corrupt(errmsg, path, "document table does not match its data");
   if (tokens != s->ntokens || title != s->title_tokens)
     return corrupt(errmsg, path, "document lengths do not add up");
@@ -406,7 +499,7 @@ static int check_tables(const kidx__segment *s, const char *path,
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
   for (uint64_t d = 0; d < s->ndocs && !rc; d++) {
     kidx__docinfo info;
-    if (kidx__segment_doc(s, (uint32_t)d, &info))
+    if (kidx__segment_key(s, (uint32_t)d, &info))
       rc = corrupt(errmsg, path, "bad document record");
     else
       hash[d] = kidx__hash_bytes(info.id, info.id_len);

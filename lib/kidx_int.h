@@ -160,6 +160,27 @@ size_t kidx__lz_bound(size_t n);
 size_t kidx__lz_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
                          kidx__lz_scratch *scratch);
 
+/* log2 of the hash-chain compressor's head table (entries of 4 bytes). */
+#define KIDX__LZ_HC_HASH_BITS 15u
+
+/* The hash-chain compressor's working memory: 192 KiB.  Need not be
+ * initialised; one per thread, reusable across calls. */
+typedef struct kidx__lz_hc_scratch {
+  uint32_t head[(size_t)1 << KIDX__LZ_HC_HASH_BITS];
+  uint16_t chain[(size_t)1 << 16];
+} kidx__lz_hc_scratch;
+
+/* As kidx__lz_compress (same block format, same contract), but searching
+ * harder, as LZ4's high-compression mode does: every position is linked
+ * into a chain of earlier positions with the same 4-byte hash, up to
+ * depth of them are compared to find the longest match, and a match is
+ * put off by a byte while the next position has a longer one (lazy
+ * matching).  Smaller output on text, decompressed as fast.  Cost:
+ * O(n depth) at worst, plus clearing at most 128 KiB. */
+size_t kidx__lz_compress_hc(const uint8_t *src, size_t n, uint8_t *dst,
+                            size_t cap, kidx__lz_hc_scratch *scratch,
+                            unsigned depth);
+
 /* Decompresses the block src[0..n) into dst, which must come out exactly
  * dst_len bytes long.  KIDX_OK, or KIDX_ECORRUPT for any block that is not
  * well-formed by doc/FORMAT.md (truncated, trailing bytes, a zero offset
@@ -170,6 +191,25 @@ size_t kidx__lz_compress(const uint8_t *src, size_t n, uint8_t *dst, size_t cap,
  * not overlap.  Cost: O(dst_len + n). */
 int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
                         size_t dst_len);
+
+/* Where a resumable decompression stands: bytes of the block read and of
+ * the output written, at a boundary between sequences.  {0, 0} to start. */
+typedef struct kidx__lz_pos {
+  size_t in, out;
+} kidx__lz_pos;
+
+/* Decompresses the block src[0..n) (of exactly dst_len output bytes, as
+ * above) from *pos on, whole sequences at a time, until at least want
+ * bytes of output are there (all of them, when want >= dst_len), and
+ * updates *pos: the output's first pos->out bytes are then final.  A
+ * later call with the same buffers continues.  KIDX_OK, or KIDX_ECORRUPT
+ * for anything malformed in the part decoded (and, once decoding reaches
+ * the end, for any rule kidx__lz_decompress checks); the same bounds
+ * guarantees.  A block is only known well-formed once pos->out ==
+ * dst_len.  Cost: O(bytes decoded), so reading the start of a block costs
+ * a fraction of decoding it. */
+int kidx__lz_decompress_upto(const uint8_t *src, size_t n, uint8_t *dst,
+                             size_t dst_len, kidx__lz_pos *pos, size_t want);
 
 /**************************************************************************
 ** Interface to code in utf8.c: decoding that accepts any bytes, and
@@ -736,13 +776,15 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 11, specified in doc/FORMAT.md.
+** segment file, format version 12, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 10 since sections are covered
- * by page checksums verified when first read (9: postings in blocks with
- * score bounds and whole-section checksums verified at open). */
-#define KIDX__SEGMENT_VERSION 11u
+/* The version in a segment file's header: 12 since the stored text is
+ * compressed in blocks (11: score bounds with the largest combined
+ * frequency under the default parameters; 10: sections covered by page
+ * checksums verified when first read; 9: postings in blocks with score
+ * bounds and whole-section checksums verified at open). */
+#define KIDX__SEGMENT_VERSION 12u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -762,14 +804,33 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
  * small (one 16-byte index entry per 16 terms). */
 #define KIDX__TERM_BLOCK 16u
 #define KIDX__LOCK_FILE  "write.lock"
+/* Stored text is cut into blocks of whole records, each compressed alone
+ * (doc/FORMAT.md, "Section 4"): a record starts a new block when adding
+ * it would take the block's raw text past KIDX__TEXT_BLOCK bytes (a
+ * record larger than that gets a block of its own).  64 KiB is the LZ
+ * codec's whole window, so a block never loses history it could use; a
+ * snippet decompresses one block up to its record, about 12 us on average
+ * at the codec's GB/s. */
+#define KIDX__TEXT_BLOCK ((size_t)64 << 10)
+/* Chain depth of the text blocks' compressor (kidx__lz_compress_hc).  On
+ * the kernel documentation in 64 KiB blocks the greedy compressor stores
+ * 46.1% of the text at ~300 MB/s; chains of 4, 8, 16, 64 and 256 store
+ * 40.0, 39.1, 38.6, 38.2 and 38.1% at 84, 94, 75, 52 and 39 MB/s (on the
+ * synthetic Zipfian corpus: 69.0% greedy; 61.5, 60.0, 59.0, 58.1, 57.7%
+ * at 73, 61, 47, 33, 23 MB/s).  16 takes most of the gain at a speed
+ * well above indexing's (10-20 MB/s). */
+#define KIDX__TEXT_LZ_DEPTH 16u
+/* Entries of the text block table (section 5): u64 offset of the block in
+ * section 4, u64 its raw length, u32 its first document. */
+#define KIDX__TEXTBLOCK_ENTRY 20u
 
 enum {
   KIDX__SEC_POSTINGS,
   KIDX__SEC_TERMS,
   KIDX__SEC_TERMINDEX,
   KIDX__SEC_DOCLENS,
-  KIDX__SEC_DOCOFFS,
-  KIDX__SEC_DOCDATA,
+  KIDX__SEC_DOCDATA,  /* stored text, in compressed blocks */
+  KIDX__SEC_DOCTABLE, /* key offsets, then the text block table */
   KIDX__SEC_IDS,
   KIDX__SEC_KEYS,
   KIDX__SEC_PAGESUMS,  /* CRC of every page of sections 0..7 */
@@ -940,6 +1001,7 @@ typedef struct kidx__segment {
   uint64_t ndocs, nterms, ntokens;
   uint64_t title_tokens; /* of ntokens, those from titles (header) */
   uint32_t header_crc;   /* the header's CRC, which MANIFEST entries hold */
+  uint64_t ntextblocks;  /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
   /* Global page numbers: section i's page k is page_base[i] + k; pages of
@@ -1034,8 +1096,54 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
  * id read, without touching the stored text.  KIDX_ECORRUPT on bad data. */
 int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
-/* Document doc (< ndocs): id, title, length.  KIDX_ECORRUPT on bad data. */
-int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
+/* An entry of the text block table (section 5), decoded. */
+typedef struct kidx__textblock {
+  uint64_t offset;    /* of the stored block in section 4 */
+  uint64_t raw_len;   /* of its records, decompressed */
+  uint32_t first_doc; /* its first document */
+} kidx__textblock;
+
+/* The one encoder and the one decoder of a block table entry
+ * (KIDX__TEXTBLOCK_ENTRY bytes). */
+void kidx__textblock_encode(uint8_t *e, const kidx__textblock *b);
+void kidx__textblock_decode(const uint8_t *e, kidx__textblock *b);
+
+/* Block b (<= ntextblocks: the last is the sentinel) of s's table, its
+ * page verified.  KIDX_OK or KIDX_ECORRUPT. */
+int kidx__segment_textblock(const kidx__segment *s, uint64_t b,
+                            kidx__textblock *out);
+
+/* The caller's decompression cache for stored text: the last block
+ * decompressed, so that reading the documents of one block decompresses
+ * it once.  Readers are shared by threads, so the cache is never the
+ * segment's: each call, results page or merge has its own.  Zero it to
+ * start; kidx__textcache_free releases it.  Valid while the segments read
+ * through it stay open; one cache may serve several segments. */
+typedef struct kidx__textcache {
+  const uint8_t *block; /* the stored block held (mapping address), or NULL */
+  size_t stored;        /* its stored length */
+  uint8_t *buf;         /* its records, decompressed as far as pos.out */
+  size_t cap;
+  size_t len;        /* their whole length */
+  kidx__lz_pos pos;  /* how far decompression went */
+  uint32_t next_doc; /* the document whose record starts at next_off */
+  size_t next_off;
+} kidx__textcache;
+
+void kidx__textcache_free(kidx__textcache *c);
+
+/* Document doc (< ndocs): id, stamp, title, body and lengths.  title and
+ * body point into the mapping (a block stored raw) or into tc (valid
+ * until tc is used again or freed).  KIDX_ECORRUPT on bad data (a
+ * damaged block is reported in section 'document data'), KIDX_ENOMEM.
+ * Cost: a binary search of the block table, a decompression of the block
+ * up to the end of doc's record (at most KIDX__TEXT_BLOCK bytes unless one
+ * record is larger; half a block on average, and nothing more when tc
+ * already holds that much of it), and a scan of the records before doc in
+ * the block (from the last one read when tc holds the block and doc is
+ * after it). */
+int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
+                      kidx__docinfo *out);
 
 /* Document doc's lengths in terms, title and body: KIDX_OK, or
  * KIDX_ECORRUPT when their page is damaged.  Cost: a bit test once the
@@ -1316,9 +1424,10 @@ size_t kidx__snapshot_seg_of(const kidx__snapshot *s, uint32_t doc);
  * or KIDX_ECORRUPT with errmsg (may be NULL) naming file and section. */
 int kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
                        kidx__docinfo *out, char *errmsg);
-/* Global document doc's record (kidx__segment_doc); as above. */
+/* Global document doc's record (kidx__segment_doc, through the caller's
+ * cache tc); as above, or KIDX_ENOMEM. */
 int kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
-                       kidx__docinfo *out, char *errmsg);
+                       kidx__textcache *tc, kidx__docinfo *out, char *errmsg);
 
 /* The documents of segment r that contain term t (a term of r) and are
  * not deleted.  KIDX_ECORRUPT on a damaged list.  Cost: nothing without

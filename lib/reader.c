@@ -173,11 +173,18 @@ kidx_status kidx_reader_get(const kidx_reader *r, const char *id, size_t id_len,
     return kidx__err(errmsg, KIDX_ENOTFOUND, "no document with this id");
   const kidx__segref *sr = &r->snap.segs[seg];
   kidx__docinfo info;
+  kidx__textcache tc = {0};
   /* Records are verified as they are read: a damaged page or record
    * gives a message naming the file and the section. */
-  if (kidx__segment_doc(&sr->seg, d, &info))
-    return kidx__segment_damage(&sr->seg, errmsg);
-  return kidx__document_set(doc, &info);
+  int rc = kidx__segment_doc(&sr->seg, d, &tc, &info);
+  if (rc == KIDX_ENOMEM)
+    rc = kidx__err(errmsg, rc, "out of memory");
+  else if (rc)
+    rc = kidx__segment_damage(&sr->seg, errmsg);
+  else
+    rc = kidx__document_set(doc, &info);
+  kidx__textcache_free(&tc);
+  return rc;
 }
 
 void kidx_search_options_init(kidx_search_options *opt) {
@@ -279,6 +286,7 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   kidx__buf *pos = calloc(n ? n : 1, sizeof *pos);
   kidx__buf *texts = calloc(n ? n : 1, sizeof *texts);
   kidx__buf spans = {0};
+  kidx__textcache tc = {0}; /* this page's, as readers are shared */
   if (!order || !docs || !ex || !pos || !texts) {
     rc = kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
     goto done;
@@ -302,7 +310,7 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   for (size_t j = 0; j < n && !rc; j++) {
     size_t k = docs[j];
     kidx__docinfo d;
-    if ((rc = kidx__snapshot_doc(&r->snap, page[j].doc, &d, errmsg)))
+    if ((rc = kidx__snapshot_doc(&r->snap, page[j].doc, &tc, &d, errmsg)))
       break;
     const char *snip = NULL;
     size_t a = 0, b = 0;
@@ -335,6 +343,7 @@ done:
     kidx__buf_free(&texts[i]);
   }
   kidx__buf_free(&spans);
+  kidx__textcache_free(&tc);
   free(order);
   free(docs);
   free(ex);

@@ -15,7 +15,10 @@
  *
  * The whole-table invariants that open used to check (dictionary order,
  * monotonic offset tables, sorted id table, lengths adding up) are now
- * kidx__check_segment's.  Lookups instead validate what they read
+ * kidx__check_segment's, as are the text blocks' (a canonical block table,
+ * every block decompressing whole).  Stored text is read through the
+ * caller's kidx__textcache, decompressing a block only as far as the
+ * record read.  Lookups instead validate what they read
  * (offsets in order and in range, records that decode), returning
  * KIDX_ECORRUPT rather than reading outside a section: a file can be
  * crafted to pass every checksum.
@@ -31,8 +34,8 @@ static const char *const section_names[KIDX__SEC_COUNT] = {
     "term blocks",
     "term block index",
     "document lengths",
-    "document offsets",
     "document data",
+    "document table",
     "ids",
     "keys",
     "page checksums",
@@ -224,6 +227,20 @@ static int layout_pages(kidx__segment *s) {
   return 0;
 }
 
+/* The number of text blocks, from the document table's size: (N + 1) key
+ * offsets, then (B + 1) block entries; every block holds at least one
+ * document and every document's record is in a block. */
+static int text_blocks(kidx__segment *s) {
+  uint64_t len = s->sec_len[KIDX__SEC_DOCTABLE], keys = (s->ndocs + 1) * 8;
+  if (len < keys + KIDX__TEXTBLOCK_ENTRY ||
+      (len - keys) % KIDX__TEXTBLOCK_ENTRY != 0)
+    return -1;
+  s->ntextblocks = (len - keys) / KIDX__TEXTBLOCK_ENTRY - 1;
+  return s->ntextblocks > s->ndocs || (s->ntextblocks == 0) != (s->ndocs == 0)
+             ? -1
+             : 0;
+}
+
 int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   memset(s, 0, sizeof *s);
   int rc = kidx__fs_map(path, &s->map, errmsg);
@@ -291,7 +308,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   if (s->sec_len[KIDX__SEC_TERMINDEX] !=
           (nblocks(s->nterms) + 1) * KIDX__TIX_SIZE ||
       s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * KIDX__DOCLEN_SIZE ||
-      s->sec_len[KIDX__SEC_DOCOFFS] != (s->ndocs + 1) * 16 ||
+      text_blocks(s) ||
       s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY ||
       (s->nterms == 0) != (s->sec_len[KIDX__SEC_POSTINGS] == 0) ||
       layout_pages(s)) {
@@ -485,24 +502,24 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
   return 1;
 }
 
-/* Reads document doc's pair of offsets into section col (0: document
- * data, 1: keys) and verifies the record's pages: *p, *end span it. */
-static int doc_span(const kidx__segment *s, uint32_t doc, int col, int sec,
-                    const uint8_t **p, const uint8_t **end) {
+/* Reads document doc's pair of key offsets and verifies the key record's
+ * pages: *p, *end span it. */
+static int key_span(const kidx__segment *s, uint32_t doc, const uint8_t **p,
+                    const uint8_t **end) {
+  uint64_t at = (uint64_t)doc * 8;
   if (doc >= s->ndocs)
-    return kidx__segment_bad(s, KIDX__SEC_DOCOFFS, (uint64_t)doc * 16);
-  uint64_t at = (uint64_t)doc * 16;
-  int rc = kidx__segment_verify(s, KIDX__SEC_DOCOFFS, at, 32);
+    return kidx__segment_bad(s, KIDX__SEC_DOCTABLE, at);
+  int rc = kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, 16);
   if (rc)
     return rc;
-  const uint8_t *offs = s->sec[KIDX__SEC_DOCOFFS] + at + (size_t)col * 8;
-  uint64_t a = kidx__get_u64(offs), b = kidx__get_u64(offs + 16);
-  if (a > b || b > s->sec_len[sec])
-    return kidx__segment_bad(s, KIDX__SEC_DOCOFFS, at);
-  if ((rc = kidx__segment_verify(s, sec, a, b - a)))
+  const uint8_t *offs = s->sec[KIDX__SEC_DOCTABLE] + at;
+  uint64_t a = kidx__get_u64(offs), b = kidx__get_u64(offs + 8);
+  if (a > b || b > s->sec_len[KIDX__SEC_KEYS])
+    return kidx__segment_bad(s, KIDX__SEC_DOCTABLE, at);
+  if ((rc = kidx__segment_verify(s, KIDX__SEC_KEYS, a, b - a)))
     return rc;
-  *p = s->sec[sec] + a;
-  *end = s->sec[sec] + b;
+  *p = s->sec[KIDX__SEC_KEYS] + a;
+  *end = s->sec[KIDX__SEC_KEYS] + b;
   return KIDX_OK;
 }
 
@@ -511,7 +528,7 @@ int kidx__segment_key(const kidx__segment *s, uint32_t doc,
   const uint8_t *p, *end;
   uint64_t id_len, size, zz;
   memset(out, 0, sizeof *out);
-  int rc = doc_span(s, doc, 1, KIDX__SEC_KEYS, &p, &end);
+  int rc = key_span(s, doc, &p, &end);
   if (rc)
     return rc;
   const uint8_t *start = p;
@@ -534,27 +551,188 @@ int kidx__segment_key(const kidx__segment *s, uint32_t doc,
   return kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
 }
 
-int kidx__segment_doc(const kidx__segment *s, uint32_t doc,
+/* Where a text block table entry sits: after the N + 1 key offsets. */
+enum {
+  TB_OFFSET = 0,    /* u64: the stored block's offset in section 4 */
+  TB_RAW_LEN = 8,   /* u64: its records' length, decompressed */
+  TB_FIRST_DOC = 16 /* u32: its first document */
+};
+_Static_assert(TB_FIRST_DOC + 4 == KIDX__TEXTBLOCK_ENTRY,
+               "text block entry fields fill the entry");
+
+void kidx__textblock_encode(uint8_t *e, const kidx__textblock *b) {
+  kidx__set_u64(e + TB_OFFSET, b->offset);
+  kidx__set_u64(e + TB_RAW_LEN, b->raw_len);
+  kidx__set_u32(e + TB_FIRST_DOC, b->first_doc);
+}
+
+void kidx__textblock_decode(const uint8_t *e, kidx__textblock *b) {
+  b->offset = kidx__get_u64(e + TB_OFFSET);
+  b->raw_len = kidx__get_u64(e + TB_RAW_LEN);
+  b->first_doc = kidx__get_u32(e + TB_FIRST_DOC);
+}
+
+int kidx__segment_textblock(const kidx__segment *s, uint64_t b,
+                            kidx__textblock *out) {
+  uint64_t at = (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY;
+  int rc =
+      kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, KIDX__TEXTBLOCK_ENTRY);
+  if (rc)
+    return rc;
+  kidx__textblock_decode(s->sec[KIDX__SEC_DOCTABLE] + at, out);
+  return KIDX_OK;
+}
+
+void kidx__textcache_free(kidx__textcache *c) {
+  free(c->buf);
+  memset(c, 0, sizeof *c);
+}
+
+/* Makes tc's first upto bytes of the block available (all when upto >=
+ * len), decompressing as far as that. */
+static int text_need(kidx__textcache *tc, size_t upto) {
+  if (tc->pos.out >= upto || tc->pos.out == tc->len)
+    return KIDX_OK;
+  return kidx__lz_decompress_upto(tc->block, tc->stored, tc->buf, tc->len,
+                                  &tc->pos, upto);
+}
+
+/* A varint of the record in text[0..len) at *off, decompressing what it
+ * needs. */
+static int text_varint(kidx__textcache *tc, const uint8_t *text, size_t len,
+                       size_t *off, uint64_t *v) {
+  if (text == tc->buf &&
+      text_need(tc, *off <= SIZE_MAX - 10 ? *off + 10 : SIZE_MAX))
+    return -1;
+  const uint8_t *p = text + *off;
+  size_t have = text == tc->buf ? tc->pos.out : len;
+  if (*off > have || kidx__varint_get(&p, text + have, v))
+    return -1;
+  *off = (size_t)(p - text);
+  return 0;
+}
+
+/* Skips (or, with out, decodes) the text record at *off in text[0..len):
+ * varint title length, title, varint body length, body; a compressed
+ * block (text == tc->buf) is decompressed as far as the record.  -1 if it
+ * does not decode within len. */
+static int text_record(kidx__textcache *tc, const uint8_t *text, size_t len,
+                       size_t *off, kidx__docinfo *out) {
+  uint64_t title_len, body_len;
+  if (text_varint(tc, text, len, off, &title_len) || title_len > len - *off)
+    return -1;
+  size_t title = *off;
+  *off += (size_t)title_len;
+  if (text_varint(tc, text, len, off, &body_len) || body_len > len - *off)
+    return -1;
+  size_t body = *off;
+  *off += (size_t)body_len;
+  if (text == tc->buf && out && text_need(tc, *off))
+    return -1;
+  if (out) {
+    out->title = (const char *)text + title;
+    out->title_len = (size_t)title_len;
+    out->body = (const char *)text + body;
+    out->body_len = (size_t)body_len;
+  }
+  return 0;
+}
+
+/* A block that does not decode: forgotten by the cache, recorded. */
+static int text_bad(const kidx__segment *s, kidx__textcache *tc,
+                    uint64_t offset) {
+  tc->block = NULL;
+  return kidx__segment_bad(s, KIDX__SEC_DOCDATA, offset);
+}
+
+/* The block holding doc: the last entry whose first document is <= doc,
+ * and the entry after it (its end).  A table out of order makes the
+ * search land elsewhere, which the bounds then refuse. */
+static int find_textblock(const kidx__segment *s, uint32_t doc, uint64_t *b,
+                          kidx__textblock *blk, kidx__textblock *next) {
+  uint64_t lo = 0, hi = s->ntextblocks;
+  int rc;
+  while (hi - lo > 1) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if ((rc = kidx__segment_textblock(s, mid, blk)))
+      return rc;
+    if (blk->first_doc <= doc)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  if ((rc = kidx__segment_textblock(s, lo, blk)) ||
+      (rc = kidx__segment_textblock(s, lo + 1, next)))
+    return rc;
+  *b = lo;
+  /* A block is stored compressed exactly when that is shorter than its
+   * raw text (doc/FORMAT.md): stored length <= raw length. */
+  if (blk->first_doc > doc || doc >= next->first_doc ||
+      blk->offset >= next->offset ||
+      next->offset > s->sec_len[KIDX__SEC_DOCDATA] ||
+      next->offset - blk->offset > blk->raw_len ||
+      blk->raw_len / 256 > next->offset - blk->offset)
+    return kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
+                             (s->ndocs + 1) * 8 + lo * KIDX__TEXTBLOCK_ENTRY);
+  return KIDX_OK;
+}
+
+int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
                       kidx__docinfo *out) {
   int rc = kidx__segment_key(s, doc, out);
   if (rc)
     return rc;
-  const uint8_t *p, *end;
-  if ((rc = doc_span(s, doc, 0, KIDX__SEC_DOCDATA, &p, &end)))
+  uint64_t b;
+  kidx__textblock blk, next;
+  if ((rc = find_textblock(s, doc, &b, &blk, &next)))
     return rc;
-  const uint8_t *start = p;
-  uint64_t title_len, body_len;
-  if (kidx__varint_get(&p, end, &title_len) || title_len > (size_t)(end - p))
-    return kidx__segment_bad(s, KIDX__SEC_DOCDATA,
-                             (uint64_t)(start - s->sec[KIDX__SEC_DOCDATA]));
-  out->title = (const char *)p;
-  out->title_len = (size_t)title_len;
-  p += title_len;
-  if (kidx__varint_get(&p, end, &body_len) || body_len != (size_t)(end - p))
-    return kidx__segment_bad(s, KIDX__SEC_DOCDATA,
-                             (uint64_t)(start - s->sec[KIDX__SEC_DOCDATA]));
-  out->body = (const char *)p;
-  out->body_len = (size_t)body_len;
+  const uint8_t *src = s->sec[KIDX__SEC_DOCDATA] + blk.offset;
+  size_t stored = (size_t)(next.offset - blk.offset);
+  size_t raw = (size_t)blk.raw_len;
+  const uint8_t *text = src;
+  if (stored < raw) {
+    if (tc->block != src || tc->len != raw || tc->stored != stored) {
+      tc->block = NULL;
+      if ((rc = kidx__segment_verify(s, KIDX__SEC_DOCDATA, blk.offset, stored)))
+        return rc;
+      if (raw > tc->cap) {
+        uint8_t *buf = realloc(tc->buf, raw);
+        if (!buf)
+          return KIDX_ENOMEM;
+        tc->buf = buf;
+        tc->cap = raw;
+      }
+      /* Decompressed lazily, as far as the records read need. */
+      tc->block = src;
+      tc->stored = stored;
+      tc->len = raw;
+      tc->pos = (kidx__lz_pos){0, 0};
+      tc->next_doc = blk.first_doc;
+      tc->next_off = 0;
+    }
+    text = tc->buf;
+  } else if ((rc = kidx__segment_verify(s, KIDX__SEC_DOCDATA, blk.offset,
+                                        stored))) {
+    return rc;
+  }
+  /* Records are found by skipping those before doc in the block: from the
+   * one after the last record read, when the cache holds this block. */
+  size_t off = 0;
+  uint32_t d = blk.first_doc;
+  if (text == tc->buf && tc->next_doc <= doc && tc->next_doc >= d) {
+    d = tc->next_doc;
+    off = tc->next_off;
+  }
+  for (; d < doc; d++)
+    if (text_record(tc, text, raw, &off, NULL))
+      return text_bad(s, tc, blk.offset);
+  if (text_record(tc, text, raw, &off, out) ||
+      (doc + 1 == next.first_doc && off != raw))
+    return text_bad(s, tc, blk.offset);
+  if (text == tc->buf) {
+    tc->next_doc = doc + 1;
+    tc->next_off = off;
+  }
   return KIDX_OK;
 }
 

@@ -12,6 +12,9 @@
  *
  * The postings section is streamed to the file term by term; the smaller
  * tables (terms, documents, ids) are built in memory and written after it.
+ * The stored text is streamed too, one compressed block at a time (a
+ * block of whole records, KIDX__TEXT_BLOCK bytes at most unless one
+ * record is larger); the block table, known at the end, follows it.
  * The header, whose checksums are only known at the end, is written last
  * over a placeholder.
  */
@@ -64,8 +67,14 @@ typedef struct merge {
   size_t pos_cap;
   idrec *ids; /* one per new document */
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
-  kidx__buf pagesums;    /* CRC of every page of sections 0..7 */
-  uint64_t title_tokens; /* of the documents written */
+  kidx__buf pagesums;      /* CRC of every page of sections 0..7 */
+  uint64_t title_tokens;   /* of the documents written */
+  kidx__textcache tc;      /* the inputs' last decompressed text block */
+  kidx__buf block;         /* the text block being filled (raw records) */
+  uint32_t block_first;    /* its first document */
+  kidx__buf zblock;        /* the block compressed */
+  kidx__buf textblocks;    /* the text block table, so far */
+  kidx__lz_hc_scratch *lz; /* the compressor's tables */
 } merge;
 
 static int oom(merge *m) {
@@ -267,7 +276,8 @@ static int write_postings(merge *m) {
   return m->f.rc;
 }
 
-/* Calls fn for each live document in new-number order, new number doc. */
+/* Calls fn for each live document in new-number order, new number doc,
+ * with its key and lengths (not its text: write_text reads that). */
 typedef int (*doc_fn)(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc);
 
@@ -282,8 +292,9 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
         continue;
       if (!in->seg)
         kidx__memindex_doc(m->mi, (uint32_t)k, &d);
-      else if (kidx__segment_doc(in->seg, (uint32_t)k, &d))
-        return kidx__segment_damage(in->seg, m->errmsg);
+      else if ((rc = kidx__segment_key(in->seg, (uint32_t)k, &d)))
+        return rc == KIDX_ENOMEM ? oom(m)
+                                 : kidx__segment_damage(in->seg, m->errmsg);
       if ((rc = fn(m, &d, doc++, acc)))
         return rc;
       m->read += d.id_len + d.title_len + d.body_len;
@@ -309,14 +320,7 @@ static uint64_t zigzag(int64_t v) {
   return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
 
-/* Sizes of a document's two records: its text (title, body) in the
- * document data, its key (id, stamp) in the keys section. */
-static uint64_t text_size(const kidx__docinfo *d) {
-  uint8_t tmp[10];
-  return kidx__varint_encode(tmp, d->title_len) + d->title_len +
-         kidx__varint_encode(tmp, d->body_len) + d->body_len;
-}
-
+/* The size of a document's key record (id, stamp). */
 static uint64_t key_size(const kidx__docinfo *d) {
   uint8_t tmp[10];
   return kidx__varint_encode(tmp, d->id_len) + d->id_len +
@@ -324,27 +328,68 @@ static uint64_t key_size(const kidx__docinfo *d) {
          kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8;
 }
 
-/* acc[0], acc[1]: the ends so far of the text and key records. */
-static int put_docoff(merge *m, const kidx__docinfo *d, uint32_t doc,
+/* *acc: the end so far of the key records. */
+static int put_keyoff(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc) {
-  uint8_t b[16];
+  uint8_t b[8];
   (void)doc;
-  acc[0] += text_size(d);
-  acc[1] += key_size(d);
-  kidx__set_u64(b, acc[0]);
-  kidx__set_u64(b + 8, acc[1]);
-  return kidx__wfile_write(&m->f, b, 16);
+  *acc += key_size(d);
+  kidx__set_u64(b, *acc);
+  return kidx__wfile_write(&m->f, b, 8);
+}
+
+/* Writes the text block being filled, compressed unless that does not
+ * make it shorter, and its table entry. */
+static int flush_block(merge *m) {
+  const kidx__buf *raw = &m->block;
+  if (raw->n == 0)
+    return KIDX_OK;
+  kidx__textblock e = {m->f.offset - m->sec_off[KIDX__SEC_DOCDATA], raw->n,
+                       m->block_first};
+  uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
+  kidx__textblock_encode(ent, &e);
+  if (kidx__buf_append(&m->textblocks, ent, sizeof ent))
+    return oom(m);
+  size_t z = 0, bound = kidx__lz_bound(raw->n);
+  /* Beyond the codec's input limit (one document of 2 GiB), raw. */
+  if (bound != 0) {
+    if (kidx__buf_reserve(&m->zblock, bound))
+      return oom(m);
+    z = kidx__lz_compress_hc(raw->p, raw->n, m->zblock.p, bound, m->lz,
+                             KIDX__TEXT_LZ_DEPTH);
+  }
+  if (z != 0 && z < raw->n)
+    kidx__wfile_write(&m->f, m->zblock.p, z);
+  else
+    kidx__wfile_write(&m->f, raw->p, raw->n);
+  m->block.n = 0;
+  return m->f.rc;
 }
 
 static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
                        uint64_t *acc) {
-  uint8_t v[10];
-  (void)doc;
+  uint8_t v[20];
   (void)acc;
-  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->title_len));
-  kidx__wfile_write(&m->f, d->title, d->title_len);
-  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->body_len));
-  return kidx__wfile_write(&m->f, d->body, d->body_len);
+  size_t nt = kidx__varint_encode(v, d->title_len);
+  size_t nb = kidx__varint_encode(v + nt, d->body_len);
+  uint64_t size = (uint64_t)nt + d->title_len + nb + d->body_len;
+  int rc;
+  /* A new block when this record would take the block past the size (a
+   * block of one larger record included). */
+  if (m->block.n > 0 &&
+      (m->block.n >= KIDX__TEXT_BLOCK ||
+       size > KIDX__TEXT_BLOCK - m->block.n) &&
+      (rc = flush_block(m)))
+    return rc;
+  if (m->block.n == 0)
+    m->block_first = doc;
+  if (size > SIZE_MAX - m->block.n || kidx__buf_reserve(&m->block, size))
+    return oom(m);
+  kidx__buf_append(&m->block, v, nt);
+  kidx__buf_append(&m->block, d->title, d->title_len);
+  kidx__buf_append(&m->block, v + nt, nb);
+  kidx__buf_append(&m->block, d->body, d->body_len);
+  return KIDX_OK;
 }
 
 static int put_key(merge *m, const kidx__docinfo *d, uint32_t doc,
@@ -368,24 +413,125 @@ static int cmp_idrec(const void *a, const void *b) {
   return (x->doc > y->doc) - (x->doc < y->doc);
 }
 
+/* One stored text record of an input segment: document k (live) as new
+ * document *doc. */
+static int put_input_doc(merge *m, const input *in, uint32_t k, uint32_t *doc) {
+  kidx__docinfo d;
+  int rc = kidx__segment_doc(in->seg, k, &m->tc, &d);
+  if (rc)
+    return rc == KIDX_ENOMEM ? oom(m)
+                             : kidx__segment_damage(in->seg, m->errmsg);
+  m->read += d.title_len + d.body_len;
+  return put_docdata(m, &d, (*doc)++, NULL);
+}
+
+/* Copies text block b of an input segment, whose table entries blk and
+ * next were checked, as it is: a new block (after the one being filled)
+ * for documents *doc and on. */
+static int copy_block(merge *m, const input *in, const kidx__textblock *blk,
+                      const kidx__textblock *next, uint32_t *doc) {
+  int rc = flush_block(m);
+  uint64_t stored = next->offset - blk->offset;
+  if (rc)
+    return rc;
+  if (kidx__segment_verify(in->seg, KIDX__SEC_DOCDATA, blk->offset, stored))
+    return kidx__segment_damage(in->seg, m->errmsg);
+  kidx__textblock e = {m->f.offset - m->sec_off[KIDX__SEC_DOCDATA],
+                       blk->raw_len, *doc};
+  uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
+  kidx__textblock_encode(ent, &e);
+  if (kidx__buf_append(&m->textblocks, ent, sizeof ent))
+    return oom(m);
+  *doc += next->first_doc - blk->first_doc;
+  m->read += stored;
+  return kidx__wfile_write(&m->f, in->seg->sec[KIDX__SEC_DOCDATA] + blk->offset,
+                           (size_t)stored);
+}
+
+/* The stored text of the live documents, in new-number order, in blocks
+ * (put_docdata).  A merge copies an input's block as it is, without
+ * decompressing and compressing it again, when all its documents are kept
+ * and it is at least half full (so that blocks do not shrink merge after
+ * merge); the other blocks' live records are packed into new blocks. */
+static int write_text(merge *m) {
+  uint32_t doc = 0;
+  int rc;
+  for (size_t i = 0; i < m->nin; i++) {
+    input *in = &m->in[i];
+    if (!in->seg) {
+      for (uint64_t k = 0; k < in->ndocs; k++) {
+        kidx__docinfo d;
+        kidx__memindex_doc(m->mi, (uint32_t)k, &d);
+        if (in->map[k] != DROPPED && (rc = put_docdata(m, &d, doc++, NULL)))
+          return rc;
+      }
+      continue;
+    }
+    const kidx__segment *s = in->seg;
+    kidx__textblock blk, next = {0, 0, 0};
+    for (uint64_t b = 0; b < s->ntextblocks; b++) {
+      /* The blocks must cover the documents exactly, in order. */
+      blk = next;
+      if ((b == 0 && kidx__segment_textblock(s, 0, &blk)) ||
+          kidx__segment_textblock(s, b + 1, &next))
+        return kidx__segment_damage(s, m->errmsg);
+      uint64_t stored = next.offset - blk.offset;
+      if ((b == 0 && blk.first_doc != 0) || next.first_doc <= blk.first_doc ||
+          next.first_doc > s->ndocs ||
+          (b + 1 == s->ntextblocks && next.first_doc != s->ndocs) ||
+          next.offset <= blk.offset ||
+          next.offset > s->sec_len[KIDX__SEC_DOCDATA] || stored > blk.raw_len ||
+          blk.raw_len / 256 > stored) {
+        kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
+                          (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY);
+        return kidx__segment_damage(s, m->errmsg);
+      }
+      int all_live = 1;
+      for (uint32_t k = blk.first_doc; k < next.first_doc && all_live; k++)
+        all_live = in->map[k] != DROPPED;
+      if (all_live && blk.raw_len >= KIDX__TEXT_BLOCK / 2) {
+        rc = copy_block(m, in, &blk, &next, &doc);
+      } else {
+        rc = KIDX_OK;
+        for (uint32_t k = blk.first_doc; k < next.first_doc && !rc; k++)
+          if (in->map[k] != DROPPED)
+            rc = put_input_doc(m, in, k, &doc);
+      }
+      if (rc)
+        return rc;
+      maybe_release(m);
+    }
+  }
+  return KIDX_OK;
+}
+
 static int write_documents(merge *m, uint64_t *ntokens) {
-  uint64_t acc[2] = {0, 0};
+  uint64_t key_end = 0;
   int rc;
   *ntokens = 0;
   section_begin(m, KIDX__SEC_DOCLENS);
   if ((rc = for_each_doc(m, put_doclen, ntokens)))
     return rc;
   section_end(m, KIDX__SEC_DOCLENS);
-  section_begin(m, KIDX__SEC_DOCOFFS);
-  uint8_t zero[16] = {0};
-  kidx__wfile_write(&m->f, zero, 16);
-  if ((rc = for_each_doc(m, put_docoff, acc)))
-    return rc;
-  section_end(m, KIDX__SEC_DOCOFFS);
   section_begin(m, KIDX__SEC_DOCDATA);
-  if ((rc = for_each_doc(m, put_docdata, NULL)))
+  if (!(m->lz = malloc(sizeof *m->lz)))
+    return oom(m);
+  if ((rc = write_text(m)) || (rc = flush_block(m)))
     return rc;
   section_end(m, KIDX__SEC_DOCDATA);
+  /* The document table: key offsets, then the text block table and its
+   * sentinel (the end of the text, no raw bytes, N). */
+  section_begin(m, KIDX__SEC_DOCTABLE);
+  uint8_t zero[8] = {0};
+  kidx__wfile_write(&m->f, zero, 8);
+  if ((rc = for_each_doc(m, put_keyoff, &key_end)))
+    return rc;
+  kidx__textblock end = {m->sec_len[KIDX__SEC_DOCDATA], 0, m->ndocs};
+  uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
+  kidx__textblock_encode(ent, &end);
+  kidx__wfile_write(&m->f, m->textblocks.p, m->textblocks.n);
+  kidx__wfile_write(&m->f, ent, sizeof ent);
+  section_end(m, KIDX__SEC_DOCTABLE);
   /* The id table: documents by the hash of their id, for lookups by id
    * that touch a few pages of this table instead of the stored text. */
   qsort(m->ids, m->ndocs, sizeof *m->ids, cmp_idrec);
@@ -553,5 +699,10 @@ int kidx__segment_write(const char *path, const kidx__segsrc *src, size_t n,
   kidx__buf_free(&m.terms);
   kidx__buf_free(&m.index);
   kidx__buf_free(&m.pagesums);
+  kidx__textcache_free(&m.tc);
+  kidx__buf_free(&m.block);
+  kidx__buf_free(&m.zblock);
+  kidx__buf_free(&m.textblocks);
+  free(m.lz);
   return rc;
 }

@@ -287,9 +287,12 @@ int kidx__snapshot_key(const kidx__snapshot *s, uint32_t doc,
 }
 
 int kidx__snapshot_doc(const kidx__snapshot *s, uint32_t doc,
-                       kidx__docinfo *out, char *errmsg) {
+                       kidx__textcache *tc, kidx__docinfo *out, char *errmsg) {
   const kidx__segref *r = &s->segs[kidx__snapshot_seg_of(s, doc)];
-  if (kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), out))
+  int rc = kidx__segment_doc(&r->seg, (uint32_t)(doc - r->base), tc, out);
+  if (rc == KIDX_ENOMEM)
+    return kidx__err(errmsg, rc, "out of memory");
+  if (rc)
     return kidx__segment_damage(&r->seg, errmsg);
   return KIDX_OK;
 }

@@ -618,10 +618,17 @@ kidx_status kidx_writer_restamp(kidx_writer *w, const char *id, size_t id_len,
   /* Segments never change: the document is added again, from its stored
    * text, with the new stamp (analysis is deterministic, so its postings
    * come out the same), replacing the old copy. */
-  if (kidx__segment_doc(&w->snap.segs[seg].seg, doc, &d))
-    return kidx__segment_damage(&w->snap.segs[seg].seg, w->errmsg);
-  return add_doc(w, d.id, d.id_len, d.title, d.title_len, d.body, d.body_len,
+  kidx__textcache tc = {0};
+  rc = kidx__segment_doc(&w->snap.segs[seg].seg, doc, &tc, &d);
+  if (rc == KIDX_ENOMEM)
+    rc = kidx__err(w->errmsg, rc, "out of memory");
+  else if (rc)
+    rc = kidx__segment_damage(&w->snap.segs[seg].seg, w->errmsg);
+  else
+    rc = add_doc(w, d.id, d.id_len, d.title, d.title_len, d.body, d.body_len,
                  stamp);
+  kidx__textcache_free(&tc);
+  return rc;
 }
 
 kidx_status kidx_writer_foreach(kidx_writer *w,

@@ -347,7 +347,7 @@ START_TEST(test_check_resealed_text_damage_never_crashes) {
    * does not interpret: some flips there are harmless (a stamp byte, a
    * letter of an id).  Whatever they do, open and check report damage or
    * pass, never anything else. */
-  static const int sections[] = {KIDX__SEC_DOCOFFS, KIDX__SEC_DOCDATA};
+  static const int sections[] = {KIDX__SEC_DOCTABLE, KIDX__SEC_DOCDATA};
   char *copy = malloc(original_len);
   size_t caught = 0;
   for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {

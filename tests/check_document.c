@@ -381,21 +381,24 @@ START_TEST(test_get_corrupt) {
     if (memcmp(data + i, title, sizeof title - 1) == 0)
       at = data + i;
   ck_assert_ptr_nonnull(at);
-  /* The body's length follows the title: make it one too many. */
+  /* The body's length follows the title: make it run past the end of the
+   * text block (two short records, stored raw as compression does not
+   * pay). */
   off_t off = (off_t)(at - data) + (off_t)(sizeof title - 1);
   ck_assert_int_eq(data[off], 4);
   int fd = open(path, O_WRONLY);
   ck_assert_int_ge(fd, 0);
-  ck_assert_int_eq(pwrite(fd, "\x05", 1, off), 1);
+  ck_assert_int_eq(pwrite(fd, "\x7f", 1, off), 1);
   close(fd);
   ck_assert_int_eq(get(r, "a"), KIDX_ECORRUPT);
   assert_empty(doc);
   const char *msg = kidx_document_errmsg(doc);
   ck_assert_msg(strstr(msg, segname) && strstr(msg, "document data"),
                 "message: %s", msg);
-  /* The other documents are intact. */
-  ck_assert_int_eq(get(r, "b"), KIDX_OK);
-  assert_doc("b", 1, "Other", "text");
+  /* "b" shares the text block, whose records are found by reading those
+   * before them: it is lost with "a" (documents of other blocks are not,
+   * see check_corrupt). */
+  ck_assert_int_eq(get(r, "b"), KIDX_ECORRUPT);
   kidx_reader_close(r);
   free(data);
   free(path);

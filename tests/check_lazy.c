@@ -176,7 +176,7 @@ static const struct {
     {KIDX__SEC_TERMS, OP_SEARCH, OP_GET},
     {KIDX__SEC_TERMINDEX, OP_SEARCH, OP_GET},
     {KIDX__SEC_DOCLENS, OP_SEARCH, OP_ABSENT},
-    {KIDX__SEC_DOCOFFS, OP_GET, OP_ABSENT},
+    {KIDX__SEC_DOCTABLE, OP_GET, OP_ABSENT},
     {KIDX__SEC_DOCDATA, OP_GET, OP_ABSENT},
     {KIDX__SEC_IDS, OP_GET, OP_ABSENT},
     {KIDX__SEC_KEYS, OP_GET, OP_ABSENT},
@@ -243,12 +243,12 @@ START_TEST(test_lazy_page_index_checked_at_open) {
 }
 END_TEST
 
-START_TEST(test_lazy_version_9_refused) {
+START_TEST(test_lazy_version_10_refused) {
   char *copy = malloc(original_len);
   memcpy(copy, original, original_len);
   kidx__seghdr h;
   kidx__seghdr_decode(&h, (const uint8_t *)copy);
-  h.version = 9;
+  h.version = 10;
   kidx__seghdr_encode(&h, (uint8_t *)copy);
   write_segment(copy, original_len);
   free(copy);
@@ -257,7 +257,7 @@ START_TEST(test_lazy_version_9_refused) {
   kidx__segment seg;
   char errmsg[KIDX__ERRMSG_MAX];
   ck_assert_int_eq(kidx__segment_open(&seg, path, errmsg), KIDX_EFORMAT);
-  ck_assert_msg(strstr(errmsg, "version 9") && strstr(errmsg, "rebuild"), "%s",
+  ck_assert_msg(strstr(errmsg, "version 10") && strstr(errmsg, "rebuild"), "%s",
                 errmsg);
 }
 END_TEST
@@ -411,7 +411,7 @@ static Suite *lazy_suite(void) {
   tcase_add_loop_test(tc, test_lazy_damage_in_each_section, 0,
                       (int)(sizeof cases / sizeof cases[0]));
   tcase_add_test(tc, test_lazy_page_index_checked_at_open);
-  tcase_add_test(tc, test_lazy_version_9_refused);
+  tcase_add_test(tc, test_lazy_version_10_refused);
   suite_add_tcase(s, tc);
   tc = tcase_create("Threads");
   tcase_add_checked_fixture(tc, setup_large, teardown);

@@ -61,10 +61,42 @@ static uint8_t *corpus_text(size_t *len) {
   return all;
 }
 
+/* As roundtrip below, with the hash-chain compressor at the given depth;
+ * returns the compressed length. */
+static size_t roundtrip_hc(const uint8_t *src, size_t n, unsigned depth) {
+  static kidx__lz_hc_scratch scratch;
+  size_t cap = kidx__lz_bound(n);
+  uint8_t *c = xalloc(cap);
+  size_t clen = kidx__lz_compress_hc(src, n, c, cap, &scratch, depth);
+  ck_assert_msg(clen >= 1 && clen <= cap, "n=%zu clen=%zu", n, clen);
+  memset(&scratch, 0x5A, sizeof scratch);
+  uint8_t *c2 = xalloc(cap);
+  ck_assert_uint_eq(kidx__lz_compress_hc(src, n, c2, cap, &scratch, depth),
+                    clen);
+  ck_assert_int_eq(memcmp(c, c2, clen), 0);
+  free(c2);
+  uint8_t *exact = xalloc(clen);
+  memcpy(exact, c, clen);
+  free(c);
+  uint8_t *out = xalloc(n);
+  ck_assert_int_eq(kidx__lz_decompress(exact, clen, out, n), KIDX_OK);
+  ck_assert_msg(n == 0 || memcmp(out, src, n) == 0, "hc n=%zu differs", n);
+  memset(out, 0, n);
+  ck_assert_msg(lz_ref_decode(exact, clen, out, n) == 0, "ref rejects hc n=%zu",
+                n);
+  ck_assert(n == 0 || memcmp(out, src, n) == 0);
+  free(out);
+  free(exact);
+  return clen;
+}
+
 /* Compresses src into a buffer of exactly kidx__lz_bound(n) bytes, checks
  * the block against the reference decoder, decodes it into a buffer of
- * exactly n bytes, compares, and returns the compressed length. */
+ * exactly n bytes, compares, and returns the compressed length.  The
+ * hash-chain compressor gets the same checks, at depths 1 and 16. */
 static size_t roundtrip(const uint8_t *src, size_t n) {
+  roundtrip_hc(src, n, 1);
+  roundtrip_hc(src, n, 16);
   static kidx__lz_scratch scratch;
   size_t cap = kidx__lz_bound(n);
   ck_assert_uint_ge(cap, n);
@@ -217,6 +249,9 @@ START_TEST(test_lz_corpus_text) {
   size_t c = roundtrip(text, n);
   /* English news prose: at least 1.5:1 in one block. */
   ck_assert_msg(c * 3 < n * 2, "ratio %zu/%zu", c, n);
+  /* Chains and lazy matching find more: a few percent smaller at least. */
+  size_t hc = roundtrip_hc(text, n, 16);
+  ck_assert_msg(hc * 20 < c * 19, "hc %zu, greedy %zu", hc, c);
   /* Every block size a store might choose, and odd ones. */
   const size_t blocks[] = {64, 1000, 4096, 16384, 10007};
   for (size_t b = 0; b < sizeof blocks / sizeof blocks[0]; b++)
@@ -225,6 +260,58 @@ START_TEST(test_lz_corpus_text) {
   /* Every length of a prefix up to 300 bytes. */
   for (size_t k = 0; k <= 300; k++)
     roundtrip(text, k);
+  free(text);
+}
+END_TEST
+
+/* Resumable decoding: in steps of any size, each call ends at a sequence
+ * boundary at or past what was asked, with exactly the text so far; and
+ * damaged blocks decoded in two steps fail or decode, never overrun. */
+START_TEST(test_lz_partial) {
+  static kidx__lz_hc_scratch scratch;
+  size_t n;
+  uint8_t *text = corpus_text(&n);
+  if (n > 65536)
+    n = 65536;
+  uint8_t *c = xalloc(kidx__lz_bound(n));
+  size_t clen =
+      kidx__lz_compress_hc(text, n, c, kidx__lz_bound(n), &scratch, 16);
+  ck_assert_uint_gt(clen, 0);
+  uint8_t *exact = xalloc(clen);
+  memcpy(exact, c, clen);
+  uint8_t *out = xalloc(n);
+  const size_t steps[] = {1, 7, 100, 4096, 65536};
+  for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+    kidx__lz_pos pos = {0, 0};
+    size_t want = 0, calls = 0;
+    while (pos.out < n) {
+      want += steps[k];
+      ck_assert_int_eq(
+          kidx__lz_decompress_upto(exact, clen, out, n, &pos, want), KIDX_OK);
+      ck_assert_uint_ge(pos.out, want < n ? want : n);
+      ck_assert_int_eq(memcmp(out, text, pos.out), 0);
+      calls++;
+    }
+    ck_assert_uint_eq(pos.in, clen);
+    /* Once complete, more calls change nothing. */
+    ck_assert_int_eq(kidx__lz_decompress_upto(exact, clen, out, n, &pos, n),
+                     KIDX_OK);
+    if (steps[k] < 100)
+      ck_assert_uint_gt(calls, 10);
+  }
+  for (size_t i = 0; i < clen; i += 1 + i / 64) {
+    memcpy(exact, c, clen);
+    exact[i] ^= (uint8_t)(1u << (i % 8));
+    kidx__lz_pos pos = {0, 0};
+    int rc = kidx__lz_decompress_upto(exact, clen, out, n, &pos, n / 2);
+    if (rc == KIDX_OK)
+      rc = kidx__lz_decompress_upto(exact, clen, out, n, &pos, n);
+    ck_assert(rc == KIDX_OK || rc == KIDX_ECORRUPT);
+    ck_assert_int_eq(rc, kidx__lz_decompress(exact, clen, out, n));
+  }
+  free(out);
+  free(exact);
+  free(c);
   free(text);
 }
 END_TEST
@@ -736,6 +823,7 @@ static Suite *lz_suite(void) {
   tcase_add_test(core, test_lz_short_offsets);
   tcase_add_test(core, test_lz_largest_offset);
   tcase_add_test(core, test_lz_decode_handmade);
+  tcase_add_test(core, test_lz_partial);
   suite_add_tcase(s, core);
   TCase *limits = tcase_create("Limits");
   tcase_add_test(limits, test_lz_length_boundaries);

@@ -604,7 +604,8 @@ START_TEST(test_results_independent_of_segmentation) {
   ck_assert_uint_eq(scratch.documents, opt.documents);
   ck_assert_uint_eq(scratch.tokens, opt.tokens);
   ck_assert_uint_eq(scratch.terms, opt.terms);
-  ck_assert_uint_eq(scratch.stored_bytes, opt.stored_bytes);
+  /* Not stored_bytes: the stored text is compressed in blocks, and how
+   * well depends on which documents share a block (here, another order). */
   char *again = capture(r, 1);
   kidx_reader_close(r);
   assert_same_text(before, again, "multi-segment vs built from scratch");
