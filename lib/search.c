@@ -161,10 +161,13 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
     m->exists = 0;
   m->gdf = gdf;
   if (m->exists) {
-    /* A malformed head shows up as damage when the list is read. */
-    m->bad = kidx__segment_list(s->seg, t) != KIDX_OK ||
-             kidx__pcur_init(&m->cur, t->post, t->post_len, t->df,
-                             s->seg->ndocs) != KIDX_OK;
+    /* A malformed head shows up as damage when the list is read.  The
+     * cursor verifies each page of the list as it first reads it: a
+     * common term's list is megabytes, of which a pruned search decodes
+     * a few blocks and, without phrases, no positions. */
+    m->bad = kidx__pcur_init_checked(
+                 &m->cur, t->post, t->post_len, t->df, s->seg->ndocs,
+                 kidx__segment_postings_check, s->seg) != KIDX_OK;
     m->idf = kidx__scorer_idf(s->sc, gdf);
     for (int f = 0; f < KIDX__NFIELDS; f++)
       m->w[f] = (field == KIDX__FIELD_ANY ||
