@@ -96,6 +96,7 @@ typedef struct search {
   uint32_t norm_doc; /* the document norm[] is for, or END */
   double norm[KIDX__NFIELDS];
   int lens_bad; /* a document length was on a damaged page */
+  double *sat;  /* saturation bounds by bucket (sat_bound), or NULL */
 } search;
 
 static int oom(search *s) {
@@ -584,6 +585,18 @@ static const double *doc_norms(search *s, uint32_t doc) {
   return s->norm;
 }
 
+/* A TERM's combined frequency in the document it is on, the sum over
+ * fields of w_f * tf_f / B_f, in one order. */
+static double term_tfc(search *s, const matcher *m) {
+  const double *norm = doc_norms(s, m->doc);
+  uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (tf[f])
+      tfc += m->w[f] * tf[f] / norm[f];
+  return tfc;
+}
+
 /* A TERM's share of the score of the document it is on:
  *     idf * saturate(sum over fields of w_f * tf_f / B_f)
  * computed here only (explanations included, pruning caches it), in one
@@ -591,15 +604,52 @@ static const double *doc_norms(search *s, uint32_t doc) {
 static double term_score(search *s, matcher *m) {
   if (m->share_doc == m->doc)
     return m->share;
-  const double *norm = doc_norms(s, m->doc);
-  uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
-  double tfc = 0.0;
-  for (int f = 0; f < KIDX__NFIELDS; f++)
-    if (tf[f])
-      tfc += m->w[f] * tf[f] / norm[f];
-  m->share = m->idf * kidx__scorer_saturate(s->sc, tfc);
+  m->share = m->idf * kidx__scorer_saturate(s->sc, term_tfc(s, m));
   m->share_doc = m->doc;
   return m->share;
+}
+
+/* Buckets of sat_bound: 2^SAT_BITS per octave of tfc over [2^SAT_EXP_MIN,
+ * 2^SAT_EXP_MAX), where combined frequencies fall (a tf of 1 in a field
+ * thousands of times the average length, up to tens of thousands of
+ * occurrences); saturate is computed outside.  A bucket is 1/256 of its
+ * octave wide, so a bound exceeds the saturation by less than 0.4% of
+ * tfc times its slope: a candidate is scored exactly only when its bound
+ * comes that close to the threshold. */
+#define SAT_BITS    8
+#define SAT_EXP_MIN (-16)
+#define SAT_EXP_MAX 16
+#define SAT_BUCKETS ((size_t)(SAT_EXP_MAX - SAT_EXP_MIN) << SAT_BITS)
+
+/* An upper bound of saturate(tfc) that costs no logarithm (TF-IDF's takes
+ * two, and pruned candidates are most of what a search of common words
+ * scores): saturate's value at the largest double of tfc's bucket, since
+ * it never decreases, computed the first time the search meets the
+ * bucket.  0.0 in s->sat: not computed yet (saturate > 0 for tfc > 0). */
+static double sat_bound(search *s, double tfc) {
+  uint64_t bits;
+  memcpy(&bits, &tfc, sizeof bits);
+  int e = (int)(bits >> 52) - 1023; /* the exponent, tfc > 0 */
+  if (!s->sat || !(tfc > 0.0) || e < SAT_EXP_MIN || e >= SAT_EXP_MAX)
+    return kidx__scorer_saturate(s->sc, tfc);
+  size_t mask = ((size_t)1 << SAT_BITS) - 1;
+  size_t i = ((size_t)(e - SAT_EXP_MIN) << SAT_BITS) |
+             ((size_t)(bits >> (52 - SAT_BITS)) & mask);
+  if (s->sat[i] == 0.0) {
+    uint64_t top = bits | (((uint64_t)1 << (52 - SAT_BITS)) - 1);
+    double x;
+    memcpy(&x, &top, sizeof x);
+    s->sat[i] = kidx__scorer_saturate(s->sc, x);
+  }
+  return s->sat[i];
+}
+
+/* An upper bound of term_score, with sat_bound: rounding never turns
+ * a larger factor into a smaller product. */
+static double term_bound(search *s, matcher *m) {
+  if (m->share_doc == m->doc)
+    return m->share;
+  return m->idf * sat_bound(s, term_tfc(s, m));
 }
 
 /* The explanation of a TERM's share (kidx_explain). */
@@ -923,6 +973,21 @@ static int kid_score(search *s, matcher *m, double *score) {
   return score_doc(s, m, m->doc, score, NULL, NULL);
 }
 
+static int add_bound(search *s, matcher *m, void *ctx) {
+  ((score_ctx *)ctx)->score += term_bound(s, m);
+  return KIDX_OK;
+}
+
+/* An upper bound of kid_score: the same sum, in the same order, of
+ * term_bound's, each at least its term_score. */
+static double kid_bound(search *s, matcher *m) {
+  if (m->kind == KIDX__Q_TERM)
+    return term_bound(s, m);
+  score_ctx c = {0.0, NULL, NULL};
+  visit(s, m, m->doc, add_bound, &c);
+  return c.score;
+}
+
 static int offer(pruner *p, matcher *root, uint32_t d) {
   double score;
   int rc = score_doc(p->s, root, d, &score, NULL, NULL);
@@ -1018,6 +1083,10 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     return oom(s);
   int rc = KIDX_OK;
   uint32_t target = 0;
+  /* The saturation bounds serve every segment's search; without memory
+   * the candidates are scored exactly (sat_bound). */
+  if (!s->sat)
+    s->sat = calloc(SAT_BUCKETS, sizeof *s->sat);
   while (!rc && target != END) {
     double t = threshold(p);
     if (t == -INFINITY) {
@@ -1086,6 +1155,18 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
       if (kidx__bit_get(s->ref->dead, d))
         continue;
       t = threshold(p);
+      /* Nearly every candidate of a window is passed over here, before
+       * its essential kids' exact scores: a bound of them that takes no
+       * logarithm already leaves it no chance.  Those it passes over are
+       * among those the exact test below would. */
+      double ubd = 0.0;
+      for (size_t i = ne; i < n; i++)
+        if (k[i].m->doc == d)
+          ubd += kid_bound(s, k[i].m);
+      if (below(ubd + rest, t)) {
+        p->pruned = 1;
+        continue;
+      }
       double partial = 0.0;
       for (size_t i = ne; i < n && !rc; i++)
         if (k[i].m->doc == d) {
@@ -1177,6 +1258,7 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
   kidx__strmap_free(s.dfs);
   kidx__strmap_free(s.slots);
   free(s.found);
+  free(s.sat);
   *total_exact = !p.pruned;
   return rc;
 }
