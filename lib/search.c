@@ -97,6 +97,8 @@ typedef struct search {
   double norm[KIDX__NFIELDS];
   int lens_bad; /* a document length was on a damaged page */
   double *sat;  /* saturation bounds by bucket (sat_bound), or NULL */
+  double *wacc; /* per document of a bulk window (bulk_window), or NULL */
+  uint8_t *won;
 } search;
 
 static int oom(search *s) {
@@ -585,16 +587,23 @@ static const double *doc_norms(search *s, uint32_t doc) {
   return s->norm;
 }
 
-/* A TERM's combined frequency in the document it is on, the sum over
- * fields of w_f * tf_f / B_f, in one order. */
-static double term_tfc(search *s, const matcher *m) {
-  const double *norm = doc_norms(s, m->doc);
-  uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
+/* A TERM's combined frequency in document doc where it occurs tf times,
+ * tf_title of them in the title: the sum over fields of w_f * tf_f / B_f,
+ * in one order. */
+static double tfc_of(search *s, const matcher *m, uint32_t doc,
+                     uint32_t tf_title, uint32_t tf) {
+  const double *norm = doc_norms(s, doc);
+  uint32_t ftf[2] = {tf_title, tf - tf_title};
   double tfc = 0.0;
   for (int f = 0; f < KIDX__NFIELDS; f++)
-    if (tf[f])
-      tfc += m->w[f] * tf[f] / norm[f];
+    if (ftf[f])
+      tfc += m->w[f] * ftf[f] / norm[f];
   return tfc;
+}
+
+/* The same in the document it is on. */
+static double term_tfc(search *s, const matcher *m) {
+  return tfc_of(s, m, m->doc, m->cur.tf_title, m->cur.tf);
 }
 
 /* A TERM's share of the score of the document it is on:
@@ -650,6 +659,12 @@ static double term_bound(search *s, matcher *m) {
   if (m->share_doc == m->doc)
     return m->share;
   return m->idf * sat_bound(s, term_tfc(s, m));
+}
+
+/* The same for an entry of its list that the cursor has not reached. */
+static double entry_bound(search *s, const matcher *m, uint32_t doc,
+                          uint32_t tf_title, uint32_t tf) {
+  return m->idf * sat_bound(s, tfc_of(s, m, doc, tf_title, tf));
 }
 
 /* The explanation of a TERM's share (kidx_explain). */
@@ -1063,6 +1078,137 @@ static int offer_or(pruner *p, matcher *root, matcher * or, matcher *excl,
   return offer(p, root, d);
 }
 
+/* A window of a MaxScore search: its kids sorted by their bound in it,
+ * k[0..ne) non-essential with bounds summing to rest. */
+typedef struct mwin {
+  matcher *root, * or, *excl;
+  mkid *k;
+  size_t ne, n;
+  double rest;
+} mwin;
+
+/* Candidate d of window w, every essential kid at or past d: passed over
+ * when a bound of its score leaves it no chance of entering the top k,
+ * else scored exactly and offered if it can enter. */
+static int consider(pruner *p, const mwin *w, uint32_t d) {
+  search *s = p->s;
+  const mkid *k = w->k;
+  size_t ne = w->ne, n = w->n;
+  int rc = KIDX_OK;
+  double t = threshold(p);
+  /* Nearly every candidate of a window is passed over here, before its
+   * essential kids' exact scores: a bound of them that takes no
+   * logarithm already leaves it no chance.  Those it passes over are
+   * among those the exact test below would. */
+  double ubd = 0.0;
+  for (size_t i = ne; i < n; i++)
+    if (k[i].m->doc == d)
+      ubd += kid_bound(s, k[i].m);
+  if (below(ubd + w->rest, t)) {
+    p->pruned = 1;
+    return KIDX_OK;
+  }
+  double partial = 0.0;
+  for (size_t i = ne; i < n && !rc; i++)
+    if (k[i].m->doc == d) {
+      double sc;
+      rc = kid_score(s, k[i].m, &sc);
+      partial += sc;
+    }
+  double left = w->rest;
+  int out = below(partial + left, t);
+  for (size_t i = ne; i-- > 0 && !rc && !out;) {
+    rc = catch_up(s, k[i].m, d);
+    left -= k[i].ub;
+    if (!rc && k[i].m->doc == d) {
+      double sc;
+      rc = kid_score(s, k[i].m, &sc);
+      partial += sc;
+    }
+    out = below(partial + (left > 0.0 ? left : 0.0), t);
+  }
+  if (rc)
+    return rc;
+  if (out) {
+    p->pruned = 1;
+    return KIDX_OK;
+  }
+  return offer_or(p, w->root, w->or, w->excl, d);
+}
+
+/* Windows of at most this many document numbers go through bulk_window:
+ * a window ends at the first block end of its kids, so one of common
+ * words spans some tens of documents, and sparser ones fall back to the
+ * candidate-at-a-time loop. */
+#define BULK_WINDOW 2048
+
+/* The candidates of window w, documents from..to, in bulk: for each
+ * essential kid (all TERMs), the entries of its decoded block in the
+ * window add a bound of its share (entry_bound) to their document's sum,
+ * kid after kid in w's order -- that of the exact partial score, which
+ * each sum is therefore at least -- and only the documents whose sum
+ * leaves them a chance go through consider().  What a candidate-at-a-time
+ * loop would do, without moving the cursors for the many documents that
+ * are passed over.  *done is 0 when the window does not lend itself to it
+ * (the caller then takes the candidates one at a time). */
+static int bulk_window(pruner *p, const mwin *w, uint32_t from, uint32_t to,
+                       int *done) {
+  search *s = p->s;
+  const mkid *k = w->k;
+  size_t ne = w->ne, n = w->n, width = (size_t)(to - from) + 1;
+  *done = 0;
+  if (!s->wacc || width > BULK_WINDOW)
+    return KIDX_OK;
+  for (size_t i = ne; i < n; i++) {
+    matcher *m = k[i].m;
+    if (m->kind != KIDX__Q_TERM)
+      return KIDX_OK;
+    int rc = catch_up(s, m, from);
+    if (rc)
+      return rc;
+    const uint32_t *docs, *tf, *title;
+    if (m->doc != END && m->doc <= to &&
+        (kidx__pcur_run(&m->cur, &docs, &tf, &title) == 0 || docs[0] != m->doc))
+      return KIDX_OK;
+  }
+  double *acc = s->wacc;
+  uint8_t *on = s->won;
+  memset(on, 0, width);
+  for (size_t i = ne; i < n; i++) {
+    const matcher *m = k[i].m;
+    if (m->doc == END || m->doc > to)
+      continue;
+    const uint32_t *docs, *tf, *title;
+    uint32_t cnt = kidx__pcur_run(&m->cur, &docs, &tf, &title);
+    for (uint32_t j = 0; j < cnt && docs[j] <= to; j++) {
+      /* The entries advance_term would stop on. */
+      if ((m->field == KIDX__FIELD_TITLE && title[j] == 0) ||
+          (m->field == KIDX__FIELD_BODY && tf[j] == title[j]))
+        continue;
+      double b = entry_bound(s, m, docs[j], title[j], tf[j]);
+      size_t x = docs[j] - from;
+      acc[x] = on[x] ? acc[x] + b : b;
+      on[x] = 1;
+    }
+  }
+  for (size_t x = 0; x < width; x++) {
+    uint32_t d = from + (uint32_t)x;
+    if (!on[x] || kidx__bit_get(s->ref->dead, d))
+      continue;
+    if (below(acc[x] + w->rest, threshold(p))) {
+      p->pruned = 1;
+      continue;
+    }
+    int rc = KIDX_OK;
+    for (size_t i = ne; i < n && !rc; i++)
+      rc = catch_up(s, k[i].m, d);
+    if (rc || (rc = consider(p, w, d)))
+      return rc;
+  }
+  *done = 1;
+  return KIDX_OK;
+}
+
 /* A disjunction (root OR or PREFIX, or the included side `or` of a root
  * NOT whose excluded side is `excl`): block-max MaxScore (Turtle and
  * Flood, "Query evaluation: strategies and optimizations", IP&M 1995;
@@ -1083,10 +1229,19 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     return oom(s);
   int rc = KIDX_OK;
   uint32_t target = 0;
-  /* The saturation bounds serve every segment's search; without memory
-   * the candidates are scored exactly (sat_bound). */
+  /* The saturation bounds and the bulk windows' sums serve every
+   * segment's search; without memory the candidates are taken one at a
+   * time and scored exactly. */
   if (!s->sat)
     s->sat = calloc(SAT_BUCKETS, sizeof *s->sat);
+  if (!s->wacc) {
+    s->wacc = malloc(BULK_WINDOW * sizeof *s->wacc);
+    s->won = malloc(BULK_WINDOW);
+    if (!s->won) {
+      free(s->wacc);
+      s->wacc = NULL;
+    }
+  }
   while (!rc && target != END) {
     double t = threshold(p);
     if (t == -INFINITY) {
@@ -1114,24 +1269,32 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     if (rc)
       break;
     qsort(k, n, sizeof *k, cmp_mkid);
-    size_t ne = 0; /* non-essential kids: k[0..ne) */
-    double rest = 0.0;
-    while (ne < n && below(rest + k[ne].ub, t))
-      rest += k[ne++].ub;
+    mwin w = {root, or, excl, k, 0, n, 0.0};
+    while (w.ne < n && below(w.rest + k[w.ne].ub, t))
+      w.rest += k[w.ne++].ub;
     /* Documents only non-essential kids match are never seen: the count
      * is a lower bound if any such kid has a block here.  (A window ends
      * at some kid's document, so skipping one skips a match.) */
-    for (size_t i = 0; i < ne; i++)
+    for (size_t i = 0; i < w.ne; i++)
       if (k[i].live)
         p->pruned = 1;
-    if (ne == n) {
+    if (w.ne == n) {
       target = wend == END ? END : wend + 1;
       continue;
+    }
+    if (wend != END) {
+      int done;
+      if ((rc = bulk_window(p, &w, target, wend, &done)))
+        break;
+      if (done) {
+        target = wend + 1;
+        continue;
+      }
     }
     /* Candidates of the window, from the essential kids. */
     for (;;) {
       uint32_t d = END;
-      for (size_t i = ne; i < n && !rc; i++) {
+      for (size_t i = w.ne; i < n && !rc; i++) {
         rc = catch_up(s, k[i].m, target);
         if (k[i].m->doc < d)
           d = k[i].m->doc;
@@ -1154,45 +1317,7 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
       target = d + 1;
       if (kidx__bit_get(s->ref->dead, d))
         continue;
-      t = threshold(p);
-      /* Nearly every candidate of a window is passed over here, before
-       * its essential kids' exact scores: a bound of them that takes no
-       * logarithm already leaves it no chance.  Those it passes over are
-       * among those the exact test below would. */
-      double ubd = 0.0;
-      for (size_t i = ne; i < n; i++)
-        if (k[i].m->doc == d)
-          ubd += kid_bound(s, k[i].m);
-      if (below(ubd + rest, t)) {
-        p->pruned = 1;
-        continue;
-      }
-      double partial = 0.0;
-      for (size_t i = ne; i < n && !rc; i++)
-        if (k[i].m->doc == d) {
-          double sc;
-          rc = kid_score(s, k[i].m, &sc);
-          partial += sc;
-        }
-      double left = rest;
-      int out = below(partial + left, t);
-      for (size_t i = ne; i-- > 0 && !rc && !out;) {
-        rc = catch_up(s, k[i].m, d);
-        left -= k[i].ub;
-        if (!rc && k[i].m->doc == d) {
-          double sc;
-          rc = kid_score(s, k[i].m, &sc);
-          partial += sc;
-        }
-        out = below(partial + (left > 0.0 ? left : 0.0), t);
-      }
-      if (rc)
-        break;
-      if (out) {
-        p->pruned = 1;
-        continue;
-      }
-      if ((rc = offer_or(p, root, or, excl, d)))
+      if ((rc = consider(p, &w, d)))
         break;
     }
   }
@@ -1259,6 +1384,8 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
   kidx__strmap_free(s.slots);
   free(s.found);
   free(s.sat);
+  free(s.wacc);
+  free(s.won);
   *total_exact = !p.pruned;
   return rc;
 }
