@@ -58,7 +58,8 @@ static void setup_small(void) {
 
 static void setup_positions(void) {
   /* One term, "alpha", whose positions span several pages: 3000
-   * documents with 100 occurrences each at irregular gaps. */
+   * documents with 100 occurrences each at irregular gaps, two of them
+   * deleted. */
   dir = tu_mkdtemp();
   kidx_writer *w;
   ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
@@ -81,6 +82,11 @@ static void setup_positions(void) {
                      KIDX_OK);
   }
   free(body);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  /* A few deletions, so that searches count live documents by probing
+   * the lists (kidx__segref_live_df) too. */
+  ck_assert_int_eq(kidx_writer_delete(w, "doc-7", 5), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_delete(w, "doc-2900", 8), KIDX_OK);
   ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
   kidx_writer_close(w);
   kidx__segment_name(1, segname);
