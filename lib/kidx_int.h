@@ -874,7 +874,8 @@ int kidx__segment_postings_check(const void *seg, const uint8_t *p, size_t len);
 
 /* 1 and *out if the term exists (out->text is the caller's text), 0 if
  * not, KIDX_ECORRUPT.  Its list is not verified: kidx__segment_list does
- * that, before a cursor reads it. */
+ * that before a cursor reads it whole, kidx__segment_postings_check as a
+ * cursor reaches each part. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 
