@@ -633,7 +633,8 @@ static double term_score(search *s, matcher *m) {
 /* An upper bound of saturate(tfc) that costs no logarithm (TF-IDF's takes
  * two, and pruned candidates are most of what a search of common words
  * scores): saturate's value at the largest double of tfc's bucket, since
- * it never decreases, computed the first time the search meets the
+ * it never decreases (up to an ulp of log's rounding, far inside the
+ * margin of below()), computed the first time the search meets the
  * bucket.  0.0 in s->sat: not computed yet (saturate > 0 for tfc > 0). */
 static double sat_bound(search *s, double tfc) {
   uint64_t bits;
