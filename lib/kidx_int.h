@@ -533,6 +533,12 @@ int kidx__pwriter_finish(kidx__pwriter *w);
 /* Bytes of the finished list. */
 uint64_t kidx__pwriter_size(const kidx__pwriter *w);
 
+/* Vouches for bytes [p, p + len) of a list before a cursor reads them
+ * (segment lists: the pages' checksums, kidx__segment_postings_check):
+ * KIDX_OK, or nonzero when they must not be used. */
+typedef int (*kidx__pcur_check_fn)(const void *ctx, const uint8_t *p,
+                                   size_t len);
+
 /* A cursor over one list of a segment file.  The fields documented here
  * may be read; the others are private to postblock.c. */
 typedef struct kidx__pcur {
@@ -561,13 +567,27 @@ typedef struct kidx__pcur {
   uint64_t pv_off, pv_total;
   uint64_t pc_k, pc_next;
   uint32_t pc_a[KIDX__BLOCK];
-  int strict; /* kidx__pcur_init_strict */
+  int strict;                /* kidx__pcur_init_strict */
+  kidx__pcur_check_fn check; /* kidx__pcur_init_checked, else NULL */
+  const void *check_ctx;
+  int pchecked; /* the decoded block's positions were vouched for */
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
 } kidx__pcur;
 
 /* Reads the list's head.  KIDX_ECORRUPT if it is malformed. */
 int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
                     uint64_t doc_limit);
+/* The same for a list whose bytes are not yet known to be sound: the
+ * cursor has check(ctx, ...) vouch for each part of the list before it
+ * reads it, as it first reaches it -- the head here, then a block's table
+ * entry, its document data and its positions -- so that what a search
+ * skips (blocks passed by the table, the positions of a query without
+ * phrases) is never checked, and nothing is read unchecked.  A refusal is
+ * KIDX_ECORRUPT from the call that met it.  Cost: one call of check per
+ * part read. */
+int kidx__pcur_init_checked(kidx__pcur *c, const uint8_t *data, size_t len,
+                            uint32_t df, uint64_t doc_limit,
+                            kidx__pcur_check_fn check, const void *ctx);
 /* The same for check.c: every part of the list must also be encoded
  * exactly as the writer would (shortest varints, the writer's widths),
  * so that no byte can change without changing what the list says. */
@@ -579,6 +599,22 @@ int kidx__pcur_next(kidx__pcur *c);
  * (never back): 1, 0 at the end, or KIDX_ECORRUPT.  Blocks that end
  * before target are passed without being decoded. */
 int kidx__pcur_advance(kidx__pcur *c, uint64_t target);
+/* The entries of the decoded block from the current one on, as
+ * kidx__pcur_next would go through them: their documents, frequencies
+ * and title frequencies (borrowed until the cursor moves); returns how
+ * many, 0 when no block is decoded.  For a search that bounds a run of
+ * entries at once without moving the cursor. */
+static inline uint32_t kidx__pcur_run(const kidx__pcur *c,
+                                      const uint32_t **docs,
+                                      const uint32_t **tf,
+                                      const uint32_t **title) {
+  if (!c->decoded)
+    return 0;
+  *docs = c->docs_a + c->i;
+  *tf = c->tf_a + c->i;
+  *title = c->title_a + c->i;
+  return c->n - c->i;
+}
 /* Moves the block pointer only, to the block that may hold target (its
  * last document >= target), without decoding it: 1 (c->last and
  * c->blk_bound describe it), 0 when no block is left, KIDX_ECORRUPT.
@@ -1083,12 +1119,21 @@ int kidx__termcur_lower_bound(kidx__termcur *c, const kidx__segment *s,
                               const char *text, size_t len);
 
 /* Verifies the pages of term t's postings list (t from s's dictionary)
- * before it is decoded.  KIDX_OK or KIDX_ECORRUPT. */
+ * before it is decoded.  KIDX_OK or KIDX_ECORRUPT.  Cost: the whole list,
+ * positions included; for what reads it all (check, merges). */
 int kidx__segment_list(const kidx__segment *s, const kidx__term *t);
+
+/* The kidx__pcur_check_fn of the lists of segment seg (a const
+ * kidx__segment *): verifies the postings pages under [p, p + len) as a
+ * cursor reaches them (kidx__pcur_init_checked), so that a search
+ * checksums only the blocks it decodes.  KIDX_OK or KIDX_ECORRUPT, with
+ * the damage recorded for kidx__segment_damage. */
+int kidx__segment_postings_check(const void *seg, const uint8_t *p, size_t len);
 
 /* 1 and *out if the term exists (out->text is the caller's text), 0 if
  * not, KIDX_ECORRUPT.  Its list is not verified: kidx__segment_list does
- * that, before a cursor reads it. */
+ * that before a cursor reads it whole, kidx__segment_postings_check as a
+ * cursor reaches each part. */
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 

@@ -485,12 +485,33 @@ uint64_t kidx__pwriter_size(const kidx__pwriter *w) {
 
 /* ---- reading ---- */
 
+/* The most bytes a varint (64 bits), a list's head and a block's table
+ * entry can take: how much is vouched for before one is parsed, clipped
+ * to its region, since its length is only known once it is. */
+#define VARINT_MAX 10
+#define BOUND_MAX  (KIDX__NFIELDS * 3 * VARINT_MAX)
+#define HEAD_MAX   (2 * VARINT_MAX + BOUND_MAX)
+#define ENTRY_MAX  (3 * VARINT_MAX + BOUND_MAX)
+
+/* Has the cursor's owner vouch for [p, p + min(len, end - p)) before it
+ * is read (kidx__pcur_init_checked; without a check, the bytes are
+ * trusted). */
+static int vouch(const kidx__pcur *c, const uint8_t *p, const uint8_t *end,
+                 size_t len) {
+  if (!c->check)
+    return KIDX_OK;
+  size_t avail = (size_t)(end - p);
+  return c->check(c->check_ctx, p, len < avail ? len : avail) ? KIDX_ECORRUPT
+                                                              : KIDX_OK;
+}
+
 static uint32_t block_count(uint32_t df) {
   return (uint32_t)(((uint64_t)df + KIDX__BLOCK - 1) / KIDX__BLOCK);
 }
 
 static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
-                uint64_t doc_limit, int strict) {
+                uint64_t doc_limit, int strict, kidx__pcur_check_fn check,
+                const void *ctx) {
   const uint8_t *p = data, *end = data + len;
   uint64_t doc_bytes, table_bytes;
   c->df = df;
@@ -510,7 +531,11 @@ static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
   c->tf = c->tf_title = 0;
   c->tp = c->tend = c->docs = c->poss = c->end = end;
   c->strict = strict;
-  if (df == 0 || !data || get_var(&p, end, &doc_bytes, strict) ||
+  c->check = check;
+  c->check_ctx = ctx;
+  c->pchecked = 0;
+  if (df == 0 || !data || vouch(c, p, end, HEAD_MAX) ||
+      get_var(&p, end, &doc_bytes, strict) ||
       get_var(&p, end, &table_bytes, strict) ||
       get_bound(&p, end, &c->list_bound, strict) ||
       table_bytes > (uint64_t)(end - p) ||
@@ -526,12 +551,18 @@ static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
 
 int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
                     uint64_t doc_limit) {
-  return init(c, data, len, df, doc_limit, 0);
+  return init(c, data, len, df, doc_limit, 0, NULL, NULL);
+}
+
+int kidx__pcur_init_checked(kidx__pcur *c, const uint8_t *data, size_t len,
+                            uint32_t df, uint64_t doc_limit,
+                            kidx__pcur_check_fn check, const void *ctx) {
+  return init(c, data, len, df, doc_limit, 0, check, ctx);
 }
 
 int kidx__pcur_init_strict(kidx__pcur *c, const uint8_t *data, size_t len,
                            uint32_t df, uint64_t doc_limit) {
-  return init(c, data, len, df, doc_limit, 1);
+  return init(c, data, len, df, doc_limit, 1, NULL, NULL);
 }
 
 /* Entries of block k. */
@@ -544,6 +575,8 @@ static uint32_t block_n(const kidx__pcur *c, uint32_t k) {
 static int load_entry(kidx__pcur *c) {
   uint64_t delta, dl, pl;
   uint64_t n = block_n(c, c->blk);
+  if (vouch(c, c->tp, c->tend, ENTRY_MAX))
+    return KIDX_ECORRUPT;
   if (c->blk > 0) {
     c->doc_off += c->doc_len;
     c->pos_off += c->pos_len;
@@ -574,6 +607,8 @@ static int decode_block(kidx__pcur *c) {
   const uint8_t *p = c->docs + c->doc_off;
   uint32_t n = block_n(c, c->blk);
   const uint8_t *end = p + c->doc_len;
+  if (vouch(c, p, end, c->doc_len))
+    return KIDX_ECORRUPT;
   unsigned wh = *p++;
   if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict) ||
       get_chunk(&p, end, n, c->tf_a, c->strict) ||
@@ -617,6 +652,7 @@ static int decode_block(kidx__pcur *c) {
   c->pv_total = total;
   c->pc_k = UINT64_MAX;
   c->pc_next = 0;
+  c->pchecked = 0;
   c->decoded = 1;
   return KIDX_OK;
 }
@@ -696,6 +732,13 @@ int kidx__pcur_advance(kidx__pcur *c, uint64_t target) {
  * (chunks are read forward only, as entries are). */
 static int load_chunk(kidx__pcur *c, uint64_t k) {
   const uint8_t *end = c->pend;
+  /* A search without phrases never gets here: positions are vouched for
+   * only when first read. */
+  if (!c->pchecked) {
+    if (vouch(c, c->pbeg, end, c->pos_len))
+      return KIDX_ECORRUPT;
+    c->pchecked = 1;
+  }
   if (c->pc_k != UINT64_MAX && k < c->pc_k) {
     /* Back (the same entry's positions asked for again): from the
      * block's first chunk. */

@@ -105,6 +105,9 @@ typedef struct search {
   uint32_t norm_doc; /* the document norm[] is for, or END */
   double norm[KIDX__NFIELDS];
   int lens_bad; /* a document length was on a damaged page */
+  double *sat;  /* saturation bounds by bucket (sat_bound), or NULL */
+  double *wacc; /* per document of a bulk window (bulk_window), or NULL */
+  uint8_t *won;
 } search;
 
 static int oom(search *s) {
@@ -172,10 +175,13 @@ static matcher *term_matcher(search *s, const kidx__term *t, int exists,
     m->exists = 0;
   m->gdf = gdf;
   if (m->exists) {
-    /* A malformed head shows up as damage when the list is read. */
-    m->bad = kidx__segment_list(s->seg, t) != KIDX_OK ||
-             kidx__pcur_init(&m->cur, t->post, t->post_len, t->df,
-                             s->seg->ndocs) != KIDX_OK;
+    /* A malformed head shows up as damage when the list is read.  The
+     * cursor verifies each page of the list as it first reads it: a
+     * common term's list is megabytes, of which a pruned search decodes
+     * a few blocks and, without phrases, no positions. */
+    m->bad = kidx__pcur_init_checked(
+                 &m->cur, t->post, t->post_len, t->df, s->seg->ndocs,
+                 kidx__segment_postings_check, s->seg) != KIDX_OK;
     m->idf = kidx__scorer_idf(s->sc, gdf);
     for (int f = 0; f < KIDX__NFIELDS; f++)
       m->w[f] = (field == KIDX__FIELD_ANY ||
@@ -644,6 +650,25 @@ static const double *doc_norms(search *s, uint32_t doc) {
   return s->norm;
 }
 
+/* A TERM's combined frequency in document doc where it occurs tf times,
+ * tf_title of them in the title: the sum over fields of w_f * tf_f / B_f,
+ * in one order. */
+static double tfc_of(search *s, const matcher *m, uint32_t doc,
+                     uint32_t tf_title, uint32_t tf) {
+  const double *norm = doc_norms(s, doc);
+  uint32_t ftf[2] = {tf_title, tf - tf_title};
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (ftf[f])
+      tfc += m->w[f] * ftf[f] / norm[f];
+  return tfc;
+}
+
+/* The same in the document it is on. */
+static double term_tfc(search *s, const matcher *m) {
+  return tfc_of(s, m, m->doc, m->cur.tf_title, m->cur.tf);
+}
+
 /* A TERM's share of the score of the document it is on:
  *     idf * saturate(sum over fields of w_f * tf_f / B_f)
  * computed here only (explanations included, pruning caches it), in one
@@ -674,6 +699,50 @@ static double term_score(search *s, matcher *m) {
   m->share = m->idf * kidx__scorer_tf(s->sc, m->w, tf, norm);
   m->share_doc = m->doc;
   return m->share;
+}
+
+/* Buckets of sat_bound: 2^SAT_BITS per octave of tfc over [2^SAT_EXP_MIN,
+ * 2^SAT_EXP_MAX), where combined frequencies fall (a tf of 1 in a field
+ * thousands of times the average length, up to tens of thousands of
+ * occurrences); saturate is computed outside.  A bucket is 1/256 of its
+ * octave wide, so a bound exceeds the saturation by less than 0.4% of
+ * tfc times its slope: a candidate is scored exactly only when its bound
+ * comes that close to the threshold. */
+#define SAT_BITS    8
+#define SAT_EXP_MIN (-16)
+#define SAT_EXP_MAX 16
+#define SAT_BUCKETS ((size_t)(SAT_EXP_MAX - SAT_EXP_MIN) << SAT_BITS)
+
+/* An upper bound of saturate(tfc) that costs no logarithm (TF-IDF's takes
+ * two, and pruned candidates are most of what a search of common words
+ * scores): saturate's value at the largest double of tfc's bucket, since
+ * it never decreases (up to an ulp of log's rounding, far inside the
+ * margin of below()), computed the first time the search meets the
+ * bucket.  0.0 in s->sat: not computed yet (saturate > 0 for tfc > 0). */
+static double sat_bound(search *s, double tfc) {
+  uint64_t bits;
+  memcpy(&bits, &tfc, sizeof bits);
+  int e = (int)(bits >> 52) - 1023; /* the exponent, tfc > 0 */
+  if (!s->sat || !(tfc > 0.0) || e < SAT_EXP_MIN || e >= SAT_EXP_MAX)
+    return kidx__scorer_saturate(s->sc, tfc);
+  size_t mask = ((size_t)1 << SAT_BITS) - 1;
+  size_t i = ((size_t)(e - SAT_EXP_MIN) << SAT_BITS) |
+             ((size_t)(bits >> (52 - SAT_BITS)) & mask);
+  if (s->sat[i] == 0.0) {
+    uint64_t top = bits | (((uint64_t)1 << (52 - SAT_BITS)) - 1);
+    double x;
+    memcpy(&x, &top, sizeof x);
+    s->sat[i] = kidx__scorer_saturate(s->sc, x);
+  }
+  return s->sat[i];
+}
+
+/* An upper bound of term_score, with sat_bound: rounding never turns
+ * a larger factor into a smaller product. */
+static double term_bound(search *s, matcher *m) {
+  if (m->share_doc == m->doc)
+    return m->share;
+  return m->idf * sat_bound(s, term_tfc(s, m));
 }
 
 /* The explanation of a TERM's share (kidx_explain). */
@@ -998,6 +1067,21 @@ static int kid_score(search *s, matcher *m, double *score) {
   return score_doc(s, m, m->doc, score, NULL, NULL);
 }
 
+static int add_bound(search *s, matcher *m, void *ctx) {
+  ((score_ctx *)ctx)->score += term_bound(s, m);
+  return KIDX_OK;
+}
+
+/* An upper bound of kid_score: the same sum, in the same order, of
+ * term_bound's, each at least its term_score. */
+static double kid_bound(search *s, matcher *m) {
+  if (m->kind == KIDX__Q_TERM)
+    return term_bound(s, m);
+  score_ctx c = {0.0, NULL, NULL};
+  visit(s, m, m->doc, add_bound, &c);
+  return c.score;
+}
+
 static int offer(pruner *p, matcher *root, uint32_t d) {
   double score;
   int rc = score_doc(p->s, root, d, &score, NULL, NULL);
@@ -1012,12 +1096,14 @@ static int offer(pruner *p, matcher *root, uint32_t d) {
  * is below the threshold is skipped at once (block-max AND when the root
  * is an AND; for phrases and NEAR, the positions of those documents are
  * never read). */
-/* A bound of a TERM's share in its current document from its
- * frequencies alone: per field, len_f / tf_f is at least the block's
- * smallest ratio (kidx__pbound), so
- *     tf_f / B_f <= tf_f / ((1 - b) + (b / avglen_f) * tf_f * ratio_f),
- * for any parameters.  The two coefficients are kept per block. */
-static double tf_bound(search *s, matcher *m) {
+/* A bound of a TERM's share in an entry of its current block (tf_all
+ * occurrences, tf_title of them in the title) from those frequencies
+ * alone: per field, len_f / tf_f is at least the block's smallest ratio
+ * (kidx__pbound), so, for any parameters,
+ *     tf_f / B_f <= tf_f / ((1 - b) + (b / avglen_f) * tf_f * ratio_f).
+ * The two coefficients are kept per block. */
+static double tf_bound_of(search *s, matcher *m, uint32_t tf_title,
+                          uint32_t tf_all) {
   const kidx__pcur *c = &m->cur;
   if (m->tfb_blk != c->blk) {
     for (int f = 0; f < KIDX__NFIELDS; f++)
@@ -1027,12 +1113,17 @@ static double tf_bound(search *s, matcher *m) {
               : INFINITY;
     m->tfb_blk = c->blk;
   }
-  uint32_t tf[2] = {c->tf_title, c->tf - c->tf_title};
+  uint32_t tf[2] = {tf_title, tf_all - tf_title};
   double tfc = 0.0;
   for (int f = 0; f < KIDX__NFIELDS; f++)
     if (tf[f] && m->w[f] > 0.0)
       tfc += m->w[f] * tf[f] / ((1.0 - s->sc->b) + m->tfb_c[f] * tf[f]);
-  return kidx__scorer_bound_tfc(s->sc, tfc, m->idf);
+  return m->idf * sat_bound(s, tfc);
+}
+
+/* The same for the entry it is on. */
+static double tf_bound(search *s, matcher *m) {
+  return tf_bound_of(s, m, m->cur.tf_title, m->cur.tf);
 }
 
 static int run_windows_loop(pruner *p, matcher *root, double *rest);
@@ -1142,6 +1233,150 @@ static int offer_or(pruner *p, matcher *root, matcher * or, matcher *excl,
   return offer(p, root, d);
 }
 
+/* A window of a MaxScore search: its kids sorted by their bound in it,
+ * k[0..ne) non-essential with bounds summing to rest. */
+typedef struct mwin {
+  matcher *root, * or, *excl;
+  mkid *k;
+  size_t ne, n;
+  double rest;
+} mwin;
+
+/* Candidate d of window w, every essential kid at or past d: passed over
+ * when a bound of its score leaves it no chance of entering the top k,
+ * else scored exactly and offered if it can enter. */
+static int consider(pruner *p, const mwin *w, uint32_t d) {
+  search *s = p->s;
+  const mkid *k = w->k;
+  size_t ne = w->ne, n = w->n;
+  int rc = KIDX_OK;
+  double t = threshold(p);
+  /* Nearly every candidate of a window is passed over here, before its
+   * essential kids' exact scores, by bounds that cost less: first one
+   * from the decoded frequencies alone (a TERM's lengths, a cache miss
+   * each, are not read), then, for TF-IDF, one that reads the lengths
+   * but takes no logarithm.  Those they pass over are among those the
+   * exact test below would. */
+  double ubd = 0.0;
+  for (size_t i = ne; i < n; i++)
+    if (k[i].m->doc == d)
+      ubd += k[i].m->kind == KIDX__Q_TERM ? tf_bound(s, k[i].m) : k[i].ub;
+  if (below(ubd + w->rest, t)) {
+    p->pruned = 1;
+    return KIDX_OK;
+  }
+  if (s->sc->rank == KIDX_RANK_TFIDF) {
+    ubd = 0.0;
+    for (size_t i = ne; i < n; i++)
+      if (k[i].m->doc == d)
+        ubd += kid_bound(s, k[i].m);
+    if (below(ubd + w->rest, t)) {
+      p->pruned = 1;
+      return KIDX_OK;
+    }
+  }
+  double partial = 0.0;
+  for (size_t i = ne; i < n && !rc; i++)
+    if (k[i].m->doc == d) {
+      double sc;
+      rc = kid_score(s, k[i].m, &sc);
+      partial += sc;
+    }
+  /* The non-essential kids are probed from the largest bound down; the
+   * bounds of those left are their prefix sums (`before`), not the total
+   * minus what was probed, which can cancel below the true sum. */
+  int out = below(partial + w->rest, t);
+  for (size_t i = ne; i-- > 0 && !rc && !out;) {
+    rc = catch_up(s, k[i].m, d);
+    if (!rc && k[i].m->doc == d) {
+      double sc;
+      rc = kid_score(s, k[i].m, &sc);
+      partial += sc;
+    }
+    out = below(partial + k[i].before, t);
+  }
+  if (rc)
+    return rc;
+  if (out) {
+    p->pruned = 1;
+    return KIDX_OK;
+  }
+  return offer_or(p, w->root, w->or, w->excl, d);
+}
+
+/* Windows of at most this many document numbers go through bulk_window:
+ * a window ends at the first block end of its kids, so one of common
+ * words spans some tens of documents, and sparser ones fall back to the
+ * candidate-at-a-time loop. */
+#define BULK_WINDOW 2048
+
+/* The candidates of window w, documents from..to, in bulk: for each
+ * essential kid (all TERMs), the entries of its decoded block in the
+ * window add a bound of its share (tf_bound_of) to their document's sum,
+ * kid after kid in w's order -- that of the exact partial score, which
+ * each sum is therefore at least -- and only the documents whose sum
+ * leaves them a chance go through consider().  What a candidate-at-a-time
+ * loop would do, without moving the cursors for the many documents that
+ * are passed over.  *done is 0 when the window does not lend itself to it
+ * (the caller then takes the candidates one at a time). */
+static int bulk_window(pruner *p, const mwin *w, uint32_t from, uint32_t to,
+                       int *done) {
+  search *s = p->s;
+  const mkid *k = w->k;
+  size_t ne = w->ne, n = w->n, width = (size_t)(to - from) + 1;
+  *done = 0;
+  if (!s->wacc || width > BULK_WINDOW)
+    return KIDX_OK;
+  for (size_t i = ne; i < n; i++) {
+    matcher *m = k[i].m;
+    if (m->kind != KIDX__Q_TERM)
+      return KIDX_OK;
+    int rc = catch_up(s, m, from);
+    if (rc)
+      return rc;
+    const uint32_t *docs, *tf, *title;
+    if (m->doc != END && m->doc <= to &&
+        (kidx__pcur_run(&m->cur, &docs, &tf, &title) == 0 || docs[0] != m->doc))
+      return KIDX_OK;
+  }
+  double *acc = s->wacc;
+  uint8_t *on = s->won;
+  memset(on, 0, width);
+  for (size_t i = ne; i < n; i++) {
+    matcher *m = k[i].m;
+    if (m->doc == END || m->doc > to)
+      continue;
+    const uint32_t *docs, *tf, *title;
+    uint32_t cnt = kidx__pcur_run(&m->cur, &docs, &tf, &title);
+    for (uint32_t j = 0; j < cnt && docs[j] <= to; j++) {
+      /* The entries advance_term would stop on. */
+      if ((m->field == KIDX__FIELD_TITLE && title[j] == 0) ||
+          (m->field == KIDX__FIELD_BODY && tf[j] == title[j]))
+        continue;
+      double b = tf_bound_of(s, m, title[j], tf[j]);
+      size_t x = docs[j] - from;
+      acc[x] = on[x] ? acc[x] + b : b;
+      on[x] = 1;
+    }
+  }
+  for (size_t x = 0; x < width; x++) {
+    uint32_t d = from + (uint32_t)x;
+    if (!on[x] || kidx__bit_get(s->ref->dead, d))
+      continue;
+    if (below(acc[x] + w->rest, threshold(p))) {
+      p->pruned = 1;
+      continue;
+    }
+    int rc = KIDX_OK;
+    for (size_t i = ne; i < n && !rc; i++)
+      rc = catch_up(s, k[i].m, d);
+    if (rc || (rc = consider(p, w, d)))
+      return rc;
+  }
+  *done = 1;
+  return KIDX_OK;
+}
+
 /* A disjunction (root OR or PREFIX, or the included side `or` of a root
  * NOT whose excluded side is `excl`): block-max MaxScore (Turtle and
  * Flood, "Query evaluation: strategies and optimizations", IP&M 1995;
@@ -1164,6 +1399,19 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
   uint32_t target = 0;
   for (size_t i = 0; i < n; i++)
     k[i].m = or->kids[i];
+  /* The saturation bounds and the bulk windows' sums serve every
+   * segment's search; without memory the candidates are taken one at a
+   * time and scored exactly. */
+  if (!s->sat)
+    s->sat = calloc(SAT_BUCKETS, sizeof *s->sat);
+  if (!s->wacc) {
+    s->wacc = malloc(BULK_WINDOW * sizeof *s->wacc);
+    s->won = malloc(BULK_WINDOW);
+    if (!s->won) {
+      free(s->wacc);
+      s->wacc = NULL;
+    }
+  }
   while (!rc && target != END) {
     double t = threshold(p);
     if (t == -INFINITY) {
@@ -1200,26 +1448,34 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
         k[j] = k[j - 1];
         k[j - 1] = tmp;
       }
-    size_t ne = 0; /* non-essential kids: k[0..ne) */
-    double rest = 0.0;
-    while (ne < n && below(rest + k[ne].ub, t)) {
-      k[ne].before = rest;
-      rest += k[ne++].ub;
+    mwin w = {root, or, excl, k, 0, n, 0.0};
+    while (w.ne < n && below(w.rest + k[w.ne].ub, t)) {
+      k[w.ne].before = w.rest;
+      w.rest += k[w.ne++].ub;
     }
     /* Documents only non-essential kids match are never seen: the count
      * is a lower bound if any such kid has a block here.  (A window ends
      * at some kid's document, so skipping one skips a match.) */
-    for (size_t i = 0; i < ne; i++)
+    for (size_t i = 0; i < w.ne; i++)
       if (k[i].live)
         p->pruned = 1;
-    if (ne == n) {
+    if (w.ne == n) {
       target = wend == END ? END : wend + 1;
       continue;
+    }
+    if (wend != END) {
+      int done;
+      if ((rc = bulk_window(p, &w, target, wend, &done)))
+        break;
+      if (done) {
+        target = wend + 1;
+        continue;
+      }
     }
     /* Candidates of the window, from the essential kids. */
     for (;;) {
       uint32_t d = END;
-      for (size_t i = ne; i < n && !rc; i++) {
+      for (size_t i = w.ne; i < n && !rc; i++) {
         rc = catch_up(s, k[i].m, target);
         if (k[i].m->doc < d)
           d = k[i].m->doc;
@@ -1242,42 +1498,7 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
       target = d + 1;
       if (kidx__bit_get(s->ref->dead, d))
         continue;
-      t = threshold(p);
-      /* First a bound from what is decoded: the essential kids on d,
-       * a TERM by its frequencies alone (its lengths, a cache miss
-       * each, are not read). */
-      double ubd = rest;
-      for (size_t i = ne; i < n; i++)
-        if (k[i].m->doc == d)
-          ubd += k[i].m->kind == KIDX__Q_TERM ? tf_bound(s, k[i].m) : k[i].ub;
-      if (below(ubd, t)) {
-        p->pruned = 1;
-        continue;
-      }
-      double partial = 0.0;
-      for (size_t i = ne; i < n && !rc; i++)
-        if (k[i].m->doc == d) {
-          double sc;
-          rc = kid_score(s, k[i].m, &sc);
-          partial += sc;
-        }
-      int out = below(partial + rest, t);
-      for (size_t i = ne; i-- > 0 && !rc && !out;) {
-        rc = catch_up(s, k[i].m, d);
-        if (!rc && k[i].m->doc == d) {
-          double sc;
-          rc = kid_score(s, k[i].m, &sc);
-          partial += sc;
-        }
-        out = below(partial + k[i].before, t);
-      }
-      if (rc)
-        break;
-      if (out) {
-        p->pruned = 1;
-        continue;
-      }
-      if ((rc = offer_or(p, root, or, excl, d)))
+      if ((rc = consider(p, &w, d)))
         break;
     }
   }
@@ -1343,6 +1564,9 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
   kidx__strmap_free(s.dfs);
   kidx__strmap_free(s.slots);
   free(s.found);
+  free(s.sat);
+  free(s.wacc);
+  free(s.won);
   *total_exact = !p.pruned;
   return rc;
 }

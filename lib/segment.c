@@ -489,6 +489,13 @@ int kidx__segment_list(const kidx__segment *s, const kidx__term *t) {
                               t->post_len);
 }
 
+int kidx__segment_postings_check(const void *seg, const uint8_t *p,
+                                 size_t len) {
+  const kidx__segment *s = seg;
+  return kidx__segment_verify(s, KIDX__SEC_POSTINGS,
+                              (uint64_t)(p - s->sec[KIDX__SEC_POSTINGS]), len);
+}
+
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out) {
   kidx__termcur c;

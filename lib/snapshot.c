@@ -307,9 +307,10 @@ int kidx__segref_live_df(const kidx__segref *r, const kidx__term *t,
   kidx__pcur *c = malloc(sizeof *c);
   if (!c)
     return KIDX_ENOMEM;
-  int rc = kidx__segment_list(&r->seg, t);
-  if (!rc)
-    rc = kidx__pcur_init(c, t->post, t->post_len, t->df, r->seg.ndocs);
+  /* Pages are verified as the probes reach them: only the blocks that
+   * hold deleted documents are read. */
+  int rc = kidx__pcur_init_checked(c, t->post, t->post_len, t->df, r->seg.ndocs,
+                                   kidx__segment_postings_check, &r->seg);
   /* Walk the deleted documents in order, each probe moving the cursor
    * forward with the block table: a few deletions cost a few block
    * decodes, many cost at most one pass over the list. */

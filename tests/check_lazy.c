@@ -56,6 +56,45 @@ static void setup_small(void) {
   build(4);
 }
 
+static void setup_positions(void) {
+  /* One term, "alpha", whose positions span several pages: 3000
+   * documents with 100 occurrences each at irregular gaps, two of them
+   * deleted. */
+  dir = tu_mkdtemp();
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  static const char *const fill[] = {"beta", "gamma", "delta", "epsilon"};
+  uint64_t state = 0x2545F4914F6CDD1Dull;
+  char *body = malloc(8192);
+  for (int i = 0; i < 3000; i++) {
+    char id[32];
+    size_t n = 0;
+    snprintf(id, sizeof id, "doc-%d", i);
+    for (int k = 0; k < 100; k++) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      for (unsigned g = (unsigned)(state >> 60); g > 0; g--)
+        n += (size_t)snprintf(body + n, 8192 - n, "%s ",
+                              fill[(state >> (40 + g)) & 3]);
+      n += (size_t)snprintf(body + n, 8192 - n, "alpha ");
+    }
+    ck_assert_int_eq(kidx_writer_add(w, id, strlen(id), "T", 1, body, n),
+                     KIDX_OK);
+  }
+  free(body);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  /* A few deletions, so that searches count live documents by probing
+   * the lists (kidx__segref_live_df) too. */
+  ck_assert_int_eq(kidx_writer_delete(w, "doc-7", 5), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_delete(w, "doc-2900", 8), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  kidx__segment_name(1, segname);
+  path = kidx__path_join(dir, segname);
+  original = tu_read_file(path, &original_len);
+  ck_assert_ptr_nonnull(original);
+}
+
 static void setup_large(void) {
   /* Several pages per document section. */
   build(6000);
@@ -262,6 +301,82 @@ START_TEST(test_lazy_version_10_refused) {
 }
 END_TEST
 
+/* The ids and scores of a search's hits, or its status and message. */
+static int hits_of(const kidx_reader *r, const char *q, int exact, char *out,
+                   size_t cap) {
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  kidx_search_options o;
+  kidx_search_options_init(&o);
+  o.snippet_words = 0;
+  o.exact_total = exact;
+  int rc = kidx_search(r, q, strlen(q), &o, res);
+  size_t n = (size_t)snprintf(out, cap, "%s|%llu", kidx_results_errmsg(res),
+                              (unsigned long long)kidx_results_total(res));
+  for (size_t i = 0; i < kidx_results_count(res) && n < cap; i++) {
+    size_t len;
+    const char *id = kidx_results_id(res, i, &len);
+    n += (size_t)snprintf(out + n, cap - n, " %.*s=%a", (int)len, id,
+                          kidx_results_score(res, i));
+  }
+  kidx_results_free(res);
+  return rc;
+}
+
+START_TEST(test_lazy_positions_read_only_by_phrases) {
+  /* A page wholly inside alpha's positions, damaged: searches for alpha
+   * decode every block of its list (an exact count) but read no
+   * position, so they answer as before; a phrase reads them and gets
+   * KIDX_ECORRUPT naming the section; check finds it. */
+  kidx__segment seg;
+  char errmsg[KIDX__ERRMSG_MAX];
+  ck_assert_int_eq(kidx__segment_open(&seg, path, errmsg), KIDX_OK);
+  kidx__term t;
+  ck_assert_int_eq(kidx__segment_find(&seg, "alpha", 5, &t), 1);
+  kidx__pcur *c = malloc(sizeof *c);
+  ck_assert_int_eq(kidx__pcur_init(c, t.post, t.post_len, t.df, seg.ndocs),
+                   KIDX_OK);
+  uint64_t list = (uint64_t)(t.post - seg.sec[KIDX__SEC_POSTINGS]);
+  uint64_t from = list + (uint64_t)(c->poss - t.post), to = list + t.post_len;
+  free(c);
+  kidx__segment_close(&seg);
+  uint64_t page = (from + KIDX__PAGE_SIZE - 1) >> KIDX__PAGE_SHIFT;
+  ck_assert_uint_le((page + 1) << KIDX__PAGE_SHIFT, to);
+  char before[4][1024], after[1024];
+  static const char *const q[] = {"alpha", "alpha beta", "alpha OR gamma",
+                                  "delta AND alpha"};
+  kidx_reader *r = open_reader();
+  for (int i = 0; i < 4; i++)
+    ck_assert_int_eq(hits_of(r, q[i], i % 2, before[i], sizeof before[i]),
+                     KIDX_OK);
+  kidx_reader_close(r);
+
+  size_t off, len;
+  section_span(KIDX__SEC_POSTINGS, &off, &len);
+  char *copy = malloc(original_len);
+  memcpy(copy, original, original_len);
+  copy[off + (page << KIDX__PAGE_SHIFT) + 100] ^= 0x10;
+  write_segment(copy, original_len);
+  free(copy);
+  r = open_reader();
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(hits_of(r, q[i], i % 2, after, sizeof after), KIDX_OK);
+    ck_assert_str_eq(after, before[i]);
+  }
+  ck_assert_int_eq(hits_of(r, "\"alpha beta\"", 1, after, sizeof after),
+                   KIDX_ECORRUPT);
+  ck_assert_msg(strstr(after, segname) && strstr(after, "section 'postings'"),
+                "%s", after);
+  kidx_reader_close(r);
+  r = open_reader();
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_ECORRUPT);
+  ck_assert_msg(strstr(kidx_reader_errmsg(r), segname) &&
+                    strstr(kidx_reader_errmsg(r), "section 'postings'"),
+                "check: %s", kidx_reader_errmsg(r));
+  kidx_reader_close(r);
+}
+END_TEST
+
 /* ---- threads ---- */
 
 static const char *const thread_queries[] = {"kaspersky",
@@ -412,6 +527,11 @@ static Suite *lazy_suite(void) {
                       (int)(sizeof cases / sizeof cases[0]));
   tcase_add_test(tc, test_lazy_page_index_checked_at_open);
   tcase_add_test(tc, test_lazy_version_10_refused);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("Skips");
+  tcase_add_checked_fixture(tc, setup_positions, teardown);
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, test_lazy_positions_read_only_by_phrases);
   suite_add_tcase(s, tc);
   tc = tcase_create("Threads");
   tcase_add_checked_fixture(tc, setup_large, teardown);

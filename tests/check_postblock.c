@@ -365,6 +365,222 @@ START_TEST(test_tfc_codes) {
 }
 END_TEST
 
+/* ---- lists checked as they are read (kidx__pcur_init_checked) ---- */
+
+/* A list whose bytes the cursor sees only once vouched for: the cursor
+ * reads `shown`, poison until the check copies the real bytes of a range
+ * into it, so a byte read unchecked decodes wrong.  `bad` (or SIZE_MAX)
+ * is a byte the check refuses to vouch for. */
+typedef struct shadow {
+  const uint8_t *real;
+  uint8_t *shown;
+  size_t len;
+  size_t bad;
+  size_t vouched; /* bytes asked for, in all */
+  uint8_t *seen;  /* per byte: asked for at least once */
+} shadow;
+
+static int shadow_check(const void *ctx, const uint8_t *p, size_t len) {
+  shadow *s = (shadow *)(uintptr_t)ctx;
+  size_t off = (size_t)(p - s->shown);
+  EXPECT(off <= s->len && len <= s->len - off);
+  if (s->bad >= off && s->bad - off < len)
+    return KIDX_ECORRUPT;
+  memcpy(s->shown + off, s->real + off, len);
+  memset(s->seen + off, 1, len);
+  s->vouched += len;
+  return KIDX_OK;
+}
+
+static void shadow_init(shadow *s, const uint8_t *data, size_t len) {
+  s->real = data;
+  s->len = len;
+  s->shown = malloc(len);
+  s->seen = calloc(len, 1);
+  for (size_t i = 0; i < len; i++)
+    s->shown[i] = (uint8_t)(0xA5 ^ next_rand());
+  s->bad = SIZE_MAX;
+  s->vouched = 0;
+}
+
+static void shadow_free(shadow *s) {
+  free(s->shown);
+  free(s->seen);
+}
+
+/* Bytes of [from, to) that were vouched for. */
+static size_t seen_in(const shadow *s, size_t from, size_t to) {
+  size_t n = 0;
+  for (size_t i = from; i < to; i++)
+    n += s->seen[i];
+  return n;
+}
+
+START_TEST(test_checked_reads_only_what_it_vouched_for) {
+  /* Every operation of the cursor, at random, on a list it only sees
+   * through the check: any byte read before being vouched for would be
+   * poison, and the answers would differ from the model's. */
+  uint32_t n = 3000;
+  entry *e = random_list(n, UINT32_MAX, 40);
+  size_t len;
+  uint8_t *data = encode(e, n, &len);
+  uint64_t limit = (uint64_t)e[n - 1].doc + 1;
+  kidx__pcur *c = malloc(sizeof *c);
+  uint32_t pos[4096], want[4096];
+  for (int round = 0; round < 50; round++) {
+    shadow sh;
+    shadow_init(&sh, data, len);
+    EXPECT(kidx__pcur_init_checked(c, sh.shown, len, n, limit, shadow_check,
+                                   &sh) == KIDX_OK);
+    kidx__pbound b;
+    model_bound(e, 0, n, &b);
+    EXPECT(kidx__pbound_equal(&b, &c->list_bound));
+    uint32_t i = 0; /* the entry the cursor should be on next */
+    int started = 0;
+    for (;;) {
+      int r;
+      if (next_rand() % 3 == 0) {
+        i += started;
+        r = kidx__pcur_next(c);
+      } else {
+        uint64_t target =
+            (started ? e[i].doc : 0) + next_rand() % (round % 2 ? 40 : 4000);
+        while (i < n && e[i].doc < target)
+          i++;
+        if (next_rand() % 2)
+          EXPECT(kidx__pcur_shallow(c, target) == (i < n));
+        r = kidx__pcur_advance(c, target);
+      }
+      started = 1;
+      if (i >= n) {
+        EXPECT(r == 0);
+        break;
+      }
+      EXPECT(r == 1);
+      EXPECT(c->doc == e[i].doc && c->tf == e[i].tf &&
+             c->tf_title == e[i].title);
+      if (next_rand() % 3 == 0) {
+        EXPECT(kidx__pcur_positions(c, pos) == KIDX_OK);
+        positions_of(&e[i], want);
+        EXPECT(memcmp(pos, want, e[i].tf * sizeof *pos) == 0);
+      }
+    }
+    EXPECT(sh.vouched > 0);
+    shadow_free(&sh);
+  }
+  free(c);
+  free(data);
+  free(e);
+}
+END_TEST
+
+/* The part sizes of an encoded list: head + table, then block data, then
+ * positions. */
+static void parts(const uint8_t *data, size_t len, uint32_t n, size_t *docs,
+                  size_t *poss) {
+  kidx__pcur *c = malloc(sizeof *c);
+  ck_assert_int_eq(kidx__pcur_init(c, data, len, n, UINT32_MAX), KIDX_OK);
+  *docs = (size_t)(c->docs - data);
+  *poss = (size_t)(c->poss - data);
+  free(c);
+}
+
+START_TEST(test_checked_skips_are_never_vouched_for) {
+  /* A search that jumps to the list's last document decodes one block:
+   * the others' data, and every position when none is asked for, are
+   * never vouched for (nor read). */
+  uint32_t n = 40 * KIDX__BLOCK;
+  entry *e = random_list(n, UINT32_MAX, 30);
+  size_t len, docs, poss;
+  uint8_t *data = encode(e, n, &len);
+  parts(data, len, n, &docs, &poss);
+  kidx__pcur *c = malloc(sizeof *c);
+  shadow sh;
+  shadow_init(&sh, data, len);
+  ck_assert_int_eq(kidx__pcur_init_checked(c, sh.shown, len, n, UINT32_MAX,
+                                           shadow_check, &sh),
+                   KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_advance(c, e[n - 1].doc), 1);
+  ck_assert_uint_eq(c->doc, e[n - 1].doc);
+  /* The table was walked, the last block's data read, and nothing else. */
+  ck_assert_uint_eq(seen_in(&sh, 0, docs), docs);
+  ck_assert_uint_eq(seen_in(&sh, docs, poss), c->doc_len);
+  ck_assert_uint_eq(seen_in(&sh, docs, docs + (size_t)c->doc_off), 0);
+  ck_assert_uint_eq(seen_in(&sh, poss, len), 0);
+  /* Its positions: the last block's only. */
+  uint32_t pos[4096], want[4096];
+  ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+  positions_of(&e[n - 1], want);
+  ck_assert_mem_eq(pos, want, e[n - 1].tf * sizeof *pos);
+  ck_assert_uint_eq(seen_in(&sh, poss, len), c->pos_len);
+  ck_assert_uint_eq(seen_in(&sh, poss, poss + (size_t)c->pos_off), 0);
+  shadow_free(&sh);
+  free(c);
+  free(data);
+  free(e);
+}
+END_TEST
+
+START_TEST(test_checked_refusal_is_corruption_where_read) {
+  /* A refused byte in block 5's data: advancing past block 5 works, and
+   * so does every later block; reading block 5 is KIDX_ECORRUPT.  A
+   * refused byte among block 5's positions: its entries decode, their
+   * positions do not. */
+  uint32_t n = 12 * KIDX__BLOCK;
+  entry *e = random_list(n, UINT32_MAX, 10);
+  size_t len, docs, poss;
+  uint8_t *data = encode(e, n, &len);
+  parts(data, len, n, &docs, &poss);
+  kidx__pcur *c = malloc(sizeof *c);
+  uint32_t pos[4096];
+  uint32_t in5 = 5 * KIDX__BLOCK + 3, in7 = 7 * KIDX__BLOCK + 1;
+  for (int where = 0; where < 2; where++) {
+    /* Block 5's offsets, from an unchecked cursor. */
+    ck_assert_int_eq(kidx__pcur_init(c, data, len, n, UINT32_MAX), KIDX_OK);
+    ck_assert_int_eq(kidx__pcur_advance(c, e[in5].doc), 1);
+    size_t bad = where == 0 ? docs + (size_t)c->doc_off + c->doc_len / 2
+                            : poss + (size_t)c->pos_off + c->pos_len / 2;
+    shadow sh;
+    shadow_init(&sh, data, len);
+    sh.bad = bad;
+    ck_assert_int_eq(kidx__pcur_init_checked(c, sh.shown, len, n, UINT32_MAX,
+                                             shadow_check, &sh),
+                     KIDX_OK);
+    ck_assert_int_eq(kidx__pcur_advance(c, e[3].doc), 1);
+    ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+    if (where == 0) {
+      /* Block 5 skipped: fine; block 7 decodes. */
+      ck_assert_int_eq(kidx__pcur_advance(c, e[in7].doc), 1);
+      ck_assert_uint_eq(c->doc, e[in7].doc);
+      ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+      ck_assert_int_eq(kidx__pcur_init_checked(c, sh.shown, len, n, UINT32_MAX,
+                                               shadow_check, &sh),
+                       KIDX_OK);
+      ck_assert_int_eq(kidx__pcur_advance(c, e[in5].doc), KIDX_ECORRUPT);
+    } else {
+      ck_assert_int_eq(kidx__pcur_advance(c, e[in5].doc), 1);
+      ck_assert_uint_eq(c->doc, e[in5].doc);
+      ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_ECORRUPT);
+      /* The next block's positions are not the refused ones. */
+      ck_assert_int_eq(kidx__pcur_advance(c, e[6 * KIDX__BLOCK].doc), 1);
+      ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+    }
+    shadow_free(&sh);
+  }
+  /* A refused head: the list does not open. */
+  shadow sh;
+  shadow_init(&sh, data, len);
+  sh.bad = 0;
+  ck_assert_int_eq(kidx__pcur_init_checked(c, sh.shown, len, n, UINT32_MAX,
+                                           shadow_check, &sh),
+                   KIDX_ECORRUPT);
+  shadow_free(&sh);
+  free(c);
+  free(data);
+  free(e);
+}
+END_TEST
+
 static Suite *postblock_suite(void) {
   Suite *s = suite_create("postblock");
   TCase *core = tcase_create("Core");
@@ -373,12 +589,15 @@ static Suite *postblock_suite(void) {
   tcase_add_test(core, test_roundtrip_all_sizes);
   tcase_add_test(core, test_advance_and_shallow_match_a_scan);
   tcase_add_test(core, test_positions_survive_a_shallow_move);
+  tcase_add_test(core, test_checked_reads_only_what_it_vouched_for);
+  tcase_add_test(core, test_checked_skips_are_never_vouched_for);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, 120);
   tcase_add_test(errors, test_every_flip_and_truncation_is_safe);
   tcase_add_test(errors, test_random_bytes_never_crash);
   tcase_add_test(errors, test_strict_rejects_long_varints);
+  tcase_add_test(errors, test_checked_refusal_is_corruption_where_read);
   suite_add_tcase(s, errors);
   return s;
 }
