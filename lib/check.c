@@ -436,12 +436,10 @@ static int check_text(const kidx__segment *s, const char *path, char *errmsg) {
     const uint8_t *p = text, *end = text + blk.raw_len;
     for (uint32_t d = blk.first_doc; d < next.first_doc && !rc; d++) {
       uint64_t n;
-      for (int field = 0; field < 2 && !rc; field++) {
-        if (kidx__varint_get(&p, end, &n) || n > (uint64_t)(end - p))
-          rc = -1;
-        else
-          p += n;
-      }
+      if (kidx__varint_get(&p, end, &n) || n > (uint64_t)(end - p))
+        rc = -1;
+      else
+        p += n;
     }
     if (rc || p != end) {
       snprintf(what, sizeof what,

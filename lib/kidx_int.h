@@ -1137,8 +1137,9 @@ int kidx__segment_postings_check(const void *seg, const uint8_t *p, size_t len);
 int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
                        kidx__term *out);
 
-/* Document doc's id and stamp only (title and body NULL): what lookups by
- * id read, without touching the stored text.  KIDX_ECORRUPT on bad data. */
+/* Document doc's id, stamp and title (body NULL): what lookups by id and
+ * pages of results read, without touching the compressed bodies.
+ * KIDX_ECORRUPT on bad data. */
 int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
 /* An entry of the text block table (section 5), decoded. */

@@ -310,7 +310,11 @@ static int fill_page(kidx_results *res, const kidx_reader *r,
   for (size_t j = 0; j < n && !rc; j++) {
     size_t k = docs[j];
     kidx__docinfo d;
-    if ((rc = kidx__snapshot_doc(&r->snap, page[j].doc, &tc, &d, errmsg)))
+    /* A hit's id and title are in its key record; only a snippet needs
+     * the body, and so a text block to decompress. */
+    if ((rc = o->snippet_words
+                  ? kidx__snapshot_doc(&r->snap, page[j].doc, &tc, &d, errmsg)
+                  : kidx__snapshot_key(&r->snap, page[j].doc, &d, errmsg)))
       break;
     const char *snip = NULL;
     size_t a = 0, b = 0;

@@ -546,15 +546,22 @@ int kidx__segment_key(const kidx__segment *s, uint32_t doc,
   out->id = (const char *)p;
   out->id_len = (size_t)id_len;
   p += id_len;
-  /* The stamp: varint size, varint zigzag mtime, u64 hash, ending the
-   * record exactly. */
+  /* The stamp: varint size, varint zigzag mtime, u64 hash; then the
+   * title, ending the record exactly. */
+  uint64_t title_len;
   if (kidx__varint_get(&p, end, &size) || kidx__varint_get(&p, end, &zz) ||
-      end - p != 8)
+      end - p < 8)
     return kidx__segment_bad(s, KIDX__SEC_KEYS,
                              (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
   out->stamp.size = size;
   out->stamp.mtime_ns = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
   out->stamp.hash = kidx__get_u64(p);
+  p += 8;
+  if (kidx__varint_get(&p, end, &title_len) || title_len != (uint64_t)(end - p))
+    return kidx__segment_bad(s, KIDX__SEC_KEYS,
+                             (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
+  out->title = (const char *)p;
+  out->title_len = (size_t)title_len;
   return kidx__segment_doclens(s, doc, &out->title_tokens, &out->body_tokens);
 }
 
@@ -625,11 +632,7 @@ static int text_varint(kidx__textcache *tc, const uint8_t *text, size_t len,
  * does not decode within len. */
 static int text_record(kidx__textcache *tc, const uint8_t *text, size_t len,
                        size_t *off, kidx__docinfo *out) {
-  uint64_t title_len, body_len;
-  if (text_varint(tc, text, len, off, &title_len) || title_len > len - *off)
-    return -1;
-  size_t title = *off;
-  *off += (size_t)title_len;
+  uint64_t body_len;
   if (text_varint(tc, text, len, off, &body_len) || body_len > len - *off)
     return -1;
   size_t body = *off;
@@ -637,8 +640,6 @@ static int text_record(kidx__textcache *tc, const uint8_t *text, size_t len,
   if (text == tc->buf && out && text_need(tc, *off))
     return -1;
   if (out) {
-    out->title = (const char *)text + title;
-    out->title_len = (size_t)title_len;
     out->body = (const char *)text + body;
     out->body_len = (size_t)body_len;
   }

@@ -325,7 +325,8 @@ static uint64_t key_size(const kidx__docinfo *d) {
   uint8_t tmp[10];
   return kidx__varint_encode(tmp, d->id_len) + d->id_len +
          kidx__varint_encode(tmp, d->stamp.size) +
-         kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8;
+         kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8 +
+         kidx__varint_encode(tmp, d->title_len) + d->title_len;
 }
 
 /* *acc: the end so far of the key records. */
@@ -368,11 +369,10 @@ static int flush_block(merge *m) {
 
 static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
                        uint64_t *acc) {
-  uint8_t v[20];
+  uint8_t v[10];
   (void)acc;
-  size_t nt = kidx__varint_encode(v, d->title_len);
-  size_t nb = kidx__varint_encode(v + nt, d->body_len);
-  uint64_t size = (uint64_t)nt + d->title_len + nb + d->body_len;
+  size_t nb = kidx__varint_encode(v, d->body_len);
+  uint64_t size = (uint64_t)nb + d->body_len;
   int rc;
   /* A new block when this record would take the block past the size (a
    * block of one larger record included). */
@@ -385,9 +385,7 @@ static int put_docdata(merge *m, const kidx__docinfo *d, uint32_t doc,
     m->block_first = doc;
   if (size > SIZE_MAX - m->block.n || kidx__buf_reserve(&m->block, size))
     return oom(m);
-  kidx__buf_append(&m->block, v, nt);
-  kidx__buf_append(&m->block, d->title, d->title_len);
-  kidx__buf_append(&m->block, v + nt, nb);
+  kidx__buf_append(&m->block, v, nb);
   kidx__buf_append(&m->block, d->body, d->body_len);
   return KIDX_OK;
 }
@@ -403,7 +401,9 @@ static int put_key(merge *m, const kidx__docinfo *d, uint32_t doc,
   kidx__wfile_write(&m->f, v,
                     kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
   kidx__set_u64(v, d->stamp.hash);
-  return kidx__wfile_write(&m->f, v, 8);
+  kidx__wfile_write(&m->f, v, 8);
+  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->title_len));
+  return kidx__wfile_write(&m->f, d->title, d->title_len);
 }
 
 static int cmp_idrec(const void *a, const void *b) {

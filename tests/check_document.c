@@ -364,7 +364,7 @@ END_TEST
  * verifies the page both records lie on. */
 START_TEST(test_get_corrupt) {
   kidx_writer *w = open_writer();
-  add(w, "a", 1, "Unique-title-for-corruption", "body");
+  add(w, "a", 1, "Title", "Unique-body-for-corruption");
   add(w, "b", 1, "Other", "text");
   commit_close(w);
   kidx_reader *r = open_reader();
@@ -375,17 +375,16 @@ START_TEST(test_get_corrupt) {
   size_t n;
   char *data = tu_read_file(path, &n);
   ck_assert_ptr_nonnull(data);
-  static const char title[] = "Unique-title-for-corruption";
+  static const char body[] = "Unique-body-for-corruption";
   const char *at = NULL;
-  for (size_t i = 0; i + sizeof title - 1 <= n && !at; i++)
-    if (memcmp(data + i, title, sizeof title - 1) == 0)
+  for (size_t i = 0; i + sizeof body - 1 <= n && !at; i++)
+    if (memcmp(data + i, body, sizeof body - 1) == 0)
       at = data + i;
   ck_assert_ptr_nonnull(at);
-  /* The body's length follows the title: make it run past the end of the
-   * text block (two short records, stored raw as compression does not
-   * pay). */
-  off_t off = (off_t)(at - data) + (off_t)(sizeof title - 1);
-  ck_assert_int_eq(data[off], 4);
+  /* The body's length precedes it: make it run past the end of the text
+   * block (two short records, stored raw as compression does not pay). */
+  off_t off = (off_t)(at - data) - 1;
+  ck_assert_int_eq(data[off], (int)sizeof body - 1);
   int fd = open(path, O_WRONLY);
   ck_assert_int_ge(fd, 0);
   ck_assert_int_eq(pwrite(fd, "\x7f", 1, off), 1);
