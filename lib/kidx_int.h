@@ -599,22 +599,6 @@ int kidx__pcur_next(kidx__pcur *c);
  * (never back): 1, 0 at the end, or KIDX_ECORRUPT.  Blocks that end
  * before target are passed without being decoded. */
 int kidx__pcur_advance(kidx__pcur *c, uint64_t target);
-/* The entries of the decoded block from the current one on, as
- * kidx__pcur_next would go through them: their documents, frequencies
- * and title frequencies (borrowed until the cursor moves); returns how
- * many, 0 when no block is decoded.  For a search that bounds a run of
- * entries at once without moving the cursor. */
-static inline uint32_t kidx__pcur_run(const kidx__pcur *c,
-                                      const uint32_t **docs,
-                                      const uint32_t **tf,
-                                      const uint32_t **title) {
-  if (!c->decoded)
-    return 0;
-  *docs = c->docs_a + c->i;
-  *tf = c->tf_a + c->i;
-  *title = c->title_a + c->i;
-  return c->n - c->i;
-}
 /* Moves the block pointer only, to the block that may hold target (its
  * last document >= target), without decoding it: 1 (c->last and
  * c->blk_bound describe it), 0 when no block is left, KIDX_ECORRUPT.

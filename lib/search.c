@@ -106,8 +106,6 @@ typedef struct search {
   double norm[KIDX__NFIELDS];
   int lens_bad; /* a document length was on a damaged page */
   double *sat;  /* saturation bounds by bucket (sat_bound), or NULL */
-  double *wacc; /* per document of a bulk window (bulk_window), or NULL */
-  uint8_t *won;
 } search;
 
 static int oom(search *s) {
@@ -1304,79 +1302,6 @@ static int consider(pruner *p, const mwin *w, uint32_t d) {
   return offer_or(p, w->root, w->or, w->excl, d);
 }
 
-/* Windows of at most this many document numbers go through bulk_window:
- * a window ends at the first block end of its kids, so one of common
- * words spans some tens of documents, and sparser ones fall back to the
- * candidate-at-a-time loop. */
-#define BULK_WINDOW 2048
-
-/* The candidates of window w, documents from..to, in bulk: for each
- * essential kid (all TERMs), the entries of its decoded block in the
- * window add a bound of its share (tf_bound_of) to their document's sum,
- * kid after kid in w's order -- that of the exact partial score, which
- * each sum is therefore at least -- and only the documents whose sum
- * leaves them a chance go through consider().  What a candidate-at-a-time
- * loop would do, without moving the cursors for the many documents that
- * are passed over.  *done is 0 when the window does not lend itself to it
- * (the caller then takes the candidates one at a time). */
-static int bulk_window(pruner *p, const mwin *w, uint32_t from, uint32_t to,
-                       int *done) {
-  search *s = p->s;
-  const mkid *k = w->k;
-  size_t ne = w->ne, n = w->n, width = (size_t)(to - from) + 1;
-  *done = 0;
-  if (!s->wacc || width > BULK_WINDOW)
-    return KIDX_OK;
-  for (size_t i = ne; i < n; i++) {
-    matcher *m = k[i].m;
-    if (m->kind != KIDX__Q_TERM)
-      return KIDX_OK;
-    int rc = catch_up(s, m, from);
-    if (rc)
-      return rc;
-    const uint32_t *docs, *tf, *title;
-    if (m->doc != END && m->doc <= to &&
-        (kidx__pcur_run(&m->cur, &docs, &tf, &title) == 0 || docs[0] != m->doc))
-      return KIDX_OK;
-  }
-  double *acc = s->wacc;
-  uint8_t *on = s->won;
-  memset(on, 0, width);
-  for (size_t i = ne; i < n; i++) {
-    matcher *m = k[i].m;
-    if (m->doc == END || m->doc > to)
-      continue;
-    const uint32_t *docs, *tf, *title;
-    uint32_t cnt = kidx__pcur_run(&m->cur, &docs, &tf, &title);
-    for (uint32_t j = 0; j < cnt && docs[j] <= to; j++) {
-      /* The entries advance_term would stop on. */
-      if ((m->field == KIDX__FIELD_TITLE && title[j] == 0) ||
-          (m->field == KIDX__FIELD_BODY && tf[j] == title[j]))
-        continue;
-      double b = tf_bound_of(s, m, title[j], tf[j]);
-      size_t x = docs[j] - from;
-      acc[x] = on[x] ? acc[x] + b : b;
-      on[x] = 1;
-    }
-  }
-  for (size_t x = 0; x < width; x++) {
-    uint32_t d = from + (uint32_t)x;
-    if (!on[x] || kidx__bit_get(s->ref->dead, d))
-      continue;
-    if (below(acc[x] + w->rest, threshold(p))) {
-      p->pruned = 1;
-      continue;
-    }
-    int rc = KIDX_OK;
-    for (size_t i = ne; i < n && !rc; i++)
-      rc = catch_up(s, k[i].m, d);
-    if (rc || (rc = consider(p, w, d)))
-      return rc;
-  }
-  *done = 1;
-  return KIDX_OK;
-}
-
 /* A disjunction (root OR or PREFIX, or the included side `or` of a root
  * NOT whose excluded side is `excl`): block-max MaxScore (Turtle and
  * Flood, "Query evaluation: strategies and optimizations", IP&M 1995;
@@ -1399,19 +1324,11 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
   uint32_t target = 0;
   for (size_t i = 0; i < n; i++)
     k[i].m = or->kids[i];
-  /* The saturation bounds and the bulk windows' sums serve every
-   * segment's search; without memory the candidates are taken one at a
-   * time and scored exactly. */
-  if (!s->sat)
+  /* The saturation bounds serve every segment's search, for TF-IDF,
+   * whose saturation takes two logarithms (BM25's takes a division, no
+   * dearer than the table); without memory, saturate itself bounds. */
+  if (!s->sat && s->sc->rank == KIDX_RANK_TFIDF)
     s->sat = calloc(SAT_BUCKETS, sizeof *s->sat);
-  if (!s->wacc) {
-    s->wacc = malloc(BULK_WINDOW * sizeof *s->wacc);
-    s->won = malloc(BULK_WINDOW);
-    if (!s->won) {
-      free(s->wacc);
-      s->wacc = NULL;
-    }
-  }
   while (!rc && target != END) {
     double t = threshold(p);
     if (t == -INFINITY) {
@@ -1462,15 +1379,6 @@ static int run_maxscore(pruner *p, matcher *root, matcher * or, matcher *excl) {
     if (w.ne == n) {
       target = wend == END ? END : wend + 1;
       continue;
-    }
-    if (wend != END) {
-      int done;
-      if ((rc = bulk_window(p, &w, target, wend, &done)))
-        break;
-      if (done) {
-        target = wend + 1;
-        continue;
-      }
     }
     /* Candidates of the window, from the essential kids. */
     for (;;) {
@@ -1565,8 +1473,6 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
   kidx__strmap_free(s.slots);
   free(s.found);
   free(s.sat);
-  free(s.wacc);
-  free(s.won);
   *total_exact = !p.pruned;
   return rc;
 }
