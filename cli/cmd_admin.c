@@ -212,7 +212,7 @@ static void print_stats(const cli *c, const kidx_stats *s,
   printf("bytes      %12" PRIu64 "  (%s)\n", s->bytes, size);
   /* The part of the index that keeps the documents' text for results and
    * snippets, the rest being the inverted index proper. */
-  printf("stored     %12" PRIu64 "  (%s of titles and bodies, compressed)\n",
+  printf("stored     %12" PRIu64 "  (%s of titles, and bodies compressed)\n",
          s->stored_bytes, stored);
   printf("segments   %12" PRIu64 "\n", s->segments);
   /* Deleted and replaced documents keep their space until a merge

@@ -534,9 +534,9 @@ typedef struct kidx_stats {
                             deleted documents hold counts until a merge) */
   uint64_t tokens;       /* tokens indexed, over the live documents */
   uint64_t bytes;        /* bytes on disk of the index files */
-  uint64_t stored_bytes; /* of those, the stored document text (titles
-                            and bodies, kept for results and snippets,
-                            compressed in blocks) */
+  uint64_t stored_bytes; /* of those, the stored document text: titles
+                            (kept for results, as they are) and bodies
+                            (for snippets, compressed in blocks) */
   uint64_t segments;     /* segment files of the commit */
   uint64_t deleted;      /* deleted documents still held by segments (their
                             space is reclaimed when a merge rewrites them) */

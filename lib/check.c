@@ -495,13 +495,19 @@ static int check_tables(const kidx__segment *s, const char *path,
   uint64_t *hash = malloc((s->ndocs ? s->ndocs : 1) * sizeof *hash);
   if (!hash)
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");
+  uint64_t titles = 0; /* bytes of the key records' titles */
   for (uint64_t d = 0; d < s->ndocs && !rc; d++) {
     kidx__docinfo info;
-    if (kidx__segment_key(s, (uint32_t)d, &info))
+    if (kidx__segment_key(s, (uint32_t)d, &info)) {
       rc = corrupt(errmsg, path, "bad document record");
-    else
+    } else {
+      uint8_t v[10];
       hash[d] = kidx__hash_bytes(info.id, info.id_len);
+      titles += kidx__varint_encode(v, info.title_len) + info.title_len;
+    }
   }
+  if (!rc && titles != s->title_bytes)
+    rc = corrupt(errmsg, path, "stored titles do not add up to the header's");
   if (!rc)
     rc = check_ids(s, hash, path, errmsg);
   free(hash);

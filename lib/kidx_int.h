@@ -880,7 +880,8 @@ enum {
   KIDX__HDR_NTOKENS = 48,        /* u64: tokens of all documents */
   KIDX__HDR_TITLE_TOKENS = 56,   /* u64: of those, the titles' */
   KIDX__HDR_SECTABLE = 64,       /* KIDX__SEC_COUNT section entries */
-  KIDX__HDR_RESERVED = 224,      /* zeros up to the next field */
+  KIDX__HDR_TITLE_BYTES = 224,   /* u64: the key records' title parts */
+  KIDX__HDR_RESERVED = 232,      /* zeros up to the next field */
   KIDX__HDR_PAGEINDEX_CRC = 248, /* u32: CRC-32C of section 9 */
   KIDX__HDR_CRC = 252            /* u32: CRC-32C of the bytes before it */
 };
@@ -907,9 +908,11 @@ _Static_assert(KIDX__HDR_NDOCS == KIDX__HDR_FILE_SIZE + 8 &&
 _Static_assert(KIDX__SECENTRY_LENGTH == KIDX__SECENTRY_OFFSET + 8 &&
                    KIDX__SECENTRY_SIZE == KIDX__SECENTRY_LENGTH + 8,
                "section table entry");
-_Static_assert(KIDX__HDR_RESERVED ==
+_Static_assert(KIDX__HDR_TITLE_BYTES ==
                    KIDX__HDR_SECTABLE + KIDX__SEC_COUNT * KIDX__SECENTRY_SIZE,
                "header: section table");
+_Static_assert(KIDX__HDR_RESERVED == KIDX__HDR_TITLE_BYTES + 8,
+               "header: title bytes");
 _Static_assert(KIDX__HDR_RESERVED <= KIDX__HDR_PAGEINDEX_CRC &&
                    KIDX__HDR_CRC == KIDX__HDR_PAGEINDEX_CRC + 4 &&
                    KIDX__HEADER_SIZE == KIDX__HDR_CRC + 4,
@@ -923,6 +926,7 @@ typedef struct kidx__seghdr {
   uint32_t an_flags;  /* KIDX__AN_* */
   uint64_t file_size, ndocs, nterms, ntokens, title_tokens;
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
+  uint64_t title_bytes; /* stored titles in section 7, length prefixes too */
   uint32_t pageindex_crc;
   uint32_t crc; /* the header's own CRC as stored (decode only) */
   int magic_ok; /* decode: the bytes start with kidx__magic */
@@ -1020,6 +1024,7 @@ typedef struct kidx__segment {
   unsigned an_flags; /* KIDX__AN_*: how the terms were analysed */
   uint64_t ndocs, nterms, ntokens;
   uint64_t title_tokens; /* of ntokens, those from titles (header) */
+  uint64_t title_bytes;  /* of section 7, the stored titles (header) */
   uint32_t header_crc;   /* the header's CRC, which MANIFEST entries hold */
   uint64_t ntextblocks;  /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];

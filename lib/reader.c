@@ -91,7 +91,8 @@ kidx_status kidx_reader_stats(const kidx_reader *r, kidx_stats *out) {
   out->segments = s->nsegs;
   out->generation = s->generation;
   for (size_t i = 0; i < s->nsegs; i++) {
-    out->stored_bytes += s->segs[i].seg.sec_len[KIDX__SEC_DOCDATA];
+    out->stored_bytes +=
+        s->segs[i].seg.sec_len[KIDX__SEC_DOCDATA] + s->segs[i].seg.title_bytes;
     out->deleted += s->segs[i].ndead;
   }
   /* Distinct terms: a merge of the segments' dictionaries. */

@@ -58,6 +58,7 @@ void kidx__seghdr_encode(const kidx__seghdr *h,
   kidx__set_u64(out + KIDX__HDR_NTERMS, h->nterms);
   kidx__set_u64(out + KIDX__HDR_NTOKENS, h->ntokens);
   kidx__set_u64(out + KIDX__HDR_TITLE_TOKENS, h->title_tokens);
+  kidx__set_u64(out + KIDX__HDR_TITLE_BYTES, h->title_bytes);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     uint8_t *e = out + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
     kidx__set_u64(e + KIDX__SECENTRY_OFFSET, h->sec_off[i]);
@@ -79,6 +80,7 @@ void kidx__seghdr_decode(kidx__seghdr *h, const uint8_t in[KIDX__HEADER_SIZE]) {
   h->nterms = kidx__get_u64(in + KIDX__HDR_NTERMS);
   h->ntokens = kidx__get_u64(in + KIDX__HDR_NTOKENS);
   h->title_tokens = kidx__get_u64(in + KIDX__HDR_TITLE_TOKENS);
+  h->title_bytes = kidx__get_u64(in + KIDX__HDR_TITLE_BYTES);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     const uint8_t *e =
         in + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
@@ -291,6 +293,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
   s->nterms = h.nterms;
   s->ntokens = h.ntokens;
   s->title_tokens = h.title_tokens;
+  s->title_bytes = h.title_bytes;
   if (s->ndocs >= UINT32_MAX || s->nterms >= UINT64_MAX / KIDX__TIX_SIZE ||
       s->title_tokens > s->ntokens) {
     rc = corrupt(errmsg, path, "impossible counts in header");
@@ -310,6 +313,7 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
       s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * KIDX__DOCLEN_SIZE ||
       text_blocks(s) ||
       s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY ||
+      s->title_bytes > s->sec_len[KIDX__SEC_KEYS] ||
       (s->nterms == 0) != (s->sec_len[KIDX__SEC_POSTINGS] == 0) ||
       layout_pages(s)) {
     rc = corrupt(errmsg, path, "section sizes do not match the counts");

@@ -69,6 +69,7 @@ typedef struct merge {
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   kidx__buf pagesums;      /* CRC of every page of sections 0..7 */
   uint64_t title_tokens;   /* of the documents written */
+  uint64_t title_bytes;    /* of their key records, the titles' */
   kidx__textcache tc;      /* the inputs' last decompressed text block */
   kidx__buf block;         /* the text block being filled (raw records) */
   uint32_t block_first;    /* its first document */
@@ -402,7 +403,9 @@ static int put_key(merge *m, const kidx__docinfo *d, uint32_t doc,
                     kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
   kidx__set_u64(v, d->stamp.hash);
   kidx__wfile_write(&m->f, v, 8);
-  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->title_len));
+  size_t n = kidx__varint_encode(v, d->title_len);
+  m->title_bytes += n + d->title_len;
+  kidx__wfile_write(&m->f, v, n);
   return kidx__wfile_write(&m->f, d->title, d->title_len);
 }
 
@@ -590,6 +593,7 @@ static int write_header(merge *m, uint64_t ntokens, uint32_t index_crc) {
       .nterms = m->nterms,
       .ntokens = ntokens,
       .title_tokens = m->title_tokens,
+      .title_bytes = m->title_bytes,
       .pageindex_crc = index_crc,
   };
   memcpy(h.sec_off, m->sec_off, sizeof h.sec_off);

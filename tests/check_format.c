@@ -29,6 +29,7 @@ static kidx__seghdr distinctive(void) {
   h.nterms = 0x6867666564636261ull;
   h.ntokens = 0x7877767574737271ull;
   h.title_tokens = 0x8887868584838281ull;
+  h.title_bytes = 0x9897969594939291ull;
   for (uint64_t i = 0; i < KIDX__SEC_COUNT; i++) {
     h.sec_off[i] = UINT64_C(0xA0A0A0A0A0A0A000) | i;
     h.sec_len[i] = UINT64_C(0xB0B0B0B0B0B0B000) | i;
@@ -61,6 +62,7 @@ START_TEST(test_format_header_round_trip) {
   ck_assert_uint_eq(out.nterms, in.nterms);
   ck_assert_uint_eq(out.ntokens, in.ntokens);
   ck_assert_uint_eq(out.title_tokens, in.title_tokens);
+  ck_assert_uint_eq(out.title_bytes, in.title_bytes);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     ck_assert_uint_eq(out.sec_off[i], in.sec_off[i]);
     ck_assert_uint_eq(out.sec_len[i], in.sec_len[i]);
@@ -96,7 +98,8 @@ START_TEST(test_format_header_offsets_are_documented) {
     ck_assert_uint_eq(le(b + 64 + 16 * i, 8), h.sec_off[i]);
     ck_assert_uint_eq(le(b + 64 + 16 * i + 8, 8), h.sec_len[i]);
   }
-  for (int i = 224; i < 248; i++)
+  ck_assert_uint_eq(le(b + 224, 8), h.title_bytes);
+  for (int i = 232; i < 248; i++)
     ck_assert_uint_eq(b[i], 0);
   ck_assert_uint_eq(le(b + 248, 4), h.pageindex_crc);
   ck_assert_uint_eq(le(b + 252, 4), kidx__crc32c(0, b, 252));
