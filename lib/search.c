@@ -1182,6 +1182,11 @@ static int run_windows_loop(pruner *p, matcher *root, double *rest) {
          * The kids' blk_ub are those of the window's blocks. */
         double partial = 0.0;
         int out = 0;
+        /* First from the decoded frequencies alone (no lengths read). */
+        for (size_t i = 0; i < root->nkids; i++)
+          partial += tf_bound(s, root->kids[i]);
+        out = below(partial, t);
+        partial = 0.0;
         for (size_t i = 0; i < root->nkids && !out; i++) {
           partial += term_score(s, root->kids[i]);
           out = below(partial + rest[i], t);
