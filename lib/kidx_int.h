@@ -570,7 +570,8 @@ typedef struct kidx__pcur {
   int strict;                /* kidx__pcur_init_strict */
   kidx__pcur_check_fn check; /* kidx__pcur_init_checked, else NULL */
   const void *check_ctx;
-  int pchecked; /* the decoded block's positions were vouched for */
+  int pchecked;            /* the decoded block's positions were vouched for */
+  const uint8_t *table_ok; /* the table is vouched for up to here */
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
 } kidx__pcur;
 

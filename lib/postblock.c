@@ -489,9 +489,11 @@ uint64_t kidx__pwriter_size(const kidx__pwriter *w) {
  * entry can take: how much is vouched for before one is parsed, clipped
  * to its region, since its length is only known once it is. */
 #define VARINT_MAX 10
-#define BOUND_MAX  (KIDX__NFIELDS * 3 * VARINT_MAX)
+#define BOUND_MAX  (KIDX__NFIELDS * 3 * VARINT_MAX + 2 * KIDX__NMODELS)
 #define HEAD_MAX   (2 * VARINT_MAX + BOUND_MAX)
 #define ENTRY_MAX  (3 * VARINT_MAX + BOUND_MAX)
+/* Bytes of a block table vouched for at once (at least ENTRY_MAX). */
+#define TABLE_AHEAD 1024
 
 /* Has the cursor's owner vouch for [p, p + min(len, end - p)) before it
  * is read (kidx__pcur_init_checked; without a check, the bytes are
@@ -542,6 +544,7 @@ static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
       doc_bytes > (uint64_t)(end - p) - table_bytes)
     return KIDX_ECORRUPT;
   c->tp = p;
+  c->table_ok = p;
   c->tend = p + table_bytes;
   c->docs = c->tend;
   c->poss = c->docs + doc_bytes;
@@ -575,8 +578,15 @@ static uint32_t block_n(const kidx__pcur *c, uint32_t k) {
 static int load_entry(kidx__pcur *c) {
   uint64_t delta, dl, pl;
   uint64_t n = block_n(c, c->blk);
-  if (vouch(c, c->tp, c->tend, ENTRY_MAX))
-    return KIDX_ECORRUPT;
+  /* The table is read entry after entry: vouched for TABLE_AHEAD bytes at
+   * a time (within one verification page, mostly), not per entry. */
+  size_t left = (size_t)(c->tend - c->tp);
+  if (c->check && c->table_ok < c->tp + (left < ENTRY_MAX ? left : ENTRY_MAX)) {
+    size_t want = left < TABLE_AHEAD ? left : TABLE_AHEAD;
+    if (vouch(c, c->tp, c->tend, want))
+      return KIDX_ECORRUPT;
+    c->table_ok = c->tp + want;
+  }
   if (c->blk > 0) {
     c->doc_off += c->doc_len;
     c->pos_off += c->pos_len;
