@@ -70,6 +70,32 @@ static int pack(kidx__buf *b, const uint32_t *v, uint32_t n, unsigned w) {
  * read with one unaligned 64-bit load, never past the caller's data.
  * KIDX_ECORRUPT if the unused bits of the last byte are not 0: every bit
  * of a block then means something, so no damage goes unseen by check. */
+/* The n values of w bits at buf (which has 8 readable bytes past them),
+ * in groups of 8 values -- w bytes -- so that with w a constant (the
+ * switch below) every shift and offset is one too. */
+static inline void unpack_w(const uint8_t *buf, uint32_t n, unsigned w,
+                            uint32_t *v) {
+  uint64_t mask = ((uint64_t)1 << w) - 1;
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8, buf += w)
+    for (unsigned j = 0; j < 8; j++) {
+      uint64_t word;
+      memcpy(&word, buf + ((j * w) >> 3), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+      word = __builtin_bswap64(word);
+#endif
+      v[i + j] = (uint32_t)((word >> ((j * w) & 7)) & mask);
+    }
+  for (size_t bit = 0; i < n; i++, bit += w) {
+    uint64_t word;
+    memcpy(&word, buf + (bit >> 3), 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    word = __builtin_bswap64(word);
+#endif
+    v[i] = (uint32_t)((word >> (bit & 7)) & mask);
+  }
+}
+
 static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
   if (w == 0) {
     memset(v, 0, n * sizeof *v);
@@ -82,15 +108,18 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
     return KIDX_ECORRUPT;
   memcpy(buf, in, size);
   memset(buf + size, 0, 8);
-  uint64_t mask = ((uint64_t)1 << w) - 1;
-  size_t bit = 0;
-  for (uint32_t i = 0; i < n; i++, bit += w) {
-    uint64_t word;
-    memcpy(&word, buf + (bit >> 3), 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    word = __builtin_bswap64(word);
-#endif
-    v[i] = (uint32_t)((word >> (bit & 7)) & mask);
+  /* One copy of the loop per width, each with its shifts known. */
+  switch (w) {
+#define W(x)                                                                   \
+  case x:                                                                      \
+    unpack_w(buf, n, x, v);                                                    \
+    break;
+    W(1)
+    W(2) W(3) W(4) W(5) W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15)
+        W(16) W(17) W(18) W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27)
+            W(28) W(29) W(30) W(31) W(32)
+#undef W
+                default : return KIDX_ECORRUPT;
   }
   return KIDX_OK;
 }
