@@ -65,11 +65,6 @@ static int pack(kidx__buf *b, const uint32_t *v, uint32_t n, unsigned w) {
   return KIDX_OK;
 }
 
-/* Decodes n values of w bits from in (packed_size(n, w) bytes).  The
- * bytes are first copied into a zero-padded buffer so that every value is
- * read with one unaligned 64-bit load, never past the caller's data.
- * KIDX_ECORRUPT if the unused bits of the last byte are not 0: every bit
- * of a block then means something, so no damage goes unseen by check. */
 /* The n values of w bits at buf (which has 8 readable bytes past them),
  * in groups of 8 values -- w bytes -- so that with w a constant (the
  * switch below) every shift and offset is one too. */
@@ -96,6 +91,11 @@ static inline void unpack_w(const uint8_t *buf, uint32_t n, unsigned w,
   }
 }
 
+/* Decodes n values of w bits from in (packed_size(n, w) bytes).  The
+ * bytes are first copied into a zero-padded buffer so that every value is
+ * read with one unaligned 64-bit load, never past the caller's data.
+ * KIDX_ECORRUPT if the unused bits of the last byte are not 0: every bit
+ * of a block then means something, so no damage goes unseen by check. */
 static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
   if (w == 0) {
     memset(v, 0, n * sizeof *v);
