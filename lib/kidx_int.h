@@ -572,6 +572,11 @@ typedef struct kidx__pcur {
   const void *check_ctx;
   int pchecked;            /* the decoded block's positions were vouched for */
   const uint8_t *table_ok; /* the table is vouched for up to here */
+  /* the decoded block's frequencies: decoded (freqs), or where they are
+   * (fp..fend, title width fwh) for a lazy cursor */
+  int lazy, freqs;
+  const uint8_t *fp, *fend;
+  unsigned fwh;
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
 } kidx__pcur;
 
@@ -585,7 +590,9 @@ int kidx__pcur_init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
  * skips (blocks passed by the table, the positions of a query without
  * phrases) is never checked, and nothing is read unchecked.  A refusal is
  * KIDX_ECORRUPT from the call that met it.  Cost: one call of check per
- * part read. */
+ * part read.  Such a cursor is also lazy: it decodes a block's
+ * frequencies only when asked (kidx__pcur_freqs), so c->tf and
+ * c->tf_title are valid only after that call for the current entry. */
 int kidx__pcur_init_checked(kidx__pcur *c, const uint8_t *data, size_t len,
                             uint32_t df, uint64_t doc_limit,
                             kidx__pcur_check_fn check, const void *ctx);
@@ -607,6 +614,10 @@ int kidx__pcur_advance(kidx__pcur *c, uint64_t target);
 int kidx__pcur_shallow(kidx__pcur *c, uint64_t target);
 /* Decodes the current entry's c->tf positions into out. */
 int kidx__pcur_positions(kidx__pcur *c, uint32_t *out);
+/* Makes c->tf and c->tf_title those of the current entry, decoding its
+ * block's frequencies if the cursor is lazy and has not yet: KIDX_OK, or
+ * KIDX_ECORRUPT if they do not decode. */
+int kidx__pcur_freqs(kidx__pcur *c);
 /* For full verification (check.c): after the positions of every entry of
  * the current block were read, whether they filled its region exactly;
  * after the end of the list, whether table and regions were exactly
@@ -1637,6 +1648,9 @@ static inline double kidx__scorer_tf(const kidx__scorer *sc,
 double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
                           const kidx__pbound *b, double idf, double scale);
 
+/* Whether a top-k search with these parameters may prune: not with a
+ * weight so small that combined frequencies are subnormal (score.c). */
+int kidx__scorer_prunable(const kidx__scorer *sc);
 /* idf * saturate(tfc) with the margin above, for a bound tfc of the
  * combined frequency computed elsewhere (INFINITY if tfc is not finite). */
 double kidx__scorer_bound_tfc(const kidx__scorer *sc, double tfc, double idf);

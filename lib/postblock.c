@@ -115,9 +115,11 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
     unpack_w(buf, n, x, v);                                                    \
     break;
     W(1)
-    W(2) W(3) W(4) W(5) W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15)
-        W(16) W(17) W(18) W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27)
-            W(28) W(29) W(30) W(31) W(32)
+    W(2)
+    W(3)
+    W(4) W(5) W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16)
+        W(17) W(18) W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28)
+            W(29) W(30) W(31) W(32)
 #undef W
                 default : return KIDX_ECORRUPT;
   }
@@ -564,6 +566,8 @@ static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
   c->strict = strict;
   c->check = check;
   c->check_ctx = ctx;
+  c->lazy = check != NULL;
+  c->freqs = 0;
   c->pchecked = 0;
   if (df == 0 || !data || vouch(c, p, end, HEAD_MAX) ||
       get_var(&p, end, &doc_bytes, strict) ||
@@ -641,7 +645,10 @@ static int load_entry(kidx__pcur *c) {
   return KIDX_OK;
 }
 
-/* Decodes block c->blk (its entry loaded) into the cursor's arrays. */
+static int decode_freqs(kidx__pcur *c);
+
+/* Decodes block c->blk (its entry loaded): its documents, and unless the
+ * cursor is lazy (kidx__pcur_init_checked) its frequencies too. */
 static int decode_block(kidx__pcur *c) {
   const uint8_t *p = c->docs + c->doc_off;
   uint32_t n = block_n(c, c->blk);
@@ -649,38 +656,24 @@ static int decode_block(kidx__pcur *c) {
   if (vouch(c, p, end, c->doc_len))
     return KIDX_ECORRUPT;
   unsigned wh = *p++;
-  if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict) ||
-      get_chunk(&p, end, n, c->tf_a, c->strict) ||
-      packed_size(n, wh) != (size_t)(end - p) || unpack(p, n, wh, c->title_a))
+  if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict))
     return KIDX_ECORRUPT;
   uint64_t doc = c->base;
-  uint32_t all_h = 0;
   for (uint32_t i = 0; i < n; i++) {
-    all_h |= c->title_a[i];
     doc += c->docs_a[i];
-    /* tf - 1 is stored: a tf of 2^32 does not fit. */
-    if (doc > c->last || c->tf_a[i] == UINT32_MAX ||
-        c->title_a[i] > c->tf_a[i] + 1)
+    if (doc > c->last)
       return KIDX_ECORRUPT;
     c->docs_a[i] = (uint32_t)doc;
-    c->tf_a[i]++;
     doc++;
   }
-  /* The title width is the smallest that holds the values, as the writer
-   * makes it: a wider one would decode the same, and hide damage (the
-   * chunks' widths are checked with c->strict). */
-  if (c->docs_a[n - 1] != c->last || width_of(all_h) != wh)
-    return KIDX_ECORRUPT;
-  /* Each chunk of 128 position values takes 2 bytes or more: a total
-   * the position region cannot hold is damage, caught before any
-   * position array is sized by a tf. */
-  uint64_t total = 0;
-  for (uint32_t i = 0; i < n; i++)
-    total += c->tf_a[i];
-  if (total > (uint64_t)c->pos_len / 2 * KIDX__BLOCK)
+  if (c->docs_a[n - 1] != c->last)
     return KIDX_ECORRUPT;
   c->n = n;
   c->i = 0;
+  c->fp = p;
+  c->fend = end;
+  c->fwh = wh;
+  c->freqs = 0;
   /* The decoded block's positions, kept apart from the table cursor,
    * which kidx__pcur_shallow may move on before they are read. */
   c->pbeg = c->poss + c->pos_off;
@@ -688,18 +681,66 @@ static int decode_block(kidx__pcur *c) {
   c->pp = c->pbeg;
   c->pp_i = 0;
   c->pv_off = 0;
-  c->pv_total = total;
+  c->pv_total = 0;
   c->pc_k = UINT64_MAX;
   c->pc_next = 0;
   c->pchecked = 0;
   c->decoded = 1;
+  return c->lazy ? KIDX_OK : decode_freqs(c);
+}
+
+/* Decodes the frequencies of the decoded block: a search that only
+ * looks for documents (a conjunction's common word, moved to the
+ * documents its rarest word proposes) never needs those of most blocks. */
+static int decode_freqs(kidx__pcur *c) {
+  const uint8_t *p = c->fp, *end = c->fend;
+  uint32_t n = c->n;
+  unsigned wh = c->fwh;
+  if (get_chunk(&p, end, n, c->tf_a, c->strict) ||
+      packed_size(n, wh) != (size_t)(end - p) || unpack(p, n, wh, c->title_a))
+    return KIDX_ECORRUPT;
+  uint32_t all_h = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    all_h |= c->title_a[i];
+    /* tf - 1 is stored: a tf of 2^32 does not fit. */
+    if (c->tf_a[i] == UINT32_MAX || c->title_a[i] > c->tf_a[i] + 1)
+      return KIDX_ECORRUPT;
+    c->tf_a[i]++;
+  }
+  /* The title width is the smallest that holds the values, as the writer
+   * makes it: a wider one would decode the same, and hide damage (the
+   * chunks' widths are checked with c->strict). */
+  if (width_of(all_h) != wh)
+    return KIDX_ECORRUPT;
+  /* Each chunk of 128 position values takes 2 bytes or more: a total
+   * the position region cannot hold is damage, caught before any
+   * position array is sized by a tf. */
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < n; i++)
+    total += c->tf_a[i];
+  if (total > (uint64_t)(c->pend - c->pbeg) / 2 * KIDX__BLOCK)
+    return KIDX_ECORRUPT;
+  c->pv_total = total;
+  c->freqs = 1;
   return KIDX_OK;
 }
 
 static void set_current(kidx__pcur *c) {
   c->doc = c->docs_a[c->i];
+  if (c->freqs) {
+    c->tf = c->tf_a[c->i];
+    c->tf_title = c->title_a[c->i];
+  }
+}
+
+int kidx__pcur_freqs(kidx__pcur *c) {
+  /* The decoded arrays' block, even after kidx__pcur_shallow moved the
+   * table on (its frequencies, like its positions, stay readable). */
+  if (c->n == 0 || (!c->freqs && decode_freqs(c)))
+    return KIDX_ECORRUPT;
   c->tf = c->tf_a[c->i];
   c->tf_title = c->title_a[c->i];
+  return KIDX_OK;
 }
 
 /* Moves to block c->blk + 1; 0 at the end of the list. */
@@ -799,6 +840,8 @@ static int load_chunk(kidx__pcur *c, uint64_t k) {
 }
 
 int kidx__pcur_positions(kidx__pcur *c, uint32_t *out) {
+  if (kidx__pcur_freqs(c))
+    return KIDX_ECORRUPT;
   /* The current entry's values start after those of the entries before
    * it in the block. */
   for (; c->pp_i < c->i; c->pp_i++)

@@ -142,3 +142,18 @@ double kidx__scorer_scale(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
   }
   return scale;
 }
+
+/* Weights below this (but not 0) make combined frequencies subnormal,
+ * where a score and its bound, computed in different orders, may round
+ * apart by far more than below()'s margin (BM25 with k1 near 0 turns any
+ * positive tfc into the same score): such searches are not pruned.  With
+ * weights at least this, tf_f / B_f >= 1 / (2^32 * 2^33) keeps every
+ * tfc a normal double. */
+#define MIN_PRUNED_WEIGHT 1e-200
+
+int kidx__scorer_prunable(const kidx__scorer *sc) {
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (sc->weight[f] != 0.0 && sc->weight[f] < MIN_PRUNED_WEIGHT)
+      return 0;
+  return 1;
+}

@@ -338,7 +338,8 @@ static int load_positions(search *s, matcher *m) {
   /* A term occurs at most as often as its document has terms: a larger
    * tf is damage, and must not size an allocation. */
   uint32_t tl, bl;
-  if (kidx__segment_doclens(s->seg, m->doc, &tl, &bl) || m->cur.tf_title > tl ||
+  if (kidx__pcur_freqs(&m->cur) ||
+      kidx__segment_doclens(s->seg, m->doc, &tl, &bl) || m->cur.tf_title > tl ||
       m->cur.tf - m->cur.tf_title > bl)
     return damaged(s, m);
   if (m->cur.tf > m->pos_cap) {
@@ -510,6 +511,13 @@ static int advance_term(search *s, matcher *m, uint32_t target) {
       m->doc = END;
       return KIDX_OK;
     }
+    if (m->field == KIDX__FIELD_ANY) {
+      m->doc = m->cur.doc;
+      return KIDX_OK;
+    }
+    /* A field-scoped term skips the entries without it in the field. */
+    if (kidx__pcur_freqs(&m->cur))
+      return damaged(s, m);
     uint32_t in_body = m->cur.tf - m->cur.tf_title;
     if (!(m->field == KIDX__FIELD_TITLE && m->cur.tf_title == 0) &&
         !(m->field == KIDX__FIELD_BODY && in_body == 0)) {
@@ -663,7 +671,21 @@ static double tfc_of(search *s, const matcher *m, uint32_t doc,
 }
 
 /* The same in the document it is on. */
-static double term_tfc(search *s, const matcher *m) {
+/* The current entry's frequencies (its block's decoded if need be): on
+ * damage, 0 and 0, and the segment's search fails at its end as with a
+ * damaged length (lens_check), naming the postings. */
+static void need_freqs(search *s, matcher *m) {
+  if (kidx__pcur_freqs(&m->cur)) {
+    kidx__segment_bad(
+        s->seg, KIDX__SEC_POSTINGS,
+        (uint64_t)(m->term.post - s->seg->sec[KIDX__SEC_POSTINGS]));
+    s->lens_bad = 1;
+    m->cur.tf = m->cur.tf_title = 0;
+  }
+}
+
+static double term_tfc(search *s, matcher *m) {
+  need_freqs(s, m);
   return tfc_of(s, m, m->doc, m->cur.tf_title, m->cur.tf);
 }
 
@@ -691,6 +713,7 @@ static void prefetch_lens(const search *s, const matcher *m) {
 static double term_score(search *s, matcher *m) {
   if (m->share_doc == m->doc)
     return m->share;
+  need_freqs(s, m);
   prefetch_lens(s, m);
   const double *norm = doc_norms(s, m->doc);
   uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
@@ -745,6 +768,7 @@ static double term_bound(search *s, matcher *m) {
 
 /* The explanation of a TERM's share (kidx_explain). */
 static void term_share(search *s, matcher *m, kidx_explain *e) {
+  need_freqs(s, m);
   const double *norm = doc_norms(s, m->doc);
   uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
   uint32_t len[KIDX__NFIELDS];
@@ -1121,6 +1145,7 @@ static double tf_bound_of(search *s, matcher *m, uint32_t tf_title,
 
 /* The same for the entry it is on. */
 static double tf_bound(search *s, matcher *m) {
+  need_freqs(s, m);
   return tf_bound_of(s, m, m->cur.tf_title, m->cur.tf);
 }
 
@@ -1453,7 +1478,7 @@ int kidx__search_run(const kidx__snapshot *snap, const kidx__qnode *root,
     rc = build(&s, root, &m);
     if (rc) {
       /* nothing */
-    } else if (exact || topk->k == 0) {
+    } else if (exact || topk->k == 0 || !kidx__scorer_prunable(sc)) {
       rc = run_all(&p, m);
     } else if (is_or(m)) {
       rc = run_maxscore(&p, m, m, NULL);

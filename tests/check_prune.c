@@ -333,6 +333,55 @@ START_TEST(test_subnormal_scores_tie) {
 }
 END_TEST
 
+START_TEST(test_subnormal_weight_k1_zero) {
+  /* BM25 with k1 = 0 gives every positive combined frequency the same
+   * saturation, so a bound whose frequency underflowed to 0 where the
+   * score's did not once skipped the best document (z99, with both
+   * words): such weights are searched exhaustively. */
+  char *dir = tu_mkdtemp();
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  for (int i = 0; i < 20; i++) {
+    char id[8];
+    snprintf(id, sizeof id, "d%02d", i);
+    add_doc(w, id, "zq");
+  }
+  add_doc(w, "z99", "zq qq");
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  kidx_reader *r;
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_OK);
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  char got[2][64];
+  for (int exact = 0; exact < 2; exact++) {
+    kidx_search_options o;
+    kidx_search_options_init(&o);
+    o.snippet_words = 0;
+    o.rank = KIDX_RANK_BM25;
+    o.bm25_k1 = 0.0;
+    o.title_weight = 4.9406564584124654e-324;
+    o.limit = 1;
+    o.exact_total = exact;
+    const char *q = "title:zq title:qq";
+    ck_assert_int_eq(kidx_search(r, q, strlen(q), &o, res), KIDX_OK);
+    ck_assert_uint_eq(kidx_results_count(res), 1);
+    size_t len;
+    const char *id = kidx_results_id(res, 0, &len);
+    snprintf(got[exact], sizeof got[exact], "%.*s %a", (int)len, id,
+             kidx_results_score(res, 0));
+  }
+  ck_assert_str_eq(got[0], got[1]);
+  ck_assert_msg(strncmp(got[1], "z99", 3) == 0, "%s", got[1]);
+  kidx_results_free(res);
+  kidx_reader_close(r);
+  tu_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *prune_suite(void) {
   Suite *s = suite_create("prune");
   TCase *tc = tcase_create("Exact");
@@ -340,6 +389,7 @@ static Suite *prune_suite(void) {
   tcase_add_loop_test(tc, test_pruned_equals_exhaustive, 0,
                       (int)(sizeof layouts / sizeof layouts[0]));
   tcase_add_test(tc, test_subnormal_scores_tie);
+  tcase_add_test(tc, test_subnormal_weight_k1_zero);
   suite_add_tcase(s, tc);
   return s;
 }
