@@ -808,15 +808,15 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 12, specified in doc/FORMAT.md.
+** segment file, format version 13, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 12 since the stored text is
- * compressed in blocks (11: score bounds with the largest combined
- * frequency under the default parameters; 10: sections covered by page
- * checksums verified when first read; 9: postings in blocks with score
- * bounds and whole-section checksums verified at open). */
-#define KIDX__SEGMENT_VERSION 12u
+/* The version in a segment file's header: 13 since key records leave
+ * out an empty stamp (12: the stored text compressed in blocks; 11: score
+ * bounds with the largest combined frequency under the default parameters; 10:
+ * sections covered by page checksums verified when first read; 9: postings in
+ * blocks with score bounds and whole-section checksums verified at open). */
+#define KIDX__SEGMENT_VERSION 13u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is

@@ -550,17 +550,23 @@ int kidx__segment_key(const kidx__segment *s, uint32_t doc,
   out->id = (const char *)p;
   out->id_len = (size_t)id_len;
   p += id_len;
-  /* The stamp: varint size, varint zigzag mtime, u64 hash; then the
-   * title, ending the record exactly. */
+  /* The stamp: a byte 0 (none, all zeros) or 1, then varint size,
+   * varint zigzag mtime, u64 hash, not all zero; then the title, ending
+   * the record exactly. */
   uint64_t title_len;
-  if (kidx__varint_get(&p, end, &size) || kidx__varint_get(&p, end, &zz) ||
-      end - p < 8)
+  if (p >= end || *p > 1)
     return kidx__segment_bad(s, KIDX__SEC_KEYS,
                              (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
-  out->stamp.size = size;
-  out->stamp.mtime_ns = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-  out->stamp.hash = kidx__get_u64(p);
-  p += 8;
+  if (*p++) {
+    if (kidx__varint_get(&p, end, &size) || kidx__varint_get(&p, end, &zz) ||
+        end - p < 8 || (size == 0 && zz == 0 && kidx__get_u64(p) == 0))
+      return kidx__segment_bad(s, KIDX__SEC_KEYS,
+                               (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
+    out->stamp.size = size;
+    out->stamp.mtime_ns = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+    out->stamp.hash = kidx__get_u64(p);
+    p += 8;
+  }
   if (kidx__varint_get(&p, end, &title_len) || title_len != (uint64_t)(end - p))
     return kidx__segment_bad(s, KIDX__SEC_KEYS,
                              (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));

@@ -322,11 +322,19 @@ static uint64_t zigzag(int64_t v) {
 }
 
 /* The size of a document's key record (id, stamp). */
+/* Whether a document has a stamp: the writer's caller gave one (any
+ * field not zero); key records without one leave it out. */
+static int has_stamp(const kidx__docinfo *d) {
+  return d->stamp.size || d->stamp.mtime_ns || d->stamp.hash;
+}
+
 static uint64_t key_size(const kidx__docinfo *d) {
   uint8_t tmp[10];
-  return kidx__varint_encode(tmp, d->id_len) + d->id_len +
-         kidx__varint_encode(tmp, d->stamp.size) +
-         kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8 +
+  uint64_t stamp =
+      has_stamp(d) ? kidx__varint_encode(tmp, d->stamp.size) +
+                         kidx__varint_encode(tmp, zigzag(d->stamp.mtime_ns)) + 8
+                   : 0;
+  return kidx__varint_encode(tmp, d->id_len) + d->id_len + 1 + stamp +
          kidx__varint_encode(tmp, d->title_len) + d->title_len;
 }
 
@@ -398,11 +406,15 @@ static int put_key(merge *m, const kidx__docinfo *d, uint32_t doc,
   (void)acc;
   kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->id_len));
   kidx__wfile_write(&m->f, d->id, d->id_len);
-  kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->stamp.size));
-  kidx__wfile_write(&m->f, v,
-                    kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
-  kidx__set_u64(v, d->stamp.hash);
-  kidx__wfile_write(&m->f, v, 8);
+  v[0] = (uint8_t)has_stamp(d);
+  kidx__wfile_write(&m->f, v, 1);
+  if (has_stamp(d)) {
+    kidx__wfile_write(&m->f, v, kidx__varint_encode(v, d->stamp.size));
+    kidx__wfile_write(&m->f, v,
+                      kidx__varint_encode(v, zigzag(d->stamp.mtime_ns)));
+    kidx__set_u64(v, d->stamp.hash);
+    kidx__wfile_write(&m->f, v, 8);
+  }
   size_t n = kidx__varint_encode(v, d->title_len);
   m->title_bytes += n + d->title_len;
   kidx__wfile_write(&m->f, v, n);

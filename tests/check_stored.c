@@ -665,6 +665,31 @@ START_TEST(test_stored_title_total_checked) {
 }
 END_TEST
 
+START_TEST(test_stored_stamp_flag_checked) {
+  /* Documents added without a stamp have a stamp byte of 0 and no stamp
+   * fields; any other byte than 0 or 1 is damage in section 'keys'. */
+  char *copy = malloc(original_len);
+  memcpy(copy, original, original_len);
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)copy);
+  /* Document 0's key record starts the section: varint 5, "doc-0". */
+  uint8_t *k = (uint8_t *)copy + h.sec_off[KIDX__SEC_KEYS];
+  ck_assert_int_eq(k[0], 5);
+  ck_assert_mem_eq(k + 1, "doc-0", 5);
+  ck_assert_int_eq(k[6], 0);
+  k[6] = 2;
+  write_segment(copy, 1);
+  kidx_reader *r = open_reader();
+  char msg[KIDX__ERRMSG_MAX];
+  ck_assert_int_eq(fetch(r, 0, msg, sizeof msg), KIDX_ECORRUPT);
+  ck_assert_msg(strstr(msg, "'keys'"), "%s", msg);
+  ck_assert_int_eq(fetch(r, id_of(5), msg, sizeof msg), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_ECORRUPT);
+  kidx_reader_close(r);
+  free(copy);
+}
+END_TEST
+
 static Suite *stored_suite(void) {
   Suite *s = suite_create("stored");
   TCase *tc = tcase_create("Core");
@@ -682,6 +707,7 @@ static Suite *stored_suite(void) {
   tcase_add_test(tc, test_stored_bad_table_entries);
   tcase_add_test(tc, test_stored_table_size_checked_at_open);
   tcase_add_test(tc, test_stored_title_total_checked);
+  tcase_add_test(tc, test_stored_stamp_flag_checked);
   suite_add_tcase(s, tc);
   return s;
 }
