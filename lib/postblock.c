@@ -117,9 +117,10 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
     W(1)
     W(2)
     W(3)
-    W(4) W(5) W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16)
-        W(17) W(18) W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28)
-            W(29) W(30) W(31) W(32)
+    W(4)
+    W(5) W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17)
+        W(18) W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29)
+            W(30) W(31) W(32)
 #undef W
                 default : return KIDX_ECORRUPT;
   }
@@ -815,7 +816,7 @@ static int load_chunk(kidx__pcur *c, uint64_t k) {
   /* A search without phrases never gets here: positions are vouched for
    * only when first read. */
   if (!c->pchecked) {
-    if (vouch(c, c->pbeg, end, c->pos_len))
+    if (vouch(c, c->pbeg, end, (size_t)(end - c->pbeg)))
       return KIDX_ECORRUPT;
     c->pchecked = 1;
   }

@@ -522,6 +522,39 @@ START_TEST(test_checked_skips_are_never_vouched_for) {
 }
 END_TEST
 
+START_TEST(test_checked_positions_after_shallow) {
+  /* Block 0's entries have 200 positions each, block 1's one: after the
+   * table moved on to block 1 (kidx__pcur_shallow), the positions of
+   * block 0's last entry are still read whole, every byte vouched for
+   * (block 1's shorter length once limited the check). */
+  uint32_t n = 2 * KIDX__BLOCK;
+  entry *e = calloc(n, sizeof *e);
+  for (uint32_t i = 0; i < n; i++) {
+    e[i].doc = 3 * i;
+    e[i].tf = i < KIDX__BLOCK ? 200 : 1;
+    e[i].len[1] = 3 * e[i].tf + 1;
+  }
+  size_t len;
+  uint8_t *data = encode(e, n, &len);
+  kidx__pcur *c = malloc(sizeof *c);
+  shadow sh;
+  shadow_init(&sh, data, len);
+  ck_assert_int_eq(kidx__pcur_init_checked(c, sh.shown, len, n, UINT32_MAX,
+                                           shadow_check, &sh),
+                   KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_advance(c, e[KIDX__BLOCK - 1].doc), 1);
+  ck_assert_int_eq(kidx__pcur_shallow(c, e[KIDX__BLOCK].doc), 1);
+  uint32_t pos[256], want[256];
+  ck_assert_int_eq(kidx__pcur_positions(c, pos), KIDX_OK);
+  positions_of(&e[KIDX__BLOCK - 1], want);
+  ck_assert_mem_eq(pos, want, 200 * sizeof *pos);
+  shadow_free(&sh);
+  free(c);
+  free(data);
+  free(e);
+}
+END_TEST
+
 START_TEST(test_checked_refusal_is_corruption_where_read) {
   /* A refused byte in block 5's data: advancing past block 5 works, and
    * so does every later block; reading block 5 is KIDX_ECORRUPT.  A
@@ -592,6 +625,7 @@ static Suite *postblock_suite(void) {
   tcase_add_test(core, test_positions_survive_a_shallow_move);
   tcase_add_test(core, test_checked_reads_only_what_it_vouched_for);
   tcase_add_test(core, test_checked_skips_are_never_vouched_for);
+  tcase_add_test(core, test_checked_positions_after_shallow);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, 120);
