@@ -270,6 +270,22 @@ static void add_doc(kidx_writer *w, const char *id, const char *title) {
       KIDX_OK);
 }
 
+/* The top hit of query q with options o, pruned (got[0]) and exhaustive
+ * (got[1]), as "id score" with the score's exact bits. */
+static void top_both(kidx_reader *r, const char *q, kidx_search_options o,
+                     kidx_results *res, char got[2][64]) {
+  for (int exact = 0; exact < 2; exact++) {
+    o.limit = 1;
+    o.exact_total = exact;
+    ck_assert_int_eq(kidx_search(r, q, strlen(q), &o, res), KIDX_OK);
+    ck_assert_uint_eq(kidx_results_count(res), 1);
+    size_t len;
+    const char *id = kidx_results_id(res, 0, &len);
+    snprintf(got[exact], 64, "%.*s %a", (int)len, id,
+             kidx_results_score(res, 0));
+  }
+}
+
 START_TEST(test_subnormal_scores_tie) {
   /* A title weight of the smallest double makes scores subnormal, where
    * roundings are no longer relative: the score of "a" rounds above the
@@ -292,28 +308,18 @@ START_TEST(test_subnormal_scores_tie) {
   kidx_results *res;
   ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
   char got[2][64];
-  for (int exact = 0; exact < 2; exact++) {
-    kidx_search_options o;
-    kidx_search_options_init(&o);
-    o.snippet_words = 0;
-    o.rank = KIDX_RANK_BM25;
-    o.bm25_b = 1.0;
-    o.title_weight = 4.9406564584124654e-324;
-    o.limit = 1;
-    o.exact_total = exact;
-    ck_assert_int_eq(kidx_search(r, "title:zq", 8, &o, res), KIDX_OK);
-    ck_assert_uint_eq(kidx_results_count(res), 1);
-    size_t len;
-    const char *id = kidx_results_id(res, 0, &len);
-    snprintf(got[exact], sizeof got[exact], "%.*s %a", (int)len, id,
-             kidx_results_score(res, 0));
-  }
+  kidx_search_options o;
+  kidx_search_options_init(&o);
+  o.snippet_words = 0;
+  o.rank = KIDX_RANK_BM25;
+  o.bm25_b = 1.0;
+  o.title_weight = 4.9406564584124654e-324;
+  top_both(r, "title:zq", o, res, got);
   ck_assert_str_eq(got[0], got[1]);
   ck_assert(got[1][0] == 'a');
   /* Infinite or huge parameters would give NaN scores, which have no
    * order: refused. */
   for (int which = 0; which < 4; which++) {
-    kidx_search_options o;
     kidx_search_options_init(&o);
     o.rank = KIDX_RANK_BM25;
     if (which == 0)
@@ -356,23 +362,13 @@ START_TEST(test_subnormal_weight_k1_zero) {
   kidx_results *res;
   ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
   char got[2][64];
-  for (int exact = 0; exact < 2; exact++) {
-    kidx_search_options o;
-    kidx_search_options_init(&o);
-    o.snippet_words = 0;
-    o.rank = KIDX_RANK_BM25;
-    o.bm25_k1 = 0.0;
-    o.title_weight = 4.9406564584124654e-324;
-    o.limit = 1;
-    o.exact_total = exact;
-    const char *q = "title:zq title:qq";
-    ck_assert_int_eq(kidx_search(r, q, strlen(q), &o, res), KIDX_OK);
-    ck_assert_uint_eq(kidx_results_count(res), 1);
-    size_t len;
-    const char *id = kidx_results_id(res, 0, &len);
-    snprintf(got[exact], sizeof got[exact], "%.*s %a", (int)len, id,
-             kidx_results_score(res, 0));
-  }
+  kidx_search_options o;
+  kidx_search_options_init(&o);
+  o.snippet_words = 0;
+  o.rank = KIDX_RANK_BM25;
+  o.bm25_k1 = 0.0;
+  o.title_weight = 4.9406564584124654e-324;
+  top_both(r, "title:zq title:qq", o, res, got);
   ck_assert_str_eq(got[0], got[1]);
   ck_assert_msg(strncmp(got[1], "z99", 3) == 0, "%s", got[1]);
   kidx_results_free(res);
