@@ -1616,6 +1616,18 @@ static inline double kidx__scorer_saturate(const kidx__scorer *sc, double tfc) {
  *     D = prod_f B_f,
  * which is the same function with one division instead of three: search
  * calls this for every document it scores. */
+/* The combined frequency sum over fields of w[f] * tf[f] / norm[f] (the
+ * fields with tf[f] = 0 left out), in field order: scores, explanations
+ * and the bounds that need it exactly compute it here. */
+static inline double kidx__tfc(const double w[KIDX__NFIELDS],
+                               const uint32_t tf[KIDX__NFIELDS],
+                               const double norm[KIDX__NFIELDS]) {
+  double tfc = 0.0;
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (tf[f])
+      tfc += w[f] * tf[f] / norm[f];
+  return tfc;
+}
 static inline double kidx__scorer_tf(const kidx__scorer *sc,
                                      const double w[KIDX__NFIELDS],
                                      const uint32_t tf[KIDX__NFIELDS],
@@ -1635,11 +1647,7 @@ static inline double kidx__scorer_tf(const kidx__scorer *sc,
     }
     return x > 0 ? (sc->k1 + 1.0) * x / (x + sc->k1 * d) : 0.0;
   }
-  double tfc = 0.0;
-  for (int f = 0; f < KIDX__NFIELDS; f++)
-    if (tf[f])
-      tfc += w[f] * tf[f] / norm[f];
-  return kidx__scorer_saturate(sc, tfc);
+  return kidx__scorer_saturate(sc, kidx__tfc(w, tf, norm));
 }
 /* An upper bound of idf * saturate(sum w[f] tf_f / B_f) over the
  * documents the bound b describes (postblock.c), with a relative margin

@@ -105,10 +105,10 @@ void kidx__pmodels_tfc(const kidx__pmodels *pm,
                        double tfc[KIDX__NMODELS]) {
   for (int r = 0; r < KIDX__NMODELS; r++) {
     const kidx__scorer *sc = &pm->sc[r];
-    tfc[r] = 0.0;
+    double norm[KIDX__NFIELDS];
     for (int f = 0; f < KIDX__NFIELDS; f++)
-      if (tf[f])
-        tfc[r] += sc->weight[f] * tf[f] / kidx__scorer_norm(sc, f, len[f]);
+      norm[f] = kidx__scorer_norm(sc, f, len[f]);
+    tfc[r] = kidx__tfc(sc->weight, tf, norm);
   }
 }
 

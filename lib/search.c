@@ -656,21 +656,6 @@ static const double *doc_norms(search *s, uint32_t doc) {
   return s->norm;
 }
 
-/* A TERM's combined frequency in document doc where it occurs tf times,
- * tf_title of them in the title: the sum over fields of w_f * tf_f / B_f,
- * in one order. */
-static double tfc_of(search *s, const matcher *m, uint32_t doc,
-                     uint32_t tf_title, uint32_t tf) {
-  const double *norm = doc_norms(s, doc);
-  uint32_t ftf[2] = {tf_title, tf - tf_title};
-  double tfc = 0.0;
-  for (int f = 0; f < KIDX__NFIELDS; f++)
-    if (ftf[f])
-      tfc += m->w[f] * ftf[f] / norm[f];
-  return tfc;
-}
-
-/* The same in the document it is on. */
 /* The current entry's frequencies (its block's decoded if need be): on
  * damage, 0 and 0, and the segment's search fails at its end as with a
  * damaged length (lens_check), naming the postings. */
@@ -684,9 +669,11 @@ static void need_freqs(search *s, matcher *m) {
   }
 }
 
+/* A TERM's combined frequency in the document it is on. */
 static double term_tfc(search *s, matcher *m) {
   need_freqs(s, m);
-  return tfc_of(s, m, m->doc, m->cur.tf_title, m->cur.tf);
+  uint32_t tf[2] = {m->cur.tf_title, m->cur.tf - m->cur.tf_title};
+  return kidx__tfc(m->w, tf, doc_norms(s, m->doc));
 }
 
 /* A TERM's share of the score of the document it is on:
@@ -787,9 +774,8 @@ static void term_share(search *s, matcher *m, kidx_explain *e) {
     e->len[f] = len[f];
     e->norm[f] = norm[f];
     e->weight[f] = m->w[f];
-    if (tf[f])
-      e->tfc += m->w[f] * tf[f] / norm[f];
   }
+  e->tfc = kidx__tfc(m->w, tf, norm);
   e->score = term_score(s, m);
 }
 
