@@ -570,7 +570,11 @@ typedef struct kidx__pcur {
   int strict;                /* kidx__pcur_init_strict */
   kidx__pcur_check_fn check; /* kidx__pcur_init_checked, else NULL */
   const void *check_ctx;
-  int pchecked;            /* the decoded block's positions were vouched for */
+  int pchecked; /* the decoded block's positions were vouched for */
+  /* the decoded block's number and bound (blk and blk_bound describe the
+   * table entry loaded last, which kidx__pcur_shallow may have moved on) */
+  uint32_t dec_blk;
+  kidx__pbound dec_bound;
   const uint8_t *table_ok; /* the table is vouched for up to here */
   /* the decoded block's frequencies: decoded (freqs), or where they are
    * (fp..fend, title width fwh) for a lazy cursor */

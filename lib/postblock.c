@@ -118,9 +118,10 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
     W(2)
     W(3)
     W(4)
-    W(5) W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17)
-        W(18) W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29)
-            W(30) W(31) W(32)
+    W(5)
+    W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17) W(18)
+        W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29) W(30)
+            W(31) W(32)
 #undef W
                 default : return KIDX_ECORRUPT;
   }
@@ -671,6 +672,8 @@ static int decode_block(kidx__pcur *c) {
     return KIDX_ECORRUPT;
   c->n = n;
   c->i = 0;
+  c->dec_blk = c->blk;
+  c->dec_bound = c->blk_bound;
   c->fp = p;
   c->fend = end;
   c->fwh = wh;

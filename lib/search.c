@@ -67,7 +67,8 @@ struct matcher {
   uint32_t bound_blk;      /* the block blk_ub bounds, or END */
   double blk_ub;
   double scale; /* of the bounds' tfc_max (kidx__scorer_scale) */
-  /* tf_bound's coefficients b / avglen_f * ratio_f for block tfb_blk */
+  /* tf_bound's coefficients b / avglen_f * ratio_f for the decoded block
+   * tfb_blk (END: none yet) */
   double tfb_c[KIDX__NFIELDS];
   uint32_t tfb_blk;
   uint32_t *pos; /* positions in the current document, once loaded */
@@ -1112,14 +1113,15 @@ static int offer(pruner *p, matcher *root, uint32_t d) {
  * The two coefficients are kept per block. */
 static double tf_bound_of(search *s, matcher *m, uint32_t tf_title,
                           uint32_t tf_all) {
+  /* The bound of the block the entry was decoded from, which the table
+   * may have left since. */
   const kidx__pcur *c = &m->cur;
-  if (m->tfb_blk != c->blk) {
+  const kidx__pbound *b = &c->dec_bound;
+  if (m->tfb_blk != c->dec_blk) {
     for (int f = 0; f < KIDX__NFIELDS; f++)
       m->tfb_c[f] =
-          c->blk_bound.max_tf[f]
-              ? s->sc->slope[f] * c->blk_bound.len[f] / c->blk_bound.tf[f]
-              : INFINITY;
-    m->tfb_blk = c->blk;
+          b->max_tf[f] ? s->sc->slope[f] * b->len[f] / b->tf[f] : INFINITY;
+    m->tfb_blk = c->dec_blk;
   }
   uint32_t tf[2] = {tf_title, tf_all - tf_title};
   double tfc = 0.0;
