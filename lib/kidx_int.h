@@ -571,10 +571,6 @@ typedef struct kidx__pcur {
   kidx__pcur_check_fn check; /* kidx__pcur_init_checked, else NULL */
   const void *check_ctx;
   int pchecked; /* the decoded block's positions were vouched for */
-  /* the decoded block's number and bound (blk and blk_bound describe the
-   * table entry loaded last, which kidx__pcur_shallow may have moved on) */
-  uint32_t dec_blk;
-  kidx__pbound dec_bound;
   const uint8_t *table_ok; /* the table is vouched for up to here */
   /* the decoded block's frequencies: decoded (freqs), or where they are
    * (fp..fend, title width fwh) for a lazy cursor */
@@ -582,6 +578,10 @@ typedef struct kidx__pcur {
   const uint8_t *fp, *fend;
   unsigned fwh;
   uint32_t docs_a[KIDX__BLOCK], tf_a[KIDX__BLOCK], title_a[KIDX__BLOCK];
+  /* the decoded block's number and bound (blk and blk_bound describe the
+   * table entry loaded last, which kidx__pcur_shallow may have moved on) */
+  uint32_t dec_blk;
+  kidx__pbound dec_bound;
 } kidx__pcur;
 
 /* Reads the list's head.  KIDX_ECORRUPT if it is malformed. */
