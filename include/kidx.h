@@ -703,7 +703,8 @@ KIDX_API const char *kidx_results_errmsg(const kidx_results *res);
  * ranked offset+1 .. offset+limit into res.  opt may be NULL for the
  * defaults.  Cost: reads the postings of the query's terms at most once,
  * skipping blocks of 128 documents that cannot reach the best
- * offset+limit (with exact_total, scoring every match instead), and once
+ * offset+limit (with exact_total, or a field weight between 0 and 1e-200,
+ * whose scores are subnormal numbers, scoring every match instead), and once
  * more for the snippets and explanations of the page's hits; segments the
  * page's bodies up to the end of their snippets.
  * Errors: KIDX_EQUERY (a malformed query, with the place in
