@@ -185,7 +185,7 @@ static int check_list(const kidx__segment *s, const char *path,
       if (!kidx__pcur_block_done(c))
         return term_problem(errmsg, path, t, i,
                             "a block's positions do not fill its region");
-      if (!kidx__pbound_equal(&blk, &c->blk_bound))
+      if (kidx__pcur_has_bounds(c) && !kidx__pbound_equal(&blk, &c->blk_bound))
         return term_problem(errmsg, path, t, i,
                             "a block's score bound does not match its "
                             "entries");
@@ -196,7 +196,7 @@ static int check_list(const kidx__segment *s, const char *path,
   if (entries != t->df || !kidx__pcur_list_done(c))
     return term_problem(errmsg, path, t, i,
                         "its block table or regions have bytes left over");
-  if (!kidx__pbound_equal(&list, &c->list_bound))
+  if (kidx__pcur_has_bounds(c) && !kidx__pbound_equal(&list, &c->list_bound))
     return term_problem(errmsg, path, t, i,
                         "its score bound does not match its entries");
   return KIDX_OK;

@@ -484,6 +484,11 @@ typedef struct kidx__pbound {
  * up (a bound stays a bound) and is monotone, so that the larger code is
  * the larger value; x must be >= 0 and not NaN. */
 uint16_t kidx__tfc_encode(double x);
+/* The bound of a list that stores none (a list of one block, doc/FORMAT.md):
+ * it bounds any document -- every field may have any tf (max_tf the
+ * largest), len / tf >= 1 always, tfc_max infinite -- so kidx__scorer_bound
+ * gives the term's largest possible score. */
+void kidx__pbound_open(kidx__pbound *b);
 double kidx__tfc_decode(uint16_t code);
 
 /* The parameters tfc_max assumes: the default ranking parameters and one
@@ -570,7 +575,7 @@ typedef struct kidx__pcur {
   int strict;                /* kidx__pcur_init_strict */
   kidx__pcur_check_fn check; /* kidx__pcur_init_checked, else NULL */
   const void *check_ctx;
-  int pchecked; /* the decoded block's positions were vouched for */
+  int pchecked;            /* the decoded block's positions were vouched for */
   const uint8_t *table_ok; /* the table is vouched for up to here */
   /* the decoded block's frequencies: decoded (freqs), or where they are
    * (fp..fend, title width fwh) for a lazy cursor */
@@ -582,6 +587,8 @@ typedef struct kidx__pcur {
    * table entry loaded last, which kidx__pcur_shallow may have moved on) */
   uint32_t dec_blk;
   kidx__pbound dec_bound;
+  uint64_t dec_base;    /* the decoded block's base (check's strict cursor) */
+  uint64_t single_last; /* a list of one block: its last document */
 } kidx__pcur;
 
 /* Reads the list's head.  KIDX_ECORRUPT if it is malformed. */
@@ -628,6 +635,12 @@ int kidx__pcur_freqs(kidx__pcur *c);
  * used. */
 int kidx__pcur_block_done(kidx__pcur *c);
 int kidx__pcur_list_done(const kidx__pcur *c);
+/* Whether the list stores its bounds (more than one block); a list of one
+ * block has the open bound (kidx__pbound_open) in list_bound and
+ * blk_bound. */
+static inline int kidx__pcur_has_bounds(const kidx__pcur *c) {
+  return c->nblocks > 1;
+}
 
 /**************************************************************************
 ** Interface to code in fs.c: locking, mapping, durable writes.
@@ -812,15 +825,16 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 13, specified in doc/FORMAT.md.
+** segment file, format version 14, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 13 since key records leave
- * out an empty stamp (12: the stored text compressed in blocks; 11: score
+/* The version in a segment file's header: 14 since a list of one block has
+ * no table and no bound, and small blocks are varints (13: key records
+ * leave out an empty stamp; 12: the stored text compressed in blocks; 11: score
  * bounds with the largest combined frequency under the default parameters; 10:
  * sections covered by page checksums verified when first read; 9: postings in
  * blocks with score bounds and whole-section checksums verified at open). */
-#define KIDX__SEGMENT_VERSION 13u
+#define KIDX__SEGMENT_VERSION 14u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is

@@ -5,7 +5,9 @@
  * positions in a stream of their own after all the blocks, and a table at
  * the head of the list with, per block, its last document, its sizes and
  * the data to bound the score of any of its documents (doc/FORMAT.md,
- * "Postings").
+ * "Section 0").  A list of one block (most terms are rare) has neither
+ * table nor bound, and a small block is stored as varints when that is
+ * shorter than packed: a rare term's list takes a few bytes.
  *
  * The layout follows what Lucene (Lucene50/90 postings, "impacts"),
  * tantivy and PISA do, for the same reasons:
@@ -119,9 +121,10 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
     W(3)
     W(4)
     W(5)
-    W(6) W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17) W(18)
-        W(19) W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29) W(30)
-            W(31) W(32)
+    W(6)
+    W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17) W(18) W(19)
+        W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29) W(30) W(31)
+            W(32)
 #undef W
                 default : return KIDX_ECORRUPT;
   }
@@ -223,6 +226,16 @@ void kidx__pbound_add(kidx__pbound *b, const kidx__pmodels *pm,
     if (v > b->tfc_max[r])
       b->tfc_max[r] = v;
   }
+}
+
+void kidx__pbound_open(kidx__pbound *b) {
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    b->max_tf[f] = UINT32_MAX;
+    b->len[f] = 1;
+    b->tf[f] = 1;
+  }
+  for (int r = 0; r < KIDX__NMODELS; r++)
+    b->tfc_max[r] = TFC_INF;
 }
 
 void kidx__pbound_merge(kidx__pbound *into, const kidx__pbound *b) {
@@ -335,8 +348,9 @@ static size_t varint_size(uint32_t v) {
  * term's first position in a long document) does not widen the others. */
 /* The width of a chunk of these values: the one of the smallest chunk
  * (the smallest width on a tie), with at most 255 exceptions; *nexc
- * receives their number. */
-static unsigned chunk_width(const uint32_t *v, uint32_t n, unsigned *nexc) {
+ * receives their number, *bytes the chunk's size. */
+static unsigned chunk_width(const uint32_t *v, uint32_t n, unsigned *nexc,
+                            size_t *bytes) {
   /* above[w]: values of more than w bits; ebytes[w]: their exception
    * bytes at width w. */
   uint32_t above[33] = {0};
@@ -358,11 +372,13 @@ static unsigned chunk_width(const uint32_t *v, uint32_t n, unsigned *nexc) {
     }
   }
   *nexc = best < 32 ? above[best] : 0;
+  *bytes = 2 + best_size;
   return best;
 }
 
 static int put_chunk(kidx__buf *out, const uint32_t *v, uint32_t n) {
-  unsigned nexc, best = chunk_width(v, n, &nexc);
+  size_t size;
+  unsigned nexc, best = chunk_width(v, n, &nexc, &size);
   uint32_t low[KIDX__BLOCK];
   uint32_t mask = best == 32 ? UINT32_MAX : ((uint32_t)1 << best) - 1;
   for (uint32_t i = 0; i < n; i++)
@@ -407,29 +423,91 @@ static int get_chunk(const uint8_t **pp, const uint8_t *end, uint32_t n,
   /* Only one width decodes to these values as the writer chose it: a
    * wider one decodes the same, so damage could hide in it. */
   unsigned ce;
-  if (strict && (chunk_width(v, n, &ce) != b || ce != e))
+  size_t size;
+  if (strict && (chunk_width(v, n, &ce, &size) != b || ce != e))
     return KIDX_ECORRUPT;
   *pp = p;
   return KIDX_OK;
 }
 
-/* Encodes the buffered block: its document data, its table entry. */
+/* ---- block data ---- */
+
+/* The first byte of a block whose data is varints (VBLOCK) rather than
+ * packed (a title width, 0..32). */
+#define VBLOCK 255u
+
+/* Bytes of v as a varint, for 64-bit values. */
+static size_t varint_size64(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    n++;
+  }
+  return n;
+}
+
+/* A varint block's frequency value for an entry: tf - 1 and whether the
+ * title has any of them (then title - 1 follows). */
+static uint64_t vblock_x(uint32_t tf1, uint32_t title) {
+  return (uint64_t)tf1 << 1 | (title > 0);
+}
+
+/* Whether the block of n entries with these gaps, tf - 1 and title counts
+ * is stored as varints: exactly when that is shorter than packed.  Small
+ * blocks -- the only block of a rare term, the last of a list -- are
+ * mostly shorter as varints (a packed block spends 5 bytes on widths
+ * before any value; Lucene codes its partial last blocks as varints for
+ * the same reason), full ones packed.  One rule for the writer and for
+ * check (strict cursors). */
+static int block_is_varint(const uint32_t *gap, const uint32_t *tf1,
+                           const uint32_t *title, uint32_t n) {
+  size_t sz, packed = 1, varint = 1;
+  unsigned e;
+  chunk_width(gap, n, &e, &sz);
+  packed += sz;
+  chunk_width(tf1, n, &e, &sz);
+  packed += sz + packed_size(n, max_width(title, n));
+  /* The last entry's gap is left out: its document is the block's last,
+   * which the table (or the list's head) gives. */
+  for (uint32_t i = 0; i + 1 < n; i++)
+    varint += varint_size(gap[i]);
+  for (uint32_t i = 0; i < n && varint < packed; i++)
+    varint += varint_size64(vblock_x(tf1[i], title[i])) +
+              (title[i] ? varint_size(title[i] - 1) : 0);
+  return varint < packed;
+}
+
+/* Encodes the buffered block: its document data, its table entry (a
+ * list's only block has none: kidx__pwriter_finish). */
 static int flush_block(kidx__pwriter *w) {
-  uint32_t gap[KIDX__BLOCK], tf1[KIDX__BLOCK];
+  uint32_t gap[KIDX__BLOCK] = {0}, tf1[KIDX__BLOCK] = {0};
   uint64_t prev = w->base; /* the block's first gap is from base */
   for (uint32_t i = 0; i < w->n; i++) {
     gap[i] = (uint32_t)(w->doc[i] - prev);
     prev = (uint64_t)w->doc[i] + 1;
     tf1[i] = w->tf[i] - 1;
   }
-  /* Gaps and frequencies as PFOR chunks (a few long gaps or high
-   * frequencies do not widen the rest); title counts, mostly 0, with one
-   * width. */
-  uint8_t wh = (uint8_t)max_width(w->title, w->n);
   size_t start = w->docs.n;
-  if (kidx__buf_append(&w->docs, &wh, 1) || put_chunk(&w->docs, gap, w->n) ||
-      put_chunk(&w->docs, tf1, w->n) || pack(&w->docs, w->title, w->n, wh))
-    return KIDX_ENOMEM;
+  if (block_is_varint(gap, tf1, w->title, w->n)) {
+    uint8_t mark = VBLOCK;
+    if (kidx__buf_append(&w->docs, &mark, 1))
+      return KIDX_ENOMEM;
+    for (uint32_t i = 0; i + 1 < w->n; i++)
+      if (kidx__buf_put_varint(&w->docs, gap[i]))
+        return KIDX_ENOMEM;
+    for (uint32_t i = 0; i < w->n; i++)
+      if (kidx__buf_put_varint(&w->docs, vblock_x(tf1[i], w->title[i])) ||
+          (w->title[i] && kidx__buf_put_varint(&w->docs, w->title[i] - 1)))
+        return KIDX_ENOMEM;
+  } else {
+    /* Gaps and frequencies as PFOR chunks (a few long gaps or high
+     * frequencies do not widen the rest); title counts, mostly 0, with
+     * one width. */
+    uint8_t wh = (uint8_t)max_width(w->title, w->n);
+    if (kidx__buf_append(&w->docs, &wh, 1) || put_chunk(&w->docs, gap, w->n) ||
+        put_chunk(&w->docs, tf1, w->n) || pack(&w->docs, w->title, w->n, wh))
+      return KIDX_ENOMEM;
+  }
   for (size_t i = 0; i < w->npv; i += KIDX__BLOCK) {
     size_t left = w->npv - i;
     if (put_chunk(&w->pos, w->pv + i,
@@ -482,29 +560,26 @@ int kidx__pwriter_add(kidx__pwriter *w, uint32_t doc, const uint32_t *pos,
   return w->n == KIDX__BLOCK ? flush_block(w) : KIDX_OK;
 }
 
-/* Bytes of b's encoding. */
-static size_t bound_size(const kidx__pbound *b) {
-  uint8_t tmp[10];
-  size_t n = 0;
-  for (int f = 0; f < KIDX__NFIELDS; f++) {
-    n += kidx__varint_encode(tmp, b->max_tf[f]);
-    if (b->max_tf[f])
-      n += kidx__varint_encode(tmp, b->len[f]) +
-           kidx__varint_encode(tmp, b->tf[f]);
-  }
-  return n + 2 * KIDX__NMODELS;
-}
-
 int kidx__pwriter_finish(kidx__pwriter *w) {
   if (w->df == 0)
     return KIDX_EINVAL; /* no entries: no list to finish */
   if (w->n && flush_block(w))
     return KIDX_ENOMEM;
-  /* A list of one block (most terms: df <= 128) has the list's bound as
-   * its block's: the table entry leaves it out (its last field). */
-  if (w->df <= KIDX__BLOCK)
-    w->table.n -= bound_size(&w->list_bound);
   w->head.n = 0;
+  if (w->df <= KIDX__BLOCK) {
+    /* A list of one block (most terms) has neither a table nor a bound:
+     * its head gives the block's last document + 1 (w->base, now); the
+     * data and positions
+     * fill the rest.  A bound would cost more than the term's postings,
+     * and a search reads at most KIDX__BLOCK entries of such a list
+     * anyway (Lucene keeps no impacts for lists shorter than a block
+     * either). */
+    w->table.n = 0;
+    return kidx__buf_put_varint(&w->head, w->docs.n) ||
+                   kidx__buf_put_varint(&w->head, w->base)
+               ? KIDX_ENOMEM
+               : KIDX_OK;
+  }
   if (kidx__buf_put_varint(&w->head, w->docs.n) ||
       kidx__buf_put_varint(&w->head, w->table.n) ||
       put_bound(&w->head, &w->list_bound))
@@ -572,12 +647,24 @@ static int init(kidx__pcur *c, const uint8_t *data, size_t len, uint32_t df,
   c->freqs = 0;
   c->pchecked = 0;
   if (df == 0 || !data || vouch(c, p, end, HEAD_MAX) ||
-      get_var(&p, end, &doc_bytes, strict) ||
-      get_var(&p, end, &table_bytes, strict) ||
-      get_bound(&p, end, &c->list_bound, strict) ||
-      table_bytes > (uint64_t)(end - p) ||
-      doc_bytes > (uint64_t)(end - p) - table_bytes)
+      get_var(&p, end, &doc_bytes, strict))
     return KIDX_ECORRUPT;
+  if (c->nblocks == 1) {
+    /* No table, no bound (kidx__pwriter_finish): the head's second number
+     * is the last document + 1, read by load_entry. */
+    uint64_t last1;
+    if (get_var(&p, end, &last1, strict) || last1 < df || last1 > doc_limit ||
+        doc_bytes > (uint64_t)(end - p))
+      return KIDX_ECORRUPT;
+    kidx__pbound_open(&c->list_bound);
+    c->single_last = last1 - 1;
+    table_bytes = 0;
+  } else if (get_var(&p, end, &table_bytes, strict) ||
+             get_bound(&p, end, &c->list_bound, strict) ||
+             table_bytes > (uint64_t)(end - p) ||
+             doc_bytes > (uint64_t)(end - p) - table_bytes) {
+    return KIDX_ECORRUPT;
+  }
   c->tp = p;
   c->table_ok = p;
   c->tend = p + table_bytes;
@@ -626,15 +713,26 @@ static int load_entry(kidx__pcur *c) {
     c->doc_off += c->doc_len;
     c->pos_off += c->pos_len;
   }
+  if (c->nblocks == 1) {
+    /* The only block: its data and positions fill the list. */
+    c->last = c->single_last;
+    c->blk_bound = c->list_bound;
+    c->doc_len = (uint32_t)(c->poss - c->docs);
+    c->pos_len = (uint32_t)(c->end - c->poss);
+    if ((uint64_t)(c->poss - c->docs) < 2 || c->poss - c->docs > UINT32_MAX ||
+        c->end - c->poss < 2 || c->end - c->poss > UINT32_MAX)
+      return KIDX_ECORRUPT;
+    c->loaded = 1;
+    c->decoded = 0;
+    return KIDX_OK;
+  }
   if (get_var(&c->tp, c->tend, &delta, c->strict) ||
       get_var(&c->tp, c->tend, &dl, c->strict) ||
       get_var(&c->tp, c->tend, &pl, c->strict) ||
-      (c->nblocks > 1 ? get_bound(&c->tp, c->tend, &c->blk_bound, c->strict)
-                      : (c->blk_bound = c->list_bound, 0)) ||
-      delta < n || delta > c->doc_limit - c->base || dl < 5 ||
-      dl > UINT32_MAX || pl > UINT32_MAX ||
-      dl > (uint64_t)(c->poss - c->docs) - c->doc_off || pl < 2 ||
-      pl > (uint64_t)(c->end - c->poss) - c->pos_off)
+      get_bound(&c->tp, c->tend, &c->blk_bound, c->strict) || delta < n ||
+      delta > c->doc_limit - c->base || dl < 2 || dl > UINT32_MAX ||
+      pl > UINT32_MAX || dl > (uint64_t)(c->poss - c->docs) - c->doc_off ||
+      pl < 2 || pl > (uint64_t)(c->end - c->poss) - c->pos_off)
     return KIDX_ECORRUPT;
   /* The last block's entry must end the table. */
   if (c->blk + 1 == c->nblocks && c->tp != c->tend)
@@ -658,21 +756,35 @@ static int decode_block(kidx__pcur *c) {
   if (vouch(c, p, end, c->doc_len))
     return KIDX_ECORRUPT;
   unsigned wh = *p++;
-  if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict))
-    return KIDX_ECORRUPT;
   uint64_t doc = c->base;
-  for (uint32_t i = 0; i < n; i++) {
-    doc += c->docs_a[i];
-    if (doc > c->last)
+  if (wh == VBLOCK) {
+    /* n - 1 gaps; the last entry is the block's last document. */
+    for (uint32_t i = 0; i + 1 < n; i++) {
+      uint64_t gap;
+      if (get_var(&p, end, &gap, c->strict) || gap >= c->last - doc)
+        return KIDX_ECORRUPT;
+      doc += gap;
+      c->docs_a[i] = (uint32_t)doc;
+      doc++;
+    }
+    c->docs_a[n - 1] = (uint32_t)c->last;
+  } else {
+    if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict))
       return KIDX_ECORRUPT;
-    c->docs_a[i] = (uint32_t)doc;
-    doc++;
+    for (uint32_t i = 0; i < n; i++) {
+      doc += c->docs_a[i];
+      if (doc > c->last)
+        return KIDX_ECORRUPT;
+      c->docs_a[i] = (uint32_t)doc;
+      doc++;
+    }
+    if (c->docs_a[n - 1] != c->last)
+      return KIDX_ECORRUPT;
   }
-  if (c->docs_a[n - 1] != c->last)
-    return KIDX_ECORRUPT;
   c->n = n;
   c->i = 0;
   c->dec_blk = c->blk;
+  c->dec_base = c->base;
   c->dec_bound = c->blk_bound;
   c->fp = p;
   c->fend = end;
@@ -700,22 +812,47 @@ static int decode_freqs(kidx__pcur *c) {
   const uint8_t *p = c->fp, *end = c->fend;
   uint32_t n = c->n;
   unsigned wh = c->fwh;
-  if (get_chunk(&p, end, n, c->tf_a, c->strict) ||
-      packed_size(n, wh) != (size_t)(end - p) || unpack(p, n, wh, c->title_a))
+  if (wh == VBLOCK) {
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t x, t = 0;
+      if (get_var(&p, end, &x, c->strict) || (x >> 1) >= UINT32_MAX ||
+          ((x & 1) && (get_var(&p, end, &t, c->strict) || t > x >> 1)))
+        return KIDX_ECORRUPT;
+      c->tf_a[i] = (uint32_t)(x >> 1);
+      c->title_a[i] = (x & 1) ? (uint32_t)t + 1 : 0;
+    }
+    if (p != end)
+      return KIDX_ECORRUPT;
+  } else if (get_chunk(&p, end, n, c->tf_a, c->strict) ||
+             packed_size(n, wh) != (size_t)(end - p) ||
+             unpack(p, n, wh, c->title_a)) {
     return KIDX_ECORRUPT;
+  }
   uint32_t all_h = 0;
   for (uint32_t i = 0; i < n; i++) {
     all_h |= c->title_a[i];
     /* tf - 1 is stored: a tf of 2^32 does not fit. */
     if (c->tf_a[i] == UINT32_MAX || c->title_a[i] > c->tf_a[i] + 1)
       return KIDX_ECORRUPT;
-    c->tf_a[i]++;
   }
   /* The title width is the smallest that holds the values, as the writer
    * makes it: a wider one would decode the same, and hide damage (the
-   * chunks' widths are checked with c->strict). */
-  if (width_of(all_h) != wh)
+   * chunks' widths are checked with c->strict).  So is the choice of
+   * varints or packing. */
+  if (wh != VBLOCK && width_of(all_h) != wh)
     return KIDX_ECORRUPT;
+  if (c->strict) {
+    uint32_t gap[KIDX__BLOCK];
+    uint64_t prev = c->dec_base;
+    for (uint32_t i = 0; i < n; i++) {
+      gap[i] = (uint32_t)(c->docs_a[i] - prev);
+      prev = (uint64_t)c->docs_a[i] + 1;
+    }
+    if (block_is_varint(gap, c->tf_a, c->title_a, n) != (wh == VBLOCK))
+      return KIDX_ECORRUPT;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    c->tf_a[i]++;
   /* Each chunk of 128 position values takes 2 bytes or more: a total
    * the position region cannot hold is damage, caught before any
    * position array is sized by a tf. */

@@ -56,9 +56,10 @@ double kidx__scorer_bound(const kidx__scorer *sc, const double w[KIDX__NFIELDS],
    * rounding): both fields of one document, not each field's best.
    * Scaled by at most 1 -- the defaults on one segment, or smaller
    * weights -- it is as tight as bounds get, and the per-field bound is
-   * not worth computing. */
+   * not worth computing.  An infinite tfc_max (the open bound of a list
+   * that stores none) leaves the per-field bound to serve. */
   double tfc = kidx__tfc_decode(b->tfc_max[sc->rank]) * scale;
-  if (scale <= 1.0)
+  if (scale <= 1.0 && isfinite(tfc))
     return kidx__scorer_bound_tfc(sc, tfc, idf);
   /* Per field, tf / B(len) <= 1 / ((1 - b) / max_tf + (b / avglen) *
    * min(len / tf)) (postblock.c): B is (1 - b) + b * len / avglen for

@@ -125,6 +125,16 @@ static void model_bound(const entry *e, uint32_t from, uint32_t to,
   }
 }
 
+/* The bound a cursor must give for entries [from, to) of a list of n:
+ * the codec's, or the open bound when the list stores none (one block). */
+static void expect_bound(const entry *e, uint32_t from, uint32_t to, uint32_t n,
+                         kidx__pbound *b) {
+  if (n <= KIDX__BLOCK)
+    kidx__pbound_open(b);
+  else
+    model_bound(e, from, to, b);
+}
+
 START_TEST(test_roundtrip_all_sizes) {
   static const uint32_t sizes[] = {1, 2, 127, 128, 129, 255, 256, 257, 1000};
   uint32_t pos[4096], want[4096];
@@ -137,8 +147,9 @@ START_TEST(test_roundtrip_all_sizes) {
     uint64_t limit = (uint64_t)e[n - 1].doc + 1;
     EXPECT((kidx__pcur_init(c, data, len, n, limit)) == (KIDX_OK));
     kidx__pbound b;
-    model_bound(e, 0, n, &b);
+    expect_bound(e, 0, n, n, &b);
     EXPECT(kidx__pbound_equal(&b, &c->list_bound));
+    EXPECT(kidx__pcur_has_bounds(c) == (n > KIDX__BLOCK));
     for (uint32_t i = 0; i < n; i++) {
       EXPECT((kidx__pcur_next(c)) == (1));
       EXPECT((c->doc) == (e[i].doc));
@@ -147,7 +158,7 @@ START_TEST(test_roundtrip_all_sizes) {
       /* Every block's bound, checked at its first entry. */
       if (i % KIDX__BLOCK == 0) {
         uint32_t to = i + KIDX__BLOCK < n ? i + KIDX__BLOCK : n;
-        model_bound(e, i, to, &b);
+        expect_bound(e, i, to, n, &b);
         EXPECT(kidx__pbound_equal(&b, &c->blk_bound));
         EXPECT((c->last) == (e[to - 1].doc));
       }
@@ -161,11 +172,14 @@ START_TEST(test_roundtrip_all_sizes) {
     EXPECT((kidx__pcur_next(c)) == (0));
     EXPECT((kidx__pcur_next(c)) == (0));
     EXPECT(kidx__pcur_list_done(c));
-    /* A document limit at the last document is damage. */
-    EXPECT((kidx__pcur_init(c, data, len, n, limit - 1)) == (KIDX_OK));
-    int rc;
-    while ((rc = kidx__pcur_next(c)) == 1)
-      ;
+    /* A document limit at the last document is damage: seen at once by
+     * a list of one block (its head has the last document), else when
+     * the last block is reached. */
+    int rc = kidx__pcur_init(c, data, len, n, limit - 1);
+    EXPECT((rc == KIDX_OK) == (n > KIDX__BLOCK));
+    if (rc == KIDX_OK)
+      while ((rc = kidx__pcur_next(c)) == 1)
+        ;
     EXPECT((rc) == (KIDX_ECORRUPT));
     free(c);
     free(data);
@@ -245,7 +259,10 @@ static int walk(const uint8_t *p, size_t n, uint32_t df, uint64_t limit) {
 }
 
 START_TEST(test_every_flip_and_truncation_is_safe) {
-  uint32_t n = 300;
+  /* A list of one packed and one varint block after a full one, and lists
+   * of one block (no table, no bound), varints or packed. */
+  static const uint32_t sizes[] = {300, 1, 2, 7, 128};
+  uint32_t n = sizes[_i];
   entry *e = random_list(n, UINT32_MAX, 4);
   size_t len;
   uint8_t *data = encode(e, n, &len);
@@ -337,6 +354,114 @@ START_TEST(test_strict_rejects_long_varints) {
   free(longer);
   free(data);
   free(e);
+}
+END_TEST
+
+/* A list of one entry takes its head (data length, last document + 1),
+ * one varint block (mark, tf) and one position chunk: no table, no
+ * bound, no packing widths. */
+START_TEST(test_small_lists_are_small) {
+  entry e = {.doc = 1000, .tf = 1, .title = 0, .len = {3, 40}};
+  size_t len;
+  uint8_t *data = encode(&e, 1, &len);
+  /* 1 (data length) + 2 (1001) + 2 (block: mark, x) + 3 (chunk) */
+  ck_assert_uint_eq(len, 8);
+  ck_assert_uint_eq(data[3], 255); /* the varint block's mark */
+  kidx__pcur c;
+  ck_assert_int_eq(kidx__pcur_init_strict(&c, data, len, 1, 2000), KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_next(&c), 1);
+  ck_assert_uint_eq(c.doc, 1000);
+  ck_assert_uint_eq(c.tf, 1);
+  ck_assert_uint_eq(c.tf_title, 0);
+  ck_assert_int_eq(kidx__pcur_next(&c), 0);
+  ck_assert(kidx__pcur_list_done(&c));
+  free(data);
+  /* A full block of dense documents is packed, and smaller so. */
+  entry *many = random_list(KIDX__BLOCK, UINT32_MAX, 2);
+  data = encode(many, KIDX__BLOCK, &len);
+  uint64_t dlen;
+  const uint8_t *p = data;
+  ck_assert_int_eq(kidx__varint_get(&p, data + len, &dlen), 0);
+  uint64_t last1;
+  ck_assert_int_eq(kidx__varint_get(&p, data + len, &last1), 0);
+  ck_assert_uint_eq(last1, many[KIDX__BLOCK - 1].doc + 1);
+  ck_assert_uint_le(*p, 32); /* a title width: packed */
+  free(data);
+  free(many);
+}
+END_TEST
+
+/* Appends v as a varint at *p. */
+static void put_var(uint8_t **p, uint64_t v) {
+  *p += kidx__varint_encode(*p, v);
+}
+
+/* A list of one block is re-coded the other way -- packed where the
+ * writer chose varints, varints where it chose packing: it decodes to
+ * the same entries, so the normal cursor accepts it, but check's strict
+ * cursor must refuse it (every list has one encoding). */
+START_TEST(test_strict_rejects_the_other_block_coding) {
+  uint8_t buf[4096];
+  /* One entry, doc 1000, tf 1: the writer uses varints; here packed. */
+  entry e = {.doc = 1000, .tf = 1, .title = 0, .len = {3, 40}};
+  size_t len;
+  uint8_t *data = encode(&e, 1, &len);
+  const uint8_t *pos = data + 5; /* after head (3) and block (2) */
+  uint8_t blk[] = {0 /* wh */,          10, 0, 1000 & 0xFF,
+                   1000 >> 8 /* gap */, 0,  0 /* tf - 1: width 0 */};
+  uint8_t *p = buf;
+  put_var(&p, sizeof blk);
+  put_var(&p, 1001);
+  memcpy(p, blk, sizeof blk);
+  p += sizeof blk;
+  memcpy(p, pos, (size_t)(data + len - pos));
+  p += data + len - pos;
+  kidx__pcur c;
+  size_t blen = (size_t)(p - buf);
+  ck_assert_int_eq(kidx__pcur_init(&c, buf, blen, 1, 2000), KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_next(&c), 1);
+  ck_assert_uint_eq(c.doc, 1000);
+  ck_assert_uint_eq(c.tf, 1);
+  ck_assert_int_eq(kidx__pcur_init_strict(&c, buf, blen, 1, 2000), KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_next(&c), KIDX_ECORRUPT);
+  free(data);
+  /* A full block of consecutive documents, tf 1: packed by the writer
+   * (gaps of width 0); here as varints. */
+  entry many[KIDX__BLOCK];
+  for (uint32_t i = 0; i < KIDX__BLOCK; i++)
+    many[i] = (entry){.doc = i, .tf = 1, .title = 0, .len = {1, 5}};
+  data = encode(many, KIDX__BLOCK, &len);
+  const uint8_t *q = data;
+  uint64_t dlen, last1;
+  ck_assert_int_eq(kidx__varint_get(&q, data + len, &dlen), 0);
+  ck_assert_int_eq(kidx__varint_get(&q, data + len, &last1), 0);
+  ck_assert_uint_eq(*q, 0); /* packed, title width 0 */
+  pos = q + dlen;
+  uint8_t vb[2 * KIDX__BLOCK + 1], *v = vb;
+  *v++ = 255;
+  for (uint32_t i = 0; i + 1 < KIDX__BLOCK; i++)
+    *v++ = 0; /* gaps */
+  for (uint32_t i = 0; i < KIDX__BLOCK; i++)
+    *v++ = 0; /* tf 1, no title */
+  p = buf;
+  put_var(&p, (uint64_t)(v - vb));
+  put_var(&p, last1);
+  memcpy(p, vb, (size_t)(v - vb));
+  p += v - vb;
+  memcpy(p, pos, (size_t)(data + len - pos));
+  p += data + len - pos;
+  blen = (size_t)(p - buf);
+  ck_assert_int_eq(kidx__pcur_init(&c, buf, blen, KIDX__BLOCK, 2000), KIDX_OK);
+  for (uint32_t i = 0; i < KIDX__BLOCK; i++) {
+    ck_assert_int_eq(kidx__pcur_next(&c), 1);
+    ck_assert_uint_eq(c.doc, i);
+    ck_assert_uint_eq(c.tf, 1);
+  }
+  ck_assert_int_eq(kidx__pcur_next(&c), 0);
+  ck_assert_int_eq(kidx__pcur_init_strict(&c, buf, blen, KIDX__BLOCK, 2000),
+                   KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_next(&c), KIDX_ECORRUPT);
+  free(data);
 }
 END_TEST
 
@@ -433,8 +558,9 @@ START_TEST(test_checked_reads_only_what_it_vouched_for) {
     EXPECT(kidx__pcur_init_checked(c, sh.shown, len, n, limit, shadow_check,
                                    &sh) == KIDX_OK);
     kidx__pbound b;
-    model_bound(e, 0, n, &b);
+    expect_bound(e, 0, n, n, &b);
     EXPECT(kidx__pbound_equal(&b, &c->list_bound));
+    EXPECT(kidx__pcur_has_bounds(c) == (n > KIDX__BLOCK));
     uint32_t i = 0; /* the entry the cursor should be on next */
     int started = 0;
     for (;;) {
@@ -621,6 +747,7 @@ static Suite *postblock_suite(void) {
   tcase_set_timeout(core, 120);
   tcase_add_test(core, test_tfc_codes);
   tcase_add_test(core, test_roundtrip_all_sizes);
+  tcase_add_test(core, test_small_lists_are_small);
   tcase_add_test(core, test_advance_and_shallow_match_a_scan);
   tcase_add_test(core, test_positions_survive_a_shallow_move);
   tcase_add_test(core, test_checked_reads_only_what_it_vouched_for);
@@ -629,7 +756,8 @@ static Suite *postblock_suite(void) {
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, 120);
-  tcase_add_test(errors, test_every_flip_and_truncation_is_safe);
+  tcase_add_loop_test(errors, test_every_flip_and_truncation_is_safe, 0, 5);
+  tcase_add_test(errors, test_strict_rejects_the_other_block_coding);
   tcase_add_test(errors, test_random_bytes_never_crash);
   tcase_add_test(errors, test_strict_rejects_long_varints);
   tcase_add_test(errors, test_checked_refusal_is_corruption_where_read);
