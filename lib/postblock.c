@@ -93,12 +93,15 @@ static inline void unpack_w(const uint8_t *buf, uint32_t n, unsigned w,
   }
 }
 
-/* Decodes n values of w bits from in (packed_size(n, w) bytes).  The
- * bytes are first copied into a zero-padded buffer so that every value is
- * read with one unaligned 64-bit load, never past the caller's data.
- * KIDX_ECORRUPT if the unused bits of the last byte are not 0: every bit
- * of a block then means something, so no damage goes unseen by check. */
-static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
+/* Decodes n values of w bits from in (packed_size(n, w) bytes), where
+ * the bytes up to lim may be read.  Every value is read with one unaligned
+ * 64-bit load, which may reach up to 8 bytes past the values (their bits
+ * are masked off): in place when the list has them, else from a
+ * zero-padded copy, never past the caller's data.  KIDX_ECORRUPT if the
+ * unused bits of the last byte are not 0: every bit of a block then means
+ * something, so no damage goes unseen by check. */
+static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v,
+                  const uint8_t *lim) {
   if (w == 0) {
     memset(v, 0, n * sizeof *v);
     return KIDX_OK;
@@ -108,13 +111,16 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
   unsigned used = (unsigned)(((size_t)n * w) & 7);
   if (used && in[size - 1] >> used)
     return KIDX_ECORRUPT;
-  memcpy(buf, in, size);
-  memset(buf + size, 0, 8);
+  if ((size_t)(lim - in) < size + 8) {
+    memcpy(buf, in, size);
+    memset(buf + size, 0, 8);
+    in = buf;
+  }
   /* One copy of the loop per width, each with its shifts known. */
   switch (w) {
 #define W(x)                                                                   \
   case x:                                                                      \
-    unpack_w(buf, n, x, v);                                                    \
+    unpack_w(in, n, x, v);                                                     \
     break;
     W(1)
     W(2)
@@ -122,11 +128,11 @@ static int unpack(const uint8_t *in, uint32_t n, unsigned w, uint32_t *v) {
     W(4)
     W(5)
     W(6)
-    W(7) W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17) W(18) W(19)
-        W(20) W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29) W(30) W(31)
-            W(32)
+    W(7)
+    W(8) W(9) W(10) W(11) W(12) W(13) W(14) W(15) W(16) W(17) W(18) W(19) W(20)
+        W(21) W(22) W(23) W(24) W(25) W(26) W(27) W(28) W(29) W(30) W(31) W(32)
 #undef W
-                default : return KIDX_ECORRUPT;
+            default : return KIDX_ECORRUPT;
   }
   return KIDX_OK;
 }
@@ -398,15 +404,15 @@ static int put_chunk(kidx__buf *out, const uint32_t *v, uint32_t n) {
 
 /* Decodes the chunk at *p (n values) into v; KIDX_ECORRUPT unless it is
  * well formed within [*p, end).  Advances *p past it. */
-static int get_chunk(const uint8_t **pp, const uint8_t *end, uint32_t n,
-                     uint32_t *v, int strict) {
+static int get_chunk(const uint8_t **pp, const uint8_t *end, const uint8_t *lim,
+                     uint32_t n, uint32_t *v, int strict) {
   const uint8_t *p = *pp;
   if (end - p < 2)
     return KIDX_ECORRUPT;
   unsigned b = p[0], e = p[1];
   p += 2;
   if (b > 32 || e > n || (b == 32 && e) ||
-      packed_size(n, b) > (size_t)(end - p) || unpack(p, n, b, v))
+      packed_size(n, b) > (size_t)(end - p) || unpack(p, n, b, v, lim))
     return KIDX_ECORRUPT;
   p += packed_size(n, b);
   int last = -1;
@@ -769,16 +775,17 @@ static int decode_block(kidx__pcur *c) {
     }
     c->docs_a[n - 1] = (uint32_t)c->last;
   } else {
-    if (wh > 32 || get_chunk(&p, end, n, c->docs_a, c->strict))
+    if (wh > 32 || get_chunk(&p, end, c->end, n, c->docs_a, c->strict))
       return KIDX_ECORRUPT;
+    /* The sum only grows (in 64 bits it cannot wrap: 128 gaps below 2^32),
+     * so the last document alone says whether any went past the block's
+     * last: one test per block, not per entry. */
     for (uint32_t i = 0; i < n; i++) {
       doc += c->docs_a[i];
-      if (doc > c->last)
-        return KIDX_ECORRUPT;
       c->docs_a[i] = (uint32_t)doc;
       doc++;
     }
-    if (c->docs_a[n - 1] != c->last)
+    if (doc - 1 != c->last)
       return KIDX_ECORRUPT;
   }
   c->n = n;
@@ -823,18 +830,25 @@ static int decode_freqs(kidx__pcur *c) {
     }
     if (p != end)
       return KIDX_ECORRUPT;
-  } else if (get_chunk(&p, end, n, c->tf_a, c->strict) ||
+  } else if (get_chunk(&p, end, c->end, n, c->tf_a, c->strict) ||
              packed_size(n, wh) != (size_t)(end - p) ||
-             unpack(p, n, wh, c->title_a)) {
+             unpack(p, n, wh, c->title_a, c->end)) {
     return KIDX_ECORRUPT;
   }
-  uint32_t all_h = 0;
+  /* One pass, without a branch per entry: the title counts' union (for
+   * their width), the damage seen (tf - 1 is stored, so a tf of 2^32
+   * does not fit; no more title occurrences than occurrences), the
+   * position values the entries need. */
+  uint32_t all_h = 0, bad = 0;
+  uint64_t total = n;
   for (uint32_t i = 0; i < n; i++) {
-    all_h |= c->title_a[i];
-    /* tf - 1 is stored: a tf of 2^32 does not fit. */
-    if (c->tf_a[i] == UINT32_MAX || c->title_a[i] > c->tf_a[i] + 1)
-      return KIDX_ECORRUPT;
+    uint32_t tf1 = c->tf_a[i], h = c->title_a[i];
+    all_h |= h;
+    bad |= (uint32_t)(tf1 == UINT32_MAX) | (uint32_t)(h > tf1 + 1);
+    total += tf1;
   }
+  if (bad)
+    return KIDX_ECORRUPT;
   /* The title width is the smallest that holds the values, as the writer
    * makes it: a wider one would decode the same, and hide damage (the
    * chunks' widths are checked with c->strict).  So is the choice of
@@ -856,9 +870,6 @@ static int decode_freqs(kidx__pcur *c) {
   /* Each chunk of 128 position values takes 2 bytes or more: a total
    * the position region cannot hold is damage, caught before any
    * position array is sized by a tf. */
-  uint64_t total = 0;
-  for (uint32_t i = 0; i < n; i++)
-    total += c->tf_a[i];
   if (total > (uint64_t)(c->pend - c->pbeg) / 2 * KIDX__BLOCK)
     return KIDX_ECORRUPT;
   c->pv_total = total;
@@ -973,7 +984,7 @@ static int load_chunk(kidx__pcur *c, uint64_t k) {
       return KIDX_ECORRUPT;
     uint64_t left = c->pv_total - at;
     uint32_t n = left < KIDX__BLOCK ? (uint32_t)left : KIDX__BLOCK;
-    if (get_chunk(&c->pp, end, n, c->pc_a, c->strict))
+    if (get_chunk(&c->pp, end, c->end, n, c->pc_a, c->strict))
       return KIDX_ECORRUPT;
     c->pc_k = c->pc_next++;
   }
