@@ -475,23 +475,33 @@ static int check_tables(const kidx__segment *s, const char *path,
     return rc;
   const uint8_t *offs = s->sec[KIDX__SEC_DOCTABLE];
   uint64_t prev_key = 0, tokens = 0, title = 0;
+  uint32_t max[KIDX__NFIELDS] = {0, 0};
   for (uint64_t d = 0; d <= s->ndocs; d++) {
     uint64_t key = kidx__get_u64(offs + d * 8);
     if (key < prev_key || (d == 0 && key != 0))
       return corrupt(errmsg, path, "document table out of order");
     prev_key = key;
     if (d < s->ndocs) {
-      uint32_t t, b;
-      kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + d * KIDX__DOCLEN_SIZE, &t,
-                          &b);
-      title += t;
-      tokens += (uint64_t)t + b;
+      uint32_t len[KIDX__NFIELDS];
+      kidx__doclen_decode(kidx__segment_doclens_at(s, (uint32_t)d),
+                          s->doclen_width, &len[0], &len[1]);
+      title += len[0];
+      tokens += (uint64_t)len[0] + len[1];
+      for (int f = 0; f < KIDX__NFIELDS; f++)
+        max[f] = len[f] > max[f] ? len[f] : max[f];
     }
   }
   if (prev_key != s->sec_len[KIDX__SEC_KEYS])
     return corrupt(errmsg, path, "document table does not match its data");
   if (tokens != s->ntokens || title != s->title_tokens)
     return corrupt(errmsg, path, "document lengths do not add up");
+  /* The writer's widths, the smallest that hold the lengths (open checked
+   * that they are widths at all): so that no byte of section 3 is left
+   * that could change without changing a length. */
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (s->doclen_width[f] != kidx__doclen_width(max[f]))
+      return corrupt(errmsg, path,
+                     "document lengths are not stored in the smallest width");
   uint64_t *hash = malloc((s->ndocs ? s->ndocs : 1) * sizeof *hash);
   if (!hash)
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");

@@ -570,7 +570,7 @@ typedef struct kidx__pcur {
   int strict;                /* kidx__pcur_init_strict */
   kidx__pcur_check_fn check; /* kidx__pcur_init_checked, else NULL */
   const void *check_ctx;
-  int pchecked; /* the decoded block's positions were vouched for */
+  int pchecked;            /* the decoded block's positions were vouched for */
   const uint8_t *table_ok; /* the table is vouched for up to here */
   /* the decoded block's frequencies: decoded (freqs), or where they are
    * (fp..fend, title width fwh) for a lazy cursor */
@@ -812,15 +812,16 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 
 /**************************************************************************
 ** Interface to code in segment.c (reading) and segwrite.c (writing): a
-** segment file, format version 13, specified in doc/FORMAT.md.
+** segment file, format version 14, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 13 since key records leave
- * out an empty stamp (12: the stored text compressed in blocks; 11: score
+/* The version in a segment file's header: 14 since document lengths take
+ * the widths their largest values need (13: key records leave out an
+ * empty stamp; 12: the stored text compressed in blocks; 11: score
  * bounds with the largest combined frequency under the default parameters; 10:
  * sections covered by page checksums verified when first read; 9: postings in
  * blocks with score bounds and whole-section checksums verified at open). */
-#define KIDX__SEGMENT_VERSION 13u
+#define KIDX__SEGMENT_VERSION 14u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
  * the same way as the documents, so an index from other analysis code is
@@ -897,7 +898,9 @@ enum {
   KIDX__HDR_TITLE_TOKENS = 56,   /* u64: of those, the titles' */
   KIDX__HDR_SECTABLE = 64,       /* KIDX__SEC_COUNT section entries */
   KIDX__HDR_TITLE_BYTES = 224,   /* u64: the key records' title parts */
-  KIDX__HDR_RESERVED = 232,      /* zeros up to the next field */
+  KIDX__HDR_TITLE_WIDTH = 232,   /* u8: bytes of a title length, section 3 */
+  KIDX__HDR_BODY_WIDTH = 233,    /* u8: bytes of a body length, section 3 */
+  KIDX__HDR_RESERVED = 234,      /* zeros up to the next field */
   KIDX__HDR_PAGEINDEX_CRC = 248, /* u32: CRC-32C of section 9 */
   KIDX__HDR_CRC = 252            /* u32: CRC-32C of the bytes before it */
 };
@@ -927,8 +930,11 @@ _Static_assert(KIDX__SECENTRY_LENGTH == KIDX__SECENTRY_OFFSET + 8 &&
 _Static_assert(KIDX__HDR_TITLE_BYTES ==
                    KIDX__HDR_SECTABLE + KIDX__SEC_COUNT * KIDX__SECENTRY_SIZE,
                "header: section table");
-_Static_assert(KIDX__HDR_RESERVED == KIDX__HDR_TITLE_BYTES + 8,
+_Static_assert(KIDX__HDR_TITLE_WIDTH == KIDX__HDR_TITLE_BYTES + 8,
                "header: title bytes");
+_Static_assert(KIDX__HDR_BODY_WIDTH == KIDX__HDR_TITLE_WIDTH + 1 &&
+                   KIDX__HDR_RESERVED == KIDX__HDR_BODY_WIDTH + 1,
+               "header: u8 widths");
 _Static_assert(KIDX__HDR_RESERVED <= KIDX__HDR_PAGEINDEX_CRC &&
                    KIDX__HDR_CRC == KIDX__HDR_PAGEINDEX_CRC + 4 &&
                    KIDX__HEADER_SIZE == KIDX__HDR_CRC + 4,
@@ -943,6 +949,9 @@ typedef struct kidx__seghdr {
   uint64_t file_size, ndocs, nterms, ntokens, title_tokens;
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   uint64_t title_bytes; /* stored titles in section 7, length prefixes too */
+  /* Bytes per field of a document's lengths in section 3 (1, 2 or 4 when
+   * written). */
+  uint8_t doclen_width[KIDX__NFIELDS];
   uint32_t pageindex_crc;
   uint32_t crc; /* the header's own CRC as stored (decode only) */
   int magic_ok; /* decode: the bytes start with kidx__magic */
@@ -980,24 +989,50 @@ static inline void kidx__tix_decode(const uint8_t in[KIDX__TIX_SIZE],
 }
 
 /* Section 3, document lengths: per document, the terms indexed from its
- * title and from its body. */
+ * title and from its body, each field in one width for the whole segment
+ * (KIDX__HDR_TITLE_WIDTH, KIDX__HDR_BODY_WIDTH): the fewest of 1, 2 or 4
+ * bytes that hold the field's largest length in the segment.  Short
+ * documents' lengths fit a byte or two, which takes a quarter of two u32
+ * and puts four times as many documents in a cache line for the search,
+ * which reads the entry of every document it scores.  An entry is the
+ * title's bytes, then the body's; its size (the stride) is their sum. */
 enum {
-  KIDX__DOCLEN_TITLE = 0, /* u32 */
-  KIDX__DOCLEN_BODY = 4,  /* u32 */
-  KIDX__DOCLEN_SIZE = 8
+  KIDX__DOCLEN_TITLE = 0, /* title width bytes, then the body's */
+  KIDX__DOCLEN_MAX = 8    /* the widest entry: two u32 */
 };
-_Static_assert(KIDX__DOCLEN_BODY == KIDX__DOCLEN_TITLE + 4 &&
-                   KIDX__DOCLEN_SIZE == KIDX__DOCLEN_BODY + 4,
-               "document lengths entry");
-static inline void kidx__doclen_encode(uint8_t out[KIDX__DOCLEN_SIZE],
-                                       uint32_t title, uint32_t body) {
-  kidx__set_u32(out + KIDX__DOCLEN_TITLE, title);
-  kidx__set_u32(out + KIDX__DOCLEN_BODY, body);
+_Static_assert(KIDX__DOCLEN_MAX == 2 * sizeof(uint32_t),
+               "document lengths entry: two fields of at most 4 bytes");
+/* The width of a field whose largest length in the segment is max. */
+static inline unsigned kidx__doclen_width(uint32_t max) {
+  return max <= UINT8_MAX ? 1u : max <= UINT16_MAX ? 2u : 4u;
 }
-static inline void kidx__doclen_decode(const uint8_t in[KIDX__DOCLEN_SIZE],
+static inline int kidx__doclen_width_valid(unsigned w) {
+  return w == 1 || w == 2 || w == 4;
+}
+/* v (which must fit) in w = 1, 2 or 4 bytes, little-endian, and back. */
+static inline void kidx__set_uw(uint8_t *p, unsigned w, uint32_t v) {
+  for (unsigned i = 0; i < w; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t kidx__get_uw(const uint8_t *p, unsigned w) {
+  /* A segment's widths never change: these branches are predicted. */
+  if (w == 1)
+    return p[0];
+  if (w == 2)
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+  return kidx__get_u32(p);
+}
+static inline void kidx__doclen_encode(uint8_t *out,
+                                       const uint8_t width[KIDX__NFIELDS],
+                                       uint32_t title, uint32_t body) {
+  kidx__set_uw(out + KIDX__DOCLEN_TITLE, width[0], title);
+  kidx__set_uw(out + KIDX__DOCLEN_TITLE + width[0], width[1], body);
+}
+static inline void kidx__doclen_decode(const uint8_t *in,
+                                       const uint8_t width[KIDX__NFIELDS],
                                        uint32_t *title, uint32_t *body) {
-  *title = kidx__get_u32(in + KIDX__DOCLEN_TITLE);
-  *body = kidx__get_u32(in + KIDX__DOCLEN_BODY);
+  *title = kidx__get_uw(in + KIDX__DOCLEN_TITLE, width[0]);
+  *body = kidx__get_uw(in + KIDX__DOCLEN_TITLE + width[0], width[1]);
 }
 
 /* Section 6, ids: per document, sorted by (hash, document), the hash of
@@ -1042,7 +1077,9 @@ typedef struct kidx__segment {
   uint64_t title_tokens; /* of ntokens, those from titles (header) */
   uint64_t title_bytes;  /* of section 7, the stored titles (header) */
   uint32_t header_crc;   /* the header's CRC, which MANIFEST entries hold */
-  uint64_t ntextblocks;  /* text blocks (the table has one entry more) */
+  uint8_t doclen_width[KIDX__NFIELDS]; /* section 3's, per field (header) */
+  uint32_t doclen_stride;              /* their sum: bytes per document */
+  uint64_t ntextblocks; /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
   /* Global page numbers: section i's page k is page_base[i] + k; pages of
@@ -1196,21 +1233,32 @@ void kidx__textcache_free(kidx__textcache *c);
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
                       kidx__docinfo *out);
 
+/* Where document doc's lengths lie in the mapping, unverified: for a
+ * prefetch. */
+static inline const uint8_t *kidx__segment_doclens_at(const kidx__segment *s,
+                                                      uint32_t doc) {
+  return s->sec[KIDX__SEC_DOCLENS] + (uint64_t)doc * s->doclen_stride;
+}
+
 /* Document doc's lengths in terms, title and body: KIDX_OK, or
  * KIDX_ECORRUPT when their page is damaged.  Cost: a bit test once the
  * page is verified. */
 static inline int kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
                                         uint32_t *title, uint32_t *body) {
-  uint64_t off = (uint64_t)doc * KIDX__DOCLEN_SIZE;
-  if (!kidx__segment_page_ok(s, s->page_base[KIDX__SEC_DOCLENS] +
-                                    (off >> KIDX__PAGE_SHIFT))) {
-    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, KIDX__DOCLEN_SIZE);
+  uint64_t off = (uint64_t)doc * s->doclen_stride;
+  uint64_t page = off >> KIDX__PAGE_SHIFT;
+  /* An entry of 3, 5 or 6 bytes may straddle two pages: then (once per
+   * page) the slow path verifies both. */
+  if (((off + s->doclen_stride - 1) >> KIDX__PAGE_SHIFT) != page ||
+      !kidx__segment_page_ok(s, s->page_base[KIDX__SEC_DOCLENS] + page)) {
+    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, s->doclen_stride);
     if (rc) {
       *title = *body = 0;
       return rc;
     }
   }
-  kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + off, title, body);
+  kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + off, s->doclen_width, title,
+                      body);
   return 0;
 }
 

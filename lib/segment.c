@@ -59,6 +59,8 @@ void kidx__seghdr_encode(const kidx__seghdr *h,
   kidx__set_u64(out + KIDX__HDR_NTOKENS, h->ntokens);
   kidx__set_u64(out + KIDX__HDR_TITLE_TOKENS, h->title_tokens);
   kidx__set_u64(out + KIDX__HDR_TITLE_BYTES, h->title_bytes);
+  out[KIDX__HDR_TITLE_WIDTH] = h->doclen_width[0];
+  out[KIDX__HDR_BODY_WIDTH] = h->doclen_width[1];
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     uint8_t *e = out + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
     kidx__set_u64(e + KIDX__SECENTRY_OFFSET, h->sec_off[i]);
@@ -81,6 +83,8 @@ void kidx__seghdr_decode(kidx__seghdr *h, const uint8_t in[KIDX__HEADER_SIZE]) {
   h->ntokens = kidx__get_u64(in + KIDX__HDR_NTOKENS);
   h->title_tokens = kidx__get_u64(in + KIDX__HDR_TITLE_TOKENS);
   h->title_bytes = kidx__get_u64(in + KIDX__HDR_TITLE_BYTES);
+  h->doclen_width[0] = in[KIDX__HDR_TITLE_WIDTH];
+  h->doclen_width[1] = in[KIDX__HDR_BODY_WIDTH];
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     const uint8_t *e =
         in + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
@@ -308,9 +312,19 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     s->sec[i] = map + off;
     s->sec_len[i] = len;
   }
+  /* The lengths' widths: any the format allows (the check verifies that
+   * they are the smallest). */
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    if (!kidx__doclen_width_valid(h.doclen_width[f])) {
+      rc = corrupt(errmsg, path, "impossible table widths in header");
+      goto fail;
+    }
+    s->doclen_width[f] = h.doclen_width[f];
+    s->doclen_stride += h.doclen_width[f];
+  }
   if (s->sec_len[KIDX__SEC_TERMINDEX] !=
           (nblocks(s->nterms) + 1) * KIDX__TIX_SIZE ||
-      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * KIDX__DOCLEN_SIZE ||
+      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * s->doclen_stride ||
       text_blocks(s) ||
       s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY ||
       s->title_bytes > s->sec_len[KIDX__SEC_KEYS] ||

@@ -67,9 +67,10 @@ typedef struct merge {
   size_t pos_cap;
   idrec *ids; /* one per new document */
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
-  kidx__buf pagesums;      /* CRC of every page of sections 0..7 */
-  uint64_t title_tokens;   /* of the documents written */
-  uint64_t title_bytes;    /* of their key records, the titles' */
+  kidx__buf pagesums;                  /* CRC of every page of sections 0..7 */
+  uint64_t title_tokens;               /* of the documents written */
+  uint64_t title_bytes;                /* of their key records, the titles' */
+  uint8_t doclen_width[KIDX__NFIELDS]; /* of section 3, per field */
   kidx__textcache tc;      /* the inputs' last decompressed text block */
   kidx__buf block;         /* the text block being filled (raw records) */
   uint32_t block_first;    /* its first document */
@@ -307,12 +308,13 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
 
 static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc) {
-  uint8_t b[KIDX__DOCLEN_SIZE];
-  kidx__doclen_encode(b, d->title_tokens, d->body_tokens);
+  uint8_t b[KIDX__DOCLEN_MAX];
+  kidx__doclen_encode(b, m->doclen_width, d->title_tokens, d->body_tokens);
   *acc += (uint64_t)d->title_tokens + d->body_tokens;
   m->title_tokens += d->title_tokens;
   m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
-  return kidx__wfile_write(&m->f, b, sizeof b);
+  return kidx__wfile_write(&m->f, b,
+                           (size_t)m->doclen_width[0] + m->doclen_width[1]);
 }
 
 /* A stamp's mtime as an unsigned varint: zigzag, so small negative
@@ -606,6 +608,7 @@ static int write_header(merge *m, uint64_t ntokens, uint32_t index_crc) {
       .ntokens = ntokens,
       .title_tokens = m->title_tokens,
       .title_bytes = m->title_bytes,
+      .doclen_width = {m->doclen_width[0], m->doclen_width[1]},
       .pageindex_crc = index_crc,
   };
   memcpy(h.sec_off, m->sec_off, sizeof h.sec_off);
@@ -656,6 +659,7 @@ static int build_maps(merge *m, const kidx__segsrc *src, size_t n) {
   /* The new file's field totals, before its postings: the bounds'
    * precomputed maxima use its average field lengths. */
   uint64_t tokens[KIDX__NFIELDS] = {0, 0};
+  uint32_t max[KIDX__NFIELDS] = {0, 0};
   for (size_t i = 0; i < m->nin; i++) {
     const input *in = &m->in[i];
     for (uint64_t k = 0; k < in->ndocs; k++) {
@@ -664,10 +668,15 @@ static int build_maps(merge *m, const kidx__segsrc *src, size_t n) {
         continue;
       if (input_lens(m, in, (uint32_t)k, len))
         return damaged_input(m, in);
-      tokens[0] += len[0];
-      tokens[1] += len[1];
+      for (int f = 0; f < KIDX__NFIELDS; f++) {
+        tokens[f] += len[f];
+        max[f] = len[f] > max[f] ? len[f] : max[f];
+      }
     }
   }
+  /* Section 3's widths: the smallest that hold each field's longest. */
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    m->doclen_width[f] = (uint8_t)kidx__doclen_width(max[f]);
   kidx__pmodels_init(&m->models, next, tokens);
   kidx__pwriter_init(&m->list, &m->models);
   m->ids = malloc((next ? next : 1) * sizeof *m->ids);

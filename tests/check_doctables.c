@@ -1,0 +1,390 @@
+/* The per-document tables of a segment file (doc/FORMAT.md, sections 3,
+ * 5 and 6): document lengths in per-field widths.  The writer chooses
+ * the smallest widths, through flushes and merges; and damage to these
+ * tables -- a width the format does not have, sizes that do not match,
+ * widths wider than needed -- is KIDX_ECORRUPT from open or from
+ * kidx_reader_check, never a crash. */
+#include "kidx_int.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char *dir;
+
+static void setup(void) {
+  dir = tu_mkdtemp();
+}
+
+static void teardown(void) {
+  tu_rmtree(dir);
+  free(dir);
+}
+
+static kidx_writer *open_writer(void) {
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
+  return w;
+}
+
+static kidx_reader *open_reader(void) {
+  kidx_reader *r;
+  ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+  ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_OK);
+  return r;
+}
+
+/* n words "w" separated by spaces (malloc'ed): n terms. */
+static char *words(size_t n, size_t *len) {
+  char *t = malloc(2 * n + 1);
+  ck_assert_ptr_nonnull(t);
+  for (size_t i = 0; i < n; i++)
+    memcpy(t + 2 * i, "w ", 2);
+  *len = n ? 2 * n - 1 : 0;
+  t[*len] = 0;
+  return t;
+}
+
+static void add_words(kidx_writer *w, const char *id, size_t title_words,
+                      size_t body_words) {
+  size_t tl, bl;
+  char *title = words(title_words, &tl), *body = words(body_words, &bl);
+  ck_assert_int_eq(kidx_writer_add(w, id, strlen(id), title, tl, body, bl),
+                   KIDX_OK);
+  free(title);
+  free(body);
+}
+
+/* The open segments of r, newest last. */
+static const kidx__segment *segment(const kidx_reader *r, size_t i) {
+  const kidx__snapshot *s = kidx__reader_snapshot(r);
+  ck_assert_uint_lt(i, s->nsegs);
+  return &s->segs[i].seg;
+}
+
+static size_t nsegments(const kidx_reader *r) {
+  return kidx__reader_snapshot(r)->nsegs;
+}
+
+/* ---- the writer's widths ---- */
+
+START_TEST(test_doctables_smallest_widths) {
+  /* Each field's width is that of its longest in the segment: 255 terms
+   * fit a byte, 256 take two, 65536 four; flushes and merges alike. */
+  kidx_writer *w = open_writer();
+  add_words(w, "a", 255, 256);
+  add_words(w, "b", 3, 7);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  add_words(w, "c", 256, 1);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  add_words(w, "d", 0, 0);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_reader *r = open_reader();
+  ck_assert_uint_eq(nsegments(r), 3);
+  static const unsigned want[3][2] = {{1, 2}, {2, 1}, {1, 1}};
+  for (size_t i = 0; i < 3; i++) {
+    const kidx__segment *s = segment(r, i);
+    ck_assert_uint_eq(s->doclen_width[0], want[i][0]);
+    ck_assert_uint_eq(s->doclen_width[1], want[i][1]);
+    ck_assert_uint_eq(s->doclen_stride, want[i][0] + want[i][1]);
+    ck_assert_uint_eq(s->sec_len[KIDX__SEC_DOCLENS],
+                      s->ndocs * (want[i][0] + want[i][1]));
+  }
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
+  kidx_reader_close(r);
+  /* Merged: the longest of each field over the inputs. */
+  ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  r = open_reader();
+  ck_assert_uint_eq(nsegments(r), 1);
+  ck_assert_uint_eq(segment(r, 0)->doclen_width[0], 2);
+  ck_assert_uint_eq(segment(r, 0)->doclen_width[1], 2);
+  kidx_reader_close(r);
+  /* Deleting the long documents narrows the widths at the next merge. */
+  ck_assert_int_eq(kidx_writer_delete(w, "a", 1), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_delete(w, "c", 1), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  r = open_reader();
+  ck_assert_uint_eq(segment(r, 0)->ndocs, 2);
+  ck_assert_uint_eq(segment(r, 0)->doclen_width[0], 1);
+  ck_assert_uint_eq(segment(r, 0)->doclen_width[1], 1);
+  kidx_reader_close(r);
+  /* 65536 body terms: four bytes. */
+  add_words(w, "e", 1, 65536);
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  r = open_reader();
+  const kidx__segment *s = segment(r, nsegments(r) - 1);
+  ck_assert_uint_eq(s->doclen_width[0], 1);
+  ck_assert_uint_eq(s->doclen_width[1], 4);
+  uint32_t t, b;
+  ck_assert_int_eq(kidx__segment_doclens(s, 0, &t, &b), KIDX_OK);
+  ck_assert_uint_eq(t, 1);
+  ck_assert_uint_eq(b, 65536);
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_doctables_lengths_straddle_pages) {
+  /* Entries of 3 bytes: some lie across two pages of section 3, whose
+   * both pages must be verified before they are read. */
+  kidx_writer *w = open_writer();
+  uint32_t n = (uint32_t)(KIDX__PAGE_SIZE / 3 + 10);
+  for (uint32_t i = 0; i < n; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "%u", i);
+    add_words(w, id, i % 7, i == 5 ? 300 : i % 11);
+  }
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  const kidx__segment *s = segment(r, 0);
+  ck_assert_uint_eq(s->doclen_stride, 3);
+  /* Document 10922 holds bytes 32766..32768: pages 0 and 1. */
+  uint32_t straddling = (uint32_t)(KIDX__PAGE_SIZE / 3);
+  ck_assert_uint_eq(straddling * 3 + 2, KIDX__PAGE_SIZE);
+  uint64_t page0 = s->page_base[KIDX__SEC_DOCLENS];
+  uint32_t t, b;
+  /* Page 0 verified by a read of its own, page 1 not yet. */
+  ck_assert_int_eq(kidx__segment_doclens(s, 0, &t, &b), KIDX_OK);
+  ck_assert(kidx__segment_page_ok(s, page0));
+  ck_assert(!kidx__segment_page_ok(s, page0 + 1));
+  ck_assert_int_eq(kidx__segment_doclens(s, straddling, &t, &b), KIDX_OK);
+  ck_assert_uint_eq(t, straddling % 7);
+  ck_assert_uint_eq(b, straddling % 11);
+  ck_assert(kidx__segment_page_ok(s, page0 + 1));
+  for (uint32_t d = 0; d < n; d++) {
+    ck_assert_int_eq(kidx__segment_doclens(s, d, &t, &b), KIDX_OK);
+    ck_assert_uint_eq(t, d % 7);
+    ck_assert_uint_eq(b, d == 5 ? 300 : d % 11);
+  }
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
+  kidx_reader_close(r);
+}
+END_TEST
+
+/* ---- damage ---- */
+
+/* The fixture of the damage tests: one segment of NDOCS documents, ids
+ * "doc-<i>", one body longer than 255 terms (widths 1 and 2). */
+#define NDOCS 200u
+
+static char *seg_path;
+static char segname[KIDX__SEGNAME_MAX];
+static char *original;
+static size_t original_len;
+
+static void damage_setup(void) {
+  setup();
+  kidx_writer *w = open_writer();
+  for (unsigned i = 0; i < NDOCS; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "doc-%u", i);
+    add_words(w, id, 1 + i % 3, i == 17 ? 300 : 2 + i % 5);
+  }
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  kidx__segment_name(1, segname);
+  seg_path = kidx__path_join(dir, segname);
+  original = tu_read_file(seg_path, &original_len);
+  ck_assert_ptr_nonnull(original);
+}
+
+static void damage_teardown(void) {
+  free(original);
+  free(seg_path);
+  teardown();
+}
+
+/* Writes data (len bytes) as the segment, resealed first (valid page and
+ * header checksums) when reseal is set, and binds the MANIFEST to it:
+ * its entry's size and header checksum. */
+static void write_segment(char *data, size_t len, int reseal) {
+  if (reseal)
+    ck_assert_int_eq(kidx__segment_reseal((uint8_t *)data, len), KIDX_OK);
+  tu_write_file(dir, segname, data, len);
+  char *mpath = kidx__path_join(dir, KIDX__MANIFEST_FILE);
+  size_t mlen;
+  char *m = tu_read_file(mpath, &mlen);
+  ck_assert_ptr_nonnull(m);
+  kidx__set_u64((uint8_t *)m + 48 + 8, len);
+  memcpy(m + 48 + 32, data + KIDX__HDR_CRC, 4);
+  kidx__set_u32((uint8_t *)m + mlen - 4, kidx__crc32c(0, m, mlen - 4));
+  tu_write_file(dir, KIDX__MANIFEST_FILE, m, mlen);
+  free(m);
+  free(mpath);
+}
+
+/* A copy of the original with its header's fields changed by edit. */
+static char *with_header(void (*edit)(kidx__seghdr *h, int k), int k) {
+  char *copy = malloc(original_len);
+  ck_assert_ptr_nonnull(copy);
+  memcpy(copy, original, original_len);
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)copy);
+  edit(&h, k);
+  kidx__seghdr_encode(&h, (uint8_t *)copy);
+  return copy;
+}
+
+/* Opening the current file: the status, and the message in errmsg. */
+static int open_segment(char *errmsg) {
+  kidx__segment s;
+  int rc = kidx__segment_open(&s, seg_path, errmsg);
+  if (rc == KIDX_OK)
+    kidx__segment_close(&s);
+  return rc;
+}
+
+static void bad_width(kidx__seghdr *h, int k) {
+  switch (k) {
+  case 0:
+    h->doclen_width[0] = 3;
+    break;
+  case 1:
+    h->doclen_width[1] = 3;
+    break;
+  case 2:
+    h->doclen_width[0] = 0;
+    break;
+  default:
+    h->doclen_width[1] = 8;
+  }
+}
+
+START_TEST(test_doctables_bad_width_refused_at_open) {
+  for (int k = 0; k < 4; k++) {
+    char *copy = with_header(bad_width, k);
+    write_segment(copy, original_len, 0);
+    free(copy);
+    char errmsg[KIDX__ERRMSG_MAX];
+    ck_assert_int_eq(open_segment(errmsg), KIDX_ECORRUPT);
+    ck_assert_msg(strstr(errmsg, segname) &&
+                      strstr(errmsg, "impossible table widths"),
+                  "case %d: %s", k, errmsg);
+    kidx_reader *r;
+    ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
+    ck_assert_int_eq(kidx_reader_open(r, dir), KIDX_ECORRUPT);
+    kidx_reader_close(r);
+  }
+  write_segment(original, original_len, 0);
+  char errmsg[KIDX__ERRMSG_MAX];
+  ck_assert_int_eq(open_segment(errmsg), KIDX_OK);
+}
+END_TEST
+
+static void bad_size(kidx__seghdr *h, int k) {
+  switch (k) {
+  case 0: /* section 3 a byte short, a byte long */
+    h->sec_len[KIDX__SEC_DOCLENS]--;
+    break;
+  case 1:
+    h->sec_len[KIDX__SEC_DOCLENS]++;
+    break;
+  case 2: /* a valid width that the section's size does not match */
+    h->doclen_width[0] = 2;
+    break;
+  default:
+    h->doclen_width[1] = 1;
+  }
+}
+
+START_TEST(test_doctables_sizes_checked_at_open) {
+  for (int k = 0; k < 4; k++) {
+    char *copy = with_header(bad_size, k);
+    write_segment(copy, original_len, 0);
+    free(copy);
+    char errmsg[KIDX__ERRMSG_MAX];
+    ck_assert_int_eq(open_segment(errmsg), KIDX_ECORRUPT);
+    ck_assert_msg(strstr(errmsg, segname) && strstr(errmsg, "section sizes"),
+                  "case %d: %s", k, errmsg);
+  }
+}
+END_TEST
+
+START_TEST(test_doctables_wider_lengths_found_by_check) {
+  /* Section 3 written again with both fields in 4 bytes, the file laid
+   * out again around it: a valid file (open, search and fetch work, the
+   * lengths read the same), but not the writer's, which the check says. */
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)original);
+  ck_assert_uint_eq(h.doclen_width[0], 1);
+  ck_assert_uint_eq(h.doclen_width[1], 2);
+  const uint8_t wide[KIDX__NFIELDS] = {4, 4};
+  size_t n3 = NDOCS * 8, old3 = (size_t)h.sec_len[KIDX__SEC_DOCLENS];
+  ck_assert_uint_eq(old3, NDOCS * 3);
+  size_t len = original_len + n3 - old3;
+  char *copy = malloc(len);
+  memcpy(copy, original, KIDX__HEADER_SIZE);
+  size_t at = KIDX__HEADER_SIZE;
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    /* The writer's order, without gaps. */
+    ck_assert_uint_eq(h.sec_off[i], i ? h.sec_off[i - 1] + h.sec_len[i - 1]
+                                      : KIDX__HEADER_SIZE);
+  }
+  for (int i = 0; i < KIDX__SEC_COUNT; i++) {
+    const uint8_t *src = (const uint8_t *)original + h.sec_off[i];
+    if (i == KIDX__SEC_DOCLENS) {
+      for (size_t d = 0; d < NDOCS; d++) {
+        uint32_t t, b;
+        kidx__doclen_decode(src + 3 * d, h.doclen_width, &t, &b);
+        kidx__doclen_encode((uint8_t *)copy + at + 8 * d, wide, t, b);
+      }
+      h.sec_len[i] = n3;
+    } else {
+      memcpy(copy + at, src, (size_t)h.sec_len[i]);
+    }
+    h.sec_off[i] = at;
+    at += (size_t)h.sec_len[i];
+  }
+  ck_assert_uint_eq(at, len);
+  h.file_size = len;
+  h.doclen_width[0] = h.doclen_width[1] = 4;
+  kidx__seghdr_encode(&h, (uint8_t *)copy);
+  write_segment(copy, len, 1);
+  free(copy);
+  kidx_reader *r = open_reader();
+  kidx_results *res;
+  ck_assert_int_eq(kidx_results_new(&res), KIDX_OK);
+  kidx_search_options o;
+  kidx_search_options_init(&o);
+  ck_assert_int_eq(kidx_search(r, "w", 1, &o, res), KIDX_OK);
+  ck_assert_uint_gt(kidx_results_count(res), 0);
+  kidx_results_free(res);
+  const kidx__segment *s = segment(r, 0);
+  uint32_t t, b;
+  ck_assert_int_eq(kidx__segment_doclens(s, 17, &t, &b), KIDX_OK);
+  ck_assert_uint_eq(t, 1 + 17 % 3);
+  ck_assert_uint_eq(b, 300);
+  ck_assert_int_eq(kidx_reader_check(r), KIDX_ECORRUPT);
+  ck_assert_msg(strstr(kidx_reader_errmsg(r), "smallest width"), "%s",
+                kidx_reader_errmsg(r));
+  kidx_reader_close(r);
+}
+END_TEST
+
+static Suite *doctables_suite(void) {
+  Suite *s = suite_create("doctables");
+  TCase *tc = tcase_create("Core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, test_doctables_smallest_widths);
+  tcase_add_test(tc, test_doctables_lengths_straddle_pages);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("Damage");
+  tcase_add_checked_fixture(tc, damage_setup, damage_teardown);
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, test_doctables_bad_width_refused_at_open);
+  tcase_add_test(tc, test_doctables_sizes_checked_at_open);
+  tcase_add_test(tc, test_doctables_wider_lengths_found_by_check);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  return tu_run_suite(doctables_suite());
+}
