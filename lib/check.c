@@ -477,7 +477,8 @@ static int check_tables(const kidx__segment *s, const char *path,
   uint64_t prev_key = 0, tokens = 0, title = 0;
   uint32_t max[KIDX__NFIELDS] = {0, 0};
   for (uint64_t d = 0; d <= s->ndocs; d++) {
-    uint64_t key = kidx__get_u64(offs + d * 8);
+    uint64_t key =
+        kidx__keyoff_decode(offs + d * s->keyoff_width, s->keyoff_width);
     if (key < prev_key || (d == 0 && key != 0))
       return corrupt(errmsg, path, "document table out of order");
     prev_key = key;

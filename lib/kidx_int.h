@@ -815,9 +815,9 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** segment file, format version 14, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 14 since document lengths take
- * the widths their largest values need (13: key records leave out an
- * empty stamp; 12: the stored text compressed in blocks; 11: score
+/* The version in a segment file's header: 14 since document lengths and
+ * key offsets take the widths their largest values need (13: key records
+ * leave out an empty stamp; 12: the stored text compressed in blocks; 11: score
  * bounds with the largest combined frequency under the default parameters; 10:
  * sections covered by page checksums verified when first read; 9: postings in
  * blocks with score bounds and whole-section checksums verified at open). */
@@ -900,7 +900,8 @@ enum {
   KIDX__HDR_TITLE_BYTES = 224,   /* u64: the key records' title parts */
   KIDX__HDR_TITLE_WIDTH = 232,   /* u8: bytes of a title length, section 3 */
   KIDX__HDR_BODY_WIDTH = 233,    /* u8: bytes of a body length, section 3 */
-  KIDX__HDR_RESERVED = 234,      /* zeros up to the next field */
+  KIDX__HDR_KEYOFF_WIDTH = 234,  /* u8: bytes of a key offset, section 5 */
+  KIDX__HDR_RESERVED = 235,      /* zeros up to the next field */
   KIDX__HDR_PAGEINDEX_CRC = 248, /* u32: CRC-32C of section 9 */
   KIDX__HDR_CRC = 252            /* u32: CRC-32C of the bytes before it */
 };
@@ -933,7 +934,8 @@ _Static_assert(KIDX__HDR_TITLE_BYTES ==
 _Static_assert(KIDX__HDR_TITLE_WIDTH == KIDX__HDR_TITLE_BYTES + 8,
                "header: title bytes");
 _Static_assert(KIDX__HDR_BODY_WIDTH == KIDX__HDR_TITLE_WIDTH + 1 &&
-                   KIDX__HDR_RESERVED == KIDX__HDR_BODY_WIDTH + 1,
+                   KIDX__HDR_KEYOFF_WIDTH == KIDX__HDR_BODY_WIDTH + 1 &&
+                   KIDX__HDR_RESERVED == KIDX__HDR_KEYOFF_WIDTH + 1,
                "header: u8 widths");
 _Static_assert(KIDX__HDR_RESERVED <= KIDX__HDR_PAGEINDEX_CRC &&
                    KIDX__HDR_CRC == KIDX__HDR_PAGEINDEX_CRC + 4 &&
@@ -950,8 +952,9 @@ typedef struct kidx__seghdr {
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   uint64_t title_bytes; /* stored titles in section 7, length prefixes too */
   /* Bytes per field of a document's lengths in section 3 (1, 2 or 4 when
-   * written). */
+   * written), and per key offset in section 5 (4 or 8). */
   uint8_t doclen_width[KIDX__NFIELDS];
+  uint8_t keyoff_width;
   uint32_t pageindex_crc;
   uint32_t crc; /* the header's own CRC as stored (decode only) */
   int magic_ok; /* decode: the bytes start with kidx__magic */
@@ -1035,6 +1038,25 @@ static inline void kidx__doclen_decode(const uint8_t *in,
   *body = kidx__get_uw(in + KIDX__DOCLEN_TITLE + width[0], width[1]);
 }
 
+/* Section 5 starts with N + 1 key offsets (where each document's key
+ * record starts in section 7, and the section's end), each of
+ * KIDX__HDR_KEYOFF_WIDTH bytes: 4 when section 7 is shorter than 2^32
+ * bytes, as it is unless a segment holds tens of millions of documents,
+ * else 8. */
+static inline unsigned kidx__keyoff_width(uint64_t keys_len) {
+  return keys_len <= UINT32_MAX ? 4u : 8u;
+}
+static inline void kidx__keyoff_encode(uint8_t *out, unsigned width,
+                                       uint64_t off) {
+  if (width == 4)
+    kidx__set_u32(out, (uint32_t)off);
+  else
+    kidx__set_u64(out, off);
+}
+static inline uint64_t kidx__keyoff_decode(const uint8_t *in, unsigned width) {
+  return width == 4 ? kidx__get_u32(in) : kidx__get_u64(in);
+}
+
 /* Section 6, ids: per document, sorted by (hash, document), the hash of
  * its id and its number. */
 enum {
@@ -1079,6 +1101,7 @@ typedef struct kidx__segment {
   uint32_t header_crc;   /* the header's CRC, which MANIFEST entries hold */
   uint8_t doclen_width[KIDX__NFIELDS]; /* section 3's, per field (header) */
   uint32_t doclen_stride;              /* their sum: bytes per document */
+  unsigned keyoff_width;               /* section 5's key offsets (header) */
   uint64_t ntextblocks; /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
@@ -1183,6 +1206,13 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
  * pages of results read, without touching the compressed bodies.
  * KIDX_ECORRUPT on bad data. */
 int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
+
+/* Where entry b of the text block table lies in section 5: after the N +
+ * 1 key offsets. */
+static inline uint64_t kidx__segment_textblock_at(const kidx__segment *s,
+                                                  uint64_t b) {
+  return (s->ndocs + 1) * s->keyoff_width + b * KIDX__TEXTBLOCK_ENTRY;
+}
 
 /* An entry of the text block table (section 5), decoded. */
 typedef struct kidx__textblock {

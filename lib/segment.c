@@ -61,6 +61,7 @@ void kidx__seghdr_encode(const kidx__seghdr *h,
   kidx__set_u64(out + KIDX__HDR_TITLE_BYTES, h->title_bytes);
   out[KIDX__HDR_TITLE_WIDTH] = h->doclen_width[0];
   out[KIDX__HDR_BODY_WIDTH] = h->doclen_width[1];
+  out[KIDX__HDR_KEYOFF_WIDTH] = h->keyoff_width;
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     uint8_t *e = out + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
     kidx__set_u64(e + KIDX__SECENTRY_OFFSET, h->sec_off[i]);
@@ -85,6 +86,7 @@ void kidx__seghdr_decode(kidx__seghdr *h, const uint8_t in[KIDX__HEADER_SIZE]) {
   h->title_bytes = kidx__get_u64(in + KIDX__HDR_TITLE_BYTES);
   h->doclen_width[0] = in[KIDX__HDR_TITLE_WIDTH];
   h->doclen_width[1] = in[KIDX__HDR_BODY_WIDTH];
+  h->keyoff_width = in[KIDX__HDR_KEYOFF_WIDTH];
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     const uint8_t *e =
         in + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
@@ -237,7 +239,8 @@ static int layout_pages(kidx__segment *s) {
  * offsets, then (B + 1) block entries; every block holds at least one
  * document and every document's record is in a block. */
 static int text_blocks(kidx__segment *s) {
-  uint64_t len = s->sec_len[KIDX__SEC_DOCTABLE], keys = (s->ndocs + 1) * 8;
+  uint64_t len = s->sec_len[KIDX__SEC_DOCTABLE];
+  uint64_t keys = kidx__segment_textblock_at(s, 0);
   if (len < keys + KIDX__TEXTBLOCK_ENTRY ||
       (len - keys) % KIDX__TEXTBLOCK_ENTRY != 0)
     return -1;
@@ -312,8 +315,9 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     s->sec[i] = map + off;
     s->sec_len[i] = len;
   }
-  /* The lengths' widths: any the format allows (the check verifies that
-   * they are the smallest). */
+  /* The tables' widths: any the format allows for the lengths (the
+   * check verifies they are the smallest), and for the key offsets
+   * exactly the one section 7's length calls for. */
   for (int f = 0; f < KIDX__NFIELDS; f++) {
     if (!kidx__doclen_width_valid(h.doclen_width[f])) {
       rc = corrupt(errmsg, path, "impossible table widths in header");
@@ -321,6 +325,11 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     }
     s->doclen_width[f] = h.doclen_width[f];
     s->doclen_stride += h.doclen_width[f];
+  }
+  s->keyoff_width = h.keyoff_width;
+  if (s->keyoff_width != kidx__keyoff_width(s->sec_len[KIDX__SEC_KEYS])) {
+    rc = corrupt(errmsg, path, "impossible table widths in header");
+    goto fail;
   }
   if (s->sec_len[KIDX__SEC_TERMINDEX] !=
           (nblocks(s->nterms) + 1) * KIDX__TIX_SIZE ||
@@ -531,14 +540,16 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
  * pages: *p, *end span it. */
 static int key_span(const kidx__segment *s, uint32_t doc, const uint8_t **p,
                     const uint8_t **end) {
-  uint64_t at = (uint64_t)doc * 8;
+  unsigned w = s->keyoff_width;
+  uint64_t at = (uint64_t)doc * w;
   if (doc >= s->ndocs)
     return kidx__segment_bad(s, KIDX__SEC_DOCTABLE, at);
-  int rc = kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, 16);
+  int rc = kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, 2 * w);
   if (rc)
     return rc;
   const uint8_t *offs = s->sec[KIDX__SEC_DOCTABLE] + at;
-  uint64_t a = kidx__get_u64(offs), b = kidx__get_u64(offs + 8);
+  uint64_t a = kidx__keyoff_decode(offs, w),
+           b = kidx__keyoff_decode(offs + w, w);
   if (a > b || b > s->sec_len[KIDX__SEC_KEYS])
     return kidx__segment_bad(s, KIDX__SEC_DOCTABLE, at);
   if ((rc = kidx__segment_verify(s, KIDX__SEC_KEYS, a, b - a)))
@@ -612,7 +623,7 @@ void kidx__textblock_decode(const uint8_t *e, kidx__textblock *b) {
 
 int kidx__segment_textblock(const kidx__segment *s, uint64_t b,
                             kidx__textblock *out) {
-  uint64_t at = (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY;
+  uint64_t at = kidx__segment_textblock_at(s, b);
   int rc =
       kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, KIDX__TEXTBLOCK_ENTRY);
   if (rc)
@@ -705,7 +716,7 @@ static int find_textblock(const kidx__segment *s, uint32_t doc, uint64_t *b,
       next->offset - blk->offset > blk->raw_len ||
       blk->raw_len / 256 > next->offset - blk->offset)
     return kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
-                             (s->ndocs + 1) * 8 + lo * KIDX__TEXTBLOCK_ENTRY);
+                             kidx__segment_textblock_at(s, lo));
   return KIDX_OK;
 }
 

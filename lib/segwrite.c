@@ -20,6 +20,7 @@
  */
 #include "kidx_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #define DROPPED UINT32_MAX
@@ -71,6 +72,7 @@ typedef struct merge {
   uint64_t title_tokens;               /* of the documents written */
   uint64_t title_bytes;                /* of their key records, the titles' */
   uint8_t doclen_width[KIDX__NFIELDS]; /* of section 3, per field */
+  uint64_t keys_len;                   /* of section 7, summed beforehand */
   kidx__textcache tc;      /* the inputs' last decompressed text block */
   kidx__buf block;         /* the text block being filled (raw records) */
   uint32_t block_first;    /* its first document */
@@ -306,17 +308,6 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
   return KIDX_OK;
 }
 
-static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
-                      uint64_t *acc) {
-  uint8_t b[KIDX__DOCLEN_MAX];
-  kidx__doclen_encode(b, m->doclen_width, d->title_tokens, d->body_tokens);
-  *acc += (uint64_t)d->title_tokens + d->body_tokens;
-  m->title_tokens += d->title_tokens;
-  m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
-  return kidx__wfile_write(&m->f, b,
-                           (size_t)m->doclen_width[0] + m->doclen_width[1]);
-}
-
 /* A stamp's mtime as an unsigned varint: zigzag, so small negative
  * values stay short. */
 static uint64_t zigzag(int64_t v) {
@@ -340,14 +331,30 @@ static uint64_t key_size(const kidx__docinfo *d) {
          kidx__varint_encode(tmp, d->title_len) + d->title_len;
 }
 
+/* Also learns what the later sections need before they are written: the
+ * ids' hashes (section 6) and the key records' total size (section 7,
+ * which sets the width of the key offsets in section 5). */
+static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
+                      uint64_t *acc) {
+  uint8_t b[KIDX__DOCLEN_MAX];
+  kidx__doclen_encode(b, m->doclen_width, d->title_tokens, d->body_tokens);
+  *acc += (uint64_t)d->title_tokens + d->body_tokens;
+  m->title_tokens += d->title_tokens;
+  m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
+  m->keys_len += key_size(d);
+  return kidx__wfile_write(&m->f, b,
+                           (size_t)m->doclen_width[0] + m->doclen_width[1]);
+}
+
 /* *acc: the end so far of the key records. */
 static int put_keyoff(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc) {
   uint8_t b[8];
+  unsigned w = kidx__keyoff_width(m->keys_len);
   (void)doc;
   *acc += key_size(d);
-  kidx__set_u64(b, *acc);
-  return kidx__wfile_write(&m->f, b, 8);
+  kidx__keyoff_encode(b, w, *acc);
+  return kidx__wfile_write(&m->f, b, w);
 }
 
 /* Writes the text block being filled, compressed unless that does not
@@ -500,7 +507,7 @@ static int write_text(merge *m) {
           next.offset > s->sec_len[KIDX__SEC_DOCDATA] || stored > blk.raw_len ||
           blk.raw_len / 256 > stored) {
         kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
-                          (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY);
+                          kidx__segment_textblock_at(s, b));
         return kidx__segment_damage(s, m->errmsg);
       }
       int all_live = 1;
@@ -540,9 +547,11 @@ static int write_documents(merge *m, uint64_t *ntokens) {
    * sentinel (the end of the text, no raw bytes, N). */
   section_begin(m, KIDX__SEC_DOCTABLE);
   uint8_t zero[8] = {0};
-  kidx__wfile_write(&m->f, zero, 8);
+  kidx__wfile_write(&m->f, zero, kidx__keyoff_width(m->keys_len));
   if ((rc = for_each_doc(m, put_keyoff, &key_end)))
     return rc;
+  /* The same records as put_doclen summed. */
+  assert(key_end == m->keys_len);
   kidx__textblock end = {m->sec_len[KIDX__SEC_DOCDATA], 0, m->ndocs};
   uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
   kidx__textblock_encode(ent, &end);
@@ -609,6 +618,7 @@ static int write_header(merge *m, uint64_t ntokens, uint32_t index_crc) {
       .title_tokens = m->title_tokens,
       .title_bytes = m->title_bytes,
       .doclen_width = {m->doclen_width[0], m->doclen_width[1]},
+      .keyoff_width = (uint8_t)kidx__keyoff_width(m->keys_len),
       .pageindex_crc = index_crc,
   };
   memcpy(h.sec_off, m->sec_off, sizeof h.sec_off);

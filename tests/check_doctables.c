@@ -1,9 +1,10 @@
 /* The per-document tables of a segment file (doc/FORMAT.md, sections 3,
- * 5 and 6): document lengths in per-field widths.  The writer chooses
- * the smallest widths, through flushes and merges; and damage to these
- * tables -- a width the format does not have, sizes that do not match,
- * widths wider than needed -- is KIDX_ECORRUPT from open or from
- * kidx_reader_check, never a crash. */
+ * 5 and 6): document lengths in per-field widths, key offsets in the
+ * width section 7 calls for.  The writer chooses the smallest widths,
+ * through flushes and merges; and damage to these tables -- a width the
+ * format does not have, sizes that do not match, widths wider than
+ * needed, key offsets out of bounds -- is KIDX_ECORRUPT from open, from
+ * the fetch that reads it, or from kidx_reader_check, never a crash. */
 #include "kidx_int.h"
 #include "testutil.h"
 
@@ -91,6 +92,7 @@ START_TEST(test_doctables_smallest_widths) {
     ck_assert_uint_eq(s->doclen_stride, want[i][0] + want[i][1]);
     ck_assert_uint_eq(s->sec_len[KIDX__SEC_DOCLENS],
                       s->ndocs * (want[i][0] + want[i][1]));
+    ck_assert_uint_eq(s->keyoff_width, 4);
   }
   ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
   kidx_reader_close(r);
@@ -251,13 +253,22 @@ static void bad_width(kidx__seghdr *h, int k) {
   case 2:
     h->doclen_width[0] = 0;
     break;
-  default:
+  case 3:
     h->doclen_width[1] = 8;
+    break;
+  case 4:
+    h->keyoff_width = 3;
+    break;
+  case 5:
+    h->keyoff_width = 8; /* section 7 is far shorter than 4 GiB */
+    break;
+  default:
+    h->keyoff_width = 0;
   }
 }
 
 START_TEST(test_doctables_bad_width_refused_at_open) {
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 7; k++) {
     char *copy = with_header(bad_width, k);
     write_segment(copy, original_len, 0);
     free(copy);
@@ -288,13 +299,19 @@ static void bad_size(kidx__seghdr *h, int k) {
   case 2: /* a valid width that the section's size does not match */
     h->doclen_width[0] = 2;
     break;
-  default:
+  case 3:
     h->doclen_width[1] = 1;
+    break;
+  case 4: /* section 5 one key offset short */
+    h->sec_len[KIDX__SEC_DOCTABLE] -= 4;
+    break;
+  default: /* or one more */
+    h->sec_len[KIDX__SEC_DOCTABLE] += 4;
   }
 }
 
 START_TEST(test_doctables_sizes_checked_at_open) {
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 6; k++) {
     char *copy = with_header(bad_size, k);
     write_segment(copy, original_len, 0);
     free(copy);
@@ -305,6 +322,35 @@ START_TEST(test_doctables_sizes_checked_at_open) {
   }
 }
 END_TEST
+
+/* Where section sec starts in the original. */
+static size_t section_at(int sec) {
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)original);
+  return (size_t)h.sec_off[sec];
+}
+
+/* kidx_reader_get of id on the current file: the status, the message in
+ * msg. */
+static int get(const char *id, char *msg, size_t cap) {
+  kidx_reader *r = open_reader();
+  kidx_document *doc = kidx_document_new();
+  int rc = kidx_reader_get(r, id, strlen(id), doc);
+  snprintf(msg, cap, "%s", kidx_document_errmsg(doc));
+  kidx_document_free(doc);
+  kidx_reader_close(r);
+  return rc;
+}
+
+/* kidx_reader_check of the current file: the status, the message in
+ * msg. */
+static int check(char *msg, size_t cap) {
+  kidx_reader *r = open_reader();
+  int rc = kidx_reader_check(r);
+  snprintf(msg, cap, "%s", kidx_reader_errmsg(r));
+  kidx_reader_close(r);
+  return rc;
+}
 
 START_TEST(test_doctables_wider_lengths_found_by_check) {
   /* Section 3 written again with both fields in 4 bytes, the file laid
@@ -367,6 +413,41 @@ START_TEST(test_doctables_wider_lengths_found_by_check) {
 }
 END_TEST
 
+START_TEST(test_doctables_key_offsets_damage) {
+  /* Key offsets of 4 bytes changed: offset 9 (the end of document 8's
+   * record, the start of 9's) past section 7's end, offset 0 not 0.  The
+   * fetch of a document whose record they bound fails, naming the table
+   * or the key records it then finds out of bounds; the check refuses
+   * the table. */
+  size_t off = section_at(KIDX__SEC_DOCTABLE);
+  kidx__seghdr h;
+  kidx__seghdr_decode(&h, (const uint8_t *)original);
+  ck_assert_uint_eq(h.keyoff_width, 4);
+  static const struct {
+    size_t entry;
+    uint32_t to;
+    const char *id;
+  } cases[] = {
+      {9, 0xFFFFFFF0u, "doc-9"}, {9, 0xFFFFFFF0u, "doc-8"}, {0, 1, "doc-0"}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char *copy = malloc(original_len);
+    memcpy(copy, original, original_len);
+    kidx__keyoff_encode((uint8_t *)copy + off + cases[k].entry * 4, 4,
+                        cases[k].to);
+    write_segment(copy, original_len, 1);
+    free(copy);
+    char msg[KIDX__ERRMSG_MAX];
+    int rc = get(cases[k].id, msg, sizeof msg);
+    ck_assert_msg(rc == KIDX_ECORRUPT, "case %zu: %d", k, rc);
+    ck_assert_msg(strstr(msg, segname) && (strstr(msg, "'document table'") ||
+                                           strstr(msg, "'keys'")),
+                  "case %zu: %s", k, msg);
+    ck_assert_int_eq(check(msg, sizeof msg), KIDX_ECORRUPT);
+    ck_assert_msg(strstr(msg, "document table"), "case %zu: %s", k, msg);
+  }
+}
+END_TEST
+
 static Suite *doctables_suite(void) {
   Suite *s = suite_create("doctables");
   TCase *tc = tcase_create("Core");
@@ -381,6 +462,7 @@ static Suite *doctables_suite(void) {
   tcase_add_test(tc, test_doctables_bad_width_refused_at_open);
   tcase_add_test(tc, test_doctables_sizes_checked_at_open);
   tcase_add_test(tc, test_doctables_wider_lengths_found_by_check);
+  tcase_add_test(tc, test_doctables_key_offsets_damage);
   suite_add_tcase(s, tc);
   return s;
 }

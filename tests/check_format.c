@@ -1,11 +1,11 @@
 /*
  * check_format.c -- the codecs of the fixed-size records of a segment file
  * (kidx_int.h, "fixed-size records"): the header and the entries of the
- * term block index, document lengths (in their per-segment widths), ids
- * and page checksums.  Each round-trips, and each field lands at the byte
- * offset doc/FORMAT.md gives it: the offsets below are written out as
- * numbers on purpose, copied from the document, so that a change of the
- * layout in the code alone fails here.
+ * term block index, document lengths (in their per-segment widths), key
+ * offsets, ids and page checksums.  Each round-trips, and each field lands
+ * at the byte offset doc/FORMAT.md gives it: the offsets below are written
+ * out as numbers on purpose, copied from the document, so that a change of
+ * the layout in the code alone fails here.
  */
 #include "kidx_int.h"
 
@@ -32,6 +32,7 @@ static kidx__seghdr distinctive(void) {
   h.title_bytes = 0x9897969594939291ull;
   h.doclen_width[0] = 0xD1;
   h.doclen_width[1] = 0xD2;
+  h.keyoff_width = 0xD3;
   for (uint64_t i = 0; i < KIDX__SEC_COUNT; i++) {
     h.sec_off[i] = UINT64_C(0xA0A0A0A0A0A0A000) | i;
     h.sec_len[i] = UINT64_C(0xB0B0B0B0B0B0B000) | i;
@@ -67,6 +68,7 @@ START_TEST(test_format_header_round_trip) {
   ck_assert_uint_eq(out.title_bytes, in.title_bytes);
   ck_assert_uint_eq(out.doclen_width[0], in.doclen_width[0]);
   ck_assert_uint_eq(out.doclen_width[1], in.doclen_width[1]);
+  ck_assert_uint_eq(out.keyoff_width, in.keyoff_width);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     ck_assert_uint_eq(out.sec_off[i], in.sec_off[i]);
     ck_assert_uint_eq(out.sec_len[i], in.sec_len[i]);
@@ -105,7 +107,8 @@ START_TEST(test_format_header_offsets_are_documented) {
   ck_assert_uint_eq(le(b + 224, 8), h.title_bytes);
   ck_assert_uint_eq(b[232], h.doclen_width[0]);
   ck_assert_uint_eq(b[233], h.doclen_width[1]);
-  for (int i = 234; i < 248; i++)
+  ck_assert_uint_eq(b[234], h.keyoff_width);
+  for (int i = 235; i < 248; i++)
     ck_assert_uint_eq(b[i], 0);
   ck_assert_uint_eq(le(b + 248, 4), h.pageindex_crc);
   ck_assert_uint_eq(le(b + 252, 4), kidx__crc32c(0, b, 252));
@@ -114,7 +117,8 @@ START_TEST(test_format_header_offsets_are_documented) {
   ck_assert_uint_eq(KIDX__HDR_SECTABLE, 64);
   ck_assert_uint_eq(KIDX__HDR_TITLE_WIDTH, 232);
   ck_assert_uint_eq(KIDX__HDR_BODY_WIDTH, 233);
-  ck_assert_uint_eq(KIDX__HDR_RESERVED, 234);
+  ck_assert_uint_eq(KIDX__HDR_KEYOFF_WIDTH, 234);
+  ck_assert_uint_eq(KIDX__HDR_RESERVED, 235);
   ck_assert_uint_eq(KIDX__HDR_PAGEINDEX_CRC, 248);
   ck_assert_uint_eq(KIDX__HDR_CRC, 252);
 }
@@ -219,6 +223,25 @@ START_TEST(test_format_doclen_round_trip_at_documented_offsets) {
 }
 END_TEST
 
+START_TEST(test_format_keyoff_round_trip) {
+  /* Section 5's key offsets: u32 while section 7 is shorter than 2^32
+   * bytes, u64 from there. */
+  ck_assert_uint_eq(kidx__keyoff_width(0), 4);
+  ck_assert_uint_eq(kidx__keyoff_width(UINT32_MAX), 4);
+  ck_assert_uint_eq(kidx__keyoff_width((uint64_t)UINT32_MAX + 1), 8);
+  uint8_t e[9];
+  memset(e, 0x5A, sizeof e);
+  kidx__keyoff_encode(e, 4, 0x04030201u);
+  ck_assert_uint_eq(le(e, 4), 0x04030201u);
+  ck_assert_uint_eq(e[4], 0x5A);
+  ck_assert_uint_eq(kidx__keyoff_decode(e, 4), 0x04030201u);
+  kidx__keyoff_encode(e, 8, 0x0807060504030201ull);
+  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
+  ck_assert_uint_eq(e[8], 0x5A);
+  ck_assert_uint_eq(kidx__keyoff_decode(e, 8), 0x0807060504030201ull);
+}
+END_TEST
+
 static Suite *format_suite(void) {
   Suite *s = suite_create("format");
   TCase *tc = tcase_create("Core");
@@ -228,6 +251,7 @@ static Suite *format_suite(void) {
   tcase_add_test(tc, test_format_entries_round_trip_at_documented_offsets);
   tcase_add_test(tc, test_format_doclen_widths);
   tcase_add_test(tc, test_format_doclen_round_trip_at_documented_offsets);
+  tcase_add_test(tc, test_format_keyoff_round_trip);
   suite_add_tcase(s, tc);
   return s;
 }
