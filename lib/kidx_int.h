@@ -815,12 +815,14 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 ** segment file, format version 14, specified in doc/FORMAT.md.
 */
 
-/* The version in a segment file's header: 14 since document lengths and
- * key offsets take the widths their largest values need (13: key records
- * leave out an empty stamp; 12: the stored text compressed in blocks; 11: score
- * bounds with the largest combined frequency under the default parameters; 10:
- * sections covered by page checksums verified when first read; 9: postings in
- * blocks with score bounds and whole-section checksums verified at open). */
+/* The version in a segment file's header: 14 since the per-document
+ * tables are compact (document lengths and key offsets in the widths
+ * their largest values need, the id table as document numbers with a
+ * sample of hashes; 13: key records leave out an empty stamp; 12: the
+ * stored text compressed in blocks; 11: score bounds with the largest
+ * combined frequency under the default parameters; 10: sections covered
+ * by page checksums verified when first read; 9: postings in blocks with
+ * score bounds and whole-section checksums verified at open). */
 #define KIDX__SEGMENT_VERSION 14u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
@@ -1057,25 +1059,52 @@ static inline uint64_t kidx__keyoff_decode(const uint8_t *in, unsigned width) {
   return width == 4 ? kidx__get_u32(in) : kidx__get_u64(in);
 }
 
-/* Section 6, ids: per document, sorted by (hash, document), the hash of
- * its id and its number. */
+/* Section 6, ids: every document once, ordered by the hash of its id
+ * (kidx__hash_bytes, which kidx_stamp_hash exposes) and then by number.
+ * The section holds S = ceil(N / KIDX__ID_SAMPLE) samples, the u64 hash
+ * of every KIDX__ID_SAMPLE-th entry (entries 0, 64, 128, ...), then the
+ * N entries, u32 document numbers.  A lookup binary-searches the samples
+ * (contiguous: a page or two), then the at most 63 entries between two
+ * samples by hashing the ids of their key records (section 7), about six
+ * of them: a little over 4 bytes per document instead of a stored hash
+ * and number (12), for a few key records read per lookup. */
+#define KIDX__ID_SAMPLE 64u
 enum {
-  KIDX__ID_HASH = 0, /* u64: kidx__hash_bytes of the id */
-  KIDX__ID_DOC = 8,  /* u32 */
-  KIDX__ID_ENTRY = 12
+  KIDX__ID_SAMPLE_SIZE = 8, /* u64: the hash of a sampled entry's id */
+  KIDX__ID_DOC_SIZE = 4     /* u32: an entry, a document number */
 };
-_Static_assert(KIDX__ID_DOC == KIDX__ID_HASH + 8 &&
-                   KIDX__ID_ENTRY == KIDX__ID_DOC + 4,
-               "id table entry");
-static inline void kidx__id_encode(uint8_t out[KIDX__ID_ENTRY], uint64_t hash,
-                                   uint32_t doc) {
-  kidx__set_u64(out + KIDX__ID_HASH, hash);
-  kidx__set_u32(out + KIDX__ID_DOC, doc);
+_Static_assert(KIDX__ID_SAMPLE_SIZE == sizeof(uint64_t) &&
+                   KIDX__ID_DOC_SIZE == sizeof(uint32_t),
+               "id table: u64 samples, u32 entries");
+static inline uint64_t kidx__ids_nsamples(uint64_t ndocs) {
+  return (ndocs + KIDX__ID_SAMPLE - 1) / KIDX__ID_SAMPLE;
 }
-static inline void kidx__id_decode(const uint8_t in[KIDX__ID_ENTRY],
-                                   uint64_t *hash, uint32_t *doc) {
-  *hash = kidx__get_u64(in + KIDX__ID_HASH);
-  *doc = kidx__get_u32(in + KIDX__ID_DOC);
+/* Offsets in the section of sample j and of entry i, and its length. */
+static inline uint64_t kidx__ids_sample_at(uint64_t j) {
+  return j * KIDX__ID_SAMPLE_SIZE;
+}
+static inline uint64_t kidx__ids_doc_at(uint64_t ndocs, uint64_t i) {
+  return kidx__ids_nsamples(ndocs) * KIDX__ID_SAMPLE_SIZE +
+         i * KIDX__ID_DOC_SIZE;
+}
+static inline uint64_t kidx__ids_size(uint64_t ndocs) {
+  return kidx__ids_doc_at(ndocs, ndocs);
+}
+static inline void kidx__ids_sample_encode(uint8_t out[KIDX__ID_SAMPLE_SIZE],
+                                           uint64_t hash) {
+  kidx__set_u64(out, hash);
+}
+static inline uint64_t
+kidx__ids_sample_decode(const uint8_t in[KIDX__ID_SAMPLE_SIZE]) {
+  return kidx__get_u64(in);
+}
+static inline void kidx__ids_doc_encode(uint8_t out[KIDX__ID_DOC_SIZE],
+                                        uint32_t doc) {
+  kidx__set_u32(out, doc);
+}
+static inline uint32_t
+kidx__ids_doc_decode(const uint8_t in[KIDX__ID_DOC_SIZE]) {
+  return kidx__get_u32(in);
 }
 
 /* The mutable side of an open segment (allocated by open). */
@@ -1102,6 +1131,7 @@ typedef struct kidx__segment {
   uint8_t doclen_width[KIDX__NFIELDS]; /* section 3's, per field (header) */
   uint32_t doclen_stride;              /* their sum: bytes per document */
   unsigned keyoff_width;               /* section 5's key offsets (header) */
+  uint64_t nsamples;                   /* section 6's sampled hashes */
   uint64_t ntextblocks; /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
@@ -1293,8 +1323,12 @@ static inline int kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
 }
 
 /* The document of s whose id is id[0..len): 1 and *doc, 0, or
- * KIDX_ECORRUPT.  Cost: a binary search of the id table, and one record
- * read per hash match. */
+ * KIDX_ECORRUPT.  Cost: a binary search of the id table's samples, then
+ * of the at most 63 entries after one, reading and hashing the id of each
+ * entry probed (about 6 key records); one record more per extra entry of
+ * the same hash.  A sample the answer rests on is checked against the
+ * entry it describes, when that entry is read anyway or (about one lookup
+ * in 64) at the cost of one record more. */
 int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
                           uint32_t *doc);
 

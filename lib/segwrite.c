@@ -559,12 +559,18 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   kidx__wfile_write(&m->f, ent, sizeof ent);
   section_end(m, KIDX__SEC_DOCTABLE);
   /* The id table: documents by the hash of their id, for lookups by id
-   * that touch a few pages of this table instead of the stored text. */
+   * that touch a few key records instead of the stored text; a sample of
+   * the hashes, then the documents. */
   qsort(m->ids, m->ndocs, sizeof *m->ids, cmp_idrec);
   section_begin(m, KIDX__SEC_IDS);
+  for (uint64_t i = 0; i < m->ndocs; i += KIDX__ID_SAMPLE) {
+    uint8_t e[KIDX__ID_SAMPLE_SIZE];
+    kidx__ids_sample_encode(e, m->ids[i].hash);
+    kidx__wfile_write(&m->f, e, sizeof e);
+  }
   for (uint32_t i = 0; i < m->ndocs; i++) {
-    uint8_t e[KIDX__ID_ENTRY];
-    kidx__id_encode(e, m->ids[i].hash, m->ids[i].doc);
+    uint8_t e[KIDX__ID_DOC_SIZE];
+    kidx__ids_doc_encode(e, m->ids[i].doc);
     kidx__wfile_write(&m->f, e, sizeof e);
   }
   section_end(m, KIDX__SEC_IDS);

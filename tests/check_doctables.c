@@ -1,10 +1,13 @@
 /* The per-document tables of a segment file (doc/FORMAT.md, sections 3,
  * 5 and 6): document lengths in per-field widths, key offsets in the
- * width section 7 calls for.  The writer chooses the smallest widths,
- * through flushes and merges; and damage to these tables -- a width the
- * format does not have, sizes that do not match, widths wider than
- * needed, key offsets out of bounds -- is KIDX_ECORRUPT from open, from
- * the fetch that reads it, or from kidx_reader_check, never a crash. */
+ * width section 7 calls for, and the id table of document numbers with a
+ * sample of hashes.  The writer chooses the smallest widths, through
+ * flushes and merges; every document is found by its id, and no other id
+ * is; and damage to these tables -- a width the format does not have,
+ * sizes that do not match, a sample that is not its entry's hash, a
+ * document number out of range, widths wider than needed, any flipped
+ * byte -- is KIDX_ECORRUPT from open, from the lookup that reads it, or
+ * from kidx_reader_check, never a crash or a wrong document. */
 #include "kidx_int.h"
 #include "testutil.h"
 
@@ -169,6 +172,142 @@ START_TEST(test_doctables_lengths_straddle_pages) {
 }
 END_TEST
 
+/* ---- lookups by id ---- */
+
+/* Looks id up in r: its local document in the segment that has it live,
+ * or -1. */
+static long find(const kidx_reader *r, const char *id) {
+  size_t seg;
+  uint32_t doc;
+  int found = kidx__snapshot_find_id(kidx__reader_snapshot(r), id, strlen(id),
+                                     &seg, &doc);
+  ck_assert_int_ge(found, 0);
+  return found ? (long)doc : -1;
+}
+
+START_TEST(test_doctables_every_id_found) {
+  /* Segments of many sample ranges, of fewer documents than one sample
+   * covers, and of one; replacements and deletions across them.  Every
+   * live id is found, with its latest body; deleted and unknown ids are
+   * not. */
+  kidx_writer *w = open_writer();
+  static const unsigned batches[] = {1000, 63, 64, 65, 1, 130};
+  unsigned next = 0;
+  char id[32], body[64];
+  for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++) {
+    for (unsigned i = 0; i < batches[k]; i++, next++) {
+      snprintf(id, sizeof id, "doc/%u.txt", next);
+      snprintf(body, sizeof body, "body of %u", next);
+      ck_assert_int_eq(
+          kidx_writer_add(w, id, strlen(id), "T", 1, body, strlen(body)),
+          KIDX_OK);
+    }
+    ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  }
+  /* Replace every 7th, delete every 11th (of those not replaced). */
+  for (unsigned i = 0; i < next; i++) {
+    snprintf(id, sizeof id, "doc/%u.txt", i);
+    if (i % 7 == 0) {
+      snprintf(body, sizeof body, "new body of %u", i);
+      ck_assert_int_eq(
+          kidx_writer_add(w, id, strlen(id), "T", 1, body, strlen(body)),
+          KIDX_OK);
+    } else if (i % 11 == 0) {
+      ck_assert_int_eq(kidx_writer_delete(w, id, strlen(id)), KIDX_OK);
+    }
+  }
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
+      ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+    }
+    kidx_reader *r = open_reader();
+    kidx_document *doc = kidx_document_new();
+    for (unsigned i = 0; i < next; i++) {
+      snprintf(id, sizeof id, "doc/%u.txt", i);
+      int rc = kidx_reader_get(r, id, strlen(id), doc);
+      if (i % 7 != 0 && i % 11 == 0) {
+        ck_assert_msg(rc == KIDX_ENOTFOUND, "%s: %d", id, rc);
+        continue;
+      }
+      ck_assert_msg(rc == KIDX_OK, "%s: %d %s", id, rc,
+                    kidx_document_errmsg(doc));
+      snprintf(body, sizeof body, i % 7 ? "body of %u" : "new body of %u", i);
+      size_t len;
+      const char *got = kidx_document_body(doc, &len);
+      ck_assert_uint_eq(len, strlen(body));
+      ck_assert_mem_eq(got, body, len);
+    }
+    /* Ids that were never added: near misses and others. */
+    for (unsigned i = 0; i < 2000; i++) {
+      snprintf(id, sizeof id, i % 2 ? "doc/%u.tx" : "other-%u", i);
+      ck_assert_int_eq(find(r, id), -1);
+    }
+    ck_assert_int_eq(kidx_reader_check(r), KIDX_OK);
+    kidx_document_free(doc);
+    kidx_reader_close(r);
+  }
+  kidx_writer_close(w);
+}
+END_TEST
+
+START_TEST(test_doctables_segment_find_id_exact) {
+  /* In one segment, every id leads to its own document number, whatever
+   * its place among the samples (entry 0, 64, the last, between). */
+  kidx_writer *w = open_writer();
+  char id[32];
+  for (unsigned i = 0; i < 300; i++) {
+    snprintf(id, sizeof id, "%u", i * 7919u);
+    ck_assert_int_eq(kidx_writer_add(w, id, strlen(id), "", 0, "x", 1),
+                     KIDX_OK);
+  }
+  ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
+  kidx_writer_close(w);
+  kidx_reader *r = open_reader();
+  const kidx__segment *s = segment(r, 0);
+  ck_assert_uint_eq(s->nsamples, 5);
+  for (unsigned i = 0; i < 300; i++) {
+    uint32_t doc = UINT32_MAX;
+    snprintf(id, sizeof id, "%u", i * 7919u);
+    ck_assert_int_eq(kidx__segment_find_id(s, id, strlen(id), &doc), 1);
+    ck_assert_uint_eq(doc, i);
+    snprintf(id, sizeof id, "%u", i * 7919u + 1);
+    ck_assert_int_eq(kidx__segment_find_id(s, id, strlen(id), &doc), 0);
+  }
+  kidx_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_doctables_empty_segment) {
+  /* N = 0: every table empty, widths of one byte; no id is found. */
+  char *path = kidx__path_join(dir, "seg-000000000001.kidx");
+  kidx__memindex *mi;
+  char errmsg[KIDX__ERRMSG_MAX];
+  uint64_t ndocs = 1;
+  ck_assert_int_eq(kidx__memindex_new(&mi, 0), KIDX_OK);
+  ck_assert_int_eq(kidx__segment_write(path, NULL, 0, mi, 0, &ndocs, errmsg),
+                   KIDX_OK);
+  kidx__memindex_free(mi);
+  ck_assert_uint_eq(ndocs, 0);
+  kidx__segment s;
+  ck_assert_int_eq(kidx__segment_open(&s, path, errmsg), KIDX_OK);
+  ck_assert_uint_eq(s.sec_len[KIDX__SEC_DOCLENS], 0);
+  ck_assert_uint_eq(s.sec_len[KIDX__SEC_IDS], 0);
+  ck_assert_uint_eq(s.nsamples, 0);
+  ck_assert_uint_eq(s.doclen_width[0], 1);
+  ck_assert_uint_eq(s.doclen_width[1], 1);
+  ck_assert_uint_eq(s.keyoff_width, 4);
+  /* one key offset (0) and the text block table's sentinel */
+  ck_assert_uint_eq(s.sec_len[KIDX__SEC_DOCTABLE], 4 + KIDX__TEXTBLOCK_ENTRY);
+  uint32_t doc;
+  ck_assert_int_eq(kidx__segment_find_id(&s, "a", 1, &doc), 0);
+  ck_assert_int_eq(kidx__check_segment(&s, path, errmsg), KIDX_OK);
+  kidx__segment_close(&s);
+  free(path);
+}
+END_TEST
+
 /* ---- damage ---- */
 
 /* The fixture of the damage tests: one segment of NDOCS documents, ids
@@ -302,16 +441,25 @@ static void bad_size(kidx__seghdr *h, int k) {
   case 3:
     h->doclen_width[1] = 1;
     break;
-  case 4: /* section 5 one key offset short */
+  case 4: /* section 5 one key offset short, or one more */
     h->sec_len[KIDX__SEC_DOCTABLE] -= 4;
     break;
-  default: /* or one more */
+  case 5:
     h->sec_len[KIDX__SEC_DOCTABLE] += 4;
+    break;
+  case 6: /* section 6 one entry short, one sample short, one more */
+    h->sec_len[KIDX__SEC_IDS] -= 4;
+    break;
+  case 7:
+    h->sec_len[KIDX__SEC_IDS] -= 8;
+    break;
+  default:
+    h->sec_len[KIDX__SEC_IDS] += 8;
   }
 }
 
 START_TEST(test_doctables_sizes_checked_at_open) {
-  for (int k = 0; k < 6; k++) {
+  for (int k = 0; k < 9; k++) {
     char *copy = with_header(bad_size, k);
     write_segment(copy, original_len, 0);
     free(copy);
@@ -322,6 +470,22 @@ START_TEST(test_doctables_sizes_checked_at_open) {
   }
 }
 END_TEST
+
+/* Entry i of the original's id table: its document, and that
+ * document's id. */
+static uint32_t entry_doc(size_t i, char *id, size_t cap) {
+  kidx__segment s;
+  char errmsg[KIDX__ERRMSG_MAX];
+  write_segment(original, original_len, 0);
+  ck_assert_int_eq(kidx__segment_open(&s, seg_path, errmsg), KIDX_OK);
+  uint32_t doc =
+      kidx__ids_doc_decode(s.sec[KIDX__SEC_IDS] + kidx__ids_doc_at(s.ndocs, i));
+  kidx__docinfo d;
+  ck_assert_int_eq(kidx__segment_key(&s, doc, &d), KIDX_OK);
+  snprintf(id, cap, "%.*s", (int)d.id_len, d.id);
+  kidx__segment_close(&s);
+  return doc;
+}
 
 /* Where section sec starts in the original. */
 static size_t section_at(int sec) {
@@ -351,6 +515,130 @@ static int check(char *msg, size_t cap) {
   kidx_reader_close(r);
   return rc;
 }
+
+START_TEST(test_doctables_sample_mismatch) {
+  /* Sample 1 (entry 64's hash) one above and one below its entry's: the
+   * lookup of that entry's id reads the entry and refuses the sample
+   * (or, below, rests its answer on it and checks it); an id of another
+   * range is still found; the check refuses the sample. */
+  char id64[16], id150[16], msg[KIDX__ERRMSG_MAX];
+  entry_doc(64, id64, sizeof id64);
+  entry_doc(150, id150, sizeof id150);
+  size_t at = section_at(KIDX__SEC_IDS) + (size_t)kidx__ids_sample_at(1);
+  for (int k = 0; k < 2; k++) {
+    char *copy = malloc(original_len);
+    memcpy(copy, original, original_len);
+    uint8_t *p = (uint8_t *)copy + at;
+    kidx__ids_sample_encode(p, kidx__ids_sample_decode(p) + (k ? 1 : -1ull));
+    write_segment(copy, original_len, 1);
+    free(copy);
+    int rc = get(id64, msg, sizeof msg);
+    ck_assert_msg(rc == KIDX_ECORRUPT, "%d: get %s: %d", k, id64, rc);
+    ck_assert_msg(strstr(msg, segname) && strstr(msg, "section 'ids'"), "%s",
+                  msg);
+    ck_assert_int_eq(get(id150, msg, sizeof msg), KIDX_OK);
+    ck_assert_int_eq(check(msg, sizeof msg), KIDX_ECORRUPT);
+    ck_assert_msg(strstr(msg, "sampled hash"), "%s", msg);
+  }
+}
+END_TEST
+
+START_TEST(test_doctables_doc_out_of_range) {
+  /* A document number >= N at any entry: the lookup of the id that entry
+   * held reads it and fails; the check fails. */
+  static const uint32_t bad[] = {NDOCS, NDOCS + 1000, UINT32_MAX};
+  char id[16], msg[KIDX__ERRMSG_MAX];
+  for (size_t i = 0; i < NDOCS; i++) {
+    entry_doc(i, id, sizeof id);
+    char *copy = malloc(original_len);
+    memcpy(copy, original, original_len);
+    kidx__ids_doc_encode((uint8_t *)copy + section_at(KIDX__SEC_IDS) +
+                             kidx__ids_doc_at(NDOCS, i),
+                         bad[i % 3]);
+    write_segment(copy, original_len, 1);
+    free(copy);
+    int rc = get(id, msg, sizeof msg);
+    ck_assert_msg(rc == KIDX_ECORRUPT, "entry %zu (%s): %d", i, id, rc);
+    ck_assert_msg(strstr(msg, segname) && strstr(msg, "section 'ids'"), "%s",
+                  msg);
+    if (i % 37 == 0) {
+      ck_assert_int_eq(check(msg, sizeof msg), KIDX_ECORRUPT);
+      ck_assert_msg(strstr(msg, "id table"), "%s", msg);
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_doctables_order_checked) {
+  /* Two entries swapped, or one document listed twice: lookups answer or
+   * report damage, the check refuses the table. */
+  char msg[KIDX__ERRMSG_MAX];
+  size_t ids = section_at(KIDX__SEC_IDS);
+  for (int k = 0; k < 4; k++) {
+    size_t i = k < 2 ? (size_t)(k ? 100 : 0) : (size_t)(k == 2 ? 10 : 199);
+    char *copy = malloc(original_len);
+    memcpy(copy, original, original_len);
+    uint8_t *a = (uint8_t *)copy + ids + kidx__ids_doc_at(NDOCS, i);
+    uint8_t *b = (uint8_t *)copy + ids +
+                 kidx__ids_doc_at(NDOCS, i == NDOCS - 1 ? i - 1 : i + 1);
+    uint8_t t[KIDX__ID_DOC_SIZE];
+    memcpy(t, a, sizeof t);
+    if (k < 2) /* swapped */
+      memcpy(a, b, sizeof t);
+    memcpy(b, t, sizeof t); /* else: a's document twice */
+    write_segment(copy, original_len, 1);
+    free(copy);
+    for (unsigned d = 0; d < NDOCS; d += 3) {
+      char id[16];
+      snprintf(id, sizeof id, "doc-%u", d);
+      int rc = get(id, msg, sizeof msg);
+      ck_assert_msg(rc == KIDX_OK || rc == KIDX_ECORRUPT ||
+                        rc == KIDX_ENOTFOUND,
+                    "case %d, %s: %d", k, id, rc);
+    }
+    ck_assert_int_eq(check(msg, sizeof msg), KIDX_ECORRUPT);
+    ck_assert_msg(strstr(msg, k == 0   ? "sampled hash"
+                              : k == 1 ? "out of order"
+                                       : "every document once"),
+                  "case %d: %s", k, msg);
+  }
+}
+END_TEST
+
+START_TEST(test_doctables_every_flip_in_ids_found) {
+  /* Every bit that matters: any byte of section 6 flipped, checksums made
+   * valid again, is found by the check (a sample no longer its entry's
+   * hash, a document out of range or twice); lookups of every id answer
+   * with the right document or report damage. */
+  size_t off = section_at(KIDX__SEC_IDS);
+  size_t len = (size_t)kidx__ids_size(NDOCS);
+  char *copy = malloc(original_len), msg[KIDX__ERRMSG_MAX];
+  for (size_t i = off; i < off + len; i++) {
+    memcpy(copy, original, original_len);
+    copy[i] = (char)(copy[i] ^ (i & 1 ? 0x80 : 0x01));
+    write_segment(copy, original_len, 1);
+    kidx_reader *r = open_reader();
+    kidx_document *doc = kidx_document_new();
+    for (unsigned d = 0; d < NDOCS; d += 7) {
+      char id[16];
+      snprintf(id, sizeof id, "doc-%u", d);
+      int rc = kidx_reader_get(r, id, strlen(id), doc);
+      ck_assert_msg(rc == KIDX_ECORRUPT || rc == KIDX_ENOTFOUND ||
+                        rc == KIDX_OK,
+                    "byte %zu, %s: %d", i - off, id, rc);
+      size_t n;
+      if (rc == KIDX_OK)
+        ck_assert_mem_eq(kidx_document_id(doc, &n), id, strlen(id));
+    }
+    kidx_document_free(doc);
+    ck_assert_msg(kidx_reader_check(r) == KIDX_ECORRUPT, "byte %zu", i - off);
+    snprintf(msg, sizeof msg, "%s", kidx_reader_errmsg(r));
+    ck_assert_msg(strstr(msg, "id table"), "byte %zu: %s", i - off, msg);
+    kidx_reader_close(r);
+  }
+  free(copy);
+}
+END_TEST
 
 START_TEST(test_doctables_wider_lengths_found_by_check) {
   /* Section 3 written again with both fields in 4 bytes, the file laid
@@ -455,12 +743,19 @@ static Suite *doctables_suite(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, test_doctables_smallest_widths);
   tcase_add_test(tc, test_doctables_lengths_straddle_pages);
+  tcase_add_test(tc, test_doctables_every_id_found);
+  tcase_add_test(tc, test_doctables_segment_find_id_exact);
+  tcase_add_test(tc, test_doctables_empty_segment);
   suite_add_tcase(s, tc);
   tc = tcase_create("Damage");
   tcase_add_checked_fixture(tc, damage_setup, damage_teardown);
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, test_doctables_bad_width_refused_at_open);
   tcase_add_test(tc, test_doctables_sizes_checked_at_open);
+  tcase_add_test(tc, test_doctables_sample_mismatch);
+  tcase_add_test(tc, test_doctables_doc_out_of_range);
+  tcase_add_test(tc, test_doctables_order_checked);
+  tcase_add_test(tc, test_doctables_every_flip_in_ids_found);
   tcase_add_test(tc, test_doctables_wider_lengths_found_by_check);
   tcase_add_test(tc, test_doctables_key_offsets_damage);
   suite_add_tcase(s, tc);

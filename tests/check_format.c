@@ -2,10 +2,11 @@
  * check_format.c -- the codecs of the fixed-size records of a segment file
  * (kidx_int.h, "fixed-size records"): the header and the entries of the
  * term block index, document lengths (in their per-segment widths), key
- * offsets, ids and page checksums.  Each round-trips, and each field lands
- * at the byte offset doc/FORMAT.md gives it: the offsets below are written
- * out as numbers on purpose, copied from the document, so that a change of
- * the layout in the code alone fails here.
+ * offsets, the id table (samples and documents) and page checksums.  Each
+ * round-trips, and each field lands at the byte offset doc/FORMAT.md
+ * gives it: the offsets below are written out as numbers on purpose,
+ * copied from the document, so that a change of the layout in the code
+ * alone fails here.
  */
 #include "kidx_int.h"
 
@@ -154,18 +155,6 @@ START_TEST(test_format_entries_round_trip_at_documented_offsets) {
   ck_assert_uint_eq(terms, 0x0807060504030201ull);
   ck_assert_uint_eq(post, 0x1817161514131211ull);
 
-  /* Section 6: u64 hash, u32 document. */
-  uint8_t e[12];
-  uint64_t hash;
-  uint32_t doc;
-  ck_assert_uint_eq(KIDX__ID_ENTRY, 12);
-  kidx__id_encode(e, 0x0807060504030201ull, 0x14131211u);
-  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
-  ck_assert_uint_eq(le(e + 8, 4), 0x14131211u);
-  kidx__id_decode(e, &hash, &doc);
-  ck_assert_uint_eq(hash, 0x0807060504030201ull);
-  ck_assert_uint_eq(doc, 0x14131211u);
-
   /* Sections 8 and 9: a u32 CRC per page, in page order. */
   kidx__buf b = {0};
   ck_assert_uint_eq(KIDX__PAGESUM_SIZE, 4);
@@ -242,6 +231,40 @@ START_TEST(test_format_keyoff_round_trip) {
 }
 END_TEST
 
+START_TEST(test_format_id_table_layout) {
+  /* Section 6: S = ceil(N / 64) u64 samples, then N u32 documents. */
+  ck_assert_uint_eq(KIDX__ID_SAMPLE, 64);
+  ck_assert_uint_eq(KIDX__ID_SAMPLE_SIZE, 8);
+  ck_assert_uint_eq(KIDX__ID_DOC_SIZE, 4);
+  static const struct {
+    uint64_t n, samples, size;
+  } sizes[] = {{0, 0, 0},          {1, 1, 8 + 4},
+               {63, 1, 8 + 252},   {64, 1, 8 + 256},
+               {65, 2, 16 + 260},  {128, 2, 16 + 512},
+               {129, 3, 24 + 516}, {106523, 1665, 1665 * 8 + 106523 * 4}};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    ck_assert_uint_eq(kidx__ids_nsamples(sizes[i].n), sizes[i].samples);
+    ck_assert_uint_eq(kidx__ids_size(sizes[i].n), sizes[i].size);
+  }
+  ck_assert_uint_eq(kidx__ids_sample_at(0), 0);
+  ck_assert_uint_eq(kidx__ids_sample_at(2), 16);
+  ck_assert_uint_eq(kidx__ids_doc_at(65, 0), 16);
+  ck_assert_uint_eq(kidx__ids_doc_at(65, 64), 16 + 256);
+  ck_assert_uint_eq(kidx__ids_doc_at(64, 3), 8 + 12);
+  uint8_t e[9];
+  memset(e, 0x5A, sizeof e);
+  kidx__ids_sample_encode(e, 0x0807060504030201ull);
+  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
+  ck_assert_uint_eq(e[8], 0x5A);
+  ck_assert_uint_eq(kidx__ids_sample_decode(e), 0x0807060504030201ull);
+  memset(e, 0x5A, sizeof e);
+  kidx__ids_doc_encode(e, 0x14131211u);
+  ck_assert_uint_eq(le(e, 4), 0x14131211u);
+  ck_assert_uint_eq(e[4], 0x5A);
+  ck_assert_uint_eq(kidx__ids_doc_decode(e), 0x14131211u);
+}
+END_TEST
+
 static Suite *format_suite(void) {
   Suite *s = suite_create("format");
   TCase *tc = tcase_create("Core");
@@ -252,6 +275,7 @@ static Suite *format_suite(void) {
   tcase_add_test(tc, test_format_doclen_widths);
   tcase_add_test(tc, test_format_doclen_round_trip_at_documented_offsets);
   tcase_add_test(tc, test_format_keyoff_round_trip);
+  tcase_add_test(tc, test_format_id_table_layout);
   suite_add_tcase(s, tc);
   return s;
 }
