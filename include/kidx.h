@@ -611,8 +611,9 @@ KIDX_API void kidx_document_free(kidx_document *doc);
  * later add of the same id, is not there: the fetch sees what a search
  * on r sees (the latest version committed when r was opened), never a
  * writer's uncommitted changes.  r is only read (see THREADS AND
- * PROCESSES).  Cost: a binary search of each segment's id table, newest
- * segment first, and a copy of the document's text.
+ * PROCESSES).  Cost: per segment, newest first, a binary search of the
+ * id table's sampled hashes and of about six key records, and a copy of
+ * the document's text.
  * On failure doc is left empty (its accessors give NULL and length 0)
  * and kidx_document_errmsg(doc) says why.
  * Errors: KIDX_ENOTFOUND (no live document with this id; also for an

@@ -9,10 +9,11 @@
  * them, the key offsets monotonic and ending at their section's length, a
  * canonical text block table whose every block decompresses to exactly
  * its raw length and holds exactly its documents' records, document
- * lengths adding up to the header's counts, every key record decoding, a
- * sorted id table holding every document once with the hash of its id).  A file
- * can pass every checksum and still be wrong inside: written by a buggy writer,
- * or damaged and then given fresh checksums.  So the pass then decodes every
+ * lengths adding up to the header's counts in the smallest widths, every
+ * key record decoding, an id table holding every document once in the
+ * order of their ids' hashes, its samples those hashes).  A file can pass
+ * every checksum and still be wrong inside: written by a buggy writer, or
+ * damaged and then given fresh checksums.  So the pass then decodes every
  * list in full and cross-checks it against the dictionary and the document
  * table, so that such a file is reported instead of answering queries wrongly.
  *
@@ -353,24 +354,28 @@ static int check_terms(const kidx__segment *s, const char *path, char *errmsg) {
 }
 
 /* The id table against hash[doc], the hashes of the documents' ids:
- * sorted by (hash, document), every document once, each with the hash of
- * its id, so that lookups by id are exact. */
+ * every document once, sorted by (hash of its id, document), and each
+ * sample the hash of the entry it describes, so that lookups by id are
+ * exact. */
 static int check_ids(const kidx__segment *s, uint64_t *hash, const char *path,
                      char *errmsg) {
-  const uint8_t *e = s->sec[KIDX__SEC_IDS];
+  const uint8_t *ids = s->sec[KIDX__SEC_IDS];
   uint64_t prev_hash = 0, prev_doc = 0;
-  for (uint64_t i = 0; i < s->ndocs; i++, e += KIDX__ID_ENTRY) {
-    uint64_t h;
-    uint32_t doc;
-    kidx__id_decode(e, &h, &doc);
-    if (doc >= s->ndocs ||
-        (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc))))
+  for (uint64_t i = 0; i < s->ndocs; i++) {
+    uint32_t doc = kidx__ids_doc_decode(ids + kidx__ids_doc_at(s->ndocs, i));
+    /* Each document's hash is cleared once seen (a real hash is never
+     * 0), so a document listed twice is found. */
+    uint64_t h = doc < s->ndocs ? hash[doc] : 0;
+    if (h == 0)
+      return corrupt(errmsg, path,
+                     "id table does not hold every document once");
+    if (i > 0 && (h < prev_hash || (h == prev_hash && doc <= prev_doc)))
       return corrupt(errmsg, path, "id table out of order");
-    /* Each document's hash is cleared once matched: the table is sorted,
-     * so a document listed twice would have the same hash twice and find
-     * it cleared (a real hash is never 0). */
-    if (hash[doc] != h)
-      return corrupt(errmsg, path, "id table does not match the documents");
+    if (i % KIDX__ID_SAMPLE == 0 &&
+        kidx__ids_sample_decode(ids +
+                                kidx__ids_sample_at(i / KIDX__ID_SAMPLE)) != h)
+      return corrupt(errmsg, path,
+                     "id table: a sampled hash does not match its entry");
     hash[doc] = 0;
     prev_hash = h;
     prev_doc = doc;
@@ -475,23 +480,34 @@ static int check_tables(const kidx__segment *s, const char *path,
     return rc;
   const uint8_t *offs = s->sec[KIDX__SEC_DOCTABLE];
   uint64_t prev_key = 0, tokens = 0, title = 0;
+  uint32_t max[KIDX__NFIELDS] = {0, 0};
   for (uint64_t d = 0; d <= s->ndocs; d++) {
-    uint64_t key = kidx__get_u64(offs + d * 8);
+    uint64_t key =
+        kidx__keyoff_decode(offs + d * s->keyoff_width, s->keyoff_width);
     if (key < prev_key || (d == 0 && key != 0))
       return corrupt(errmsg, path, "document table out of order");
     prev_key = key;
     if (d < s->ndocs) {
-      uint32_t t, b;
-      kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + d * KIDX__DOCLEN_SIZE, &t,
-                          &b);
-      title += t;
-      tokens += (uint64_t)t + b;
+      uint32_t len[KIDX__NFIELDS];
+      kidx__doclen_decode(kidx__segment_doclens_at(s, (uint32_t)d),
+                          s->doclen_width, &len[0], &len[1]);
+      title += len[0];
+      tokens += (uint64_t)len[0] + len[1];
+      for (int f = 0; f < KIDX__NFIELDS; f++)
+        max[f] = len[f] > max[f] ? len[f] : max[f];
     }
   }
   if (prev_key != s->sec_len[KIDX__SEC_KEYS])
     return corrupt(errmsg, path, "document table does not match its data");
   if (tokens != s->ntokens || title != s->title_tokens)
     return corrupt(errmsg, path, "document lengths do not add up");
+  /* The writer's widths, the smallest that hold the lengths (open checked
+   * that they are widths at all): so that no byte of section 3 is left
+   * that could change without changing a length. */
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    if (s->doclen_width[f] != kidx__doclen_width(max[f]))
+      return corrupt(errmsg, path,
+                     "document lengths are not stored in the smallest width");
   uint64_t *hash = malloc((s->ndocs ? s->ndocs : 1) * sizeof *hash);
   if (!hash)
     return kidx__err(errmsg, KIDX_ENOMEM, "out of memory");

@@ -829,11 +829,14 @@ int kidx__memindex_terms(const kidx__memindex *mi, kidx__term **out,
 */
 
 /* The version in a segment file's header: 14 since a list of one block has
- * no table and no bound, and small blocks are varints (13: key records
- * leave out an empty stamp; 12: the stored text compressed in blocks; 11: score
- * bounds with the largest combined frequency under the default parameters; 10:
- * sections covered by page checksums verified when first read; 9: postings in
- * blocks with score bounds and whole-section checksums verified at open). */
+ * no table and no bound, small blocks are varints, and the per-document
+ * tables are compact (document lengths and key offsets in the widths
+ * their largest values need, the id table as document numbers with a
+ * sample of hashes); 13: key records leave out an empty stamp; 12: the
+ * stored text compressed in blocks; 11: score bounds with the largest
+ * combined frequency under the default parameters; 10: sections covered
+ * by page checksums verified when first read; 9: postings in blocks with
+ * score bounds and whole-section checksums verified at open. */
 #define KIDX__SEGMENT_VERSION 14u
 /* Identifies the version of the analysis code the terms were produced with
  * (segmentation rules, Unicode tables, stemmer).  A query must be analysed
@@ -911,7 +914,10 @@ enum {
   KIDX__HDR_TITLE_TOKENS = 56,   /* u64: of those, the titles' */
   KIDX__HDR_SECTABLE = 64,       /* KIDX__SEC_COUNT section entries */
   KIDX__HDR_TITLE_BYTES = 224,   /* u64: the key records' title parts */
-  KIDX__HDR_RESERVED = 232,      /* zeros up to the next field */
+  KIDX__HDR_TITLE_WIDTH = 232,   /* u8: bytes of a title length, section 3 */
+  KIDX__HDR_BODY_WIDTH = 233,    /* u8: bytes of a body length, section 3 */
+  KIDX__HDR_KEYOFF_WIDTH = 234,  /* u8: bytes of a key offset, section 5 */
+  KIDX__HDR_RESERVED = 235,      /* zeros up to the next field */
   KIDX__HDR_PAGEINDEX_CRC = 248, /* u32: CRC-32C of section 9 */
   KIDX__HDR_CRC = 252            /* u32: CRC-32C of the bytes before it */
 };
@@ -941,8 +947,12 @@ _Static_assert(KIDX__SECENTRY_LENGTH == KIDX__SECENTRY_OFFSET + 8 &&
 _Static_assert(KIDX__HDR_TITLE_BYTES ==
                    KIDX__HDR_SECTABLE + KIDX__SEC_COUNT * KIDX__SECENTRY_SIZE,
                "header: section table");
-_Static_assert(KIDX__HDR_RESERVED == KIDX__HDR_TITLE_BYTES + 8,
+_Static_assert(KIDX__HDR_TITLE_WIDTH == KIDX__HDR_TITLE_BYTES + 8,
                "header: title bytes");
+_Static_assert(KIDX__HDR_BODY_WIDTH == KIDX__HDR_TITLE_WIDTH + 1 &&
+                   KIDX__HDR_KEYOFF_WIDTH == KIDX__HDR_BODY_WIDTH + 1 &&
+                   KIDX__HDR_RESERVED == KIDX__HDR_KEYOFF_WIDTH + 1,
+               "header: u8 widths");
 _Static_assert(KIDX__HDR_RESERVED <= KIDX__HDR_PAGEINDEX_CRC &&
                    KIDX__HDR_CRC == KIDX__HDR_PAGEINDEX_CRC + 4 &&
                    KIDX__HEADER_SIZE == KIDX__HDR_CRC + 4,
@@ -957,6 +967,10 @@ typedef struct kidx__seghdr {
   uint64_t file_size, ndocs, nterms, ntokens, title_tokens;
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
   uint64_t title_bytes; /* stored titles in section 7, length prefixes too */
+  /* Bytes per field of a document's lengths in section 3 (1, 2 or 4 when
+   * written), and per key offset in section 5 (4 or 8). */
+  uint8_t doclen_width[KIDX__NFIELDS];
+  uint8_t keyoff_width;
   uint32_t pageindex_crc;
   uint32_t crc; /* the header's own CRC as stored (decode only) */
   int magic_ok; /* decode: the bytes start with kidx__magic */
@@ -994,45 +1008,117 @@ static inline void kidx__tix_decode(const uint8_t in[KIDX__TIX_SIZE],
 }
 
 /* Section 3, document lengths: per document, the terms indexed from its
- * title and from its body. */
+ * title and from its body, each field in one width for the whole segment
+ * (KIDX__HDR_TITLE_WIDTH, KIDX__HDR_BODY_WIDTH): the fewest of 1, 2 or 4
+ * bytes that hold the field's largest length in the segment.  Short
+ * documents' lengths fit a byte or two, which takes a quarter of two u32
+ * and puts four times as many documents in a cache line for the search,
+ * which reads the entry of every document it scores.  An entry is the
+ * title's bytes, then the body's; its size (the stride) is their sum. */
 enum {
-  KIDX__DOCLEN_TITLE = 0, /* u32 */
-  KIDX__DOCLEN_BODY = 4,  /* u32 */
-  KIDX__DOCLEN_SIZE = 8
+  KIDX__DOCLEN_TITLE = 0, /* title width bytes, then the body's */
+  KIDX__DOCLEN_MAX = 8    /* the widest entry: two u32 */
 };
-_Static_assert(KIDX__DOCLEN_BODY == KIDX__DOCLEN_TITLE + 4 &&
-                   KIDX__DOCLEN_SIZE == KIDX__DOCLEN_BODY + 4,
-               "document lengths entry");
-static inline void kidx__doclen_encode(uint8_t out[KIDX__DOCLEN_SIZE],
-                                       uint32_t title, uint32_t body) {
-  kidx__set_u32(out + KIDX__DOCLEN_TITLE, title);
-  kidx__set_u32(out + KIDX__DOCLEN_BODY, body);
+_Static_assert(KIDX__DOCLEN_MAX == 2 * sizeof(uint32_t),
+               "document lengths entry: two fields of at most 4 bytes");
+/* The width of a field whose largest length in the segment is max. */
+static inline unsigned kidx__doclen_width(uint32_t max) {
+  return max <= UINT8_MAX ? 1u : max <= UINT16_MAX ? 2u : 4u;
 }
-static inline void kidx__doclen_decode(const uint8_t in[KIDX__DOCLEN_SIZE],
+static inline int kidx__doclen_width_valid(unsigned w) {
+  return w == 1 || w == 2 || w == 4;
+}
+/* v (which must fit) in w = 1, 2 or 4 bytes, little-endian, and back. */
+static inline void kidx__set_uw(uint8_t *p, unsigned w, uint32_t v) {
+  for (unsigned i = 0; i < w; i++)
+    p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t kidx__get_uw(const uint8_t *p, unsigned w) {
+  /* A segment's widths never change: these branches are predicted. */
+  if (w == 1)
+    return p[0];
+  if (w == 2)
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+  return kidx__get_u32(p);
+}
+static inline void kidx__doclen_encode(uint8_t *out,
+                                       const uint8_t width[KIDX__NFIELDS],
+                                       uint32_t title, uint32_t body) {
+  kidx__set_uw(out + KIDX__DOCLEN_TITLE, width[0], title);
+  kidx__set_uw(out + KIDX__DOCLEN_TITLE + width[0], width[1], body);
+}
+static inline void kidx__doclen_decode(const uint8_t *in,
+                                       const uint8_t width[KIDX__NFIELDS],
                                        uint32_t *title, uint32_t *body) {
-  *title = kidx__get_u32(in + KIDX__DOCLEN_TITLE);
-  *body = kidx__get_u32(in + KIDX__DOCLEN_BODY);
+  *title = kidx__get_uw(in + KIDX__DOCLEN_TITLE, width[0]);
+  *body = kidx__get_uw(in + KIDX__DOCLEN_TITLE + width[0], width[1]);
 }
 
-/* Section 6, ids: per document, sorted by (hash, document), the hash of
- * its id and its number. */
-enum {
-  KIDX__ID_HASH = 0, /* u64: kidx__hash_bytes of the id */
-  KIDX__ID_DOC = 8,  /* u32 */
-  KIDX__ID_ENTRY = 12
-};
-_Static_assert(KIDX__ID_DOC == KIDX__ID_HASH + 8 &&
-                   KIDX__ID_ENTRY == KIDX__ID_DOC + 4,
-               "id table entry");
-static inline void kidx__id_encode(uint8_t out[KIDX__ID_ENTRY], uint64_t hash,
-                                   uint32_t doc) {
-  kidx__set_u64(out + KIDX__ID_HASH, hash);
-  kidx__set_u32(out + KIDX__ID_DOC, doc);
+/* Section 5 starts with N + 1 key offsets (where each document's key
+ * record starts in section 7, and the section's end), each of
+ * KIDX__HDR_KEYOFF_WIDTH bytes: 4 when section 7 is shorter than 2^32
+ * bytes, as it is unless a segment holds tens of millions of documents,
+ * else 8. */
+static inline unsigned kidx__keyoff_width(uint64_t keys_len) {
+  return keys_len <= UINT32_MAX ? 4u : 8u;
 }
-static inline void kidx__id_decode(const uint8_t in[KIDX__ID_ENTRY],
-                                   uint64_t *hash, uint32_t *doc) {
-  *hash = kidx__get_u64(in + KIDX__ID_HASH);
-  *doc = kidx__get_u32(in + KIDX__ID_DOC);
+static inline void kidx__keyoff_encode(uint8_t *out, unsigned width,
+                                       uint64_t off) {
+  if (width == 4)
+    kidx__set_u32(out, (uint32_t)off);
+  else
+    kidx__set_u64(out, off);
+}
+static inline uint64_t kidx__keyoff_decode(const uint8_t *in, unsigned width) {
+  return width == 4 ? kidx__get_u32(in) : kidx__get_u64(in);
+}
+
+/* Section 6, ids: every document once, ordered by the hash of its id
+ * (kidx__hash_bytes, which kidx_stamp_hash exposes) and then by number.
+ * The section holds S = ceil(N / KIDX__ID_SAMPLE) samples, the u64 hash
+ * of every KIDX__ID_SAMPLE-th entry (entries 0, 64, 128, ...), then the
+ * N entries, u32 document numbers.  A lookup binary-searches the samples
+ * (contiguous: a page or two), then the at most 63 entries between two
+ * samples by hashing the ids of their key records (section 7), about six
+ * of them: a little over 4 bytes per document instead of a stored hash
+ * and number (12), for a few key records read per lookup. */
+#define KIDX__ID_SAMPLE 64u
+enum {
+  KIDX__ID_SAMPLE_SIZE = 8, /* u64: the hash of a sampled entry's id */
+  KIDX__ID_DOC_SIZE = 4     /* u32: an entry, a document number */
+};
+_Static_assert(KIDX__ID_SAMPLE_SIZE == sizeof(uint64_t) &&
+                   KIDX__ID_DOC_SIZE == sizeof(uint32_t),
+               "id table: u64 samples, u32 entries");
+static inline uint64_t kidx__ids_nsamples(uint64_t ndocs) {
+  return (ndocs + KIDX__ID_SAMPLE - 1) / KIDX__ID_SAMPLE;
+}
+/* Offsets in the section of sample j and of entry i, and its length. */
+static inline uint64_t kidx__ids_sample_at(uint64_t j) {
+  return j * KIDX__ID_SAMPLE_SIZE;
+}
+static inline uint64_t kidx__ids_doc_at(uint64_t ndocs, uint64_t i) {
+  return kidx__ids_nsamples(ndocs) * KIDX__ID_SAMPLE_SIZE +
+         i * KIDX__ID_DOC_SIZE;
+}
+static inline uint64_t kidx__ids_size(uint64_t ndocs) {
+  return kidx__ids_doc_at(ndocs, ndocs);
+}
+static inline void kidx__ids_sample_encode(uint8_t out[KIDX__ID_SAMPLE_SIZE],
+                                           uint64_t hash) {
+  kidx__set_u64(out, hash);
+}
+static inline uint64_t
+kidx__ids_sample_decode(const uint8_t in[KIDX__ID_SAMPLE_SIZE]) {
+  return kidx__get_u64(in);
+}
+static inline void kidx__ids_doc_encode(uint8_t out[KIDX__ID_DOC_SIZE],
+                                        uint32_t doc) {
+  kidx__set_u32(out, doc);
+}
+static inline uint32_t
+kidx__ids_doc_decode(const uint8_t in[KIDX__ID_DOC_SIZE]) {
+  return kidx__get_u32(in);
 }
 
 /* The mutable side of an open segment (allocated by open). */
@@ -1056,7 +1142,11 @@ typedef struct kidx__segment {
   uint64_t title_tokens; /* of ntokens, those from titles (header) */
   uint64_t title_bytes;  /* of section 7, the stored titles (header) */
   uint32_t header_crc;   /* the header's CRC, which MANIFEST entries hold */
-  uint64_t ntextblocks;  /* text blocks (the table has one entry more) */
+  uint8_t doclen_width[KIDX__NFIELDS]; /* section 3's, per field (header) */
+  uint32_t doclen_stride;              /* their sum: bytes per document */
+  unsigned keyoff_width;               /* section 5's key offsets (header) */
+  uint64_t nsamples;                   /* section 6's sampled hashes */
+  uint64_t ntextblocks; /* text blocks (the table has one entry more) */
   const uint8_t *sec[KIDX__SEC_COUNT];
   uint64_t sec_len[KIDX__SEC_COUNT];
   /* Global page numbers: section i's page k is page_base[i] + k; pages of
@@ -1161,6 +1251,13 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
  * KIDX_ECORRUPT on bad data. */
 int kidx__segment_key(const kidx__segment *s, uint32_t doc, kidx__docinfo *out);
 
+/* Where entry b of the text block table lies in section 5: after the N +
+ * 1 key offsets. */
+static inline uint64_t kidx__segment_textblock_at(const kidx__segment *s,
+                                                  uint64_t b) {
+  return (s->ndocs + 1) * s->keyoff_width + b * KIDX__TEXTBLOCK_ENTRY;
+}
+
 /* An entry of the text block table (section 5), decoded. */
 typedef struct kidx__textblock {
   uint64_t offset;    /* of the stored block in section 4 */
@@ -1210,27 +1307,42 @@ void kidx__textcache_free(kidx__textcache *c);
 int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
                       kidx__docinfo *out);
 
+/* Where document doc's lengths lie in the mapping, unverified: for a
+ * prefetch. */
+static inline const uint8_t *kidx__segment_doclens_at(const kidx__segment *s,
+                                                      uint32_t doc) {
+  return s->sec[KIDX__SEC_DOCLENS] + (uint64_t)doc * s->doclen_stride;
+}
+
 /* Document doc's lengths in terms, title and body: KIDX_OK, or
  * KIDX_ECORRUPT when their page is damaged.  Cost: a bit test once the
  * page is verified. */
 static inline int kidx__segment_doclens(const kidx__segment *s, uint32_t doc,
                                         uint32_t *title, uint32_t *body) {
-  uint64_t off = (uint64_t)doc * KIDX__DOCLEN_SIZE;
-  if (!kidx__segment_page_ok(s, s->page_base[KIDX__SEC_DOCLENS] +
-                                    (off >> KIDX__PAGE_SHIFT))) {
-    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, KIDX__DOCLEN_SIZE);
+  uint64_t off = (uint64_t)doc * s->doclen_stride;
+  uint64_t page = off >> KIDX__PAGE_SHIFT;
+  /* An entry of 3, 5 or 6 bytes may straddle two pages: then (once per
+   * page) the slow path verifies both. */
+  if (((off + s->doclen_stride - 1) >> KIDX__PAGE_SHIFT) != page ||
+      !kidx__segment_page_ok(s, s->page_base[KIDX__SEC_DOCLENS] + page)) {
+    int rc = kidx__segment_verify(s, KIDX__SEC_DOCLENS, off, s->doclen_stride);
     if (rc) {
       *title = *body = 0;
       return rc;
     }
   }
-  kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + off, title, body);
+  kidx__doclen_decode(s->sec[KIDX__SEC_DOCLENS] + off, s->doclen_width, title,
+                      body);
   return 0;
 }
 
 /* The document of s whose id is id[0..len): 1 and *doc, 0, or
- * KIDX_ECORRUPT.  Cost: a binary search of the id table, and one record
- * read per hash match. */
+ * KIDX_ECORRUPT.  Cost: a binary search of the id table's samples, then
+ * of the at most 63 entries after one, reading and hashing the id of each
+ * entry probed (about 6 key records); one record more per extra entry of
+ * the same hash.  A sample the answer rests on is checked against the
+ * entry it describes, when that entry is read anyway or (about one lookup
+ * in 64) at the cost of one record more. */
 int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
                           uint32_t *doc);
 

@@ -694,8 +694,7 @@ static void prefetch_lens(const search *s, const matcher *m) {
   uint32_t from = c->i == 0 ? 1 : c->i + LENS_AHEAD;
   uint32_t to = c->i + LENS_AHEAD < c->n ? c->i + LENS_AHEAD : c->n - 1;
   for (uint32_t j = from; j <= to; j++)
-    KIDX__PREFETCH(s->seg->sec[KIDX__SEC_DOCLENS] +
-                   (uint64_t)c->docs_a[j] * KIDX__DOCLEN_SIZE);
+    KIDX__PREFETCH(kidx__segment_doclens_at(s->seg, c->docs_a[j]));
 }
 
 static double term_score(search *s, matcher *m) {

@@ -59,6 +59,9 @@ void kidx__seghdr_encode(const kidx__seghdr *h,
   kidx__set_u64(out + KIDX__HDR_NTOKENS, h->ntokens);
   kidx__set_u64(out + KIDX__HDR_TITLE_TOKENS, h->title_tokens);
   kidx__set_u64(out + KIDX__HDR_TITLE_BYTES, h->title_bytes);
+  out[KIDX__HDR_TITLE_WIDTH] = h->doclen_width[0];
+  out[KIDX__HDR_BODY_WIDTH] = h->doclen_width[1];
+  out[KIDX__HDR_KEYOFF_WIDTH] = h->keyoff_width;
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     uint8_t *e = out + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
     kidx__set_u64(e + KIDX__SECENTRY_OFFSET, h->sec_off[i]);
@@ -81,6 +84,9 @@ void kidx__seghdr_decode(kidx__seghdr *h, const uint8_t in[KIDX__HEADER_SIZE]) {
   h->ntokens = kidx__get_u64(in + KIDX__HDR_NTOKENS);
   h->title_tokens = kidx__get_u64(in + KIDX__HDR_TITLE_TOKENS);
   h->title_bytes = kidx__get_u64(in + KIDX__HDR_TITLE_BYTES);
+  h->doclen_width[0] = in[KIDX__HDR_TITLE_WIDTH];
+  h->doclen_width[1] = in[KIDX__HDR_BODY_WIDTH];
+  h->keyoff_width = in[KIDX__HDR_KEYOFF_WIDTH];
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     const uint8_t *e =
         in + KIDX__HDR_SECTABLE + (size_t)i * KIDX__SECENTRY_SIZE;
@@ -233,7 +239,8 @@ static int layout_pages(kidx__segment *s) {
  * offsets, then (B + 1) block entries; every block holds at least one
  * document and every document's record is in a block. */
 static int text_blocks(kidx__segment *s) {
-  uint64_t len = s->sec_len[KIDX__SEC_DOCTABLE], keys = (s->ndocs + 1) * 8;
+  uint64_t len = s->sec_len[KIDX__SEC_DOCTABLE];
+  uint64_t keys = kidx__segment_textblock_at(s, 0);
   if (len < keys + KIDX__TEXTBLOCK_ENTRY ||
       (len - keys) % KIDX__TEXTBLOCK_ENTRY != 0)
     return -1;
@@ -308,11 +315,27 @@ int kidx__segment_open(kidx__segment *s, const char *path, char *errmsg) {
     s->sec[i] = map + off;
     s->sec_len[i] = len;
   }
+  /* The tables' widths: any the format allows for the lengths (the
+   * check verifies they are the smallest), and for the key offsets
+   * exactly the one section 7's length calls for. */
+  for (int f = 0; f < KIDX__NFIELDS; f++) {
+    if (!kidx__doclen_width_valid(h.doclen_width[f])) {
+      rc = corrupt(errmsg, path, "impossible table widths in header");
+      goto fail;
+    }
+    s->doclen_width[f] = h.doclen_width[f];
+    s->doclen_stride += h.doclen_width[f];
+  }
+  s->keyoff_width = h.keyoff_width;
+  if (s->keyoff_width != kidx__keyoff_width(s->sec_len[KIDX__SEC_KEYS])) {
+    rc = corrupt(errmsg, path, "impossible table widths in header");
+    goto fail;
+  }
+  s->nsamples = kidx__ids_nsamples(s->ndocs);
   if (s->sec_len[KIDX__SEC_TERMINDEX] !=
           (nblocks(s->nterms) + 1) * KIDX__TIX_SIZE ||
-      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * KIDX__DOCLEN_SIZE ||
-      text_blocks(s) ||
-      s->sec_len[KIDX__SEC_IDS] != s->ndocs * KIDX__ID_ENTRY ||
+      s->sec_len[KIDX__SEC_DOCLENS] != s->ndocs * s->doclen_stride ||
+      text_blocks(s) || s->sec_len[KIDX__SEC_IDS] != kidx__ids_size(s->ndocs) ||
       s->title_bytes > s->sec_len[KIDX__SEC_KEYS] ||
       (s->nterms == 0) != (s->sec_len[KIDX__SEC_POSTINGS] == 0) ||
       layout_pages(s)) {
@@ -517,14 +540,16 @@ int kidx__segment_find(const kidx__segment *s, const char *text, size_t len,
  * pages: *p, *end span it. */
 static int key_span(const kidx__segment *s, uint32_t doc, const uint8_t **p,
                     const uint8_t **end) {
-  uint64_t at = (uint64_t)doc * 8;
+  unsigned w = s->keyoff_width;
+  uint64_t at = (uint64_t)doc * w;
   if (doc >= s->ndocs)
     return kidx__segment_bad(s, KIDX__SEC_DOCTABLE, at);
-  int rc = kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, 16);
+  int rc = kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, 2 * w);
   if (rc)
     return rc;
   const uint8_t *offs = s->sec[KIDX__SEC_DOCTABLE] + at;
-  uint64_t a = kidx__get_u64(offs), b = kidx__get_u64(offs + 8);
+  uint64_t a = kidx__keyoff_decode(offs, w),
+           b = kidx__keyoff_decode(offs + w, w);
   if (a > b || b > s->sec_len[KIDX__SEC_KEYS])
     return kidx__segment_bad(s, KIDX__SEC_DOCTABLE, at);
   if ((rc = kidx__segment_verify(s, KIDX__SEC_KEYS, a, b - a)))
@@ -534,22 +559,32 @@ static int key_span(const kidx__segment *s, uint32_t doc, const uint8_t **p,
   return KIDX_OK;
 }
 
+/* The id that starts the key record at *p (before end): *id, *id_len,
+ * and *p moved past it. */
+static int key_id(const kidx__segment *s, const uint8_t **p, const uint8_t *end,
+                  const char **id, size_t *id_len) {
+  const uint8_t *start = *p;
+  uint64_t n;
+  if (kidx__varint_get(p, end, &n) || n == 0 || n > (size_t)(end - *p))
+    return kidx__segment_bad(s, KIDX__SEC_KEYS,
+                             (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
+  *id = (const char *)*p;
+  *id_len = (size_t)n;
+  *p += n;
+  return KIDX_OK;
+}
+
 int kidx__segment_key(const kidx__segment *s, uint32_t doc,
                       kidx__docinfo *out) {
   const uint8_t *p, *end;
-  uint64_t id_len, size, zz;
+  uint64_t size, zz;
   memset(out, 0, sizeof *out);
   int rc = key_span(s, doc, &p, &end);
   if (rc)
     return rc;
   const uint8_t *start = p;
-  if (kidx__varint_get(&p, end, &id_len) || id_len == 0 ||
-      id_len > (size_t)(end - p))
-    return kidx__segment_bad(s, KIDX__SEC_KEYS,
-                             (uint64_t)(start - s->sec[KIDX__SEC_KEYS]));
-  out->id = (const char *)p;
-  out->id_len = (size_t)id_len;
-  p += id_len;
+  if ((rc = key_id(s, &p, end, &out->id, &out->id_len)))
+    return rc;
   /* The stamp: a byte 0 (none, all zeros) or 1, then varint size,
    * varint zigzag mtime, u64 hash, not all zero; then the title, ending
    * the record exactly. */
@@ -598,7 +633,7 @@ void kidx__textblock_decode(const uint8_t *e, kidx__textblock *b) {
 
 int kidx__segment_textblock(const kidx__segment *s, uint64_t b,
                             kidx__textblock *out) {
-  uint64_t at = (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY;
+  uint64_t at = kidx__segment_textblock_at(s, b);
   int rc =
       kidx__segment_verify(s, KIDX__SEC_DOCTABLE, at, KIDX__TEXTBLOCK_ENTRY);
   if (rc)
@@ -691,7 +726,7 @@ static int find_textblock(const kidx__segment *s, uint32_t doc, uint64_t *b,
       next->offset - blk->offset > blk->raw_len ||
       blk->raw_len / 256 > next->offset - blk->offset)
     return kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
-                             (s->ndocs + 1) * 8 + lo * KIDX__TEXTBLOCK_ENTRY);
+                             kidx__segment_textblock_at(s, lo));
   return KIDX_OK;
 }
 
@@ -754,42 +789,106 @@ int kidx__segment_doc(const kidx__segment *s, uint32_t doc, kidx__textcache *tc,
   return KIDX_OK;
 }
 
-/* Id table entry i, its page verified. */
-static int id_entry(const kidx__segment *s, uint64_t i, uint64_t *h,
-                    uint32_t *doc) {
-  int rc = kidx__segment_verify(s, KIDX__SEC_IDS, i * KIDX__ID_ENTRY,
-                                KIDX__ID_ENTRY);
+/* Sample j of the id table, its page verified. */
+static int id_sample(const kidx__segment *s, uint64_t j, uint64_t *h) {
+  uint64_t at = kidx__ids_sample_at(j);
+  int rc = kidx__segment_verify(s, KIDX__SEC_IDS, at, KIDX__ID_SAMPLE_SIZE);
   if (!rc)
-    kidx__id_decode(s->sec[KIDX__SEC_IDS] + i * KIDX__ID_ENTRY, h, doc);
+    *h = kidx__ids_sample_decode(s->sec[KIDX__SEC_IDS] + at);
   return rc;
+}
+
+/* Entry i of the id table: its document *doc (< N), whose id is *id,
+ * *len, and *h the id's hash.  An entry that a sample describes must
+ * have the sampled hash: lookups rest on the samples, so one that does
+ * not match its entry is damage like an entry out of order. */
+static int id_entry(const kidx__segment *s, uint64_t i, uint32_t *doc,
+                    const char **id, size_t *len, uint64_t *h) {
+  uint64_t at = kidx__ids_doc_at(s->ndocs, i), sample;
+  const uint8_t *p, *end;
+  int rc = kidx__segment_verify(s, KIDX__SEC_IDS, at, KIDX__ID_DOC_SIZE);
+  if (rc)
+    return rc;
+  *doc = kidx__ids_doc_decode(s->sec[KIDX__SEC_IDS] + at);
+  if (*doc >= s->ndocs)
+    return kidx__segment_bad(s, KIDX__SEC_IDS, at);
+  if ((rc = key_span(s, *doc, &p, &end)) || (rc = key_id(s, &p, end, id, len)))
+    return rc;
+  *h = kidx__hash_bytes(*id, *len);
+  if (i % KIDX__ID_SAMPLE == 0) {
+    if ((rc = id_sample(s, i / KIDX__ID_SAMPLE, &sample)))
+      return rc;
+    if (sample != *h)
+      return kidx__segment_bad(s, KIDX__SEC_IDS,
+                               kidx__ids_sample_at(i / KIDX__ID_SAMPLE));
+  }
+  return KIDX_OK;
 }
 
 int kidx__segment_find_id(const kidx__segment *s, const char *id, size_t len,
                           uint32_t *doc) {
-  uint64_t h = kidx__hash_bytes(id, len), lo = 0, hi = s->ndocs, x;
+  uint64_t h = kidx__hash_bytes(id, len), x;
+  const char *xid;
+  size_t xlen;
   uint32_t d;
   int rc;
+  /* j: the first sample >= h.  Entries up to 64 (j - 1) hash below h (as
+   * sample j - 1 does), those from 64 j on do not (as sample j): the first
+   * entry >= h is one of (64 (j - 1), 64 j], entry 0 when j = 0, and
+   * entry N stands for none. */
+  uint64_t lo = 0, hi = s->nsamples;
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo) / 2;
-    if ((rc = id_entry(s, mid, &x, &d)))
+    if ((rc = id_sample(s, mid, &x)))
       return rc;
     if (x < h)
       lo = mid + 1;
     else
       hi = mid;
   }
-  /* Every entry with this hash: almost always one at most. */
+  uint64_t j = lo, first = j ? (j - 1) * KIDX__ID_SAMPLE + 1 : 0;
+  lo = first;
+  hi = j * KIDX__ID_SAMPLE < s->ndocs ? j * KIDX__ID_SAMPLE : s->ndocs;
+  /* The first entry >= h among them, by the hashes of their ids; an
+   * entry probed with the id sought ends the search (ids are unique in a
+   * segment).  hi_hash: the hash of entry hi once probed. */
+  int hi_probed = 0;
+  uint64_t hi_hash = 0;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if ((rc = id_entry(s, mid, &d, &xid, &xlen, &x)))
+      return rc;
+    if (x == h && xlen == len && memcmp(xid, id, len) == 0) {
+      *doc = d;
+      return 1;
+    }
+    if (x < h) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+      hi_probed = 1;
+      hi_hash = x;
+    }
+  }
+  /* An answer at the start of the range rests on sample j - 1 being
+   * below h: read its entry, which checks it. */
+  if (lo == first && j > 0 &&
+      (rc = id_entry(s, first - 1, &d, &xid, &xlen, &x)))
+    return rc;
+  if (hi_probed) {
+    if (hi_hash != h)
+      return 0;
+    lo++; /* probed: a hash collision, not the id */
+  }
+  /* The entries of hash h from lo on: entry 64 j when no probe reached it
+   * (its hash sample j's, >= h), then others only where two ids share a
+   * hash. */
   for (; lo < s->ndocs; lo++) {
-    if ((rc = id_entry(s, lo, &x, &d)))
+    if ((rc = id_entry(s, lo, &d, &xid, &xlen, &x)))
       return rc;
     if (x != h)
-      break;
-    kidx__docinfo info;
-    if (d >= s->ndocs)
-      return kidx__segment_bad(s, KIDX__SEC_IDS, lo * KIDX__ID_ENTRY);
-    if ((rc = kidx__segment_key(s, d, &info)))
-      return rc;
-    if (info.id_len == len && memcmp(info.id, id, len) == 0) {
+      return 0;
+    if (xlen == len && memcmp(xid, id, len) == 0) {
       *doc = d;
       return 1;
     }

@@ -20,6 +20,7 @@
  */
 #include "kidx_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #define DROPPED UINT32_MAX
@@ -67,9 +68,11 @@ typedef struct merge {
   size_t pos_cap;
   idrec *ids; /* one per new document */
   uint64_t sec_off[KIDX__SEC_COUNT], sec_len[KIDX__SEC_COUNT];
-  kidx__buf pagesums;      /* CRC of every page of sections 0..7 */
-  uint64_t title_tokens;   /* of the documents written */
-  uint64_t title_bytes;    /* of their key records, the titles' */
+  kidx__buf pagesums;                  /* CRC of every page of sections 0..7 */
+  uint64_t title_tokens;               /* of the documents written */
+  uint64_t title_bytes;                /* of their key records, the titles' */
+  uint8_t doclen_width[KIDX__NFIELDS]; /* of section 3, per field */
+  uint64_t keys_len;                   /* of section 7, summed beforehand */
   kidx__textcache tc;      /* the inputs' last decompressed text block */
   kidx__buf block;         /* the text block being filled (raw records) */
   uint32_t block_first;    /* its first document */
@@ -305,16 +308,6 @@ static int for_each_doc(merge *m, doc_fn fn, uint64_t *acc) {
   return KIDX_OK;
 }
 
-static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
-                      uint64_t *acc) {
-  uint8_t b[KIDX__DOCLEN_SIZE];
-  kidx__doclen_encode(b, d->title_tokens, d->body_tokens);
-  *acc += (uint64_t)d->title_tokens + d->body_tokens;
-  m->title_tokens += d->title_tokens;
-  m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
-  return kidx__wfile_write(&m->f, b, sizeof b);
-}
-
 /* A stamp's mtime as an unsigned varint: zigzag, so small negative
  * values stay short. */
 static uint64_t zigzag(int64_t v) {
@@ -338,14 +331,30 @@ static uint64_t key_size(const kidx__docinfo *d) {
          kidx__varint_encode(tmp, d->title_len) + d->title_len;
 }
 
+/* Also learns what the later sections need before they are written: the
+ * ids' hashes (section 6) and the key records' total size (section 7,
+ * which sets the width of the key offsets in section 5). */
+static int put_doclen(merge *m, const kidx__docinfo *d, uint32_t doc,
+                      uint64_t *acc) {
+  uint8_t b[KIDX__DOCLEN_MAX];
+  kidx__doclen_encode(b, m->doclen_width, d->title_tokens, d->body_tokens);
+  *acc += (uint64_t)d->title_tokens + d->body_tokens;
+  m->title_tokens += d->title_tokens;
+  m->ids[doc] = (idrec){kidx__hash_bytes(d->id, d->id_len), doc};
+  m->keys_len += key_size(d);
+  return kidx__wfile_write(&m->f, b,
+                           (size_t)m->doclen_width[0] + m->doclen_width[1]);
+}
+
 /* *acc: the end so far of the key records. */
 static int put_keyoff(merge *m, const kidx__docinfo *d, uint32_t doc,
                       uint64_t *acc) {
   uint8_t b[8];
+  unsigned w = kidx__keyoff_width(m->keys_len);
   (void)doc;
   *acc += key_size(d);
-  kidx__set_u64(b, *acc);
-  return kidx__wfile_write(&m->f, b, 8);
+  kidx__keyoff_encode(b, w, *acc);
+  return kidx__wfile_write(&m->f, b, w);
 }
 
 /* Writes the text block being filled, compressed unless that does not
@@ -498,7 +507,7 @@ static int write_text(merge *m) {
           next.offset > s->sec_len[KIDX__SEC_DOCDATA] || stored > blk.raw_len ||
           blk.raw_len / 256 > stored) {
         kidx__segment_bad(s, KIDX__SEC_DOCTABLE,
-                          (s->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY);
+                          kidx__segment_textblock_at(s, b));
         return kidx__segment_damage(s, m->errmsg);
       }
       int all_live = 1;
@@ -538,9 +547,11 @@ static int write_documents(merge *m, uint64_t *ntokens) {
    * sentinel (the end of the text, no raw bytes, N). */
   section_begin(m, KIDX__SEC_DOCTABLE);
   uint8_t zero[8] = {0};
-  kidx__wfile_write(&m->f, zero, 8);
+  kidx__wfile_write(&m->f, zero, kidx__keyoff_width(m->keys_len));
   if ((rc = for_each_doc(m, put_keyoff, &key_end)))
     return rc;
+  /* The same records as put_doclen summed. */
+  assert(key_end == m->keys_len);
   kidx__textblock end = {m->sec_len[KIDX__SEC_DOCDATA], 0, m->ndocs};
   uint8_t ent[KIDX__TEXTBLOCK_ENTRY];
   kidx__textblock_encode(ent, &end);
@@ -548,12 +559,18 @@ static int write_documents(merge *m, uint64_t *ntokens) {
   kidx__wfile_write(&m->f, ent, sizeof ent);
   section_end(m, KIDX__SEC_DOCTABLE);
   /* The id table: documents by the hash of their id, for lookups by id
-   * that touch a few pages of this table instead of the stored text. */
+   * that touch a few key records instead of the stored text; a sample of
+   * the hashes, then the documents. */
   qsort(m->ids, m->ndocs, sizeof *m->ids, cmp_idrec);
   section_begin(m, KIDX__SEC_IDS);
+  for (uint64_t i = 0; i < m->ndocs; i += KIDX__ID_SAMPLE) {
+    uint8_t e[KIDX__ID_SAMPLE_SIZE];
+    kidx__ids_sample_encode(e, m->ids[i].hash);
+    kidx__wfile_write(&m->f, e, sizeof e);
+  }
   for (uint32_t i = 0; i < m->ndocs; i++) {
-    uint8_t e[KIDX__ID_ENTRY];
-    kidx__id_encode(e, m->ids[i].hash, m->ids[i].doc);
+    uint8_t e[KIDX__ID_DOC_SIZE];
+    kidx__ids_doc_encode(e, m->ids[i].doc);
     kidx__wfile_write(&m->f, e, sizeof e);
   }
   section_end(m, KIDX__SEC_IDS);
@@ -606,6 +623,8 @@ static int write_header(merge *m, uint64_t ntokens, uint32_t index_crc) {
       .ntokens = ntokens,
       .title_tokens = m->title_tokens,
       .title_bytes = m->title_bytes,
+      .doclen_width = {m->doclen_width[0], m->doclen_width[1]},
+      .keyoff_width = (uint8_t)kidx__keyoff_width(m->keys_len),
       .pageindex_crc = index_crc,
   };
   memcpy(h.sec_off, m->sec_off, sizeof h.sec_off);
@@ -656,6 +675,7 @@ static int build_maps(merge *m, const kidx__segsrc *src, size_t n) {
   /* The new file's field totals, before its postings: the bounds'
    * precomputed maxima use its average field lengths. */
   uint64_t tokens[KIDX__NFIELDS] = {0, 0};
+  uint32_t max[KIDX__NFIELDS] = {0, 0};
   for (size_t i = 0; i < m->nin; i++) {
     const input *in = &m->in[i];
     for (uint64_t k = 0; k < in->ndocs; k++) {
@@ -664,10 +684,15 @@ static int build_maps(merge *m, const kidx__segsrc *src, size_t n) {
         continue;
       if (input_lens(m, in, (uint32_t)k, len))
         return damaged_input(m, in);
-      tokens[0] += len[0];
-      tokens[1] += len[1];
+      for (int f = 0; f < KIDX__NFIELDS; f++) {
+        tokens[f] += len[f];
+        max[f] = len[f] > max[f] ? len[f] : max[f];
+      }
     }
   }
+  /* Section 3's widths: the smallest that hold each field's longest. */
+  for (int f = 0; f < KIDX__NFIELDS; f++)
+    m->doclen_width[f] = (uint8_t)kidx__doclen_width(max[f]);
   kidx__pmodels_init(&m->models, next, tokens);
   kidx__pwriter_init(&m->list, &m->models);
   m->ids = malloc((next ? next : 1) * sizeof *m->ids);

@@ -1,7 +1,8 @@
 /*
  * check_format.c -- the codecs of the fixed-size records of a segment file
  * (kidx_int.h, "fixed-size records"): the header and the entries of the
- * term block index, document lengths, ids and page checksums.  Each
+ * term block index, document lengths (in their per-segment widths), key
+ * offsets, the id table (samples and documents) and page checksums.  Each
  * round-trips, and each field lands at the byte offset doc/FORMAT.md
  * gives it: the offsets below are written out as numbers on purpose,
  * copied from the document, so that a change of the layout in the code
@@ -30,6 +31,9 @@ static kidx__seghdr distinctive(void) {
   h.ntokens = 0x7877767574737271ull;
   h.title_tokens = 0x8887868584838281ull;
   h.title_bytes = 0x9897969594939291ull;
+  h.doclen_width[0] = 0xD1;
+  h.doclen_width[1] = 0xD2;
+  h.keyoff_width = 0xD3;
   for (uint64_t i = 0; i < KIDX__SEC_COUNT; i++) {
     h.sec_off[i] = UINT64_C(0xA0A0A0A0A0A0A000) | i;
     h.sec_len[i] = UINT64_C(0xB0B0B0B0B0B0B000) | i;
@@ -63,6 +67,9 @@ START_TEST(test_format_header_round_trip) {
   ck_assert_uint_eq(out.ntokens, in.ntokens);
   ck_assert_uint_eq(out.title_tokens, in.title_tokens);
   ck_assert_uint_eq(out.title_bytes, in.title_bytes);
+  ck_assert_uint_eq(out.doclen_width[0], in.doclen_width[0]);
+  ck_assert_uint_eq(out.doclen_width[1], in.doclen_width[1]);
+  ck_assert_uint_eq(out.keyoff_width, in.keyoff_width);
   for (int i = 0; i < KIDX__SEC_COUNT; i++) {
     ck_assert_uint_eq(out.sec_off[i], in.sec_off[i]);
     ck_assert_uint_eq(out.sec_len[i], in.sec_len[i]);
@@ -99,13 +106,20 @@ START_TEST(test_format_header_offsets_are_documented) {
     ck_assert_uint_eq(le(b + 64 + 16 * i + 8, 8), h.sec_len[i]);
   }
   ck_assert_uint_eq(le(b + 224, 8), h.title_bytes);
-  for (int i = 232; i < 248; i++)
+  ck_assert_uint_eq(b[232], h.doclen_width[0]);
+  ck_assert_uint_eq(b[233], h.doclen_width[1]);
+  ck_assert_uint_eq(b[234], h.keyoff_width);
+  for (int i = 235; i < 248; i++)
     ck_assert_uint_eq(b[i], 0);
   ck_assert_uint_eq(le(b + 248, 4), h.pageindex_crc);
   ck_assert_uint_eq(le(b + 252, 4), kidx__crc32c(0, b, 252));
   /* The named offsets are the same numbers. */
   ck_assert_uint_eq(KIDX__HDR_VERSION, 8);
   ck_assert_uint_eq(KIDX__HDR_SECTABLE, 64);
+  ck_assert_uint_eq(KIDX__HDR_TITLE_WIDTH, 232);
+  ck_assert_uint_eq(KIDX__HDR_BODY_WIDTH, 233);
+  ck_assert_uint_eq(KIDX__HDR_KEYOFF_WIDTH, 234);
+  ck_assert_uint_eq(KIDX__HDR_RESERVED, 235);
   ck_assert_uint_eq(KIDX__HDR_PAGEINDEX_CRC, 248);
   ck_assert_uint_eq(KIDX__HDR_CRC, 252);
 }
@@ -141,29 +155,6 @@ START_TEST(test_format_entries_round_trip_at_documented_offsets) {
   ck_assert_uint_eq(terms, 0x0807060504030201ull);
   ck_assert_uint_eq(post, 0x1817161514131211ull);
 
-  /* Section 3: u32 title terms, u32 body terms. */
-  uint8_t l[8];
-  uint32_t title, body;
-  ck_assert_uint_eq(KIDX__DOCLEN_SIZE, 8);
-  kidx__doclen_encode(l, 0x04030201u, 0x14131211u);
-  ck_assert_uint_eq(le(l, 4), 0x04030201u);
-  ck_assert_uint_eq(le(l + 4, 4), 0x14131211u);
-  kidx__doclen_decode(l, &title, &body);
-  ck_assert_uint_eq(title, 0x04030201u);
-  ck_assert_uint_eq(body, 0x14131211u);
-
-  /* Section 6: u64 hash, u32 document. */
-  uint8_t e[12];
-  uint64_t hash;
-  uint32_t doc;
-  ck_assert_uint_eq(KIDX__ID_ENTRY, 12);
-  kidx__id_encode(e, 0x0807060504030201ull, 0x14131211u);
-  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
-  ck_assert_uint_eq(le(e + 8, 4), 0x14131211u);
-  kidx__id_decode(e, &hash, &doc);
-  ck_assert_uint_eq(hash, 0x0807060504030201ull);
-  ck_assert_uint_eq(doc, 0x14131211u);
-
   /* Sections 8 and 9: a u32 CRC per page, in page order. */
   kidx__buf b = {0};
   ck_assert_uint_eq(KIDX__PAGESUM_SIZE, 4);
@@ -179,6 +170,101 @@ START_TEST(test_format_entries_round_trip_at_documented_offsets) {
 }
 END_TEST
 
+START_TEST(test_format_doclen_widths) {
+  /* Section 3: per field, the fewest of 1, 2 or 4 bytes holding the
+   * segment's longest; nothing else is a width. */
+  ck_assert_uint_eq(kidx__doclen_width(0), 1);
+  ck_assert_uint_eq(kidx__doclen_width(255), 1);
+  ck_assert_uint_eq(kidx__doclen_width(256), 2);
+  ck_assert_uint_eq(kidx__doclen_width(65535), 2);
+  ck_assert_uint_eq(kidx__doclen_width(65536), 4);
+  ck_assert_uint_eq(kidx__doclen_width(UINT32_MAX), 4);
+  for (unsigned w = 0; w <= 8; w++)
+    ck_assert_int_eq(kidx__doclen_width_valid(w), w == 1 || w == 2 || w == 4);
+  ck_assert_uint_eq(KIDX__DOCLEN_TITLE, 0);
+  ck_assert_uint_eq(KIDX__DOCLEN_MAX, 8);
+}
+END_TEST
+
+START_TEST(test_format_doclen_round_trip_at_documented_offsets) {
+  /* Every pair of widths: the title's bytes at 0, little-endian, the
+   * body's right after them, nothing written beyond the entry. */
+  static const unsigned widths[] = {1, 2, 4};
+  for (int a = 0; a < 3; a++) {
+    for (int b = 0; b < 3; b++) {
+      const uint8_t w[KIDX__NFIELDS] = {(uint8_t)widths[a], (uint8_t)widths[b]};
+      /* The largest values of each width, with bytes that differ. */
+      uint32_t title = (uint32_t)(0xF4F3F2F1ull >> (32 - 8 * w[0]));
+      uint32_t body = (uint32_t)(0xE4E3E2E1ull >> (32 - 8 * w[1]));
+      uint8_t e[KIDX__DOCLEN_MAX + 1];
+      memset(e, 0x5A, sizeof e);
+      kidx__doclen_encode(e, w, title, body);
+      ck_assert_uint_eq(le(e, w[0]), title);
+      ck_assert_uint_eq(le(e + w[0], w[1]), body);
+      for (size_t i = (size_t)w[0] + w[1]; i < sizeof e; i++)
+        ck_assert_uint_eq(e[i], 0x5A);
+      uint32_t t2, b2;
+      kidx__doclen_decode(e, w, &t2, &b2);
+      ck_assert_uint_eq(t2, title);
+      ck_assert_uint_eq(b2, body);
+    }
+  }
+}
+END_TEST
+
+START_TEST(test_format_keyoff_round_trip) {
+  /* Section 5's key offsets: u32 while section 7 is shorter than 2^32
+   * bytes, u64 from there. */
+  ck_assert_uint_eq(kidx__keyoff_width(0), 4);
+  ck_assert_uint_eq(kidx__keyoff_width(UINT32_MAX), 4);
+  ck_assert_uint_eq(kidx__keyoff_width((uint64_t)UINT32_MAX + 1), 8);
+  uint8_t e[9];
+  memset(e, 0x5A, sizeof e);
+  kidx__keyoff_encode(e, 4, 0x04030201u);
+  ck_assert_uint_eq(le(e, 4), 0x04030201u);
+  ck_assert_uint_eq(e[4], 0x5A);
+  ck_assert_uint_eq(kidx__keyoff_decode(e, 4), 0x04030201u);
+  kidx__keyoff_encode(e, 8, 0x0807060504030201ull);
+  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
+  ck_assert_uint_eq(e[8], 0x5A);
+  ck_assert_uint_eq(kidx__keyoff_decode(e, 8), 0x0807060504030201ull);
+}
+END_TEST
+
+START_TEST(test_format_id_table_layout) {
+  /* Section 6: S = ceil(N / 64) u64 samples, then N u32 documents. */
+  ck_assert_uint_eq(KIDX__ID_SAMPLE, 64);
+  ck_assert_uint_eq(KIDX__ID_SAMPLE_SIZE, 8);
+  ck_assert_uint_eq(KIDX__ID_DOC_SIZE, 4);
+  static const struct {
+    uint64_t n, samples, size;
+  } sizes[] = {{0, 0, 0},          {1, 1, 8 + 4},
+               {63, 1, 8 + 252},   {64, 1, 8 + 256},
+               {65, 2, 16 + 260},  {128, 2, 16 + 512},
+               {129, 3, 24 + 516}, {106523, 1665, 1665 * 8 + 106523 * 4}};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    ck_assert_uint_eq(kidx__ids_nsamples(sizes[i].n), sizes[i].samples);
+    ck_assert_uint_eq(kidx__ids_size(sizes[i].n), sizes[i].size);
+  }
+  ck_assert_uint_eq(kidx__ids_sample_at(0), 0);
+  ck_assert_uint_eq(kidx__ids_sample_at(2), 16);
+  ck_assert_uint_eq(kidx__ids_doc_at(65, 0), 16);
+  ck_assert_uint_eq(kidx__ids_doc_at(65, 64), 16 + 256);
+  ck_assert_uint_eq(kidx__ids_doc_at(64, 3), 8 + 12);
+  uint8_t e[9];
+  memset(e, 0x5A, sizeof e);
+  kidx__ids_sample_encode(e, 0x0807060504030201ull);
+  ck_assert_uint_eq(le(e, 8), 0x0807060504030201ull);
+  ck_assert_uint_eq(e[8], 0x5A);
+  ck_assert_uint_eq(kidx__ids_sample_decode(e), 0x0807060504030201ull);
+  memset(e, 0x5A, sizeof e);
+  kidx__ids_doc_encode(e, 0x14131211u);
+  ck_assert_uint_eq(le(e, 4), 0x14131211u);
+  ck_assert_uint_eq(e[4], 0x5A);
+  ck_assert_uint_eq(kidx__ids_doc_decode(e), 0x14131211u);
+}
+END_TEST
+
 static Suite *format_suite(void) {
   Suite *s = suite_create("format");
   TCase *tc = tcase_create("Core");
@@ -186,6 +272,10 @@ static Suite *format_suite(void) {
   tcase_add_test(tc, test_format_header_offsets_are_documented);
   tcase_add_test(tc, test_format_header_decode_reports_damage);
   tcase_add_test(tc, test_format_entries_round_trip_at_documented_offsets);
+  tcase_add_test(tc, test_format_doclen_widths);
+  tcase_add_test(tc, test_format_doclen_round_trip_at_documented_offsets);
+  tcase_add_test(tc, test_format_keyoff_round_trip);
+  tcase_add_test(tc, test_format_id_table_layout);
   suite_add_tcase(s, tc);
   return s;
 }

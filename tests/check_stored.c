@@ -398,6 +398,7 @@ static void damage_teardown(void) {
 typedef struct layout {
   size_t data, table; /* sections 4 and 5 */
   size_t ndocs, nblocks;
+  size_t entry0;            /* where block 0's entry is in section 5 */
   kidx__textblock blk[128]; /* the table, sentinel included */
 } layout;
 
@@ -409,6 +410,9 @@ static void read_layout(layout *l) {
   l->table = (size_t)(s.sec[KIDX__SEC_DOCTABLE] - s.map.data);
   l->ndocs = (size_t)s.ndocs;
   l->nblocks = (size_t)s.ntextblocks;
+  l->entry0 = (size_t)kidx__segment_textblock_at(&s, 0);
+  /* After N + 1 key offsets of 4 bytes: section 7 is small. */
+  ck_assert_uint_eq(l->entry0, (l->ndocs + 1) * 4);
   ck_assert_uint_ge(l->nblocks, 4);
   ck_assert_uint_lt(l->nblocks, 127);
   for (size_t b = 0; b <= l->nblocks; b++)
@@ -418,7 +422,7 @@ static void read_layout(layout *l) {
 
 /* Where block b's entry lies in the file. */
 static size_t entry_at(const layout *l, size_t b) {
-  return l->table + (l->ndocs + 1) * 8 + b * KIDX__TEXTBLOCK_ENTRY;
+  return l->table + l->entry0 + b * KIDX__TEXTBLOCK_ENTRY;
 }
 
 /* Writes data as the segment, resealed (valid checksums) or not, with the
