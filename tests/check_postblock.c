@@ -136,7 +136,10 @@ static void expect_bound(const entry *e, uint32_t from, uint32_t to, uint32_t n,
 }
 
 START_TEST(test_roundtrip_all_sizes) {
-  static const uint32_t sizes[] = {1, 2, 127, 128, 129, 255, 256, 257, 1000};
+  /* 130, 131, 135: a last block of a few entries, stored as varints, with
+   * gaps and (random_list gives a third of the entries one) titles. */
+  static const uint32_t sizes[] = {1,   2,   127, 128, 129, 130,
+                                   131, 135, 255, 256, 257, 1000};
   uint32_t pos[4096], want[4096];
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     uint32_t n = sizes[s];
@@ -259,9 +262,10 @@ static int walk(const uint8_t *p, size_t n, uint32_t df, uint64_t limit) {
 }
 
 START_TEST(test_every_flip_and_truncation_is_safe) {
-  /* A list of one packed and one varint block after a full one, and lists
-   * of one block (no table, no bound), varints or packed. */
-  static const uint32_t sizes[] = {300, 1, 2, 7, 128};
+  /* Lists of several blocks (the last one, of 3 entries, as varints when
+   * shorter), and lists of one block (no table, no bound), varints or
+   * packed. */
+  static const uint32_t sizes[] = {300, 1, 2, 7, 128, 131};
   uint32_t n = sizes[_i];
   entry *e = random_list(n, UINT32_MAX, 4);
   size_t len;
@@ -376,6 +380,22 @@ START_TEST(test_small_lists_are_small) {
   ck_assert_int_eq(kidx__pcur_next(&c), 0);
   ck_assert(kidx__pcur_list_done(&c));
   free(data);
+  /* Three entries with title counts, as varints: each decodes as
+   * written. */
+  entry three[3] = {{.doc = 5, .tf = 3, .title = 2, .len = {4, 9}},
+                    {.doc = 9, .tf = 1, .title = 1, .len = {2, 7}},
+                    {.doc = 20, .tf = 2, .title = 0, .len = {1, 8}}};
+  data = encode(three, 3, &len);
+  ck_assert_uint_eq(data[2], 255); /* after the head's two one-byte varints */
+  ck_assert_int_eq(kidx__pcur_init_strict(&c, data, len, 3, 30), KIDX_OK);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(kidx__pcur_next(&c), 1);
+    ck_assert_uint_eq(c.doc, three[i].doc);
+    ck_assert_uint_eq(c.tf, three[i].tf);
+    ck_assert_uint_eq(c.tf_title, three[i].title);
+  }
+  ck_assert_int_eq(kidx__pcur_next(&c), 0);
+  free(data);
   /* A full block of dense documents is packed, and smaller so. */
   entry *many = random_list(KIDX__BLOCK, UINT32_MAX, 2);
   data = encode(many, KIDX__BLOCK, &len);
@@ -395,6 +415,27 @@ END_TEST
 static void put_var(uint8_t **p, uint64_t v) {
   *p += kidx__varint_encode(*p, v);
 }
+
+/* Lists of one block whose block contradicts the head: each decodes to
+ * entries, so only the checks on the documents can refuse them. */
+START_TEST(test_crafted_blocks_are_refused) {
+  /* Varints, df 2: a gap of 99 puts the first entry on the last document
+   * (99), which the second entry is: the same document twice. */
+  static const uint8_t same[] = {4, 100, 255, 99, 0, 0, 0, 0};
+  /* Packed, df 2: documents 0 and 1, where the head says the last is 99;
+   * an advance past 1 would scan off the block's end. */
+  static const uint8_t short_blk[] = {5, 100, 0, 0, 0, 0, 0, 0, 0};
+  kidx__pcur c;
+  ck_assert_int_eq(kidx__pcur_init(&c, same, sizeof same, 2, 200), KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_next(&c), KIDX_ECORRUPT);
+  ck_assert_int_eq(kidx__pcur_init(&c, short_blk, sizeof short_blk, 2, 200),
+                   KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_advance(&c, 50), KIDX_ECORRUPT);
+  ck_assert_int_eq(kidx__pcur_init(&c, short_blk, sizeof short_blk, 2, 200),
+                   KIDX_OK);
+  ck_assert_int_eq(kidx__pcur_next(&c), KIDX_ECORRUPT);
+}
+END_TEST
 
 /* A list of one block is re-coded the other way -- packed where the
  * writer chose varints, varints where it chose packing: it decodes to
@@ -615,7 +656,8 @@ static void parts(const uint8_t *data, size_t len, uint32_t n, size_t *docs,
 START_TEST(test_checked_skips_are_never_vouched_for) {
   /* A search that jumps to the list's last document decodes one block:
    * the others' data, and every position when none is asked for, are
-   * never vouched for (nor read). */
+   * never vouched for (nor used: bit unpacking may load up to 8 bytes
+   * past a block's values, whose bits it masks off). */
   uint32_t n = 40 * KIDX__BLOCK;
   entry *e = random_list(n, UINT32_MAX, 30);
   size_t len, docs, poss;
@@ -756,7 +798,8 @@ static Suite *postblock_suite(void) {
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("Errors");
   tcase_set_timeout(errors, 120);
-  tcase_add_loop_test(errors, test_every_flip_and_truncation_is_safe, 0, 5);
+  tcase_add_loop_test(errors, test_every_flip_and_truncation_is_safe, 0, 6);
+  tcase_add_test(errors, test_crafted_blocks_are_refused);
   tcase_add_test(errors, test_strict_rejects_the_other_block_coding);
   tcase_add_test(errors, test_random_bytes_never_crash);
   tcase_add_test(errors, test_strict_rejects_long_varints);
