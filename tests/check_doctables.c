@@ -26,13 +26,6 @@ static void teardown(void) {
   free(dir);
 }
 
-static kidx_writer *open_writer(void) {
-  kidx_writer *w;
-  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
-  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
-  return w;
-}
-
 static kidx_reader *open_reader(void) {
   kidx_reader *r;
   ck_assert_int_eq(kidx_reader_new(&r), KIDX_OK);
@@ -77,7 +70,7 @@ static size_t nsegments(const kidx_reader *r) {
 START_TEST(test_doctables_smallest_widths) {
   /* Each field's width is that of its longest in the segment: 255 terms
    * fit a byte, 256 take two, 65536 four; flushes and merges alike. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add_words(w, "a", 255, 256);
   add_words(w, "b", 3, 7);
   ck_assert_int_eq(kidx_writer_commit(w), KIDX_OK);
@@ -137,7 +130,7 @@ END_TEST
 START_TEST(test_doctables_lengths_straddle_pages) {
   /* Entries of 3 bytes: some lie across two pages of section 3, whose
    * both pages must be verified before they are read. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   uint32_t n = (uint32_t)(KIDX__PAGE_SIZE / 3 + 10);
   for (uint32_t i = 0; i < n; i++) {
     char id[16];
@@ -190,7 +183,7 @@ START_TEST(test_doctables_every_id_found) {
    * covers, and of one; replacements and deletions across them.  Every
    * live id is found, with its latest body; deleted and unknown ids are
    * not. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   static const unsigned batches[] = {1000, 63, 64, 65, 1, 130};
   unsigned next = 0;
   char id[32], body[64];
@@ -255,7 +248,7 @@ END_TEST
 START_TEST(test_doctables_segment_find_id_exact) {
   /* In one segment, every id leads to its own document number, whatever
    * its place among the samples (entry 0, 64, the last, between). */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   char id[32];
   for (unsigned i = 0; i < 300; i++) {
     snprintf(id, sizeof id, "%u", i * 7919u);
@@ -321,7 +314,7 @@ static size_t original_len;
 
 static void damage_setup(void) {
   setup();
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (unsigned i = 0; i < NDOCS; i++) {
     char id[16];
     snprintf(id, sizeof id, "doc-%u", i);

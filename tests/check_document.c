@@ -29,13 +29,6 @@ static void teardown(void) {
   free(dir);
 }
 
-static kidx_writer *open_writer(void) {
-  kidx_writer *w;
-  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
-  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
-  return w;
-}
-
 static void add(kidx_writer *w, const char *id, size_t id_len,
                 const char *title, const char *body) {
   ck_assert_int_eq(
@@ -94,7 +87,7 @@ static kidx_status get(const kidx_reader *r, const char *id) {
 
 /* The text as added, whitespace and all, and the stamp as given. */
 START_TEST(test_get_found) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   static const char body[] = "  Line one\r\n\n\tline two\n";
   kidx_stamp st = {123, -456, 789};
   ck_assert_int_eq(kidx_writer_add_stamped(w, "a.txt", 5, "Title A", 7, body,
@@ -126,7 +119,7 @@ START_TEST(test_get_found) {
 END_TEST
 
 START_TEST(test_get_not_found) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "a.txt", 5, "T", "b");
   commit_close(w);
   kidx_reader *r = open_reader();
@@ -168,12 +161,12 @@ END_TEST
 /* A deleted document is gone for readers opened after the commit, and
  * still there for one opened before (a reader is one commit). */
 START_TEST(test_get_deleted) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "a.txt", 5, "A", "alpha");
   add(w, "b.txt", 5, "B", "beta");
   commit_close(w);
   kidx_reader *before = open_reader();
-  w = open_writer();
+  w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_delete(w, "a.txt", 5), KIDX_OK);
   /* Not committed yet: readers do not see uncommitted changes. */
   kidx_reader *pending = open_reader();
@@ -189,7 +182,7 @@ START_TEST(test_get_deleted) {
   kidx_reader_close(before);
   kidx_reader_close(after);
   /* Deleted in the same batch it was added in. */
-  w = open_writer();
+  w = tu_open_writer(dir);
   add(w, "c.txt", 5, "C", "gamma");
   ck_assert_int_eq(kidx_writer_delete(w, "c.txt", 5), KIDX_OK);
   commit_close(w);
@@ -203,11 +196,11 @@ END_TEST
  * the versions are in one batch, in segments of several commits, or
  * merged into one by optimize; and search agrees. */
 START_TEST(test_get_updated) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "x", 1, "Version 1", "first wombat");
   add(w, "y", 1, "Other", "unchanged");
   commit_close(w);
-  w = open_writer();
+  w = tu_open_writer(dir);
   add(w, "x", 1, "Version 2", "second wombat");
   add(w, "x", 1, "Version 3", "third wombat");
   commit_close(w);
@@ -231,14 +224,14 @@ START_TEST(test_get_updated) {
   kidx_results_free(res);
   kidx_reader_close(r);
   /* An older version back again, then everything merged. */
-  w = open_writer();
+  w = tu_open_writer(dir);
   add(w, "x", 1, "Version 4", "fourth");
   commit_close(w);
   r = open_reader();
   ck_assert_int_eq(get(r, "x"), KIDX_OK);
   assert_doc("x", 1, "Version 4", "fourth");
   kidx_reader_close(r);
-  w = open_writer();
+  w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
   commit_close(w);
   r = open_reader();
@@ -255,7 +248,7 @@ START_TEST(test_get_binary_ids) {
   static const char nul[] = "a\0b";
   static const char bad[] = "caf\xe9\xff.txt";
   static const char nl[] = "two\nlines";
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, nul, 3, "Nul", "with a nul");
   add(w, bad, sizeof bad - 1, "Bad", "latin-1");
   add(w, nl, sizeof nl - 1, "Nl", "newline");
@@ -291,7 +284,7 @@ static void seg_doc(int c, int i, char id[32], char title[32], char body[64]) {
 START_TEST(test_get_many_segments) {
   char id[32], title[32], body[64];
   for (int c = 0; c < COMMITS; c++) {
-    kidx_writer *w = open_writer();
+    kidx_writer *w = tu_open_writer(dir);
     /* No merges: keep one segment per commit. */
     ck_assert_int_eq(kidx_writer_set_merge_factor(w, 1000), KIDX_OK);
     for (int i = 0; i < PER; i++) {
@@ -330,7 +323,7 @@ START_TEST(test_get_reuse) {
   for (size_t i = 0; i < big_len; i++)
     big[i] = (char)('a' + i % 26);
   big[big_len] = 0;
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "big", 3, "Big", big);
   add(w, "small", 5, "S", "tiny");
   commit_close(w);
@@ -363,7 +356,7 @@ END_TEST
  * the file and the section, and an empty document.  Fetching "b" first
  * verifies the page both records lie on. */
 START_TEST(test_get_corrupt) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "a", 1, "Title", "Unique-body-for-corruption");
   add(w, "b", 1, "Other", "text");
   commit_close(w);
@@ -433,7 +426,7 @@ static void *fetch_all(void *arg) {
 }
 
 START_TEST(test_get_threads) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (int i = 0; i < THREAD_DOCS; i++) {
     char id[32], body[64];
     thread_doc(i, id, body);

@@ -21,14 +21,6 @@ static void teardown(void) {
   free(dir);
 }
 
-static kidx_writer *open_writer(void) {
-  kidx_writer *w;
-  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
-  kidx_status rc = kidx_writer_open(w, dir);
-  ck_assert_msg(rc == KIDX_OK, "writer open: %s", kidx_writer_errmsg(w));
-  return w;
-}
-
 static void add(kidx_writer *w, const char *id, const char *title,
                 const char *body) {
   kidx_status rc = kidx_writer_add(w, id, strlen(id), title, strlen(title),
@@ -77,7 +69,7 @@ static const char *search_ids(kidx_reader *r, const char *q, size_t limit,
 }
 
 START_TEST(test_index_empty_commit_creates_index) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   commit(w);
   kidx_writer_close(w);
   kidx_reader *r = open_reader();
@@ -106,7 +98,7 @@ START_TEST(test_index_missing_index) {
 END_TEST
 
 START_TEST(test_index_search_ranks_and_counts) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "fruit", "Fruit", "apple banana apple cherry");
   add(w, "tree", "Trees", "apple trees grow in orchards");
   add(w, "car", "Cars", "engines and wheels");
@@ -145,7 +137,7 @@ START_TEST(test_index_search_ranks_and_counts) {
 END_TEST
 
 START_TEST(test_index_paging_matches_full_list) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   char id[32], body[256];
   for (int i = 0; i < 40; i++) {
     snprintf(id, sizeof id, "doc%02d", i);
@@ -181,7 +173,7 @@ END_TEST
 START_TEST(test_index_ties_break_by_id) {
   /* Identical documents score the same; order must be by id whatever the
    * order of insertion. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "m", "", "same words here");
   add(w, "z", "", "same words here");
   add(w, "a", "", "same words here");
@@ -196,7 +188,7 @@ START_TEST(test_index_ties_break_by_id) {
 END_TEST
 
 START_TEST(test_index_replace_and_delete) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "a", "", "alpha original");
   add(w, "b", "", "beta original");
   add(w, "c", "", "gamma original");
@@ -232,7 +224,7 @@ START_TEST(test_index_replace_and_delete) {
 END_TEST
 
 START_TEST(test_index_delete_pending_add) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "x", "", "temporary");
   ck_assert_int_eq(kidx_writer_delete(w, "x", 1), KIDX_OK);
   commit(w);
@@ -246,7 +238,7 @@ START_TEST(test_index_delete_pending_add) {
 END_TEST
 
 START_TEST(test_index_uncommitted_is_invisible) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "one", "", "visible");
   commit(w);
   kidx_reader *before = open_reader();
@@ -271,7 +263,7 @@ START_TEST(test_index_uncommitted_is_invisible) {
 END_TEST
 
 START_TEST(test_index_second_writer_is_busy) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   kidx_writer *w2;
   ck_assert_int_eq(kidx_writer_new(&w2), KIDX_OK);
   ck_assert_int_eq(kidx_writer_open(w2, dir), KIDX_EBUSY);
@@ -279,7 +271,7 @@ START_TEST(test_index_second_writer_is_busy) {
   ck_assert_int_eq(kidx_writer_add(w2, "a", 1, "", 0, "", 0), KIDX_EINVAL);
   kidx_writer_close(w2);
   kidx_writer_close(w);
-  w = open_writer(); /* the lock was released */
+  w = tu_open_writer(dir); /* the lock was released */
   kidx_writer_close(w);
 }
 END_TEST
@@ -313,7 +305,7 @@ START_TEST(test_index_analysis_cannot_change) {
   ck_assert_ptr_null(strstr(kidx_writer_errmsg(w), "--"));
   kidx_writer_close(w);
 
-  w = open_writer(); /* without set_analyzer: the index's own analysis */
+  w = tu_open_writer(dir); /* without set_analyzer: the index's own analysis */
   kidx_writer_close(w);
 }
 END_TEST
@@ -322,7 +314,7 @@ START_TEST(test_index_dictionary_blocks) {
   /* 1000 terms "w0000q".."w0999q" (10 per document) span 63 dictionary
    * blocks: every one is found, prefixes count across block boundaries,
    * and absent terms between and around them are not found. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (int d = 0; d < 100; d++) {
     char id[16], body[128] = "", word[16];
     snprintf(id, sizeof id, "d%03d", d);
@@ -363,7 +355,7 @@ START_TEST(test_index_skips) {
    * 97th, right after it.  AND, phrase and NOT meet the long list through
    * its skip table; then a commit that deletes every 5th document merges
    * and rebuilds the tables, and everything still agrees. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   char id[16], body[64];
   for (int i = 0; i < 1000; i++) {
     snprintf(id, sizeof id, "d%04d", i);
@@ -409,7 +401,7 @@ START_TEST(test_index_prefix_limit_has_column) {
   char *body = malloc(cap), *p = body;
   for (int i = 0; i < 5000; i++)
     p += sprintf(p, "pz%04dq ", i);
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "many", "", body);
   commit(w);
   kidx_writer_close(w);
@@ -429,7 +421,7 @@ START_TEST(test_index_prefix_limit_has_column) {
 END_TEST
 
 START_TEST(test_index_bad_arguments) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_add(w, NULL, 0, "", 0, "", 0), KIDX_EINVAL);
   ck_assert_int_eq(kidx_writer_add(w, "", 0, "", 0, "", 0), KIDX_EINVAL);
   ck_assert_int_eq(kidx_writer_add(w, "a", 1, NULL, 3, "", 0), KIDX_EINVAL);
@@ -484,7 +476,7 @@ START_TEST(test_index_stamps) {
   kidx_stamp a = {100, -5000000000LL, 0x0123456789abcdefULL};
   kidx_stamp b = {7, 1700000000123456789LL, 42};
   kidx_stamp got;
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_add_stamped(w, "a", 1, "", 0, "alpha", 5, &a),
                    KIDX_OK);
   add(w, "plain", "", "no stamp");
@@ -495,7 +487,7 @@ START_TEST(test_index_stamps) {
   kidx_writer_close(w);
 
   /* Committed stamps come back exactly, negative times included. */
-  w = open_writer();
+  w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_stamp(w, "a", 1, &got), KIDX_OK);
   ck_assert_uint_eq(got.size, 100);
   ck_assert(got.mtime_ns == -5000000000LL);
@@ -516,7 +508,7 @@ START_TEST(test_index_stamps) {
   ck_assert_int_eq(s.n, 2);
   commit(w);
   kidx_writer_close(w);
-  w = open_writer();
+  w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_stamp(w, "a", 1, &got), KIDX_OK);
   ck_assert_int_eq(memcmp(&got, &b, sizeof b), 0);
   /* A deleted document is gone from foreach and stamp. */
@@ -549,7 +541,7 @@ START_TEST(test_index_matches_model) {
   uint64_t x = 12345;
 #define RAND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
   for (int round = 0; round < 5; round++) {
-    kidx_writer *w = open_writer();
+    kidx_writer *w = tu_open_writer(dir);
     for (int op = 0; op < 80; op++) {
       int id = (int)(RAND() % MODEL_IDS);
       char idbuf[16];
@@ -639,7 +631,7 @@ static uint64_t generation_now(void) {
 }
 
 START_TEST(test_index_metadata_set_get_delete) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   set_meta(w, "b.key", "two");
   set_meta(w, "a.key", "one");
   /* Keys and values are bytes: NUL included. */
@@ -697,7 +689,7 @@ START_TEST(test_index_metadata_set_get_delete) {
 END_TEST
 
 START_TEST(test_index_metadata_persists) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   add(w, "d1", "Title", "alpha");
   set_meta(w, "roots", "corpus");
   commit(w);
@@ -705,7 +697,7 @@ START_TEST(test_index_metadata_persists) {
   kidx_writer_close(w);
   /* A new writer starts from the committed metadata, and commits of
    * documents keep it. */
-  w = open_writer();
+  w = tu_open_writer(dir);
   const char *v;
   size_t len;
   ck_assert_int_eq(kidx_writer_get_metadata(w, "roots", 5, &v, &len), KIDX_OK);
@@ -737,7 +729,7 @@ START_TEST(test_index_metadata_persists) {
   ck_assert_str_eq(reader_meta("roots"), "corpus\ndocs");
   ck_assert_str_eq(reader_meta("other"), "");
   /* An optimize (a merge of every segment) keeps it too. */
-  w = open_writer();
+  w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
   commit(w);
   kidx_writer_close(w);
@@ -754,7 +746,7 @@ END_TEST
 /* A commit that fails publishes none of its metadata; it stays pending,
  * and a retry publishes it. */
 START_TEST(test_index_metadata_failed_commit) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   set_meta(w, "k", "old");
   commit(w);
   set_meta(w, "k", "new");
@@ -792,7 +784,7 @@ START_TEST(test_index_metadata_limits) {
   size_t len;
   ck_assert_int_eq(kidx_writer_get_metadata(w, "k", 1, &v, &len), KIDX_EINVAL);
   kidx_writer_close(w);
-  w = open_writer();
+  w = tu_open_writer(dir);
   char key[KIDX_MAX_METADATA_KEY + 1];
   memset(key, 'k', sizeof key);
   ck_assert_int_eq(kidx_writer_set_metadata(w, key, 0, "v", 1), KIDX_EINVAL);

@@ -26,13 +26,6 @@ static void teardown(void) {
   free(dir);
 }
 
-static kidx_writer *open_writer(void) {
-  kidx_writer *w;
-  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
-  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
-  return w;
-}
-
 static void add(kidx_writer *w, const char *id, const char *body) {
   ck_assert_int_eq(
       kidx_writer_add(w, id, strlen(id), "", 0, body, strlen(body)), KIDX_OK);
@@ -45,7 +38,7 @@ static void commit_close(kidx_writer *w) {
 
 /* One commit of documents id0..id(n-1) with bodies "word<k> common". */
 static void commit_docs(const char *prefix, int n) {
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (int i = 0; i < n; i++) {
     char id[64], body[64];
     snprintf(id, sizeof id, "%s%d", prefix, i);
@@ -178,7 +171,7 @@ START_TEST(test_reopen_after_deletes) {
   commit_docs("b", 30);
   kidx_reader *r0 = open_reader();
   char *before = hits(r0, "common");
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_delete(w, "a3", 2), KIDX_OK);
   ck_assert_int_eq(kidx_writer_delete(w, "b7", 2), KIDX_OK);
   ck_assert_int_eq(kidx_writer_delete(w, "b8", 2), KIDX_OK);
@@ -210,7 +203,7 @@ START_TEST(test_reopen_after_optimize) {
   commit_docs("c", 25);
   kidx_reader *r0 = open_reader();
   char *before = hits(r0, "common OR a1");
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   ck_assert_int_eq(kidx_writer_delete(w, "b1", 2), KIDX_OK);
   ck_assert_int_eq(kidx_writer_optimize(w), KIDX_OK);
   commit_close(w);
@@ -353,7 +346,7 @@ START_TEST(test_reopen_threads) {
   for (int k = 0; k < ROUNDS; k++) {
     char prefix[16];
     snprintf(prefix, sizeof prefix, "r%d_", k);
-    kidx_writer *w = open_writer();
+    kidx_writer *w = tu_open_writer(dir);
     ck_assert_int_eq(kidx_writer_set_merge_factor(w, 3), KIDX_OK);
     for (int i = 0; i < 8; i++) {
       char id[32];

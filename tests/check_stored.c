@@ -117,13 +117,6 @@ static void free_docs(doc *docs, size_t n) {
   free(docs);
 }
 
-static kidx_writer *open_writer(void) {
-  kidx_writer *w;
-  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
-  ck_assert_int_eq(kidx_writer_open(w, dir), KIDX_OK);
-  return w;
-}
-
 static void add_doc(kidx_writer *w, const doc *d) {
   ck_assert_int_eq(kidx_writer_add(w, d->id, strlen(d->id), d->title,
                                    d->title_len, d->body, d->body_len),
@@ -215,7 +208,7 @@ START_TEST(test_stored_roundtrip_across_merges) {
   for (unsigned i = 0; i < n; i++)
     make_doc(&docs[i], i);
   /* Several commits: several segments, merged as the policy decides. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (size_t i = 0; i < n; i++) {
     add_doc(w, &docs[i]);
     if (i % 700 == 699)
@@ -227,7 +220,7 @@ START_TEST(test_stored_roundtrip_across_merges) {
 
   /* Deletions, including whole runs of a block and the big documents'
    * neighbours, then one merge of everything. */
-  w = open_writer();
+  w = tu_open_writer(dir);
   for (size_t i = 0; i < n; i++) {
     if ((i % 5 == 3 && i != 78) || (i >= 1200 && i < 1500) || i == 76 ||
         i == 79) {
@@ -258,7 +251,7 @@ END_TEST
 
 START_TEST(test_stored_empty_and_tiny) {
   /* Only empty documents, then only tiny ones: one block each time. */
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (int i = 0; i < 500; i++) {
     char id[16];
     snprintf(id, sizeof id, "e%d", i);
@@ -323,7 +316,7 @@ START_TEST(test_stored_merge_copies_full_blocks) {
   const size_t n = 800;
   doc *docs = calloc(n, sizeof *docs);
   ck_assert_ptr_nonnull(docs);
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (unsigned i = 0; i < n; i++) {
     uint64_t seed = 5000 + i;
     doc *d = &docs[i];
@@ -370,7 +363,7 @@ static size_t original_len;
 
 static void damage_setup(void) {
   setup();
-  kidx_writer *w = open_writer();
+  kidx_writer *w = tu_open_writer(dir);
   for (unsigned i = 0; i < 3000; i++) {
     doc d;
     make_doc(&d, i);

@@ -32,6 +32,15 @@ char *tu_mkdtemp(void) {
   return strdup(d);
 }
 
+kidx_writer *tu_open_writer(const char *dir) {
+  kidx_writer *w;
+  ck_assert_int_eq(kidx_writer_new(&w), KIDX_OK);
+  kidx_status rc = kidx_writer_open(w, dir);
+  ck_assert_msg(rc == KIDX_OK, "writer open %s: %s", dir,
+                kidx_writer_errmsg(w));
+  return w;
+}
+
 void tu_rmtree(const char *path) {
   DIR *dir = opendir(path);
   if (dir) {

@@ -5,12 +5,18 @@
 #ifndef KIDX_TESTUTIL_H
 #define KIDX_TESTUTIL_H
 
+#include "kidx.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
 /* Creates a fresh temporary directory and returns its path (static
  * buffer per call site is not used: the result is malloc'ed, free it). */
 char *tu_mkdtemp(void);
+
+/* A new writer opened on dir; the test fails (with the writer's message)
+ * if it cannot be. */
+kidx_writer *tu_open_writer(const char *dir);
 
 /* Removes a directory tree (best effort). */
 void tu_rmtree(const char *path);
